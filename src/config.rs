@@ -1,0 +1,146 @@
+//! Configuration: a TOML file (`<data_dir>/varuh.toml` or `--config`), each
+//! key overridable by a `VARUH_<KEY>` environment variable. `varuh config
+//! check` prints the effective settings (without secrets) or what is wrong.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the key file, TLS files and the embedded database live.
+    pub data_dir: PathBuf,
+    /// `sqlite:///path/varuh.db` or `postgres://user@host/db`; default: SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Address to listen on. Without TLS only loopback addresses are accepted.
+    pub listen: String,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    pub session_ttl_minutes: u64,
+    /// Reader connections (threads) of the store.
+    pub readers: usize,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// Also write logs to this file (appended).
+    pub log_file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("varuh-data"),
+            database_url: None,
+            listen: "127.0.0.1:8080".into(),
+            tls_cert: None,
+            tls_key: None,
+            max_body_bytes: 1024 * 1024,
+            session_ttl_minutes: 480,
+            readers: 4,
+            log_format: "text".into(),
+            log_file: None,
+        }
+    }
+}
+
+impl Config {
+    /// Loads the file (if any), then applies `VARUH_*` overrides.
+    pub fn load(file: Option<&Path>, data_dir: Option<&Path>) -> anyhow::Result<Config> {
+        let dir = data_dir
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("VARUH_DATA_DIR").map(PathBuf::from))
+            .unwrap_or_else(|| Config::default().data_dir);
+        let path = file.map(Path::to_path_buf).unwrap_or_else(|| dir.join("varuh.toml"));
+        let mut cfg = if path.exists() {
+            let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            toml::from_str::<Config>(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        } else if file.is_some() {
+            anyhow::bail!("config file {} does not exist", path.display());
+        } else {
+            Config::default()
+        };
+        if file.is_none() || data_dir.is_some() {
+            cfg.data_dir = dir;
+        }
+        cfg.apply_env()?;
+        if let Some(d) = data_dir {
+            cfg.data_dir = d.to_path_buf();
+        }
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    fn apply_env(&mut self) -> anyhow::Result<()> {
+        let var = |k: &str| std::env::var(format!("VARUH_{k}")).ok().filter(|v| !v.is_empty());
+        let num = |k: &str, v: String| v.parse::<u64>().map_err(|_| anyhow::anyhow!("VARUH_{k} must be a whole number"));
+        if let Some(v) = var("DATA_DIR") {
+            self.data_dir = v.into();
+        }
+        if let Some(v) = var("DATABASE_URL") {
+            self.database_url = Some(v);
+        }
+        if let Some(v) = var("LISTEN") {
+            self.listen = v;
+        }
+        if let Some(v) = var("TLS_CERT") {
+            self.tls_cert = Some(v.into());
+        }
+        if let Some(v) = var("TLS_KEY") {
+            self.tls_key = Some(v.into());
+        }
+        if let Some(v) = var("MAX_BODY_BYTES") {
+            self.max_body_bytes = num("MAX_BODY_BYTES", v)? as usize;
+        }
+        if let Some(v) = var("SESSION_TTL_MINUTES") {
+            self.session_ttl_minutes = num("SESSION_TTL_MINUTES", v)?;
+        }
+        if let Some(v) = var("READERS") {
+            self.readers = num("READERS", v)? as usize;
+        }
+        if let Some(v) = var("LOG_FORMAT") {
+            self.log_format = v;
+        }
+        if let Some(v) = var("LOG_FILE") {
+            self.log_file = Some(v.into());
+        }
+        Ok(())
+    }
+
+    /// Checks the settings that can be checked without touching anything.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            anyhow::bail!("tls_cert and tls_key must be given together");
+        }
+        let addr: std::net::SocketAddr = self.listen.parse().map_err(|_| anyhow::anyhow!("listen must be an address:port such as 127.0.0.1:8080"))?;
+        if self.tls_cert.is_none() && !addr.ip().is_loopback() {
+            anyhow::bail!("without TLS varuh listens on loopback only: set tls_cert and tls_key (varuh init --tls makes a self-signed pair) or listen on 127.0.0.1");
+        }
+        if self.max_body_bytes < 1024 {
+            anyhow::bail!("max_body_bytes must be at least 1024");
+        }
+        if !(1..=64).contains(&self.readers) {
+            anyhow::bail!("readers must be 1-64");
+        }
+        if self.session_ttl_minutes == 0 {
+            anyhow::bail!("session_ttl_minutes must be at least 1");
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            anyhow::bail!("log_format must be text or json");
+        }
+        if let Some(u) = &self.database_url {
+            crate::store::Location::parse(u).map_err(|e| anyhow::anyhow!("database_url: {e}"))?;
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", crate::store::default_sqlite(&self.data_dir).display()))
+    }
+
+    pub fn master_key_path(&self) -> PathBuf {
+        self.data_dir.join("master.key")
+    }
+}

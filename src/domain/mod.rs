@@ -1,0 +1,64 @@
+//! Pure rules of varuh: no I/O, no clocks, no keys. Everything here is
+//! unit-tested on its own and called by the service layer.
+
+pub mod identifiers;
+pub mod schema;
+
+/// A rule broken by input, naming the field at fault (a JSON-pointer-like
+/// path such as `data.email` or `fields[2].category`). The message describes
+/// the rule, never the value, so it is safe to log and to return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub field: String,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Invalid { field: field.into(), message: message.into() }
+    }
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// Staff roles (ACC-1). DPO, auditor and service clients arrive with the
+/// identity issue; the checks live in `service::authz`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Administrator,
+    Operator,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Administrator => "administrator",
+            Role::Operator => "operator",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "administrator" => Some(Role::Administrator),
+            "operator" => Some(Role::Operator),
+            _ => None,
+        }
+    }
+}
+
+/// A name used in URLs and schemas: lower-case ASCII, digits, underscore.
+pub fn check_name(field: &str, name: &str) -> Result<(), Invalid> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.as_bytes()[0].is_ascii_lowercase()
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Invalid::new(field, "must be 1-63 characters: a lower-case letter, then lower-case letters, digits or '_'"))
+    }
+}

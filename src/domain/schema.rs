@@ -1,0 +1,341 @@
+//! Collections (Art. 30 records of processing) and their field schemas, and
+//! the validation of record data against a schema.
+//!
+//! A collection definition is both the API contract and the persisted form of
+//! the processing-activity record, so it derives serde and an OpenAPI schema;
+//! it holds no personal data, only names and descriptions.
+
+use super::{check_name, identifiers, Invalid};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+/// Lawful basis of processing (GDPR Art. 6(1)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LegalBasis {
+    Consent,
+    Contract,
+    LegalObligation,
+    VitalInterest,
+    PublicTask,
+    LegitimateInterest,
+}
+
+/// The type a field's value must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    /// `YYYY-MM-DD`
+    Date,
+    Email,
+    /// International form, stored as E.164.
+    Phone,
+}
+
+/// Special categories of personal data (Art. 9) and criminal data (Art. 10).
+pub const SPECIAL_CATEGORIES: &[&str] = &[
+    "racial_or_ethnic_origin",
+    "political_opinions",
+    "religious_or_philosophical_beliefs",
+    "trade_union_membership",
+    "genetic",
+    "biometric",
+    "health",
+    "sex_life_or_sexual_orientation",
+    "criminal_convictions",
+];
+
+pub fn is_special_category(category: &str) -> bool {
+    SPECIAL_CATEGORIES.contains(&category)
+}
+
+/// One field of a collection's schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldDef {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub field_type: FieldType,
+    /// Data category, e.g. `contact`, `identification`, `financial`, or one of
+    /// the special categories of Art. 9 (`health`, `biometric`, …).
+    pub category: String,
+    #[serde(default)]
+    pub required: bool,
+    /// An identifier finds the subject: e-mail and phone fields index as
+    /// `email`/`phone`, other identifier fields under their own name.
+    #[serde(default)]
+    pub identifier: bool,
+}
+
+impl FieldDef {
+    /// The identifier kind this field indexes under, if it is an identifier.
+    pub fn identifier_kind(&self) -> Option<&str> {
+        if !self.identifier {
+            return None;
+        }
+        Some(match self.field_type {
+            FieldType::Email => identifiers::EMAIL,
+            FieldType::Phone => identifiers::PHONE,
+            _ => self.name.as_str(),
+        })
+    }
+
+    pub fn is_special(&self) -> bool {
+        is_special_category(&self.category)
+    }
+}
+
+/// How long records are kept (RET-1); enforced by the retention issue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Retention {
+    /// Kept for a fixed time after the record was last changed.
+    Period { days: u32 },
+    /// Kept until consent is withdrawn.
+    UntilConsentWithdrawn,
+    /// Kept until the purpose of processing ends (e.g. end of contract).
+    UntilPurposeEnds,
+    /// Kept permanently, e.g. by law (staff files).
+    Permanent,
+}
+
+/// The definition of a collection: its processing activity and its schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionDef {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub purposes: Vec<String>,
+    pub legal_basis: LegalBasis,
+    pub subject_categories: Vec<String>,
+    #[serde(default)]
+    pub recipients: Vec<String>,
+    #[serde(default)]
+    pub third_country_transfers: Vec<String>,
+    #[serde(default)]
+    pub processors: Vec<String>,
+    pub source: String,
+    pub retention: Retention,
+    pub fields: Vec<FieldDef>,
+}
+
+const MAX_FIELDS: usize = 200;
+const MAX_TEXT: usize = 65_536;
+
+impl CollectionDef {
+    /// Checks the definition; `allow_special` is the tenant's Art. 9 setting.
+    pub fn validate(&self, allow_special: bool) -> Result<(), Invalid> {
+        check_name("name", &self.name)?;
+        if self.purposes.is_empty() || self.purposes.iter().any(|p| p.trim().is_empty()) {
+            return Err(Invalid::new("purposes", "must name at least one purpose, none empty"));
+        }
+        if self.subject_categories.is_empty() || self.subject_categories.iter().any(|p| p.trim().is_empty()) {
+            return Err(Invalid::new("subject_categories", "must name at least one category of data subjects, none empty"));
+        }
+        if self.source.trim().is_empty() {
+            return Err(Invalid::new("source", "must say where the data comes from"));
+        }
+        if let Retention::Period { days: 0 } = self.retention {
+            return Err(Invalid::new("retention.days", "must be at least 1"));
+        }
+        if self.fields.is_empty() || self.fields.len() > MAX_FIELDS {
+            return Err(Invalid::new("fields", format!("must have 1-{MAX_FIELDS} fields")));
+        }
+        for (i, f) in self.fields.iter().enumerate() {
+            check_name(&format!("fields[{i}].name"), &f.name)?;
+            if self.fields[..i].iter().any(|g| g.name == f.name) {
+                return Err(Invalid::new(format!("fields[{i}].name"), "is used by an earlier field"));
+            }
+            check_name(&format!("fields[{i}].category"), &f.category)?;
+            if f.is_special() && !allow_special {
+                return Err(Invalid::new(
+                    format!("fields[{i}].category"),
+                    "is a special category of personal data (Art. 9/10) and this tenant does not allow them",
+                ));
+            }
+            if f.identifier && matches!(f.field_type, FieldType::Boolean | FieldType::Number | FieldType::Date) {
+                return Err(Invalid::new(format!("fields[{i}].identifier"), "only string, integer, email and phone fields can identify a subject"));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn field(&self, name: &str) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// Validates record data and returns each given field's canonical JSON
+    /// value. `partial` (PATCH) skips the required-field check.
+    pub fn check_record(&self, data: &Map<String, Value>, partial: bool) -> Result<Vec<(String, Value)>, Invalid> {
+        let mut out = Vec::with_capacity(data.len());
+        for (name, value) in data {
+            let f = self
+                .field(name)
+                .ok_or_else(|| Invalid::new(format!("data.{}", printable(name)), "is not a field of this collection"))?;
+            let path = format!("data.{name}");
+            if value.is_null() {
+                if f.required {
+                    return Err(Invalid::new(path, "is required and cannot be null"));
+                }
+                continue;
+            }
+            out.push((name.clone(), check_value(f, value, &path)?));
+        }
+        if !partial {
+            if let Some(f) = self.fields.iter().find(|f| f.required && data.get(&f.name).is_none_or(Value::is_null)) {
+                return Err(Invalid::new(format!("data.{}", f.name), "is required"));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Field names in errors are the client's own text: keep them short and plain.
+fn printable(name: &str) -> String {
+    name.chars().filter(|c| !c.is_control()).take(64).collect()
+}
+
+fn check_value(f: &FieldDef, v: &Value, path: &str) -> Result<Value, Invalid> {
+    let wrong = |what: &str| Invalid::new(path, format!("must be {what}"));
+    Ok(match f.field_type {
+        FieldType::String => {
+            let s = v.as_str().ok_or_else(|| wrong("a string"))?;
+            if s.len() > MAX_TEXT {
+                return Err(wrong("at most 65536 bytes long"));
+            }
+            if f.identifier {
+                Value::String(identifiers::normalise(&f.name, s, path)?)
+            } else {
+                v.clone()
+            }
+        }
+        FieldType::Integer => {
+            if !(v.is_i64() || v.is_u64()) {
+                return Err(wrong("an integer"));
+            }
+            v.clone()
+        }
+        FieldType::Number => {
+            if !v.is_number() {
+                return Err(wrong("a number"));
+            }
+            v.clone()
+        }
+        FieldType::Boolean => {
+            if !v.is_boolean() {
+                return Err(wrong("true or false"));
+            }
+            v.clone()
+        }
+        FieldType::Date => {
+            let s = v.as_str().ok_or_else(|| wrong("a date (YYYY-MM-DD)"))?;
+            let fmt = time::macros::format_description!("[year]-[month]-[day]");
+            time::Date::parse(s, &fmt).map_err(|_| wrong("a date (YYYY-MM-DD)"))?;
+            v.clone()
+        }
+        FieldType::Email => {
+            let s = v.as_str().ok_or_else(|| wrong("an e-mail address"))?;
+            Value::String(identifiers::normalise(identifiers::EMAIL, s, path)?)
+        }
+        FieldType::Phone => {
+            let s = v.as_str().ok_or_else(|| wrong("a phone number"))?;
+            Value::String(identifiers::normalise(identifiers::PHONE, s, path)?)
+        }
+    })
+}
+
+/// The identifier value a field yields for blind indexing (integers as text).
+pub fn identifier_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn customers() -> CollectionDef {
+        serde_json::from_value(json!({
+            "name": "customers",
+            "purposes": ["orders"],
+            "legal_basis": "contract",
+            "subject_categories": ["customers"],
+            "source": "the data subject",
+            "retention": {"kind": "period", "days": 365},
+            "fields": [
+                {"name": "email", "type": "email", "category": "contact", "required": true, "identifier": true},
+                {"name": "name", "type": "string", "category": "identification", "required": true},
+                {"name": "born", "type": "date", "category": "identification"},
+                {"name": "orders", "type": "integer", "category": "commercial"},
+                {"name": "vip", "type": "boolean", "category": "commercial"},
+                {"name": "phone", "type": "phone", "category": "contact", "identifier": true}
+            ]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn valid_definition_passes_and_special_category_needs_permission() {
+        let mut c = customers();
+        assert!(c.validate(false).is_ok());
+        c.fields.push(FieldDef { name: "diagnosis".into(), field_type: FieldType::String, category: "health".into(), required: false, identifier: false });
+        assert_eq!(c.validate(false).unwrap_err().field, "fields[6].category");
+        assert!(c.validate(true).is_ok());
+    }
+
+    #[test]
+    fn definition_errors_name_the_field() {
+        let cases: Vec<(Box<dyn Fn(&mut CollectionDef)>, &str)> = vec![
+            (Box::new(|c| c.name = "Bad Name".into()), "name"),
+            (Box::new(|c| c.purposes.clear()), "purposes"),
+            (Box::new(|c| c.subject_categories = vec![" ".into()]), "subject_categories"),
+            (Box::new(|c| c.source = "".into()), "source"),
+            (Box::new(|c| c.retention = Retention::Period { days: 0 }), "retention.days"),
+            (Box::new(|c| c.fields.clear()), "fields"),
+            (Box::new(|c| c.fields[1].name = "email".into()), "fields[1].name"),
+            (Box::new(|c| c.fields[2].category = "".into()), "fields[2].category"),
+            (Box::new(|c| c.fields[4].identifier = true), "fields[4].identifier"),
+        ];
+        for (mutate, field) in cases {
+            let mut c = customers();
+            mutate(&mut c);
+            assert_eq!(c.validate(false).unwrap_err().field, field);
+        }
+    }
+
+    #[test]
+    fn record_checks_name_the_field() {
+        let c = customers();
+        let ok = json!({"email": " Ana@X.si ", "name": "Ana", "born": "1990-02-03", "orders": 3, "vip": true, "phone": "+386 41 000 111"});
+        let vals = c.check_record(ok.as_object().unwrap(), false).unwrap();
+        assert!(vals.contains(&("email".into(), json!("ana@x.si"))));
+        assert!(vals.contains(&("phone".into(), json!("+38641000111"))));
+        let cases = [
+            (json!({"email": "a@x.si", "name": "A", "shoe": 1}), "data.shoe"),
+            (json!({"email": "a@x.si"}), "data.name"),
+            (json!({"email": "a@x.si", "name": null}), "data.name"),
+            (json!({"email": "a@x.si", "name": 5}), "data.name"),
+            (json!({"email": "not-mail", "name": "A"}), "data.email"),
+            (json!({"email": "a@x.si", "name": "A", "born": "1990-13-01"}), "data.born"),
+            (json!({"email": "a@x.si", "name": "A", "orders": 1.5}), "data.orders"),
+            (json!({"email": "a@x.si", "name": "A", "vip": "yes"}), "data.vip"),
+            (json!({"email": "a@x.si", "name": "A", "phone": "041"}), "data.phone"),
+        ];
+        for (data, field) in cases {
+            assert_eq!(c.check_record(data.as_object().unwrap(), false).unwrap_err().field, field, "{data}");
+        }
+        // PATCH may omit required fields but not null them.
+        assert!(c.check_record(json!({"vip": false}).as_object().unwrap(), true).is_ok());
+        assert!(c.check_record(json!({"name": null}).as_object().unwrap(), true).is_err());
+    }
+}

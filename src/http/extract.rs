@@ -1,0 +1,123 @@
+//! Request extractors: a JSON body reader that turns every kind of bad
+//! input into a problem naming the field (without echoing values), and the
+//! bearer-token authentication of staff.
+
+use super::problem::Problem;
+use super::AppState;
+use crate::service::Actor;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+
+/// A JSON request body: `application/json`, at most `max_body_bytes`.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Problem> {
+        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if mime != "application/json" && !(mime.starts_with("application/") && mime.ends_with("+json")) {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                "the body must be JSON, sent with Content-Type: application/json",
+            ));
+        }
+        let limit = state.max_body_bytes;
+        let too_large = || {
+            Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large", format!("the body must be at most {limit} bytes"))
+        };
+        if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok()) {
+            if len > limit {
+                return Err(too_large());
+            }
+        }
+        let bytes = axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| too_large())?;
+        parse(&bytes).map(Body)
+    }
+}
+
+/// Parses JSON into `T`; errors name the path and never echo the input.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if matches!(inner.classify(), serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io) {
+                return Err(Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed-json",
+                    "Malformed JSON",
+                    format!("the body is not valid JSON (line {}, column {})", inner.line(), inner.column()),
+                ));
+            }
+            let msg = inner.to_string();
+            let join = |name: &str| if path == "." || path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
+            let quoted = |m: &str| m.split('`').nth(1).map(str::to_string);
+            let (field, detail) = if let Some(rest) = msg.strip_prefix("missing field ") {
+                (join(&quoted(rest).unwrap_or_default()), "is required".to_string())
+            } else if msg.starts_with("unknown field") {
+                (join(&quoted(&msg).unwrap_or_default()), "is not a known field".to_string())
+            } else if msg.starts_with("unknown variant") {
+                let expected = msg.split_once("expected ").map(|(_, e)| e.split(" at line").next().unwrap_or(e).to_string()).unwrap_or_default();
+                (path.clone(), format!("must be {expected}"))
+            } else if msg.starts_with("invalid type") {
+                let expected = msg.split_once("expected ").map(|(_, e)| e.split(" at line").next().unwrap_or(e).to_string()).unwrap_or_default();
+                (path.clone(), format!("has the wrong type: expected {expected}"))
+            } else {
+                (path.clone(), "has an invalid value".to_string())
+            };
+            let field = if field.is_empty() || field == "." { "body".to_string() } else { field };
+            Err(Problem::invalid(field, detail))
+        }
+    }
+}
+
+/// A signed-in staff member whose password does not need changing.
+pub struct Auth {
+    pub actor: Actor,
+    pub token: String,
+}
+
+/// A signed-in staff member, even one who must change password first: only
+/// for `/v1/auth/*`.
+pub struct AuthAny(pub Auth);
+
+fn bearer(parts: &Parts) -> Option<String> {
+    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim().to_string())
+}
+
+impl FromRequestParts<AppState> for AuthAny {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let token = bearer(parts).ok_or(crate::service::ServiceError::Unauthenticated)?;
+        let actor = state.vault.authenticate(&token).await?;
+        Ok(AuthAny(Auth { actor, token }))
+    }
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let AuthAny(auth) = AuthAny::from_request_parts(parts, state).await?;
+        if auth.actor.must_change_password {
+            return Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "password-change-required",
+                "Password change required",
+                "change your password (POST /v1/auth/password) before anything else",
+            ));
+        }
+        Ok(auth)
+    }
+}

@@ -1,0 +1,82 @@
+//! RFC 9457 problem details: the one error shape of the API. A problem names
+//! the field at fault where there is one, and never carries a personal value
+//! or an internal error's text.
+
+use crate::service::ServiceError;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An RFC 9457 problem.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The request field at fault, as a path (`data.email`, `fields[2].category`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
+        Problem { kind: format!("https://varuh.dev/problems/{slug}"), title: title.into(), status: status.as_u16(), detail: detail.into(), field: None }
+    }
+
+    pub fn field(mut self, f: impl Into<String>) -> Self {
+        self.field = Some(f.into());
+        self
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", format!("{what} not found"))
+    }
+
+    pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        let field = field.into();
+        let detail = format!("{field} {}", detail.into());
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "Invalid request", detail).field(field)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let unauth = status == StatusCode::UNAUTHORIZED;
+        let mut resp = (status, axum::Json(self)).into_response();
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if unauth {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
+
+impl From<ServiceError> for Problem {
+    fn from(e: ServiceError) -> Self {
+        use ServiceError::*;
+        match e {
+            Unauthenticated => Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required", "a valid bearer token is required"),
+            BadCredentials => Problem::new(StatusCode::UNAUTHORIZED, "bad-credentials", "Invalid credentials", "the login name or password is wrong"),
+            Forbidden(why) => Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", why),
+            NotFound(what) => Problem::not_found(what),
+            Invalid(i) => Problem::invalid(i.field, i.message),
+            Conflict(why) => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", why),
+            Stale => Problem::new(StatusCode::PRECONDITION_FAILED, "stale", "Precondition failed", "the record was changed since the version given"),
+            Unavailable(m) => {
+                tracing::warn!(error = %m, "store unavailable");
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable", "the store is not available; try again")
+            }
+            Internal(m) => {
+                tracing::error!(error = %m, "internal error");
+                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "an internal error occurred; it has been logged")
+            }
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, Problem>;

@@ -1,0 +1,244 @@
+//! Data subjects and records. Identifier values travel only in request
+//! bodies (never in URLs), so access logs cannot capture them.
+
+use super::extract::{Auth, Body};
+use super::problem::{ApiResult, Problem};
+use super::{path_id, time, AppState};
+use crate::service::records::{RecordView, SubjectInfo, SubjectRef};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSubject {
+    /// Identifiers by kind: `email`, `phone`, or a name such as `customer_number`.
+    pub identifiers: BTreeMap<String, String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SubjectOut {
+    pub id: String,
+    pub created_at: String,
+}
+
+fn subject_out(s: &SubjectInfo) -> SubjectOut {
+    SubjectOut { id: s.id.to_string(), created_at: time(s.created_at) }
+}
+
+/// Finds the subject with these identifiers, or creates one (201 when created).
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/subjects", tag = "subjects", security(("bearer" = [])), request_body = NewSubject,
+    params(("tenant" = String, Path, description = "Tenant id")),
+    responses((status = 200, body = SubjectOut), (status = 201, body = SubjectOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn find_or_create_subject(State(s): State<AppState>, a: Auth, Path(tenant): Path<String>, Body(req): Body<NewSubject>) -> ApiResult<(StatusCode, Json<SubjectOut>)> {
+    let t = path_id(&tenant, "tenant")?;
+    let info = s.vault.find_or_create_subject(&a.actor, t, &req.identifiers).await?;
+    let status = if info.created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(subject_out(&info))))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lookup {
+    /// `email`, `phone`, or another identifier kind.
+    pub kind: String,
+    pub value: String,
+}
+
+/// Looks a subject up by one identifier, through its blind index.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/subjects/lookup", tag = "subjects", security(("bearer" = [])), request_body = Lookup,
+    params(("tenant" = String, Path, description = "Tenant id")),
+    responses((status = 200, body = SubjectOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn lookup_subject(State(s): State<AppState>, a: Auth, Path(tenant): Path<String>, Body(req): Body<Lookup>) -> ApiResult<Json<SubjectOut>> {
+    let t = path_id(&tenant, "tenant")?;
+    Ok(Json(subject_out(&s.vault.lookup_subject(&a.actor, t, &req.kind, &req.value).await?)))
+}
+
+/// One subject.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/subjects/{subject}", tag = "subjects", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id"), ("subject" = String, Path, description = "Subject id")),
+    responses((status = 200, body = SubjectOut), (status = 404, body = Problem)))]
+pub async fn get_subject(State(s): State<AppState>, a: Auth, Path((tenant, subject)): Path<(String, String)>) -> ApiResult<Json<SubjectOut>> {
+    let (t, sid) = (path_id(&tenant, "tenant")?, path_id(&subject, "subject")?);
+    Ok(Json(subject_out(&s.vault.get_subject(&a.actor, t, sid).await?)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Erased {
+    pub records_deleted: u64,
+}
+
+/// Erases a subject: every record, identifier and the subject's key.
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/subjects/{subject}", tag = "subjects", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id"), ("subject" = String, Path, description = "Subject id")),
+    responses((status = 200, body = Erased), (status = 404, body = Problem)))]
+pub async fn erase_subject(State(s): State<AppState>, a: Auth, Path((tenant, subject)): Path<(String, String)>) -> ApiResult<Json<Erased>> {
+    let (t, sid) = (path_id(&tenant, "tenant")?, path_id(&subject, "subject")?);
+    Ok(Json(Erased { records_deleted: s.vault.erase_subject(&a.actor, t, sid).await? }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecordOut {
+    pub id: String,
+    pub collection: String,
+    pub subject_id: String,
+    pub data: Map<String, Value>,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn record_out(r: RecordView) -> RecordOut {
+    RecordOut {
+        id: r.id.to_string(),
+        collection: r.collection,
+        subject_id: r.subject.to_string(),
+        data: r.data,
+        version: r.version,
+        created_at: time(r.created_at),
+        updated_at: time(r.updated_at),
+    }
+}
+
+fn with_etag(status: StatusCode, r: RecordView) -> Response {
+    let etag = HeaderValue::from_str(&format!("\"{}\"", r.version)).ok();
+    let mut resp = (status, Json(record_out(r))).into_response();
+    if let Some(e) = etag {
+        resp.headers_mut().insert(header::ETAG, e);
+    }
+    resp
+}
+
+/// Every record about a subject, across collections.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/subjects/{subject}/records", tag = "subjects", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id"), ("subject" = String, Path, description = "Subject id")),
+    responses((status = 200, body = Vec<RecordOut>), (status = 404, body = Problem)))]
+pub async fn subject_records(State(s): State<AppState>, a: Auth, Path((tenant, subject)): Path<(String, String)>) -> ApiResult<Json<Vec<RecordOut>>> {
+    let (t, sid) = (path_id(&tenant, "tenant")?, path_id(&subject, "subject")?);
+    Ok(Json(s.vault.subject_records(&a.actor, t, sid).await?.into_iter().map(record_out).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRecord {
+    /// The subject; if absent, found or created by the record's identifier fields.
+    pub subject_id: Option<String>,
+    pub data: Map<String, Value>,
+}
+
+/// Stores a record about a data subject.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/collections/{collection}/records", tag = "records", security(("bearer" = [])), request_body = NewRecord,
+    params(("tenant" = String, Path, description = "Tenant id"), ("collection" = String, Path, description = "Collection name")),
+    responses((status = 201, body = RecordOut), (status = 404, body = Problem), (status = 409, body = Problem), (status = 413, body = Problem),
+        (status = 415, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_record(State(s): State<AppState>, a: Auth, Path((tenant, collection)): Path<(String, String)>, Body(req): Body<NewRecord>) -> ApiResult<Response> {
+    let t = path_id(&tenant, "tenant")?;
+    let subject = match req.subject_id {
+        Some(id) => SubjectRef::Id(id.parse().map_err(|_| Problem::invalid("subject_id", "is not a subject id"))?),
+        None => SubjectRef::FromData,
+    };
+    let r = s.vault.create_record(&a.actor, t, &collection, subject, &req.data).await?;
+    Ok(with_etag(StatusCode::CREATED, r))
+}
+
+/// Query parameters of a listing (parsed by `page`; described here for OpenAPI).
+#[derive(IntoParams)]
+#[expect(dead_code, reason = "only describes the query for OpenAPI")]
+pub struct Page {
+    /// The last record id of the previous page.
+    pub after: Option<String>,
+    /// 1-1000, default 100.
+    pub limit: Option<i64>,
+}
+
+fn page(q: Option<String>) -> Result<(Option<uuid::Uuid>, Option<i64>), Problem> {
+    let (mut after, mut limit) = (None, None);
+    for pair in q.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match k {
+            "after" => after = Some(v.parse().map_err(|_| Problem::invalid("after", "is not a record id"))?),
+            "limit" => limit = Some(v.parse().map_err(|_| Problem::invalid("limit", "must be an integer"))?),
+            _ => return Err(Problem::invalid(k.chars().take(32).collect::<String>(), "is not a query parameter of this route")),
+        }
+    }
+    Ok((after, limit))
+}
+
+/// Lists a collection's records, in pages (`after` = last id seen).
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/collections/{collection}/records", tag = "records", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id"), ("collection" = String, Path, description = "Collection name"), Page),
+    responses((status = 200, body = Vec<RecordOut>), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn list_records(State(s): State<AppState>, a: Auth, Path((tenant, collection)): Path<(String, String)>, RawQuery(q): RawQuery) -> ApiResult<Json<Vec<RecordOut>>> {
+    let t = path_id(&tenant, "tenant")?;
+    let (after, limit) = page(q)?;
+    Ok(Json(s.vault.list_records(&a.actor, t, &collection, after, limit).await?.into_iter().map(record_out).collect()))
+}
+
+type RecordPath = Path<(String, String, String)>;
+
+fn ids(p: &(String, String, String)) -> Result<(uuid::Uuid, uuid::Uuid), Problem> {
+    Ok((path_id(&p.0, "tenant")?, path_id(&p.2, "record")?))
+}
+
+/// One record.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/collections/{collection}/records/{record}", tag = "records", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id"), ("collection" = String, Path, description = "Collection name"), ("record" = String, Path, description = "Record id")),
+    responses((status = 200, body = RecordOut), (status = 404, body = Problem)))]
+pub async fn get_record(State(s): State<AppState>, a: Auth, Path(p): RecordPath) -> ApiResult<Response> {
+    let (t, r) = ids(&p)?;
+    Ok(with_etag(StatusCode::OK, s.vault.get_record(&a.actor, t, &p.1, r).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordData {
+    pub data: Map<String, Value>,
+}
+
+fn if_match(h: &HeaderMap) -> Result<Option<i64>, Problem> {
+    match h.get(header::IF_MATCH) {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .ok()
+            .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
+            .and_then(|s| s.parse().ok())
+            .map(Some)
+            .ok_or_else(|| Problem::invalid("If-Match", "must be a version ETag such as \"3\"")),
+    }
+}
+
+/// Replaces a record's data (optionally guarded by `If-Match`).
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/collections/{collection}/records/{record}", tag = "records", security(("bearer" = [])), request_body = RecordData,
+    params(("tenant" = String, Path, description = "Tenant id"), ("collection" = String, Path, description = "Collection name"), ("record" = String, Path, description = "Record id")),
+    responses((status = 200, body = RecordOut), (status = 404, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
+pub async fn replace_record(State(s): State<AppState>, a: Auth, Path(p): RecordPath, h: HeaderMap, Body(req): Body<RecordData>) -> ApiResult<Response> {
+    let (t, r) = ids(&p)?;
+    let v = s.vault.update_record(&a.actor, t, &p.1, r, &req.data, false, if_match(&h)?).await?;
+    Ok(with_etag(StatusCode::OK, v))
+}
+
+/// Changes some fields of a record (JSON merge: `null` removes a field).
+#[utoipa::path(patch, path = "/v1/tenants/{tenant}/collections/{collection}/records/{record}", tag = "records", security(("bearer" = [])), request_body = RecordData,
+    params(("tenant" = String, Path, description = "Tenant id"), ("collection" = String, Path, description = "Collection name"), ("record" = String, Path, description = "Record id")),
+    responses((status = 200, body = RecordOut), (status = 404, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
+pub async fn patch_record(State(s): State<AppState>, a: Auth, Path(p): RecordPath, h: HeaderMap, Body(req): Body<RecordData>) -> ApiResult<Response> {
+    let (t, r) = ids(&p)?;
+    let v = s.vault.update_record(&a.actor, t, &p.1, r, &req.data, true, if_match(&h)?).await?;
+    Ok(with_etag(StatusCode::OK, v))
+}
+
+/// Deletes a record.
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/collections/{collection}/records/{record}", tag = "records", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id"), ("collection" = String, Path, description = "Collection name"), ("record" = String, Path, description = "Record id")),
+    responses((status = 204), (status = 404, body = Problem)))]
+pub async fn delete_record(State(s): State<AppState>, a: Auth, Path(p): RecordPath) -> ApiResult<StatusCode> {
+    let (t, r) = ids(&p)?;
+    s.vault.delete_record(&a.actor, t, &p.1, r).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,12 @@
+//! varuh: a personal-data vault that enforces the measures GDPR asks for.
+//! See `docs/architecture.md` for the map: http → service → domain, crypto,
+//! store; data flows one way.
+
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod http;
+pub mod service;
+pub mod setup;
+pub mod store;

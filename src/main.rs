@@ -1,0 +1,131 @@
+//! The `varuh` command: `serve` runs the server; the other subcommands are
+//! the operator's CLI.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use varuh::clock::Clock;
+use varuh::config::Config;
+use varuh::http::{server, AppState};
+use varuh::setup::{self, Create};
+
+#[derive(Parser)]
+#[command(name = "varuh", version, about = "A personal-data vault that enforces GDPR measures")]
+struct Cli {
+    /// Configuration file (default: <data-dir>/varuh.toml if it exists).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Data directory (default: ./varuh-data, or VARUH_DATA_DIR).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Creates the data directory, master key, store and first administrator.
+    Init {
+        /// Also make a self-signed TLS certificate and key and use them.
+        #[arg(long)]
+        tls: bool,
+        /// Host names for the certificate.
+        #[arg(long, default_value = "localhost")]
+        tls_name: Vec<String>,
+    },
+    /// Runs the server (on a fresh machine, initialises the embedded store first).
+    Serve,
+    /// Checks the configuration and prints the effective settings.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Prints the OpenAPI 3.1 document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    Check,
+}
+
+fn init_logs(cfg: &Config) -> anyhow::Result<()> {
+    use tracing_subscriber::fmt::writer::MakeWriterExt;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VARUH_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let file = match &cfg.log_file {
+        Some(p) => Some(std::sync::Arc::new(
+            std::fs::OpenOptions::new().create(true).append(true).open(p).with_context(|| format!("cannot open log file {}", p.display()))?,
+        )),
+        None => None,
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    match (cfg.log_format.as_str(), file) {
+        ("json", Some(f)) => builder.json().with_writer(std::io::stderr.and(f)).init(),
+        ("json", None) => builder.json().with_writer(std::io::stderr).init(),
+        (_, Some(f)) => builder.with_writer(std::io::stderr.and(f)).init(),
+        (_, None) => builder.with_writer(std::io::stderr).init(),
+    }
+    Ok(())
+}
+
+fn print_first_admin(first: &Option<(String, String)>) {
+    if let Some((user, pw)) = first {
+        // Printed once, to the terminal only: never logged, never stored.
+        println!("\n  First administrator created.\n    login name:         {user}\n    one-time password:  {pw}\n  Change it at first login (POST /v1/auth/password).\n");
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let cfg = Config::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
+    match cli.command {
+        Command::Config { action: ConfigAction::Check } => {
+            println!("configuration is valid");
+            println!("  data_dir       = {}", cfg.data_dir.display());
+            let url = cfg.database_url();
+            println!("  database       = {}", if url.starts_with("sqlite") { url.as_str() } else { "postgres (URL hidden)" });
+            println!("  listen         = {}", cfg.listen);
+            println!("  tls            = {}", if cfg.tls_cert.is_some() { "on" } else { "off (loopback only)" });
+            println!("  max_body_bytes = {}", cfg.max_body_bytes);
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", serde_json::to_string_pretty(&varuh::http::openapi())?);
+            Ok(())
+        }
+        Command::Init { tls, tls_name } => {
+            init_logs(&cfg)?;
+            let opened = setup::open(&cfg, Create::Yes, Clock::default()).await?;
+            if tls {
+                let (cert, key) = setup::self_signed_tls(&cfg, tls_name)?;
+                let conf = cfg.data_dir.join("varuh.toml");
+                if !conf.exists() {
+                    std::fs::write(&conf, format!("tls_cert = {:?}\ntls_key = {:?}\n", cert.display().to_string(), key.display().to_string()))?;
+                }
+                println!("self-signed TLS certificate: {}", cert.display());
+            }
+            println!("varuh initialised in {}", cfg.data_dir.display());
+            print_first_admin(&opened.first_admin);
+            Ok(())
+        }
+        Command::Serve => {
+            init_logs(&cfg)?;
+            if cfg.tls_cert.is_none() {
+                cfg.check()?;
+            }
+            let opened = setup::open(&cfg, Create::IfDefault, Clock::default()).await?;
+            print_first_admin(&opened.first_admin);
+            let listen = cfg.listen.parse()?;
+            let state = AppState { vault: opened.vault.clone(), max_body_bytes: cfg.max_body_bytes };
+            let tls = match (&cfg.tls_cert, &cfg.tls_key) {
+                (Some(cert), Some(key)) => Some(server::Tls { cert, key }),
+                _ => None,
+            };
+            server::serve(state, listen, tls, None).await?;
+            drop(opened);
+            tracing::info!("store closed; bye");
+            Ok(())
+        }
+    }
+}

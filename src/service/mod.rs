@@ -1,0 +1,218 @@
+//! The service layer: one function per use case ("create tenant", "store a
+//! record", "look up a subject"). Every request from any face (HTTP, CLI,
+//! console) goes through here. Each use case checks who may do it
+//! (`authz`), validates with `domain`, seals or opens with `crypto`, and
+//! reads or writes through `store`. The audit trail (next issue) is written
+//! from here too, in the same group-commit batch as the change it records.
+
+pub mod auth;
+pub mod collections;
+pub mod records;
+pub mod tenants;
+
+use crate::clock::Clock;
+use crate::crypto::{MasterKey, TenantKeys};
+use crate::domain::schema::CollectionDef;
+use crate::domain::{Invalid, Role};
+use crate::store::{queries, Store, StoreError};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use uuid::Uuid;
+
+/// What can go wrong in a use case. Messages never hold personal values.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("invalid credentials")]
+    BadCredentials,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// Also what a caller gets for another tenant's objects: no existence leak.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Invalid(Invalid),
+    #[error("{0}")]
+    Conflict(&'static str),
+    #[error("the record was changed since it was read")]
+    Stale,
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(m) => ServiceError::Unavailable(m),
+            StoreError::NotFound => ServiceError::NotFound("object"),
+            StoreError::Conflict => ServiceError::Conflict("an object with this key already exists"),
+            StoreError::Stale => ServiceError::Stale,
+            other => ServiceError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<Invalid> for ServiceError {
+    fn from(e: Invalid) -> Self {
+        ServiceError::Invalid(e)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ServiceError>;
+
+/// Who is acting: a signed-in staff member.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub staff_id: Uuid,
+    /// `None` for a system-wide administrator.
+    pub tenant: Option<Uuid>,
+    pub role: Role,
+    pub must_change_password: bool,
+}
+
+/// Settings the service needs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub session_ttl_ms: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { session_ttl_ms: 8 * 3600 * 1000 }
+    }
+}
+
+/// A tenant's settings and unwrapped keys, cached in memory.
+pub(crate) struct TenantCtx {
+    pub id: Uuid,
+    pub allow_special: bool,
+    pub keys: TenantKeys,
+}
+
+/// A collection's definition, cached in memory (definitions are immutable).
+pub(crate) struct Collection {
+    pub id: Uuid,
+    pub def: CollectionDef,
+    pub created_at: i64,
+}
+
+/// The application: the store, the keys, and the caches. Cheap to share.
+pub struct Vault {
+    pub(crate) store: Store,
+    pub(crate) master: MasterKey,
+    pub(crate) system: TenantKeys,
+    pub(crate) clock: Clock,
+    pub(crate) settings: Settings,
+    tenants: RwLock<HashMap<Uuid, Arc<TenantCtx>>>,
+    collections: RwLock<HashMap<(Uuid, String), Arc<Collection>>>,
+    pub(crate) sessions: auth::SessionCache,
+}
+
+impl Vault {
+    pub fn new(store: Store, master: MasterKey, clock: Clock, settings: Settings) -> Arc<Vault> {
+        let system = master.system();
+        Arc::new(Vault {
+            store,
+            master,
+            system,
+            clock,
+            settings,
+            tenants: RwLock::default(),
+            collections: RwLock::default(),
+            sessions: auth::SessionCache::default(),
+        })
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Readiness: the store answers a query.
+    pub async fn ready(&self) -> Result<()> {
+        self.store.read(|db| queries::ping(db)).await.map_err(Into::into)
+    }
+
+    /// Stops the store after finishing queued writes.
+    pub fn close(&self) {
+        // The store closes when the last reference to the vault drops; this
+        // only empties caches holding keys.
+        self.tenants.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// The tenant, if the actor may see it; otherwise "not found".
+    pub(crate) async fn tenant_for(&self, actor: &Actor, tenant: Uuid) -> Result<Arc<TenantCtx>> {
+        authz::same_tenant(actor, tenant)?;
+        self.tenant(tenant).await
+    }
+
+    pub(crate) async fn tenant(&self, tenant: Uuid) -> Result<Arc<TenantCtx>> {
+        if let Some(t) = self.tenants.read().unwrap_or_else(|e| e.into_inner()).get(&tenant) {
+            return Ok(t.clone());
+        }
+        let row = self.store.read(move |db| queries::get_tenant(db, tenant)).await?.ok_or(ServiceError::NotFound("tenant"))?;
+        let keys = self.master.open_tenant(row.id, &row.wrapped_key).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let ctx = Arc::new(TenantCtx { id: row.id, allow_special: row.allow_special, keys });
+        self.tenants.write().unwrap_or_else(|e| e.into_inner()).insert(tenant, ctx.clone());
+        Ok(ctx)
+    }
+
+    pub(crate) async fn collection(&self, tenant: Uuid, name: &str) -> Result<Arc<Collection>> {
+        let key = (tenant, name.to_string());
+        if let Some(c) = self.collections.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(c.clone());
+        }
+        let n = name.to_string();
+        let row = self
+            .store
+            .read(move |db| queries::collection_by_name(db, tenant, &n))
+            .await?
+            .ok_or(ServiceError::NotFound("collection"))?;
+        let def: CollectionDef = serde_json::from_str(&row.definition).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let c = Arc::new(Collection { id: row.id, def, created_at: row.created_at });
+        self.collections.write().unwrap_or_else(|e| e.into_inner()).insert(key, c.clone());
+        Ok(c)
+    }
+}
+
+/// Authorisation rules, in one place. Tenant mismatches are "not found".
+pub mod authz {
+    use super::{Actor, Result, ServiceError};
+    use crate::domain::Role;
+    use uuid::Uuid;
+
+    /// The actor belongs to this tenant (or is system-wide): otherwise the
+    /// tenant does not exist as far as the actor can tell (CONF-4).
+    pub fn same_tenant(actor: &Actor, tenant: Uuid) -> Result<()> {
+        match actor.tenant {
+            None => Ok(()),
+            Some(t) if t == tenant => Ok(()),
+            Some(_) => Err(ServiceError::NotFound("tenant")),
+        }
+    }
+
+    pub fn system_admin(actor: &Actor) -> Result<()> {
+        if actor.tenant.is_none() && actor.role == Role::Administrator {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden("only a system administrator may do this"))
+        }
+    }
+
+    pub fn admin(actor: &Actor) -> Result<()> {
+        if actor.role == Role::Administrator {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden("only an administrator may do this"))
+        }
+    }
+
+    /// Reading and writing personal data: operators and administrators.
+    pub fn personal_data(actor: &Actor) -> Result<()> {
+        match actor.role {
+            Role::Administrator | Role::Operator => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,466 @@
+//! Data subjects and their records: find-or-create a subject by identifier,
+//! look one up by blind index, and create, read, update, delete and list
+//! records. Fields are sealed here, before anything reaches the store, and
+//! opened here after reading (CONF-1, CONF-3).
+
+use super::{authz, Actor, Collection, Result, ServiceError, TenantCtx, Vault};
+use crate::crypto::{FieldContext, SubjectKey};
+use crate::domain::schema::identifier_text;
+use crate::domain::{check_name, identifiers, Invalid};
+use crate::store::db::Db;
+use crate::store::queries::{self, IdentifierRow, RecordRow, SealedRecord, SubjectRow};
+use crate::store::StoreError;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// A record as the caller sees it, opened.
+pub struct RecordView {
+    pub id: Uuid,
+    pub collection: String,
+    pub subject: Uuid,
+    pub data: Map<String, Value>,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub struct SubjectInfo {
+    pub id: Uuid,
+    pub created_at: i64,
+    pub created: bool,
+}
+
+/// How a new record names its subject.
+pub enum SubjectRef {
+    /// An existing subject.
+    Id(Uuid),
+    /// Found, or created, by the record's identifier fields.
+    FromData,
+}
+
+/// What the write step found: done, or the subject was created meanwhile.
+enum Placed {
+    Done,
+    SubjectExists(Uuid),
+}
+
+const MAX_PAGE: i64 = 1000;
+
+impl Vault {
+    async fn subject_key(&self, t: &TenantCtx, subject: Uuid, wrapped: &[u8]) -> Result<SubjectKey> {
+        t.keys.open_subject_key(t.id, subject, wrapped).map_err(|e| ServiceError::Internal(e.to_string()))
+    }
+
+    /// Blind indexes of caller-given identifiers (`{"email": "…"}`).
+    fn identifier_rows(&self, t: &TenantCtx, given: &BTreeMap<String, String>, prefix: &str) -> Result<Vec<IdentifierRow>> {
+        if given.is_empty() {
+            return Err(Invalid::new(prefix, "must give at least one identifier (email, phone, customer_number …)").into());
+        }
+        given
+            .iter()
+            .map(|(kind, value)| {
+                let field = format!("{prefix}.{kind}");
+                check_name(&field, kind)?;
+                let n = identifiers::normalise(kind, value, &field)?;
+                Ok(IdentifierRow { kind: kind.clone(), hash: t.keys.blind_index(kind, &n).to_vec(), source_record: None })
+            })
+            .collect()
+    }
+
+    /// Finds the subject with these identifiers, or creates one (DSR-8, CONF-3).
+    pub async fn find_or_create_subject(&self, actor: &Actor, tenant: Uuid, given: &BTreeMap<String, String>) -> Result<SubjectInfo> {
+        let t = self.tenant_for(actor, tenant).await?;
+        authz::personal_data(actor)?;
+        let idents = self.identifier_rows(&t, given, "identifiers")?;
+        let id = Uuid::now_v7();
+        let (_, wrapped) = t.keys.new_subject_key(tenant, id);
+        let now = self.clock.now_ms();
+        let found = self
+            .store
+            .write(move |db| {
+                if let Some(existing) = owner_of(db, tenant, &idents, None)? {
+                    // Known by one identifier: attach the others to the same person.
+                    for i in &idents {
+                        queries::insert_identifier(db, tenant, existing, i)?;
+                    }
+                    return Ok(Some(existing));
+                }
+                queries::insert_subject(db, &SubjectRow { tenant_id: tenant, id, wrapped_key: wrapped, created_at: now })?;
+                for i in &idents {
+                    queries::insert_identifier(db, tenant, id, i)?;
+                }
+                Ok(None)
+            })
+            .await?;
+        match found {
+            Some(existing) => {
+                let s = self.store.read(move |db| queries::get_subject(db, tenant, existing)).await?.ok_or(ServiceError::NotFound("subject"))?;
+                Ok(SubjectInfo { id: s.id, created_at: s.created_at, created: false })
+            }
+            None => Ok(SubjectInfo { id, created_at: now, created: true }),
+        }
+    }
+
+    pub async fn get_subject(&self, actor: &Actor, tenant: Uuid, subject: Uuid) -> Result<SubjectInfo> {
+        self.tenant_for(actor, tenant).await?;
+        authz::personal_data(actor)?;
+        let s = self.store.read(move |db| queries::get_subject(db, tenant, subject)).await?.ok_or(ServiceError::NotFound("subject"))?;
+        Ok(SubjectInfo { id: s.id, created_at: s.created_at, created: false })
+    }
+
+    /// Looks a subject up by one identifier, through its blind index only.
+    pub async fn lookup_subject(&self, actor: &Actor, tenant: Uuid, kind: &str, value: &str) -> Result<SubjectInfo> {
+        let t = self.tenant_for(actor, tenant).await?;
+        authz::personal_data(actor)?;
+        check_name("kind", kind)?;
+        let n = identifiers::normalise(kind, value, "value")?;
+        let h = t.keys.blind_index(kind, &n).to_vec();
+        let kind = kind.to_string();
+        let found = self
+            .store
+            .read(move |db| {
+                let ids = queries::subjects_by_identifier(db, tenant, &kind, &h)?;
+                match ids.first() {
+                    Some(id) => queries::get_subject(db, tenant, *id),
+                    None => Ok(None),
+                }
+            })
+            .await?
+            .ok_or(ServiceError::NotFound("subject"))?;
+        Ok(SubjectInfo { id: found.id, created_at: found.created_at, created: false })
+    }
+
+    /// Every record about a subject, across collections, opened.
+    pub async fn subject_records(&self, actor: &Actor, tenant: Uuid, subject: Uuid) -> Result<Vec<RecordView>> {
+        let t = self.tenant_for(actor, tenant).await?;
+        authz::personal_data(actor)?;
+        let (exists, rows) = self
+            .store
+            .read(move |db| Ok((queries::get_subject(db, tenant, subject)?.is_some(), queries::records_of_subject(db, tenant, subject)?)))
+            .await?;
+        if !exists {
+            return Err(ServiceError::NotFound("subject"));
+        }
+        let names = self.collection_names(tenant).await?;
+        rows.iter()
+            .map(|r| {
+                let name = names.get(&r.record.collection_id).cloned().unwrap_or_default();
+                self.open_record(&t, &name, r)
+            })
+            .collect()
+    }
+
+    async fn collection_names(&self, tenant: Uuid) -> Result<std::collections::HashMap<Uuid, String>> {
+        let rows = self.store.read(move |db| queries::list_collections(db, tenant)).await?;
+        Ok(rows.into_iter().map(|c| (c.id, c.name)).collect())
+    }
+
+    /// Erases a subject: records, identifiers and key (crypto-shredding).
+    pub async fn erase_subject(&self, actor: &Actor, tenant: Uuid, subject: Uuid) -> Result<u64> {
+        self.tenant_for(actor, tenant).await?;
+        authz::personal_data(actor)?;
+        self.store.write(move |db| queries::delete_subject(db, tenant, subject)).await.map_err(|e| match e {
+            StoreError::NotFound => ServiceError::NotFound("subject"),
+            e => e.into(),
+        })
+    }
+
+    /// Stores a new record, finding or creating its subject.
+    pub async fn create_record(&self, actor: &Actor, tenant: Uuid, collection: &str, subject: SubjectRef, data: &Map<String, Value>) -> Result<RecordView> {
+        let t = self.tenant_for(actor, tenant).await?;
+        authz::personal_data(actor)?;
+        let c = self.collection(tenant, collection).await?;
+        let values = c.def.check_record(data, false)?;
+        let id = Uuid::now_v7();
+        let idents = record_identifiers(&t, &c, &values, id);
+        let mut subject_id = match subject {
+            SubjectRef::Id(s) => Some(s),
+            SubjectRef::FromData => {
+                if idents.is_empty() {
+                    return Err(Invalid::new("subject_id", "is required: this record has no identifier field to find its subject by").into());
+                }
+                let probe: Vec<(String, Vec<u8>)> = idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
+                self.store.read(move |db| owner_of_hashes(db, tenant, &probe, None)).await?
+            }
+        };
+        let explicit = matches!(subject, SubjectRef::Id(_));
+        let now = self.clock.now_ms();
+        // At most two rounds: a subject created by a concurrent request
+        // between our look-up and our write is picked up on the second.
+        for _ in 0..2 {
+            let (sid, key, new_subject) = match subject_id {
+                Some(sid) => {
+                    let s = self.store.read(move |db| queries::get_subject(db, tenant, sid)).await?;
+                    let Some(s) = s else {
+                        return Err(if explicit {
+                            Invalid::new("subject_id", "no such subject in this tenant").into()
+                        } else {
+                            ServiceError::Conflict("the subject was erased meanwhile")
+                        });
+                    };
+                    (sid, self.subject_key(&t, sid, &s.wrapped_key).await?, None)
+                }
+                None => {
+                    let sid = Uuid::now_v7();
+                    let (key, wrapped) = t.keys.new_subject_key(tenant, sid);
+                    (sid, key, Some(SubjectRow { tenant_id: tenant, id: sid, wrapped_key: wrapped, created_at: now }))
+                }
+            };
+            let row = RecordRow {
+                tenant_id: tenant,
+                id,
+                collection_id: c.id,
+                subject_id: sid,
+                fields: seal_fields(&key, tenant, c.id, id, &values),
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            let idents = record_identifiers(&t, &c, &values, id);
+            let placed = self
+                .store
+                .write(move |db| {
+                    let probe: Vec<(String, Vec<u8>)> = idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
+                    match owner_of_hashes(db, tenant, &probe, Some(sid))? {
+                        Some(other) if new_subject.is_some() => return Ok(Placed::SubjectExists(other)),
+                        Some(_) => return Err(StoreError::Conflict),
+                        None => {}
+                    }
+                    if let Some(s) = &new_subject {
+                        queries::insert_subject(db, s)?;
+                    }
+                    queries::insert_record(db, &row)?;
+                    for i in &idents {
+                        queries::insert_identifier(db, tenant, sid, i)?;
+                    }
+                    Ok(Placed::Done)
+                })
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict => ServiceError::Conflict("an identifier in this record belongs to another subject"),
+                    e => e.into(),
+                })?;
+            match placed {
+                Placed::Done => {
+                    return Ok(RecordView {
+                        id,
+                        collection: c.def.name.clone(),
+                        subject: sid,
+                        data: values.into_iter().collect(),
+                        version: 1,
+                        created_at: now,
+                        updated_at: now,
+                    })
+                }
+                Placed::SubjectExists(other) => subject_id = Some(other),
+            }
+        }
+        Err(ServiceError::Conflict("the subject changed concurrently; try again"))
+    }
+
+    async fn read_sealed(&self, tenant: Uuid, c: &Collection, id: Uuid) -> Result<SealedRecord> {
+        let cid = c.id;
+        self.store.read(move |db| queries::get_record(db, tenant, cid, id)).await?.ok_or(ServiceError::NotFound("record"))
+    }
+
+    pub async fn get_record(&self, actor: &Actor, tenant: Uuid, collection: &str, id: Uuid) -> Result<RecordView> {
+        let t = self.tenant_for(actor, tenant).await?;
+        authz::personal_data(actor)?;
+        let c = self.collection(tenant, collection).await?;
+        let r = self.read_sealed(tenant, &c, id).await?;
+        self.open_record(&t, &c.def.name, &r)
+    }
+
+    /// One page of a collection's records; `after` is the last id seen.
+    pub async fn list_records(&self, actor: &Actor, tenant: Uuid, collection: &str, after: Option<Uuid>, limit: Option<i64>) -> Result<Vec<RecordView>> {
+        let t = self.tenant_for(actor, tenant).await?;
+        authz::personal_data(actor)?;
+        let c = self.collection(tenant, collection).await?;
+        let limit = limit.unwrap_or(100);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(Invalid::new("limit", format!("must be 1-{MAX_PAGE}")).into());
+        }
+        let cid = c.id;
+        let rows = self.store.read(move |db| queries::records_of_collection(db, tenant, cid, after, limit)).await?;
+        rows.iter().map(|r| self.open_record(&t, &c.def.name, r)).collect()
+    }
+
+    /// Replaces (`merge = false`) or merges into (`merge = true`) a record's
+    /// data. `expected_version` (If-Match) guards against lost updates.
+    pub async fn update_record(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        collection: &str,
+        id: Uuid,
+        data: &Map<String, Value>,
+        merge: bool,
+        expected_version: Option<i64>,
+    ) -> Result<RecordView> {
+        let t = self.tenant_for(actor, tenant).await?;
+        authz::personal_data(actor)?;
+        let c = self.collection(tenant, collection).await?;
+        let sealed = self.read_sealed(tenant, &c, id).await?;
+        let current = sealed.record.version;
+        if let Some(v) = expected_version {
+            if v != current {
+                return Err(ServiceError::Stale);
+            }
+        }
+        let next = if merge {
+            c.def.check_record(data, true)?; // name the field at fault in the caller's terms
+            let mut m = self.open_record(&t, &c.def.name, &sealed)?.data;
+            for (k, v) in data {
+                if v.is_null() {
+                    m.remove(k);
+                } else {
+                    m.insert(k.clone(), v.clone());
+                }
+            }
+            m
+        } else {
+            data.clone()
+        };
+        let values = c.def.check_record(&next, false)?;
+        let key = self.subject_key(&t, sealed.record.subject_id, &sealed.subject_key).await?;
+        let now = self.clock.now_ms();
+        let sid = sealed.record.subject_id;
+        let row = RecordRow {
+            tenant_id: tenant,
+            id,
+            collection_id: c.id,
+            subject_id: sid,
+            fields: seal_fields(&key, tenant, c.id, id, &values),
+            version: current + 1,
+            created_at: sealed.record.created_at,
+            updated_at: now,
+        };
+        let idents = record_identifiers(&t, &c, &values, id);
+        let created_at = row.created_at;
+        self.store
+            .write(move |db| {
+                let probe: Vec<(String, Vec<u8>)> = idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
+                if owner_of_hashes(db, tenant, &probe, Some(sid))?.is_some() {
+                    return Err(StoreError::Conflict);
+                }
+                queries::update_record(db, &row, current)?;
+                queries::delete_identifiers_of_record(db, tenant, id)?;
+                for i in &idents {
+                    queries::insert_identifier(db, tenant, sid, i)?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict => ServiceError::Conflict("an identifier in this record belongs to another subject"),
+                e => e.into(),
+            })?;
+        Ok(RecordView { id, collection: c.def.name.clone(), subject: sid, data: values.into_iter().collect(), version: current + 1, created_at, updated_at: now })
+    }
+
+    pub async fn delete_record(&self, actor: &Actor, tenant: Uuid, collection: &str, id: Uuid) -> Result<()> {
+        self.tenant_for(actor, tenant).await?;
+        authz::personal_data(actor)?;
+        let c = self.collection(tenant, collection).await?;
+        let cid = c.id;
+        self.store.write(move |db| queries::delete_record(db, tenant, cid, id)).await.map_err(|e| match e {
+            StoreError::NotFound => ServiceError::NotFound("record"),
+            e => e.into(),
+        })
+    }
+
+    fn open_record(&self, t: &TenantCtx, collection: &str, r: &SealedRecord) -> Result<RecordView> {
+        let rec = &r.record;
+        let key = t.keys.open_subject_key(t.id, rec.subject_id, &r.subject_key).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let mut data = Map::new();
+        for (name, sealed) in decode_fields(&rec.fields)? {
+            let ctx = FieldContext { tenant: t.id, collection: rec.collection_id, record: rec.id, field: &name };
+            let plain = key.open_field(&ctx, &sealed).map_err(|e| ServiceError::Internal(e.to_string()))?;
+            let v: Value = serde_json::from_slice(&plain).map_err(|_| ServiceError::Internal("sealed field is not JSON".into()))?;
+            data.insert(name, v);
+        }
+        Ok(RecordView {
+            id: rec.id,
+            collection: collection.to_string(),
+            subject: rec.subject_id,
+            data,
+            version: rec.version,
+            created_at: rec.created_at,
+            updated_at: rec.updated_at,
+        })
+    }
+}
+
+/// The blind indexes a record's identifier fields yield.
+fn record_identifiers(t: &Arc<TenantCtx>, c: &Collection, values: &[(String, Value)], record: Uuid) -> Vec<IdentifierRow> {
+    values
+        .iter()
+        .filter_map(|(name, v)| {
+            let kind = c.def.field(name)?.identifier_kind()?;
+            let text = identifier_text(v)?;
+            Some(IdentifierRow { kind: kind.to_string(), hash: t.keys.blind_index(kind, &text).to_vec(), source_record: Some(record) })
+        })
+        .collect()
+}
+
+/// The subject (other than `except`) owning any of these identifiers.
+fn owner_of_hashes(db: &mut dyn Db, tenant: Uuid, idents: &[(String, Vec<u8>)], except: Option<Uuid>) -> std::result::Result<Option<Uuid>, StoreError> {
+    for (kind, hash) in idents {
+        for s in queries::subjects_by_identifier(db, tenant, kind, hash)? {
+            if Some(s) != except {
+                return Ok(Some(s));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn owner_of(db: &mut dyn Db, tenant: Uuid, idents: &[IdentifierRow], except: Option<Uuid>) -> std::result::Result<Option<Uuid>, StoreError> {
+    let probe: Vec<(String, Vec<u8>)> = idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
+    owner_of_hashes(db, tenant, &probe, except)
+}
+
+/// Seals each field under the subject key, bound to its place.
+fn seal_fields(key: &SubjectKey, tenant: Uuid, collection: Uuid, record: Uuid, values: &[(String, Value)]) -> Vec<u8> {
+    let mut out = vec![1u8];
+    for (name, v) in values {
+        let plain = zeroize::Zeroizing::new(serde_json::to_vec(v).unwrap_or_default());
+        let sealed = key.seal_field(&FieldContext { tenant, collection, record, field: name }, &plain);
+        out.extend_from_slice(&(name.len() as u16).to_be_bytes());
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(&(sealed.len() as u32).to_be_bytes());
+        out.extend_from_slice(&sealed);
+    }
+    out
+}
+
+fn decode_fields(blob: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
+    let bad = || ServiceError::Internal("sealed record is malformed".into());
+    let (&v, mut rest) = blob.split_first().ok_or_else(bad)?;
+    if v != 1 {
+        return Err(bad());
+    }
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        if rest.len() < 2 {
+            return Err(bad());
+        }
+        let n = u16::from_be_bytes([rest[0], rest[1]]) as usize;
+        rest = &rest[2..];
+        if rest.len() < n + 4 {
+            return Err(bad());
+        }
+        let name = std::str::from_utf8(&rest[..n]).map_err(|_| bad())?.to_string();
+        rest = &rest[n..];
+        let m = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        rest = &rest[4..];
+        if rest.len() < m {
+            return Err(bad());
+        }
+        out.push((name, rest[..m].to_vec()));
+        rest = &rest[m..];
+    }
+    Ok(out)
+}

@@ -1,0 +1,55 @@
+//! Tenants: one controller each. Creating one makes its root key, stored
+//! only wrapped by the master key.
+
+use super::{authz, Actor, Result, ServiceError, Vault};
+use crate::domain::Invalid;
+use crate::store::queries::{self, TenantRow};
+use crate::store::StoreError;
+use uuid::Uuid;
+
+pub struct TenantInfo {
+    pub id: Uuid,
+    pub name: String,
+    pub allow_special_categories: bool,
+    pub created_at: i64,
+}
+
+fn info(r: &TenantRow) -> TenantInfo {
+    TenantInfo { id: r.id, name: r.name.clone(), allow_special_categories: r.allow_special, created_at: r.created_at }
+}
+
+impl Vault {
+    pub async fn create_tenant(&self, actor: &Actor, name: &str, allow_special: bool) -> Result<TenantInfo> {
+        authz::system_admin(actor)?;
+        let name = name.trim();
+        if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+            return Err(Invalid::new("name", "must be 1-200 characters").into());
+        }
+        let id = Uuid::now_v7();
+        let (_, wrapped) = self.master.new_tenant(id);
+        let row = TenantRow { id, name: name.to_string(), allow_special, wrapped_key: wrapped, created_at: self.clock.now_ms() };
+        let out = info(&row);
+        self.store.write(move |db| queries::insert_tenant(db, &row)).await.map_err(|e| match e {
+            StoreError::Conflict => ServiceError::Conflict("a tenant with this name exists"),
+            e => e.into(),
+        })?;
+        Ok(out)
+    }
+
+    /// All tenants for a system administrator; one's own for anyone else.
+    pub async fn list_tenants(&self, actor: &Actor) -> Result<Vec<TenantInfo>> {
+        match actor.tenant {
+            None => {
+                authz::system_admin(actor)?;
+                Ok(self.store.read(|db| queries::list_tenants(db)).await?.iter().map(info).collect())
+            }
+            Some(t) => Ok(vec![self.get_tenant(actor, t).await?]),
+        }
+    }
+
+    pub async fn get_tenant(&self, actor: &Actor, id: Uuid) -> Result<TenantInfo> {
+        authz::same_tenant(actor, id)?;
+        let row = self.store.read(move |db| queries::get_tenant(db, id)).await?.ok_or(ServiceError::NotFound("tenant"))?;
+        Ok(info(&row))
+    }
+}

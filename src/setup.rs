@@ -1,0 +1,112 @@
+//! Start-up: the data directory, the master key, the store, and the first
+//! administrator. Used by `varuh init`, `varuh serve` and the tests, so that
+//! all three start varuh the same way.
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto::MasterKey;
+use crate::service::{Settings, Vault};
+use crate::store::{Location, Store};
+use anyhow::Context;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The first administrator's login name.
+pub const FIRST_ADMIN: &str = "admin";
+
+/// Whether start-up may create what is missing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Create {
+    /// Never: a missing store or key is an error (a typo must not make a new store).
+    No,
+    /// Only the default embedded store inside the data directory (`varuh serve` on a fresh machine).
+    IfDefault,
+    /// Yes (`varuh init`).
+    Yes,
+}
+
+pub struct Opened {
+    pub vault: Arc<Vault>,
+    /// Login name and one-time password of a first administrator created now.
+    pub first_admin: Option<(String, String)>,
+}
+
+fn create_dir_private(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+fn master_key(cfg: &Config, may_create: bool) -> anyhow::Result<MasterKey> {
+    if let Ok(k) = std::env::var("VARUH_MASTER_KEY") {
+        return MasterKey::parse(&k).context("VARUH_MASTER_KEY");
+    }
+    let path = cfg.master_key_path();
+    if path.exists() {
+        return Ok(MasterKey::load_file(&path)?);
+    }
+    if !may_create {
+        anyhow::bail!("no master key at {} and VARUH_MASTER_KEY is not set (run `varuh init`)", path.display());
+    }
+    create_dir_private(&cfg.data_dir)?;
+    Ok(MasterKey::create_file(&path)?)
+}
+
+/// Opens (and, as allowed, creates) everything `varuh serve` needs.
+pub async fn open(cfg: &Config, create: Create, clock: Clock) -> anyhow::Result<Opened> {
+    let may_create = match create {
+        Create::No => false,
+        Create::Yes => true,
+        Create::IfDefault => cfg.database_url.is_none(),
+    };
+    let master = master_key(cfg, may_create)?;
+    let location = Location::parse(&cfg.database_url())?;
+    if let Location::Sqlite(p) = &location {
+        if may_create {
+            if let Some(parent) = p.parent().filter(|p| !p.as_os_str().is_empty()) {
+                if !parent.exists() {
+                    create_dir_private(parent)?;
+                }
+            }
+        }
+    }
+    let readers = cfg.readers;
+    let store = tokio::task::spawn_blocking(move || Store::open(&location, may_create, readers)).await??;
+    let vault = Vault::new(store, master, clock, Settings { session_ttl_ms: cfg.session_ttl_minutes as i64 * 60_000 });
+    let first_admin = vault
+        .bootstrap_admin(FIRST_ADMIN)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create the first administrator: {e}"))?
+        .map(|(info, pw)| (info.username, pw));
+    Ok(Opened { vault, first_admin })
+}
+
+/// Writes a self-signed certificate and key for `names` into the data directory.
+pub fn self_signed_tls(cfg: &Config, names: Vec<String>) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf)> {
+    let dir = cfg.data_dir.join("tls");
+    create_dir_private(&dir)?;
+    let ck = rcgen::generate_simple_self_signed(names).context("cannot make a certificate")?;
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    std::fs::write(&cert, ck.cert.pem())?;
+    write_private(&key, ck.key_pair.serialize_pem().as_bytes())?;
+    Ok((cert, key))
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let mut f = o.open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(bytes)?;
+    Ok(())
+}

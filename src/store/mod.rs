@@ -1,0 +1,274 @@
+//! Persistence behind one API, on SQLite (embedded default) or PostgreSQL.
+//!
+//! Shape: one writer thread owns the write connection and applies jobs in
+//! batches (group commit): it drains what is pending, runs each job inside
+//! its own savepoint in one transaction, commits (one flush), and only then
+//! answers every job. A failing job rolls back to its savepoint and fails
+//! alone. Reads run on a small pool of reader threads, each with its own
+//! connection. Jobs are closures over `&mut dyn Db`, calling the typed
+//! functions of `queries`; the store knows nothing of permissions or keys.
+
+pub mod db;
+mod postgres;
+pub mod queries;
+mod sqlite;
+
+use db::{Db, Dialect};
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+use tokio::sync::oneshot;
+
+/// Errors of the store. Messages come from the database driver and never
+/// contain parameter values (varuh binds every value as a parameter).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("a row with this key already exists")]
+    Conflict,
+    #[error("not found")]
+    NotFound,
+    #[error("the row was changed by someone else")]
+    Stale,
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Db(String),
+    #[error("stored data is not as expected: {0}")]
+    Corrupt(String),
+}
+
+type WriteJob = Box<dyn FnOnce(&mut dyn Db) -> (bool, Box<dyn FnOnce(Result<(), String>) + Send>) + Send>;
+type ReadJob = Box<dyn FnOnce(&mut dyn Db) + Send>;
+
+/// Where the data lives, parsed from `database_url`.
+#[derive(Debug, Clone)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        if let Some(p) = url.strip_prefix("sqlite://") {
+            Ok(Location::Sqlite(PathBuf::from(p)))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Location::Postgres(url.to_string()))
+        } else {
+            Err(StoreError::Unavailable("database_url must start with sqlite:// or postgres://".into()))
+        }
+    }
+}
+
+/// Largest number of jobs committed together.
+const MAX_BATCH: usize = 512;
+
+pub struct Store {
+    writer: Option<crossbeam_channel::Sender<WriteJob>>,
+    readers: Option<crossbeam_channel::Sender<ReadJob>>,
+    threads: Vec<JoinHandle<()>>,
+    dialect: Dialect,
+}
+
+impl Store {
+    /// Opens the store and brings its schema up to date. `create` allows a
+    /// new SQLite file (only `varuh init` and first start pass it): a
+    /// mistyped path must not silently create an empty store.
+    pub fn open(location: &Location, create: bool, readers: usize) -> Result<Store, StoreError> {
+        let connect = |create: bool| -> Result<Box<dyn Db>, StoreError> {
+            Ok(match location {
+                Location::Sqlite(p) => Box::new(sqlite::Sqlite::open(p, create)?),
+                Location::Postgres(url) => Box::new(postgres::Postgres::connect(url)?),
+            })
+        };
+        let mut w = connect(create)?;
+        migrate(w.as_mut())?;
+        let dialect = w.dialect();
+        let (wtx, wrx) = crossbeam_channel::unbounded::<WriteJob>();
+        let mut threads = vec![std::thread::Builder::new()
+            .name("varuh-writer".into())
+            .spawn(move || writer_loop(w, wrx))
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?];
+        let (rtx, rrx) = crossbeam_channel::unbounded::<ReadJob>();
+        for i in 0..readers.max(1) {
+            let mut db = connect(false)?;
+            if dialect == Dialect::Sqlite {
+                db.batch("PRAGMA query_only=1;")?;
+            }
+            let rx = rrx.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("varuh-reader-{i}"))
+                    .spawn(move || {
+                        while let Ok(job) = rx.recv() {
+                            job(db.as_mut());
+                        }
+                    })
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+            );
+        }
+        Ok(Store { writer: Some(wtx), readers: Some(rtx), threads, dialect })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Runs `f` in the next group-commit batch; resolves once committed.
+    pub async fn write<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut dyn Db) -> Result<R, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: WriteJob = Box::new(move |db| {
+            let res = f(db);
+            let ok = res.is_ok();
+            let reply: Box<dyn FnOnce(Result<(), String>) + Send> = Box::new(move |commit| {
+                let _ = tx.send(match commit {
+                    Ok(()) => res,
+                    Err(e) => Err(StoreError::Unavailable(e)),
+                });
+            });
+            (ok, reply)
+        });
+        self.writer
+            .as_ref()
+            .ok_or_else(|| StoreError::Unavailable("store is closed".into()))?
+            .send(job)
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
+        rx.await.map_err(|_| StoreError::Unavailable("writer stopped".into()))?
+    }
+
+    /// Runs `f` on a reader connection.
+    pub async fn read<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut dyn Db) -> Result<R, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.readers
+            .as_ref()
+            .ok_or_else(|| StoreError::Unavailable("store is closed".into()))?
+            .send(Box::new(move |db| {
+                let _ = tx.send(f(db));
+            }))
+            .map_err(|_| StoreError::Unavailable("readers stopped".into()))?;
+        rx.await.map_err(|_| StoreError::Unavailable("reader stopped".into()))?
+    }
+
+    /// Finishes every queued write, then stops the threads.
+    pub fn close(&mut self) {
+        self.writer.take();
+        self.readers.take();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn writer_loop(mut db: Box<dyn Db>, rx: crossbeam_channel::Receiver<WriteJob>) {
+    let begin = match db.dialect() {
+        Dialect::Sqlite => "BEGIN IMMEDIATE",
+        Dialect::Postgres => "BEGIN",
+    };
+    let mut replies = Vec::with_capacity(MAX_BATCH);
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = db.batch(begin) {
+            let msg = e.to_string();
+            tracing::error!(error = %msg, "cannot begin a write transaction");
+            for job in jobs {
+                // Each job still answers: with the failure, not its result.
+                let (_, reply) = job(&mut FailingDb(msg.clone()));
+                reply(Err(msg.clone()));
+            }
+            continue;
+        }
+        for job in jobs {
+            let sp = db.batch("SAVEPOINT j");
+            let (ok, reply) = job(db.as_mut());
+            let end = if ok && sp.is_ok() { db.batch("RELEASE j") } else { db.batch("ROLLBACK TO j; RELEASE j") };
+            if let Err(e) = end {
+                tracing::error!(error = %e, "savepoint failed");
+            }
+            replies.push((ok, reply));
+        }
+        let commit = db.batch("COMMIT").map_err(|e| e.to_string());
+        if let Err(e) = &commit {
+            tracing::error!(error = %e, "commit failed; the batch is rolled back");
+            let _ = db.batch("ROLLBACK");
+        }
+        for (_, reply) in replies.drain(..) {
+            reply(commit.clone());
+        }
+    }
+}
+
+/// Stands in for the database when a batch could not begin.
+struct FailingDb(String);
+
+impl Db for FailingDb {
+    fn exec(&mut self, _: &'static str, _: &[db::Val]) -> Result<u64, StoreError> {
+        Err(StoreError::Unavailable(self.0.clone()))
+    }
+    fn query(&mut self, _: &'static str, _: &[db::Val]) -> Result<Vec<db::Row>, StoreError> {
+        Err(StoreError::Unavailable(self.0.clone()))
+    }
+    fn batch(&mut self, _: &str) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable(self.0.clone()))
+    }
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+}
+
+const SQLITE_MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/sqlite/0001_vault.sql"))];
+const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/postgres/0001_vault.sql"))];
+
+/// Applies the embedded migrations not yet applied, each in a transaction.
+fn migrate(db: &mut dyn Db) -> Result<(), StoreError> {
+    let dialect = db.dialect();
+    db.batch("CREATE TABLE IF NOT EXISTS varuh_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")?;
+    let list = match dialect {
+        Dialect::Sqlite => SQLITE_MIGRATIONS,
+        Dialect::Postgres => POSTGRES_MIGRATIONS,
+    };
+    for (version, sql) in list {
+        db.batch(if dialect == Dialect::Sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" })?;
+        if dialect == Dialect::Postgres {
+            // Several servers may start at once against one database.
+            db.batch("SELECT pg_advisory_xact_lock(7261000)")?;
+        }
+        let done = db.query("SELECT 1 FROM varuh_migrations WHERE version = $1", &[(*version).into()])?;
+        if done.is_empty() {
+            if let Err(e) = db.batch(sql).and_then(|_| {
+                db.exec(
+                    "INSERT INTO varuh_migrations (version, applied_at) VALUES ($1, $2)",
+                    &[(*version).into(), crate::clock::now_ms().into()],
+                )
+                .map(|_| ())
+            }) {
+                let _ = db.batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+        db.batch("COMMIT")?;
+    }
+    Ok(())
+}
+
+/// The default embedded database inside a data directory.
+pub fn default_sqlite(data_dir: &Path) -> PathBuf {
+    data_dir.join("varuh.db")
+}

@@ -1,0 +1,400 @@
+//! Every SQL statement varuh runs, written once for both dialects, as typed
+//! functions over `&mut dyn Db`. Rows here hold sealed bytes and blind
+//! indexes only; decryption happens in the service layer.
+
+use super::db::{Db, Row};
+use super::StoreError;
+use uuid::Uuid;
+
+pub struct TenantRow {
+    pub id: Uuid,
+    pub name: String,
+    pub allow_special: bool,
+    pub wrapped_key: Vec<u8>,
+    pub created_at: i64,
+}
+
+fn tenant(r: &Row) -> Result<TenantRow, StoreError> {
+    Ok(TenantRow { id: r.uuid(0)?, name: r.text(1)?, allow_special: r.bool(2)?, wrapped_key: r.blob(3)?, created_at: r.i64(4)? })
+}
+
+pub fn insert_tenant(db: &mut dyn Db, t: &TenantRow) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO tenants (id, name, allow_special, wrapped_key, created_at) VALUES ($1, $2, $3, $4, $5)",
+        &[t.id.into(), t.name.as_str().into(), t.allow_special.into(), t.wrapped_key.as_slice().into(), t.created_at.into()],
+    )?;
+    Ok(())
+}
+
+pub fn get_tenant(db: &mut dyn Db, id: Uuid) -> Result<Option<TenantRow>, StoreError> {
+    db.query("SELECT id, name, allow_special, wrapped_key, created_at FROM tenants WHERE id = $1", &[id.into()])?
+        .first()
+        .map(tenant)
+        .transpose()
+}
+
+pub fn list_tenants(db: &mut dyn Db) -> Result<Vec<TenantRow>, StoreError> {
+    db.query("SELECT id, name, allow_special, wrapped_key, created_at FROM tenants ORDER BY id", &[])?.iter().map(tenant).collect()
+}
+
+pub struct StaffRow {
+    pub id: Uuid,
+    pub tenant_id: Option<Uuid>,
+    pub username_hash: Vec<u8>,
+    pub username_sealed: Vec<u8>,
+    pub password_hash: String,
+    pub role: String,
+    pub must_change_password: bool,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+fn staff(r: &Row) -> Result<StaffRow, StoreError> {
+    Ok(StaffRow {
+        id: r.uuid(0)?,
+        tenant_id: r.opt_text(1)?.map(|t| t.parse().map_err(|_| StoreError::Corrupt("tenant id".into()))).transpose()?,
+        username_hash: r.blob(2)?,
+        username_sealed: r.blob(3)?,
+        password_hash: r.text(4)?,
+        role: r.text(5)?,
+        must_change_password: r.bool(6)?,
+        disabled: r.bool(7)?,
+        created_at: r.i64(8)?,
+    })
+}
+
+pub fn insert_staff(db: &mut dyn Db, s: &StaffRow) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO staff (id, tenant_id, username_hash, username_sealed, password_hash, role, must_change_password, disabled, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            s.id.into(),
+            s.tenant_id.into(),
+            s.username_hash.as_slice().into(),
+            s.username_sealed.as_slice().into(),
+            s.password_hash.as_str().into(),
+            s.role.as_str().into(),
+            s.must_change_password.into(),
+            s.disabled.into(),
+            s.created_at.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn staff_by_username(db: &mut dyn Db, username_hash: &[u8]) -> Result<Option<StaffRow>, StoreError> {
+    db.query(
+        "SELECT id, tenant_id, username_hash, username_sealed, password_hash, role, must_change_password, disabled, created_at \
+         FROM staff WHERE username_hash = $1",
+        &[username_hash.into()],
+    )?
+    .first()
+    .map(staff)
+    .transpose()
+}
+
+pub fn staff_by_id(db: &mut dyn Db, id: Uuid) -> Result<Option<StaffRow>, StoreError> {
+    db.query(
+        "SELECT id, tenant_id, username_hash, username_sealed, password_hash, role, must_change_password, disabled, created_at \
+         FROM staff WHERE id = $1",
+        &[id.into()],
+    )?
+    .first()
+    .map(staff)
+    .transpose()
+}
+
+pub fn list_staff(db: &mut dyn Db, tenant: Option<Uuid>) -> Result<Vec<StaffRow>, StoreError> {
+    let rows = match tenant {
+        Some(t) => db.query(
+            "SELECT id, tenant_id, username_hash, username_sealed, password_hash, role, must_change_password, disabled, created_at \
+             FROM staff WHERE tenant_id = $1 ORDER BY id",
+            &[t.into()],
+        )?,
+        None => db.query(
+            "SELECT id, tenant_id, username_hash, username_sealed, password_hash, role, must_change_password, disabled, created_at \
+             FROM staff ORDER BY id",
+            &[],
+        )?,
+    };
+    rows.iter().map(staff).collect()
+}
+
+pub fn set_password(db: &mut dyn Db, staff_id: Uuid, password_hash: &str) -> Result<(), StoreError> {
+    let n = db.exec(
+        "UPDATE staff SET password_hash = $1, must_change_password = 0 WHERE id = $2",
+        &[password_hash.into(), staff_id.into()],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+pub fn count_staff(db: &mut dyn Db) -> Result<i64, StoreError> {
+    db.query("SELECT COUNT(*) FROM staff", &[])?[0].i64(0)
+}
+
+pub struct SessionRow {
+    pub token_hash: Vec<u8>,
+    pub staff_id: Uuid,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+pub fn insert_session(db: &mut dyn Db, s: &SessionRow) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO sessions (token_hash, staff_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        &[s.token_hash.as_slice().into(), s.staff_id.into(), s.created_at.into(), s.expires_at.into()],
+    )?;
+    Ok(())
+}
+
+/// The session and its staff member, if the token is known and not expired.
+pub fn session(db: &mut dyn Db, token_hash: &[u8], now: i64) -> Result<Option<(SessionRow, StaffRow)>, StoreError> {
+    let rows = db.query(
+        "SELECT s.token_hash, s.staff_id, s.created_at, s.expires_at, \
+                t.id, t.tenant_id, t.username_hash, t.username_sealed, t.password_hash, t.role, t.must_change_password, t.disabled, t.created_at \
+         FROM sessions s JOIN staff t ON t.id = s.staff_id WHERE s.token_hash = $1 AND s.expires_at > $2",
+        &[token_hash.into(), now.into()],
+    )?;
+    let Some(r) = rows.into_iter().next() else { return Ok(None) };
+    let sess = SessionRow { token_hash: r.blob(0)?, staff_id: r.uuid(1)?, created_at: r.i64(2)?, expires_at: r.i64(3)? };
+    let st = staff(&Row(r.0[4..].to_vec()))?;
+    Ok(Some((sess, st)))
+}
+
+pub fn delete_session(db: &mut dyn Db, token_hash: &[u8]) -> Result<(), StoreError> {
+    db.exec("DELETE FROM sessions WHERE token_hash = $1", &[token_hash.into()])?;
+    Ok(())
+}
+
+pub fn delete_sessions_of(db: &mut dyn Db, staff_id: Uuid) -> Result<(), StoreError> {
+    db.exec("DELETE FROM sessions WHERE staff_id = $1", &[staff_id.into()])?;
+    Ok(())
+}
+
+pub struct CollectionRow {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub name: String,
+    pub definition: String,
+    pub created_at: i64,
+}
+
+fn collection(r: &Row) -> Result<CollectionRow, StoreError> {
+    Ok(CollectionRow { tenant_id: r.uuid(0)?, id: r.uuid(1)?, name: r.text(2)?, definition: r.text(3)?, created_at: r.i64(4)? })
+}
+
+pub fn insert_collection(db: &mut dyn Db, c: &CollectionRow) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO collections (tenant_id, id, name, definition, created_at) VALUES ($1, $2, $3, $4, $5)",
+        &[c.tenant_id.into(), c.id.into(), c.name.as_str().into(), c.definition.as_str().into(), c.created_at.into()],
+    )?;
+    Ok(())
+}
+
+pub fn list_collections(db: &mut dyn Db, tenant: Uuid) -> Result<Vec<CollectionRow>, StoreError> {
+    db.query("SELECT tenant_id, id, name, definition, created_at FROM collections WHERE tenant_id = $1 ORDER BY name", &[tenant.into()])?
+        .iter()
+        .map(collection)
+        .collect()
+}
+
+pub fn collection_by_name(db: &mut dyn Db, tenant: Uuid, name: &str) -> Result<Option<CollectionRow>, StoreError> {
+    db.query(
+        "SELECT tenant_id, id, name, definition, created_at FROM collections WHERE tenant_id = $1 AND name = $2",
+        &[tenant.into(), name.into()],
+    )?
+    .first()
+    .map(collection)
+    .transpose()
+}
+
+pub struct SubjectRow {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub wrapped_key: Vec<u8>,
+    pub created_at: i64,
+}
+
+pub fn insert_subject(db: &mut dyn Db, s: &SubjectRow) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO subjects (tenant_id, id, wrapped_key, created_at) VALUES ($1, $2, $3, $4)",
+        &[s.tenant_id.into(), s.id.into(), s.wrapped_key.as_slice().into(), s.created_at.into()],
+    )?;
+    Ok(())
+}
+
+pub fn get_subject(db: &mut dyn Db, tenant: Uuid, id: Uuid) -> Result<Option<SubjectRow>, StoreError> {
+    db.query("SELECT tenant_id, id, wrapped_key, created_at FROM subjects WHERE tenant_id = $1 AND id = $2", &[tenant.into(), id.into()])?
+        .first()
+        .map(|r| Ok(SubjectRow { tenant_id: r.uuid(0)?, id: r.uuid(1)?, wrapped_key: r.blob(2)?, created_at: r.i64(3)? }))
+        .transpose()
+}
+
+/// A blind-indexed identifier of a subject; `source_record` is the record
+/// whose field yielded it, or `None` if it was given for the subject itself.
+pub struct IdentifierRow {
+    pub kind: String,
+    pub hash: Vec<u8>,
+    pub source_record: Option<Uuid>,
+}
+
+/// Subjects (normally at most one) that an identifier points to.
+pub fn subjects_by_identifier(db: &mut dyn Db, tenant: Uuid, kind: &str, hash: &[u8]) -> Result<Vec<Uuid>, StoreError> {
+    db.query(
+        "SELECT DISTINCT subject_id FROM subject_identifiers WHERE tenant_id = $1 AND kind = $2 AND hash = $3",
+        &[tenant.into(), kind.into(), hash.into()],
+    )?
+    .iter()
+    .map(|r| r.uuid(0))
+    .collect()
+}
+
+pub fn insert_identifier(db: &mut dyn Db, tenant: Uuid, subject: Uuid, i: &IdentifierRow) -> Result<(), StoreError> {
+    let source = i.source_record.map(|r| r.to_string()).unwrap_or_default();
+    db.exec(
+        "INSERT INTO subject_identifiers (tenant_id, kind, hash, source_record, subject_id) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT DO NOTHING",
+        &[tenant.into(), i.kind.as_str().into(), i.hash.as_slice().into(), source.into(), subject.into()],
+    )?;
+    Ok(())
+}
+
+pub fn delete_identifiers_of_record(db: &mut dyn Db, tenant: Uuid, record: Uuid) -> Result<(), StoreError> {
+    db.exec("DELETE FROM subject_identifiers WHERE tenant_id = $1 AND source_record = $2", &[tenant.into(), record.into()])?;
+    Ok(())
+}
+
+pub fn count_identifiers_of_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Result<i64, StoreError> {
+    db.query("SELECT COUNT(*) FROM subject_identifiers WHERE tenant_id = $1 AND subject_id = $2", &[tenant.into(), subject.into()])?[0].i64(0)
+}
+
+pub struct RecordRow {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub collection_id: Uuid,
+    pub subject_id: Uuid,
+    pub fields: Vec<u8>,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A record with its subject's wrapped key, ready to be opened.
+pub struct SealedRecord {
+    pub record: RecordRow,
+    pub subject_key: Vec<u8>,
+}
+
+fn sealed_record(r: &Row) -> Result<SealedRecord, StoreError> {
+    Ok(SealedRecord {
+        record: RecordRow {
+            tenant_id: r.uuid(0)?,
+            id: r.uuid(1)?,
+            collection_id: r.uuid(2)?,
+            subject_id: r.uuid(3)?,
+            fields: r.blob(4)?,
+            version: r.i64(5)?,
+            created_at: r.i64(6)?,
+            updated_at: r.i64(7)?,
+        },
+        subject_key: r.blob(8)?,
+    })
+}
+
+pub fn insert_record(db: &mut dyn Db, r: &RecordRow) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO records (tenant_id, id, collection_id, subject_id, fields, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            r.tenant_id.into(),
+            r.id.into(),
+            r.collection_id.into(),
+            r.subject_id.into(),
+            r.fields.as_slice().into(),
+            r.version.into(),
+            r.created_at.into(),
+            r.updated_at.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn get_record(db: &mut dyn Db, tenant: Uuid, collection: Uuid, id: Uuid) -> Result<Option<SealedRecord>, StoreError> {
+    db.query(
+        "SELECT r.tenant_id, r.id, r.collection_id, r.subject_id, r.fields, r.version, r.created_at, r.updated_at, s.wrapped_key \
+         FROM records r JOIN subjects s ON s.tenant_id = r.tenant_id AND s.id = r.subject_id \
+         WHERE r.tenant_id = $1 AND r.id = $2 AND r.collection_id = $3",
+        &[tenant.into(), id.into(), collection.into()],
+    )?
+    .first()
+    .map(sealed_record)
+    .transpose()
+}
+
+pub fn records_of_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Result<Vec<SealedRecord>, StoreError> {
+    db.query(
+        "SELECT r.tenant_id, r.id, r.collection_id, r.subject_id, r.fields, r.version, r.created_at, r.updated_at, s.wrapped_key \
+         FROM records r JOIN subjects s ON s.tenant_id = r.tenant_id AND s.id = r.subject_id \
+         WHERE r.tenant_id = $1 AND r.subject_id = $2 ORDER BY r.id",
+        &[tenant.into(), subject.into()],
+    )?
+    .iter()
+    .map(sealed_record)
+    .collect()
+}
+
+/// One page of a collection's records, in id order, after `after`.
+pub fn records_of_collection(db: &mut dyn Db, tenant: Uuid, collection: Uuid, after: Option<Uuid>, limit: i64) -> Result<Vec<SealedRecord>, StoreError> {
+    db.query(
+        "SELECT r.tenant_id, r.id, r.collection_id, r.subject_id, r.fields, r.version, r.created_at, r.updated_at, s.wrapped_key \
+         FROM records r JOIN subjects s ON s.tenant_id = r.tenant_id AND s.id = r.subject_id \
+         WHERE r.tenant_id = $1 AND r.collection_id = $2 AND r.id > $3 ORDER BY r.id LIMIT $4",
+        &[tenant.into(), collection.into(), after.map(|a| a.to_string()).unwrap_or_default().into(), limit.into()],
+    )?
+    .iter()
+    .map(sealed_record)
+    .collect()
+}
+
+/// Replaces a record's sealed fields if its version is still `expected`.
+pub fn update_record(db: &mut dyn Db, r: &RecordRow, expected: i64) -> Result<(), StoreError> {
+    let n = db.exec(
+        "UPDATE records SET fields = $1, version = $2, updated_at = $3 WHERE tenant_id = $4 AND id = $5 AND version = $6",
+        &[r.fields.as_slice().into(), r.version.into(), r.updated_at.into(), r.tenant_id.into(), r.id.into(), expected.into()],
+    )?;
+    if n == 0 {
+        return Err(StoreError::Stale);
+    }
+    Ok(())
+}
+
+pub fn delete_record(db: &mut dyn Db, tenant: Uuid, collection: Uuid, id: Uuid) -> Result<(), StoreError> {
+    delete_identifiers_of_record(db, tenant, id)?;
+    let n = db.exec(
+        "DELETE FROM records WHERE tenant_id = $1 AND id = $2 AND collection_id = $3",
+        &[tenant.into(), id.into(), collection.into()],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Erases a subject: records, identifiers and the wrapped key (crypto-shredding).
+pub fn delete_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Result<u64, StoreError> {
+    let records = db.exec("DELETE FROM records WHERE tenant_id = $1 AND subject_id = $2", &[tenant.into(), subject.into()])?;
+    db.exec("DELETE FROM subject_identifiers WHERE tenant_id = $1 AND subject_id = $2", &[tenant.into(), subject.into()])?;
+    let n = db.exec("DELETE FROM subjects WHERE tenant_id = $1 AND id = $2", &[tenant.into(), subject.into()])?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(records)
+}
+
+pub fn ping(db: &mut dyn Db) -> Result<(), StoreError> {
+    db.query("SELECT 1", &[])?;
+    Ok(())
+}

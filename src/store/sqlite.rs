@@ -1,0 +1,105 @@
+//! SQLite backend: one file, WAL, `synchronous=FULL` so that a committed
+//! transaction survives power loss (AVL-3). One writer connection and a few
+//! readers; WAL lets readers run beside the writer.
+
+use super::db::{Db, Dialect, Row, Val};
+use super::StoreError;
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OpenFlags};
+use std::collections::HashMap;
+use std::path::Path;
+
+pub struct Sqlite {
+    conn: Connection,
+    /// `$n` → `?n` translations, keyed by the static SQL's address.
+    sql: HashMap<usize, String>,
+}
+
+impl Sqlite {
+    /// Opens an existing database file (`create` only for `varuh init`).
+    pub fn open(path: &Path, create: bool) -> Result<Self, StoreError> {
+        if !create && !path.exists() {
+            return Err(StoreError::Unavailable(format!(
+                "no database at {} (run `varuh init` first, or check database_url)",
+                path.display()
+            )));
+        }
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        if create {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; \
+             PRAGMA busy_timeout=10000; PRAGMA temp_store=MEMORY; PRAGMA secure_delete=ON;",
+        )
+        .map_err(err)?;
+        conn.set_prepared_statement_cache_capacity(128);
+        Ok(Sqlite { conn, sql: HashMap::new() })
+    }
+
+    fn translate(&mut self, sql: &'static str) -> &str {
+        self.sql.entry(sql.as_ptr() as usize).or_insert_with(|| sql.replace('$', "?"))
+    }
+}
+
+fn err(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, _) = &e {
+        if f.code == rusqlite::ErrorCode::ConstraintViolation {
+            return StoreError::Conflict;
+        }
+        if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) {
+            return StoreError::Unavailable(e.to_string());
+        }
+    }
+    StoreError::Db(e.to_string())
+}
+
+impl rusqlite::ToSql for Val {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Val::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Val::I64(v) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
+            Val::Text(v) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
+            Val::Blob(v) => ToSqlOutput::Borrowed(ValueRef::Blob(v)),
+        })
+    }
+}
+
+impl Db for Sqlite {
+    fn exec(&mut self, sql: &'static str, params: &[Val]) -> Result<u64, StoreError> {
+        let sql = self.translate(sql).to_owned();
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(err)?;
+        stmt.execute(rusqlite::params_from_iter(params.iter())).map(|n| n as u64).map_err(err)
+    }
+
+    fn query(&mut self, sql: &'static str, params: &[Val]) -> Result<Vec<Row>, StoreError> {
+        let sql = self.translate(sql).to_owned();
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(err)?;
+        let n = stmt.column_count();
+        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter())).map_err(err)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(err)? {
+            let mut vals = Vec::with_capacity(n);
+            for i in 0..n {
+                vals.push(match r.get_ref(i).map_err(err)? {
+                    ValueRef::Null => Val::Null,
+                    ValueRef::Integer(v) => Val::I64(v),
+                    ValueRef::Real(v) => Val::I64(v as i64),
+                    ValueRef::Text(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => Val::Blob(b.to_vec()),
+                });
+            }
+            out.push(Row(vals));
+        }
+        Ok(out)
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.conn.execute_batch(sql).map_err(err)
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+}
