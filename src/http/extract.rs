@@ -63,7 +63,9 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
             let (field, detail) = if let Some(rest) = msg.strip_prefix("missing field ") {
                 (join(&quoted(rest).unwrap_or_default()), "is required".to_string())
             } else if msg.starts_with("unknown field") {
-                (join(&quoted(&msg).unwrap_or_default()), "is not a known field".to_string())
+                // The path already ends with the unknown field's name.
+                let f = if path == "." { join(&quoted(&msg).unwrap_or_default()) } else { path.clone() };
+                (f, "is not a known field".to_string())
             } else if msg.starts_with("unknown variant") {
                 let expected = msg.split_once("expected ").map(|(_, e)| e.split(" at line").next().unwrap_or(e).to_string()).unwrap_or_default();
                 (path.clone(), format!("must be {expected}"))

@@ -195,13 +195,14 @@ impl Vault {
         role: Role,
         password: Option<&str>,
     ) -> Result<(StaffInfo, Option<String>)> {
-        authz::admin(actor)?;
+        // Tenant first: another tenant's staff must look absent, not forbidden.
         match tenant {
             None => authz::system_admin(actor)?,
             Some(t) => {
                 self.tenant_for(actor, t).await?;
             }
         }
+        authz::admin(actor)?;
         self.insert_staff(tenant, username, role, password).await
     }
 
@@ -253,13 +254,13 @@ impl Vault {
 
     /// Staff of a tenant (or all, for a system administrator with no tenant).
     pub async fn list_staff(&self, actor: &Actor, tenant: Option<Uuid>) -> Result<Vec<StaffInfo>> {
-        authz::admin(actor)?;
         match tenant {
             None => authz::system_admin(actor)?,
             Some(t) => {
                 self.tenant_for(actor, t).await?;
             }
         }
+        authz::admin(actor)?;
         let rows = self.store.read(move |db| queries::list_staff(db, tenant)).await?;
         rows.iter()
             .map(|s| {

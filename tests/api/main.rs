@@ -1,1 +1,11 @@
+//! The integration suite: one test binary, run through the HTTP API against
+//! SQLite and, when `VARUH_TEST_PG_URL` is set (scripts/test.sh does it),
+//! against PostgreSQL with the very same tests.
 
+mod support;
+
+mod plaintext;
+mod server;
+mod tenancy;
+mod validation;
+mod vault;

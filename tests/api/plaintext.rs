@@ -1,0 +1,125 @@
+//! CONF-1/CONF-2: known personal values written through the API appear in
+//! no file varuh writes (database, WAL, journal, logs), nor do the inputs of
+//! their blind indexes. The real binary runs with debug logs into the data
+//! directory, and every file is read byte by byte, while running and after
+//! a shutdown.
+
+use crate::support::{customers, Proc, PASSWORD};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+fn files_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            files_under(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Every needle must be absent from every file; the control must be present
+/// somewhere (proving the scan reads what varuh wrote).
+fn scan(dir: &std::path::Path, needles: &[String], control: &str) {
+    let mut files = Vec::new();
+    files_under(dir, &mut files);
+    assert!(files.iter().any(|f| f.extension().is_some_and(|e| e == "db")), "the database is in the data directory: {files:?}");
+    let mut control_seen = false;
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        control_seen |= contains(&bytes, control.as_bytes());
+        for n in needles {
+            for form in [n.clone(), n.to_uppercase(), serde_json::to_string(n).unwrap()] {
+                assert!(!contains(&bytes, form.as_bytes()), "{form:?} found in {}", f.display());
+            }
+        }
+    }
+    assert!(control_seen, "the scan found the (non-personal) tenant name, so it reads the stored bytes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conf1_conf2_no_plaintext_in_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let log = data.join("varuh.log");
+    let env = [("VARUH_LOG", "debug".to_string()), ("VARUH_LOG_FILE", log.display().to_string())];
+    std::fs::create_dir_all(&data).unwrap();
+    let http = reqwest::Client::new();
+    let mut p = Proc::start(&data, &["serve"], &env, false);
+    p.wait_ready(&http).await;
+    let otp = p.one_time_password().expect("the first start prints a one-time password");
+    let call = |method: reqwest::Method, path: String, token: Option<String>, body: Value| {
+        let http = http.clone();
+        let base = p.base.clone();
+        async move {
+            let mut rb = http.request(method, format!("{base}{path}")).json(&body);
+            if let Some(t) = token {
+                rb = rb.bearer_auth(t);
+            }
+            let r = rb.send().await.unwrap();
+            let st = r.status();
+            (st, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (_, l) = call(reqwest::Method::POST, "/v1/auth/login".into(), None, json!({"username": "admin", "password": otp})).await;
+    let token = l["token"].as_str().unwrap().to_string();
+    let (st, _) = call(reqwest::Method::POST, "/v1/auth/password".into(), Some(token.clone()), json!({"current_password": otp, "new_password": PASSWORD})).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let control = format!("Control Tenant {}", uuid::Uuid::new_v4().simple());
+    let (_, t) = call(reqwest::Method::POST, "/v1/tenants".into(), Some(token.clone()), json!({"name": control})).await;
+    let t = t["id"].as_str().unwrap().to_string();
+    let (st, _) = call(reqwest::Method::POST, format!("/v1/tenants/{t}/collections"), Some(token.clone()), customers()).await;
+    assert_eq!(st, StatusCode::CREATED);
+
+    let tag = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+    let digits: String = tag.bytes().map(|b| char::from(b'0' + b % 10)).take(8).collect();
+    let mut needles = Vec::new();
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let email = format!("Zala.Vrhovnik{i}.{tag}@Primer.si");
+        let name = format!("Zala Vrhovnik-{tag}-{i}");
+        let phone = format!("+386 41 {digits}{i:02}");
+        let (st, r) = call(
+            reqwest::Method::POST,
+            format!("/v1/tenants/{t}/collections/customers/records"),
+            Some(token.clone()),
+            json!({"data": {"email": email, "name": name, "phone": phone, "born": "1987-03-14"}}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{r}");
+        ids.push(r["id"].as_str().unwrap().to_string());
+        // The values as given, and as normalised for the blind index.
+        needles.push(email.clone());
+        needles.push(email.to_lowercase());
+        needles.push(name);
+        needles.push(phone.clone());
+        needles.push(phone.replace(' ', ""));
+    }
+    // Reads, updates and look-ups go through the logs too.
+    for (i, id) in ids.iter().enumerate() {
+        let (st, got) = call(reqwest::Method::GET, format!("/v1/tenants/{t}/collections/customers/records/{id}"), Some(token.clone()), Value::Null).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(got["data"]["email"], needles[i * 5 + 1].as_str(), "values read back in the clear over the API");
+    }
+    let (st, _) = call(reqwest::Method::POST, format!("/v1/tenants/{t}/subjects/lookup"), Some(token.clone()), json!({"kind": "email", "value": needles[0]})).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = call(reqwest::Method::PATCH, format!("/v1/tenants/{t}/collections/customers/records/{}", ids[0]), Some(token.clone()), json!({"data": {"name": needles[2]}})).await;
+    assert_eq!(st, StatusCode::OK);
+    // A refused value must not reach the logs either.
+    let bad = format!("not-an-email-{tag}");
+    let (st, _) = call(reqwest::Method::POST, format!("/v1/tenants/{t}/collections/customers/records"), Some(token.clone()), json!({"data": {"email": bad, "name": "x"}})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    needles.push(bad);
+    needles.push("1987-03-14".into());
+
+    assert!(std::fs::metadata(&log).unwrap().len() > 0, "debug logs were written");
+    scan(&data, &needles, &control);
+    // After a clean shutdown (WAL checkpointed into the main file), again.
+    assert!(p.terminate().success());
+    scan(&data, &needles, &control);
+}

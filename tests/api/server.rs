@@ -1,0 +1,185 @@
+//! The server as a whole: OpenAPI matches the routes, health and readiness,
+//! TLS, loopback-only without TLS, and graceful shutdown.
+
+use crate::support::{both, Backend, Proc, TestServer, PASSWORD};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+async fn openapi_lists_every_route(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (st, spec) = s.call(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"), "{}", spec["openapi"]);
+    assert!(spec["components"]["securitySchemes"]["bearer"].is_object());
+    // Every route the API offers is documented…
+    let expected = [
+        ("get", "/healthz"),
+        ("get", "/readyz"),
+        ("post", "/v1/auth/login"),
+        ("post", "/v1/auth/logout"),
+        ("get", "/v1/auth/me"),
+        ("post", "/v1/auth/password"),
+        ("get", "/v1/staff"),
+        ("post", "/v1/staff"),
+        ("get", "/v1/tenants"),
+        ("post", "/v1/tenants"),
+        ("get", "/v1/tenants/{tenant}"),
+        ("get", "/v1/tenants/{tenant}/staff"),
+        ("post", "/v1/tenants/{tenant}/staff"),
+        ("get", "/v1/tenants/{tenant}/collections"),
+        ("post", "/v1/tenants/{tenant}/collections"),
+        ("get", "/v1/tenants/{tenant}/collections/{collection}"),
+        ("post", "/v1/tenants/{tenant}/subjects"),
+        ("post", "/v1/tenants/{tenant}/subjects/lookup"),
+        ("get", "/v1/tenants/{tenant}/subjects/{subject}"),
+        ("delete", "/v1/tenants/{tenant}/subjects/{subject}"),
+        ("get", "/v1/tenants/{tenant}/subjects/{subject}/records"),
+        ("get", "/v1/tenants/{tenant}/collections/{collection}/records"),
+        ("post", "/v1/tenants/{tenant}/collections/{collection}/records"),
+        ("get", "/v1/tenants/{tenant}/collections/{collection}/records/{record}"),
+        ("put", "/v1/tenants/{tenant}/collections/{collection}/records/{record}"),
+        ("patch", "/v1/tenants/{tenant}/collections/{collection}/records/{record}"),
+        ("delete", "/v1/tenants/{tenant}/collections/{collection}/records/{record}"),
+    ];
+    let mut documented = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (m, op) in item.as_object().unwrap() {
+            documented += 1;
+            assert!(expected.contains(&(m.as_str(), path.as_str())), "{m} {path} is documented but not expected by this test");
+            assert!(op["responses"].is_object(), "{m} {path} documents its responses");
+            // …and the server really answers it (not with "no such route").
+            let url = path.replace(['{', '}'], "x");
+            let resp = s.http.request(m.to_uppercase().parse().unwrap(), format!("{}{url}", s.base)).bearer_auth(&s.admin).json(&json!({})).send().await.unwrap();
+            assert_ne!(resp.status(), StatusCode::METHOD_NOT_ALLOWED, "{m} {path}");
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            assert_ne!(body["detail"], "route not found", "{m} {path} is documented but not served");
+        }
+    }
+    assert_eq!(documented, expected.len(), "every expected route is documented");
+    // An undocumented route is not served.
+    let (st, p) = s.get("/v1/nothing-here", &s.admin).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_eq!(p["detail"], "route not found");
+    let (st, r) = s.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!((st, r["status"].as_str()), (StatusCode::OK, Some("ready")));
+    let (st, _) = s.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+}
+both!(openapi_lists_every_route);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conf6_tls_when_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_varuh")).arg("--data-dir").arg(&data).args(["init", "--tls"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("one-time password:"));
+    let cert = std::fs::read(data.join("tls/cert.pem")).unwrap();
+    let https = reqwest::Client::builder().add_root_certificate(reqwest::Certificate::from_pem(&cert).unwrap()).build().unwrap();
+    let mut p = Proc::start(&data, &["serve"], &[], true);
+    let url = p.base.replace("127.0.0.1", "localhost");
+    let mut ok = false;
+    for _ in 0..200 {
+        if let Ok(r) = https.get(format!("{url}/healthz")).send().await {
+            assert_eq!(r.status(), StatusCode::OK);
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(ok, "TLS server answered: {}", p.stdout.lock().unwrap());
+    // Plain HTTP to the TLS port gets no HTTP answer.
+    let plain = reqwest::Client::new().get(p.base.replace("https", "http") + "/healthz").send().await;
+    assert!(plain.is_err() || !plain.unwrap().status().is_success());
+    // No one-time password again on a second start.
+    assert!(p.one_time_password().is_none());
+    assert!(p.terminate().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_tls_only_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_varuh"))
+        .arg("--data-dir")
+        .arg(dir.path().join("d"))
+        .arg("serve")
+        .env("VARUH_LISTEN", "0.0.0.0:0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback only"));
+    // A mistyped database path is refused rather than silently created.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_varuh"))
+        .arg("--data-dir")
+        .arg(dir.path().join("e"))
+        .arg("serve")
+        .env("VARUH_MASTER_KEY", "00".repeat(32))
+        .env("VARUH_DATABASE_URL", format!("sqlite://{}/typo.db", dir.path().display()))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no database at"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!dir.path().join("typo.db").exists());
+}
+
+/// AVL-3: every write acknowledged before SIGTERM is there after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn avl3_sigterm_keeps_acknowledged_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let http = reqwest::Client::new();
+    let mut p = Proc::start(&data, &["serve"], &[], false);
+    p.wait_ready(&http).await;
+    let otp = p.one_time_password().unwrap();
+    let base = p.base.clone();
+    let l: Value = http.post(format!("{base}/v1/auth/login")).json(&json!({"username": "admin", "password": otp})).send().await.unwrap().json().await.unwrap();
+    let token = l["token"].as_str().unwrap().to_string();
+    http.post(format!("{base}/v1/auth/password")).bearer_auth(&token).json(&json!({"current_password": otp, "new_password": PASSWORD})).send().await.unwrap();
+    let t: Value = http.post(format!("{base}/v1/tenants")).bearer_auth(&token).json(&json!({"name": "Durable"})).send().await.unwrap().json().await.unwrap();
+    let t = t["id"].as_str().unwrap().to_string();
+    let r = http.post(format!("{base}/v1/tenants/{t}/collections")).bearer_auth(&token).json(&crate::support::newsletter()).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let url = format!("{base}/v1/tenants/{t}/collections/newsletter/records");
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let (http, url, token) = (http.clone(), url.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for i in 0..10_000 {
+                match http.post(&url).bearer_auth(&token).json(&json!({"data": {"email": format!("w{w}.{i}@d.si")}})).send().await {
+                    Ok(r) if r.status() == StatusCode::CREATED => acked.push(r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()),
+                    _ => break,
+                }
+            }
+            acked
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(p.terminate().success(), "graceful exit on SIGTERM");
+    let mut acked = Vec::new();
+    for t in tasks {
+        acked.extend(t.await.unwrap());
+    }
+    assert!(acked.len() > 50, "writes were acknowledged before the signal: {}", acked.len());
+    let mut p = Proc::start(&data, &["serve"], &[], false);
+    p.wait_ready(&http).await;
+    let base = p.base.clone();
+    let l: Value = http.post(format!("{base}/v1/auth/login")).json(&json!({"username": "admin", "password": PASSWORD})).send().await.unwrap().json().await.unwrap();
+    let token = l["token"].as_str().unwrap().to_string();
+    let mut found = std::collections::HashSet::new();
+    let mut after = String::new();
+    loop {
+        let q = if after.is_empty() { "?limit=1000".to_string() } else { format!("?limit=1000&after={after}") };
+        let page: Vec<Value> = http.get(format!("{base}/v1/tenants/{t}/collections/newsletter/records{q}")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().unwrap()["id"].as_str().unwrap().to_string();
+        found.extend(page.into_iter().map(|r| r["id"].as_str().unwrap().to_string()));
+    }
+    for id in &acked {
+        assert!(found.contains(id), "acknowledged record {id} was lost");
+    }
+    p.terminate();
+}

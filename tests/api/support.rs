@@ -1,0 +1,283 @@
+//! Test harness: starts varuh in-process (or as the real binary) on a
+//! loopback port, on a fresh SQLite file or a fresh PostgreSQL database, and
+//! offers a small JSON client.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::io::Write;
+use varuh::clock::Clock;
+use varuh::config::Config;
+use varuh::http::{app, AppState};
+use varuh::setup::{self, Create};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates `name::sqlite` and `name::postgres` tests from one async fn.
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(crate::support::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if crate::support::pg_url().is_some() {
+                    super::$name(crate::support::Backend::Postgres).await
+                }
+            }
+        }
+    };
+}
+pub(crate) use both;
+
+/// The PostgreSQL server for the suite; without it, says loudly (past the
+/// test harness's output capture) that only the SQLite half ran.
+pub fn pg_url() -> Option<String> {
+    let url = std::env::var("VARUH_TEST_PG_URL").ok().filter(|u| !u.is_empty());
+    if url.is_none() {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n*** VARUH_TEST_PG_URL is not set: the PostgreSQL half of the suite was SKIPPED; only SQLite ran. \
+                 Run scripts/test.sh to run both. ***\n"
+            );
+        });
+    }
+    url
+}
+
+/// A fresh PostgreSQL database on the suite's server; returns its URL.
+pub async fn fresh_pg_database() -> String {
+    let base = pg_url().expect("VARUH_TEST_PG_URL");
+    let name = format!("varuh_t_{}", uuid::Uuid::new_v4().simple());
+    let b = base.clone();
+    let n = name.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut c = postgres::Client::connect(&b, postgres::NoTls).expect("connect to test PostgreSQL");
+        c.batch_execute(&format!("CREATE DATABASE {n}")).expect("create test database");
+    })
+    .await
+    .unwrap();
+    let (head, tail) = base.rsplit_once('/').expect("URL with a database name");
+    let query = tail.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+    format!("{head}/{name}{query}")
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub http: reqwest::Client,
+    /// Token of the system administrator.
+    pub admin: String,
+    _dir: tempfile::TempDir,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub const PASSWORD: &str = "a long test password 1";
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> TestServer {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = Config { data_dir: dir.path().to_path_buf(), readers: 2, ..Config::default() };
+        if backend == Backend::Postgres {
+            cfg.database_url = Some(fresh_pg_database().await);
+        }
+        tweak(&mut cfg);
+        let opened = setup::open(&cfg, Create::Yes, Clock::default()).await.expect("open varuh");
+        let (user, otp) = opened.first_admin.clone().expect("first admin");
+        let state = AppState { vault: opened.vault.clone(), max_body_bytes: cfg.max_body_bytes };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
+        });
+        let mut s = TestServer {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            admin: String::new(),
+            _dir: dir,
+            task,
+        };
+        s.admin = s.first_login(&user, &otp).await;
+        s
+    }
+
+    /// Logs in with a one-time password, sets `PASSWORD`, returns a token.
+    pub async fn first_login(&self, user: &str, otp: &str) -> String {
+        let (st, body) = self.call(Method::POST, "/v1/auth/login", None, Some(json!({"username": user, "password": otp}))).await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+        let token = body["token"].as_str().unwrap().to_string();
+        let (st, body) = self
+            .call(Method::POST, "/v1/auth/password", Some(&token), Some(json!({"current_password": otp, "new_password": PASSWORD})))
+            .await;
+        assert_eq!(st, StatusCode::NO_CONTENT, "{body}");
+        token
+    }
+
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut rb = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let resp = rb.send().await.expect("request");
+        let st = resp.status();
+        let text = resp.text().await.unwrap();
+        (st, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    /// Creates a tenant and returns its id.
+    pub async fn tenant(&self, name: &str, allow_special: bool) -> String {
+        let (st, b) = self.post("/v1/tenants", &self.admin, json!({"name": name, "allow_special_categories": allow_special})).await;
+        assert_eq!(st, StatusCode::CREATED, "{b}");
+        b["id"].as_str().unwrap().to_string()
+    }
+
+    /// Creates a staff member in a tenant and returns a ready token.
+    pub async fn staff(&self, tenant: &str, username: &str, role: &str) -> String {
+        let (st, b) = self.post(&format!("/v1/tenants/{tenant}/staff"), &self.admin, json!({"username": username, "role": role})).await;
+        assert_eq!(st, StatusCode::CREATED, "{b}");
+        self.first_login(username, b["one_time_password"].as_str().unwrap()).await
+    }
+
+    pub async fn collection(&self, tenant: &str, def: Value) {
+        let (st, b) = self.post(&format!("/v1/tenants/{tenant}/collections"), &self.admin, def).await;
+        assert_eq!(st, StatusCode::CREATED, "{b}");
+    }
+}
+
+/// A customer collection: e-mail and phone identify the subject.
+pub fn customers() -> Value {
+    json!({
+        "name": "customers",
+        "description": "Web shop customers",
+        "purposes": ["order fulfilment", "invoicing"],
+        "legal_basis": "contract",
+        "subject_categories": ["customers"],
+        "recipients": ["courier"],
+        "source": "the data subject",
+        "retention": {"kind": "period", "days": 3650},
+        "fields": [
+            {"name": "email", "type": "email", "category": "contact", "required": true, "identifier": true},
+            {"name": "name", "type": "string", "category": "identification", "required": true},
+            {"name": "phone", "type": "phone", "category": "contact", "identifier": true},
+            {"name": "born", "type": "date", "category": "identification"},
+            {"name": "orders", "type": "integer", "category": "commercial"}
+        ]
+    })
+}
+
+/// A newsletter collection, keyed by e-mail.
+pub fn newsletter() -> Value {
+    json!({
+        "name": "newsletter",
+        "purposes": ["direct marketing"],
+        "legal_basis": "consent",
+        "subject_categories": ["subscribers"],
+        "source": "web form",
+        "retention": {"kind": "until_consent_withdrawn"},
+        "fields": [
+            {"name": "email", "type": "email", "category": "contact", "required": true, "identifier": true},
+            {"name": "topics", "type": "string", "category": "preferences"}
+        ]
+    })
+}
+
+/// A free loopback port (bound and released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// varuh as a separate process (the real binary), for what needs one:
+/// files on disk, signals, TLS.
+pub struct Proc {
+    pub child: std::process::Child,
+    pub base: String,
+    pub stdout: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Proc {
+    pub fn start(data_dir: &std::path::Path, args: &[&str], env: &[(&str, String)], tls: bool) -> Proc {
+        let port = free_port();
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_varuh"));
+        cmd.arg("--data-dir").arg(data_dir).args(args);
+        cmd.env("VARUH_LISTEN", format!("127.0.0.1:{port}"));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn varuh");
+        let out = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        for pipe in [child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>), child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>)]
+            .into_iter()
+            .flatten()
+        {
+            let o = out.clone();
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                    o.lock().unwrap().push_str(&line);
+                    o.lock().unwrap().push('\n');
+                }
+            });
+        }
+        let scheme = if tls { "https" } else { "http" };
+        Proc { child, base: format!("{scheme}://127.0.0.1:{port}"), stdout: out }
+    }
+
+    /// Waits until /healthz answers (or the process died).
+    pub async fn wait_ready(&mut self, http: &reqwest::Client) {
+        for _ in 0..200 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("varuh exited with {status}: {}", self.stdout.lock().unwrap());
+            }
+            if http.get(format!("{}/healthz", self.base)).send().await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("varuh did not start: {}", self.stdout.lock().unwrap());
+    }
+
+    /// The one-time password printed at first start.
+    pub fn one_time_password(&self) -> Option<String> {
+        let out = self.stdout.lock().unwrap();
+        out.lines().find_map(|l| l.trim().strip_prefix("one-time password:").map(|p| p.trim().to_string()))
+    }
+
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = std::process::Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        self.child.wait().expect("wait for varuh")
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,220 @@
+//! Tenants, collections, subjects and records through the API.
+
+use crate::support::{both, customers, newsletter, Backend, TestServer};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+async fn records_crud_and_subject_listing(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("Ham d.o.o.", false).await;
+    s.collection(&t, customers()).await;
+    s.collection(&t, newsletter()).await;
+    let op = s.staff(&t, "ana.operator", "operator").await;
+    let recs = format!("/v1/tenants/{t}/collections/customers/records");
+
+    // Create: the subject is created from the e-mail identifier.
+    let (st, r1) = s
+        .post(&recs, &op, json!({"data": {"email": "Mojca.Kos@Example.si", "name": "Mojca Kos", "phone": "+386 41 555 123", "orders": 2}}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{r1}");
+    assert_eq!(r1["data"]["email"], "mojca.kos@example.si");
+    assert_eq!(r1["data"]["phone"], "+38641555123");
+    assert_eq!(r1["version"], 1);
+    let subject = r1["subject_id"].as_str().unwrap().to_string();
+    let id = r1["id"].as_str().unwrap().to_string();
+
+    // A second collection's record by the same e-mail lands on the same subject.
+    let (st, n1) = s.post(&format!("/v1/tenants/{t}/collections/newsletter/records"), &op, json!({"data": {"email": "mojca.kos@example.si", "topics": "garden"}})).await;
+    assert_eq!(st, StatusCode::CREATED, "{n1}");
+    assert_eq!(n1["subject_id"], subject.as_str());
+
+    // Read back by id.
+    let (st, got) = s.get(&format!("{recs}/{id}"), &op).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(got["data"]["name"], "Mojca Kos");
+    assert_eq!(got["data"]["orders"], 2);
+
+    // Another record with an explicit subject id.
+    let (st, r2) = s.post(&recs, &op, json!({"subject_id": subject, "data": {"email": "mojca.kos@example.si", "name": "Mojca K."}})).await;
+    assert_eq!(st, StatusCode::CREATED, "{r2}");
+
+    // List the collection, in pages.
+    let (st, page) = s.get(&format!("{recs}?limit=1"), &op).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(page.as_array().unwrap().len(), 1);
+    let last = page[0]["id"].as_str().unwrap();
+    let (_, page2) = s.get(&format!("{recs}?limit=10&after={last}"), &op).await;
+    assert_eq!(page2.as_array().unwrap().len(), 1);
+    assert_ne!(page2[0]["id"], page[0]["id"]);
+
+    // PATCH merges; null removes an optional field.
+    let (st, p) = s.call(Method::PATCH, &format!("{recs}/{id}"), Some(&op), Some(json!({"data": {"orders": 3, "phone": null}}))).await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    assert_eq!(p["version"], 2);
+    assert_eq!(p["data"]["orders"], 3);
+    assert!(p["data"].get("phone").is_none());
+    assert_eq!(p["data"]["name"], "Mojca Kos");
+
+    // PUT replaces; a stale If-Match is refused and changes nothing.
+    let put = s
+        .http
+        .put(format!("{}{recs}/{id}", s.base))
+        .bearer_auth(&op)
+        .header("If-Match", "\"1\"")
+        .json(&json!({"data": {"email": "mojca.kos@example.si", "name": "Mojca Novak"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::PRECONDITION_FAILED);
+    let put = s
+        .http
+        .put(format!("{}{recs}/{id}", s.base))
+        .bearer_auth(&op)
+        .header("If-Match", "\"2\"")
+        .json(&json!({"data": {"email": "mojca.kos@example.si", "name": "Mojca Novak"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::OK);
+    assert_eq!(put.headers()["etag"], "\"3\"");
+    let (_, got) = s.get(&format!("{recs}/{id}"), &op).await;
+    assert_eq!(got["data"]["name"], "Mojca Novak");
+    assert!(got["data"].get("orders").is_none());
+
+    // All of a subject's records, across collections.
+    let (st, all) = s.get(&format!("/v1/tenants/{t}/subjects/{subject}/records"), &op).await;
+    assert_eq!(st, StatusCode::OK);
+    let mut cols: Vec<&str> = all.as_array().unwrap().iter().map(|r| r["collection"].as_str().unwrap()).collect();
+    cols.sort();
+    assert_eq!(cols, ["customers", "customers", "newsletter"]);
+
+    // Delete one record; it is gone, the others stay.
+    let (st, _) = s.call(Method::DELETE, &format!("{recs}/{id}"), Some(&op), None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, _) = s.get(&format!("{recs}/{id}"), &op).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = s.call(Method::DELETE, &format!("{recs}/{id}"), Some(&op), None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // Erasing the subject removes everything about them.
+    let (st, e) = s.call(Method::DELETE, &format!("/v1/tenants/{t}/subjects/{subject}"), Some(&op), None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(e["records_deleted"], 2);
+    let (st, _) = s.get(&format!("/v1/tenants/{t}/subjects/{subject}/records"), &op).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = s.post(&format!("/v1/tenants/{t}/subjects/lookup"), &op, json!({"kind": "email", "value": "mojca.kos@example.si"})).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
+both!(records_crud_and_subject_listing);
+
+async fn conf3_lookup_by_blind_index(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("EximiTech", false).await;
+    s.collection(&t, customers()).await;
+    let recs = format!("/v1/tenants/{t}/collections/customers/records");
+    let (_, r) = s.post(&recs, &s.admin, json!({"data": {"email": "peter@exi.si", "name": "Peter", "phone": "+386 1 234 5678"}})).await;
+    let subject = r["subject_id"].as_str().unwrap();
+    let lookup = format!("/v1/tenants/{t}/subjects/lookup");
+    for (kind, value) in [("email", " PETER@Exi.SI"), ("phone", "00386 1 234-5678"), ("phone", "+38612345678")] {
+        let (st, got) = s.post(&lookup, &s.admin, json!({"kind": kind, "value": value})).await;
+        assert_eq!(st, StatusCode::OK, "{kind} {got}");
+        assert_eq!(got["id"], subject);
+    }
+    let (st, _) = s.post(&lookup, &s.admin, json!({"kind": "email", "value": "nobody@exi.si"})).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, p) = s.post(&lookup, &s.admin, json!({"kind": "email", "value": "not an email"})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(p["field"], "value");
+
+    // Find-or-create: the same e-mail finds the same person; a new one creates.
+    let subjects = format!("/v1/tenants/{t}/subjects");
+    let (st, got) = s.post(&subjects, &s.admin, json!({"identifiers": {"email": "Peter@exi.si", "customer_number": "C-1"}})).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(got["id"], subject);
+    let (st, _) = s.post(&lookup, &s.admin, json!({"kind": "customer_number", "value": "C-1"})).await;
+    assert_eq!(st, StatusCode::OK, "the customer number was attached to the known subject");
+    let (st, new) = s.post(&subjects, &s.admin, json!({"identifiers": {"customer_number": "C-2"}})).await;
+    assert_eq!(st, StatusCode::CREATED);
+    assert_ne!(new["id"], subject);
+    let (st, got) = s.get(&format!("{subjects}/{}", new["id"].as_str().unwrap()), &s.admin).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(got["id"], new["id"]);
+
+    // An e-mail that belongs to one subject cannot be filed under another.
+    let (st, p) = s.post(&recs, &s.admin, json!({"subject_id": new["id"], "data": {"email": "peter@exi.si", "name": "X"}})).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{p}");
+}
+both!(conf3_lookup_by_blind_index);
+
+async fn auth3_generated_password_must_be_changed(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("2Mobile", false).await;
+    let (st, created) = s.post(&format!("/v1/tenants/{t}/staff"), &s.admin, json!({"username": "Luka", "role": "operator"})).await;
+    assert_eq!(st, StatusCode::CREATED);
+    assert_eq!(created["password_change_required"], true);
+    let otp = created["one_time_password"].as_str().unwrap();
+
+    let (st, _) = s.call(Method::POST, "/v1/auth/login", None, Some(json!({"username": "luka", "password": "wrong password!"}))).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, _) = s.call(Method::POST, "/v1/auth/login", None, Some(json!({"username": "nobody", "password": otp}))).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, l) = s.call(Method::POST, "/v1/auth/login", None, Some(json!({"username": "LUKA", "password": otp}))).await;
+    assert_eq!(st, StatusCode::OK);
+    let token = l["token"].as_str().unwrap();
+    assert_eq!(l["staff"]["password_change_required"], true);
+    let (st, p) = s.get(&format!("/v1/tenants/{t}/collections"), token).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert_eq!(p["type"], "https://varuh.dev/problems/password-change-required");
+    // Too short a new password is refused and names the field.
+    let (st, p) = s.post("/v1/auth/password", token, json!({"current_password": otp, "new_password": "short"})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(p["field"], "new_password");
+    let (st, _) = s.post("/v1/auth/password", token, json!({"current_password": "wrong", "new_password": "a much longer password"})).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, _) = s.post("/v1/auth/password", token, json!({"current_password": otp, "new_password": "a much longer password"})).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, _) = s.get(&format!("/v1/tenants/{t}/collections"), token).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, me) = s.get("/v1/auth/me", token).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(me["role"], "operator");
+    assert_eq!(me["tenant_id"], t.as_str());
+    // The one-time password no longer works; logout ends the session.
+    let (st, _) = s.call(Method::POST, "/v1/auth/login", None, Some(json!({"username": "luka", "password": otp}))).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, _) = s.call(Method::POST, "/v1/auth/logout", Some(token), None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, _) = s.get("/v1/auth/me", token).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    // Duplicate login names are refused.
+    let (st, _) = s.post(&format!("/v1/tenants/{t}/staff"), &s.admin, json!({"username": "luka", "role": "operator"})).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    // Staff listings show names to administrators.
+    let (st, list) = s.get(&format!("/v1/tenants/{t}/staff"), &s.admin).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(list[0]["username"], "luka");
+}
+both!(auth3_generated_password_must_be_changed);
+
+async fn concurrent_creates_for_one_new_email_make_one_subject(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("Race", false).await;
+    s.collection(&t, newsletter()).await;
+    let path = format!("/v1/tenants/{t}/collections/newsletter/records");
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let (http, url, token) = (s.http.clone(), format!("{}{path}", s.base), s.admin.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = http.post(url).bearer_auth(token).json(&json!({"data": {"email": "same@race.si", "topics": format!("t{i}")}})).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::CREATED);
+            r.json::<serde_json::Value>().await.unwrap()["subject_id"].as_str().unwrap().to_string()
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(t.await.unwrap());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "one person, one subject: {ids:?}");
+}
+both!(concurrent_creates_for_one_new_email_make_one_subject);
