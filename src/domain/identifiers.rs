@@ -44,10 +44,8 @@ pub fn normalise_phone(value: &str) -> Option<String> {
     let v = value.trim();
     let rest = if let Some(r) = v.strip_prefix('+') {
         r
-    } else if let Some(r) = v.strip_prefix("00") {
-        r
     } else {
-        return None;
+        v.strip_prefix("00")?
     };
     let mut digits = String::with_capacity(16);
     for c in rest.chars() {

@@ -295,7 +295,8 @@ mod tests {
 
     #[test]
     fn definition_errors_name_the_field() {
-        let cases: Vec<(Box<dyn Fn(&mut CollectionDef)>, &str)> = vec![
+        type Mutation = Box<dyn Fn(&mut CollectionDef)>;
+        let cases: Vec<(Mutation, &str)> = vec![
             (Box::new(|c| c.name = "Bad Name".into()), "name"),
             (Box::new(|c| c.purposes.clear()), "purposes"),
             (Box::new(|c| c.subject_categories = vec![" ".into()]), "subject_categories"),

@@ -4,7 +4,7 @@
 use super::extract::{Auth, Body};
 use super::problem::{ApiResult, Problem};
 use super::{path_id, time, AppState};
-use crate::service::records::{RecordView, SubjectInfo, SubjectRef};
+use crate::service::records::{Change, RecordView, SubjectInfo, SubjectRef};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -219,7 +219,7 @@ fn if_match(h: &HeaderMap) -> Result<Option<i64>, Problem> {
     responses((status = 200, body = RecordOut), (status = 404, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
 pub async fn replace_record(State(s): State<AppState>, a: Auth, Path(p): RecordPath, h: HeaderMap, Body(req): Body<RecordData>) -> ApiResult<Response> {
     let (t, r) = ids(&p)?;
-    let v = s.vault.update_record(&a.actor, t, &p.1, r, &req.data, false, if_match(&h)?).await?;
+    let v = s.vault.update_record(&a.actor, t, &p.1, r, Change { data: &req.data, merge: false, expected_version: if_match(&h)? }).await?;
     Ok(with_etag(StatusCode::OK, v))
 }
 
@@ -229,7 +229,7 @@ pub async fn replace_record(State(s): State<AppState>, a: Auth, Path(p): RecordP
     responses((status = 200, body = RecordOut), (status = 404, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
 pub async fn patch_record(State(s): State<AppState>, a: Auth, Path(p): RecordPath, h: HeaderMap, Body(req): Body<RecordData>) -> ApiResult<Response> {
     let (t, r) = ids(&p)?;
-    let v = s.vault.update_record(&a.actor, t, &p.1, r, &req.data, true, if_match(&h)?).await?;
+    let v = s.vault.update_record(&a.actor, t, &p.1, r, Change { data: &req.data, merge: true, expected_version: if_match(&h)? }).await?;
     Ok(with_etag(StatusCode::OK, v))
 }
 

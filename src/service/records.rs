@@ -40,6 +40,14 @@ pub enum SubjectRef {
     FromData,
 }
 
+/// A change to a record: replace (`merge = false`) or JSON-merge its data,
+/// optionally only if it is still at `expected_version` (If-Match).
+pub struct Change<'a> {
+    pub data: &'a Map<String, Value>,
+    pub merge: bool,
+    pub expected_version: Option<i64>,
+}
+
 /// What the write step found: done, or the subject was created meanwhile.
 enum Placed {
     Done,
@@ -295,10 +303,9 @@ impl Vault {
         tenant: Uuid,
         collection: &str,
         id: Uuid,
-        data: &Map<String, Value>,
-        merge: bool,
-        expected_version: Option<i64>,
+        change: Change<'_>,
     ) -> Result<RecordView> {
+        let Change { data, merge, expected_version } = change;
         let t = self.tenant_for(actor, tenant).await?;
         authz::personal_data(actor)?;
         let c = self.collection(tenant, collection).await?;
