@@ -1,1 +1,302 @@
-fn main(){}
+//! The vault benchmark: starts `varuh` (the release binary next to this one)
+//! on a fresh store, preloads subjects over HTTP, then measures durable
+//! creates, reads by id and look-ups by e-mail with N concurrent keep-alive
+//! clients, and prints a table with throughput and p50/p99 latency.
+//!
+//!   scripts/bench.sh            (SQLite, then PostgreSQL)
+//!   varuh-bench --backend sqlite --subjects 100000 --clients 32 --seconds 10
+
+use anyhow::{bail, Context, Result};
+use bytes::Bytes;
+use clap::Parser;
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+struct Args {
+    /// sqlite or postgres (postgres needs --database-url).
+    #[arg(long, default_value = "sqlite")]
+    backend: String,
+    #[arg(long)]
+    database_url: Option<String>,
+    #[arg(long, default_value_t = 100_000)]
+    subjects: usize,
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+    _dir: tempfile_dir::Dir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// A temporary directory without a dev-dependency.
+mod tempfile_dir {
+    pub struct Dir(pub std::path::PathBuf);
+    impl Dir {
+        pub fn new() -> std::io::Result<Dir> {
+            let p = std::env::temp_dir().join(format!("varuh-bench-{}", uuid::Uuid::new_v4().simple()));
+            std::fs::create_dir_all(&p)?;
+            Ok(Dir(p))
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn varuh_exe() -> Result<std::path::PathBuf> {
+    let me = std::env::current_exe()?;
+    let p = me.with_file_name("varuh");
+    if !p.exists() {
+        bail!("{} not found: build with `cargo build --release`", p.display());
+    }
+    Ok(p)
+}
+
+fn start(args: &Args) -> Result<(Server, String)> {
+    let dir = tempfile_dir::Dir::new()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut envs: Vec<(&str, String)> = vec![("VARUH_LISTEN", format!("127.0.0.1:{port}")), ("VARUH_LOG", "warn".into())];
+    if let Some(u) = &args.database_url {
+        envs.push(("VARUH_DATABASE_URL", u.clone()));
+        envs.push(("VARUH_READERS", "8".into()));
+    }
+    let exe = varuh_exe()?;
+    let out = Command::new(&exe).arg("--data-dir").arg(&dir.0).arg("init").envs(envs.iter().cloned()).output()?;
+    if !out.status.success() {
+        bail!("varuh init failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let otp = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("one-time password:").map(|p| p.trim().to_string()))
+        .context("no one-time password printed")?;
+    let mut child = Command::new(&exe).arg("--data-dir").arg(&dir.0).arg("serve").envs(envs).stdout(Stdio::null()).stderr(Stdio::piped()).spawn()?;
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            if l.contains("ERROR") {
+                eprintln!("varuh: {l}");
+            }
+        }
+    });
+    Ok((Server { child, port, _dir: dir }, otp))
+}
+
+type Conn = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn connect(port: u16) -> Result<Conn> {
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    stream.set_nodelay(true)?;
+    let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    Ok(send)
+}
+
+async fn call(c: &mut Conn, method: Method, path: &str, token: &str, body: Option<&Value>) -> Result<(StatusCode, Bytes)> {
+    c.ready().await?;
+    let mut b = Request::builder().method(method).uri(path).header("host", "127.0.0.1");
+    if !token.is_empty() {
+        b = b.header("authorization", format!("Bearer {token}"));
+    }
+    let body = match body {
+        Some(v) => {
+            b = b.header("content-type", "application/json");
+            Full::new(Bytes::from(serde_json::to_vec(v)?))
+        }
+        None => Full::new(Bytes::new()),
+    };
+    let resp = c.send_request(b.body(body)?).await?;
+    let st = resp.status();
+    let bytes = resp.into_body().collect().await?.to_bytes();
+    Ok((st, bytes))
+}
+
+struct Phase {
+    name: &'static str,
+    ops: usize,
+    secs: f64,
+    lat_us: Vec<u32>,
+    errors: usize,
+}
+
+impl Phase {
+    fn row(&mut self) -> String {
+        self.lat_us.sort_unstable();
+        let pct = |p: f64| self.lat_us.get(((self.lat_us.len() as f64 * p) as usize).min(self.lat_us.len().saturating_sub(1))).copied().unwrap_or(0) as f64 / 1000.0;
+        format!(
+            "| {:<28} | {:>9} | {:>10.0} | {:>8.2} | {:>8.2} | {:>6} |",
+            self.name,
+            self.ops,
+            self.ops as f64 / self.secs,
+            pct(0.50),
+            pct(0.99),
+            self.errors
+        )
+    }
+}
+
+/// Runs `clients` connections, each calling `make(i)` for the next request
+/// number i, until `limit` requests are done or `secs` pass.
+async fn run<F>(name: &'static str, port: u16, token: &str, clients: usize, limit: usize, secs: u64, make: F) -> Result<(Phase, Vec<Bytes>)>
+where
+    F: Fn(usize) -> (Method, String, Option<Value>, StatusCode) + Send + Sync + 'static,
+{
+    let make = Arc::new(make);
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (make, next, token) = (make.clone(), next.clone(), token.to_string());
+        tasks.push(tokio::spawn(async move {
+            let mut c = connect(port).await?;
+            let mut lat = Vec::new();
+            let mut keep = Vec::new();
+            let mut errors = 0;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= limit || Instant::now() >= deadline {
+                    break;
+                }
+                let (m, path, body, want) = make(i);
+                let t = Instant::now();
+                let (st, bytes) = call(&mut c, m, &path, &token, body.as_ref()).await?;
+                lat.push(t.elapsed().as_micros() as u32);
+                if st != want {
+                    errors += 1;
+                    if errors == 1 {
+                        eprintln!("{name}: {st} {}", String::from_utf8_lossy(&bytes));
+                    }
+                } else if name.starts_with("preload") {
+                    keep.push(bytes);
+                }
+            }
+            anyhow::Ok((lat, keep, errors))
+        }));
+    }
+    let mut phase = Phase { name, ops: 0, secs: 0.0, lat_us: Vec::new(), errors: 0 };
+    let mut kept = Vec::new();
+    for t in tasks {
+        let (lat, keep, errors) = t.await??;
+        phase.ops += lat.len();
+        phase.lat_us.extend(lat);
+        phase.errors += errors;
+        kept.extend(keep);
+    }
+    phase.secs = start.elapsed().as_secs_f64();
+    Ok((phase, kept))
+}
+
+fn record(i: usize, tag: &str) -> Value {
+    json!({"data": {
+        "email": format!("person{i}.{tag}@bench.example"),
+        "name": format!("Person {i}"),
+        "phone": format!("+3864{:08}", i % 100_000_000),
+        "born": "1980-01-01",
+        "orders": i as i64 % 50
+    }})
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    if args.backend == "postgres" && args.database_url.is_none() {
+        bail!("--backend postgres needs --database-url");
+    }
+    let (server, otp) = start(&args)?;
+    let port = server.port;
+    let mut c = None;
+    for _ in 0..200 {
+        if let Ok(conn) = connect(port).await {
+            c = Some(conn);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut c = c.context("varuh did not start")?;
+    let (_, b) = call(&mut c, Method::POST, "/v1/auth/login", "", Some(&json!({"username": "admin", "password": otp}))).await?;
+    let token = serde_json::from_slice::<Value>(&b)?["token"].as_str().context("login")?.to_string();
+    let pw = "benchmark password 123";
+    call(&mut c, Method::POST, "/v1/auth/password", &token, Some(&json!({"current_password": otp, "new_password": pw}))).await?;
+    let (_, b) = call(&mut c, Method::POST, "/v1/tenants", &token, Some(&json!({"name": "Bench"}))).await?;
+    let tenant = serde_json::from_slice::<Value>(&b)?["id"].as_str().context("tenant")?.to_string();
+    let coll = json!({
+        "name": "customers", "purposes": ["benchmark"], "legal_basis": "contract", "subject_categories": ["customers"],
+        "source": "generated", "retention": {"kind": "period", "days": 365},
+        "fields": [
+            {"name": "email", "type": "email", "category": "contact", "required": true, "identifier": true},
+            {"name": "name", "type": "string", "category": "identification", "required": true},
+            {"name": "phone", "type": "phone", "category": "contact"},
+            {"name": "born", "type": "date", "category": "identification"},
+            {"name": "orders", "type": "integer", "category": "commercial"}
+        ]
+    });
+    let (st, b) = call(&mut c, Method::POST, &format!("/v1/tenants/{tenant}/collections"), &token, Some(&coll)).await?;
+    if st != StatusCode::CREATED {
+        bail!("collection: {st} {}", String::from_utf8_lossy(&b));
+    }
+    let recs = format!("/v1/tenants/{tenant}/collections/customers/records");
+    println!(
+        "varuh-bench: backend={} subjects={} clients={} seconds/phase={} cores={}",
+        args.backend,
+        args.subjects,
+        args.clients,
+        args.seconds,
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+    );
+
+    let r = recs.clone();
+    let (mut preload, kept) = run("preload (create, new subject)", port, &token, args.clients, args.subjects, 3600, move |i| {
+        (Method::POST, r.clone(), Some(record(i, "p")), StatusCode::CREATED)
+    })
+    .await?;
+    let ids: Arc<Vec<String>> = Arc::new(
+        kept.iter().filter_map(|b| serde_json::from_slice::<Value>(b).ok()).filter_map(|v| v["id"].as_str().map(str::to_string)).collect(),
+    );
+    let r = recs.clone();
+    let (mut creates, _) = run("create (5 fields, durable)", port, &token, args.clients, usize::MAX, args.seconds, move |i| {
+        (Method::POST, r.clone(), Some(record(i, "c")), StatusCode::CREATED)
+    })
+    .await?;
+    let (r, ids2) = (recs.clone(), ids.clone());
+    let (mut reads, _) = run("read by id", port, &token, args.clients, usize::MAX, args.seconds, move |i| {
+        let id = &ids2[(i.wrapping_mul(2654435761)) % ids2.len()];
+        (Method::GET, format!("{r}/{id}"), None, StatusCode::OK)
+    })
+    .await?;
+    let lookup = format!("/v1/tenants/{tenant}/subjects/lookup");
+    let n = args.subjects;
+    let (mut lookups, _) = run("look-up by e-mail", port, &token, args.clients, usize::MAX, args.seconds, move |i| {
+        let k = (i.wrapping_mul(2654435761)) % n;
+        (Method::POST, lookup.clone(), Some(json!({"kind": "email", "value": format!("person{k}.p@bench.example")})), StatusCode::OK)
+    })
+    .await?;
+    println!("| {:<28} | {:>9} | {:>10} | {:>8} | {:>8} | {:>6} |", "operation", "requests", "per second", "p50 ms", "p99 ms", "errors");
+    println!("|{:-<30}|{:->11}|{:->12}|{:->10}|{:->10}|{:->8}|", "", "", "", "", "", "");
+    for p in [&mut preload, &mut creates, &mut reads, &mut lookups] {
+        println!("{}", p.row());
+    }
+    drop(server);
+    Ok(())
+}

@@ -183,21 +183,21 @@ impl Vault {
         let values = c.def.check_record(data, false)?;
         let id = Uuid::now_v7();
         let idents = record_identifiers(&t, &c, &values, id);
+        // Without a subject id, optimistically make a new subject: the write
+        // step checks, in its transaction, whether an identifier already
+        // names someone, and then the record goes to that subject instead.
         let mut subject_id = match subject {
             SubjectRef::Id(s) => Some(s),
-            SubjectRef::FromData => {
-                if idents.is_empty() {
-                    return Err(Invalid::new("subject_id", "is required: this record has no identifier field to find its subject by").into());
-                }
-                let probe: Vec<(String, Vec<u8>)> = idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
-                self.store.read(move |db| owner_of_hashes(db, tenant, &probe, None)).await?
+            SubjectRef::FromData if idents.is_empty() => {
+                return Err(Invalid::new("subject_id", "is required: this record has no identifier field to find its subject by").into());
             }
+            SubjectRef::FromData => None,
         };
         let explicit = matches!(subject, SubjectRef::Id(_));
         let now = self.clock.now_ms();
-        // At most two rounds: a subject created by a concurrent request
-        // between our look-up and our write is picked up on the second.
-        for _ in 0..2 {
+        // At most three rounds: new subject → the one that exists → once more
+        // if that one was erased meanwhile.
+        for _ in 0..3 {
             let (sid, key, new_subject) = match subject_id {
                 Some(sid) => {
                     let s = self.store.read(move |db| queries::get_subject(db, tenant, sid)).await?;

@@ -102,6 +102,11 @@ pub trait Db: Send {
     /// Runs statements without parameters (transaction control, DDL).
     fn batch(&mut self, sql: &str) -> Result<(), StoreError>;
     fn dialect(&self) -> Dialect;
+    /// A transaction-control statement on the hot path (savepoints):
+    /// prepared once where the backend allows it.
+    fn control(&mut self, sql: &'static str) -> Result<(), StoreError> {
+        self.batch(sql)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -64,6 +64,7 @@ const MAX_BATCH: usize = 512;
 pub struct Store {
     writer: Option<crossbeam_channel::Sender<WriteJob>>,
     readers: Option<crossbeam_channel::Sender<ReadJob>>,
+    checkpoint: Option<crossbeam_channel::Sender<()>>,
     threads: Vec<JoinHandle<()>>,
     dialect: Dialect,
 }
@@ -82,11 +83,40 @@ impl Store {
         let mut w = connect(create)?;
         migrate(w.as_mut())?;
         let dialect = w.dialect();
+        let mut threads = Vec::new();
+        let (ctx, crx) = crossbeam_channel::bounded::<()>(0);
+        if let (Dialect::Sqlite, Location::Sqlite(path)) = (dialect, location) {
+            // Checkpoints copy the WAL into the database file. Done on their
+            // own connection, beside the writer, so that a commit never waits
+            // for one (SQLite would otherwise run them inside a commit).
+            w.batch("PRAGMA wal_autocheckpoint=0;")?;
+            let mut ck = sqlite::Sqlite::open(path, false)?;
+            threads.push(
+                std::thread::Builder::new()
+                    .name("varuh-checkpoint".into())
+                    .spawn(move || loop {
+                        match crx.recv_timeout(std::time::Duration::from_millis(250)) {
+                            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                                if let Err(e) = ck.batch("PRAGMA wal_checkpoint(PASSIVE);") {
+                                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                                }
+                            }
+                            _ => {
+                                let _ = ck.batch("PRAGMA wal_checkpoint(TRUNCATE);");
+                                return;
+                            }
+                        }
+                    })
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+            );
+        }
         let (wtx, wrx) = crossbeam_channel::unbounded::<WriteJob>();
-        let mut threads = vec![std::thread::Builder::new()
-            .name("varuh-writer".into())
-            .spawn(move || writer_loop(w, wrx))
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?];
+        threads.push(
+            std::thread::Builder::new()
+                .name("varuh-writer".into())
+                .spawn(move || writer_loop(w, wrx))
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+        );
         let (rtx, rrx) = crossbeam_channel::unbounded::<ReadJob>();
         for i in 0..readers.max(1) {
             let mut db = connect(false)?;
@@ -105,7 +135,7 @@ impl Store {
                     .map_err(|e| StoreError::Unavailable(e.to_string()))?,
             );
         }
-        Ok(Store { writer: Some(wtx), readers: Some(rtx), threads, dialect })
+        Ok(Store { writer: Some(wtx), readers: Some(rtx), checkpoint: Some(ctx), threads, dialect })
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -159,7 +189,15 @@ impl Store {
     pub fn close(&mut self) {
         self.writer.take();
         self.readers.take();
-        for t in self.threads.drain(..) {
+        let mut threads = self.threads.drain(..);
+        // Writer and readers first, then the final checkpoint.
+        let rest: Vec<_> = threads.by_ref().collect();
+        let (ck, others): (Vec<_>, Vec<_>) = rest.into_iter().partition(|t| t.thread().name() == Some("varuh-checkpoint"));
+        for t in others {
+            let _ = t.join();
+        }
+        self.checkpoint.take();
+        for t in ck {
             let _ = t.join();
         }
     }
@@ -196,9 +234,13 @@ fn writer_loop(mut db: Box<dyn Db>, rx: crossbeam_channel::Receiver<WriteJob>) {
             continue;
         }
         for job in jobs {
-            let sp = db.batch("SAVEPOINT j");
+            let sp = db.control("SAVEPOINT j");
             let (ok, reply) = job(db.as_mut());
-            let end = if ok && sp.is_ok() { db.batch("RELEASE j") } else { db.batch("ROLLBACK TO j; RELEASE j") };
+            let end = if ok && sp.is_ok() {
+                db.control("RELEASE j")
+            } else {
+                db.control("ROLLBACK TO j").and_then(|_| db.control("RELEASE j"))
+            };
             if let Err(e) = end {
                 tracing::error!(error = %e, "savepoint failed");
             }

@@ -102,4 +102,8 @@ impl Db for Sqlite {
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
     }
+
+    fn control(&mut self, sql: &'static str) -> Result<(), StoreError> {
+        self.conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(|_| ()).map_err(err)
+    }
 }
