@@ -91,7 +91,19 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async {
             problem::Problem::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed", "this route does not take this method")
         })
+        .layer(axum::middleware::from_fn(access_log))
         .with_state(state)
+}
+
+/// One structured line per request: method, route template (never the
+/// concrete path, so no id or value), status and latency.
+async fn access_log(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let method = req.method().clone();
+    let route = req.extensions().get::<axum::extract::MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "(unmatched)".into());
+    let start = std::time::Instant::now();
+    let resp = next.run(req).await;
+    tracing::debug!(target: "varuh::access", %method, %route, status = resp.status().as_u16(), micros = start.elapsed().as_micros() as u64, "request");
+    resp
 }
 
 /// Parses an id from the path; a malformed id is simply not found.
