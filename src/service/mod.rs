@@ -135,13 +135,6 @@ impl Vault {
         self.store.read(|db| queries::ping(db)).await.map_err(Into::into)
     }
 
-    /// Stops the store after finishing queued writes.
-    pub fn close(&self) {
-        // The store closes when the last reference to the vault drops; this
-        // only empties caches holding keys.
-        self.tenants.write().unwrap_or_else(|e| e.into_inner()).clear();
-    }
-
     /// The tenant, if the actor may see it; otherwise "not found".
     pub(crate) async fn tenant_for(&self, actor: &Actor, tenant: Uuid) -> Result<Arc<TenantCtx>> {
         authz::same_tenant(actor, tenant)?;
