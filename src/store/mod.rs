@@ -36,7 +36,8 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-type WriteJob = Box<dyn FnOnce(&mut dyn Db) -> (bool, Box<dyn FnOnce(Result<(), String>) + Send>) + Send>;
+type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+type WriteJob = Box<dyn FnOnce(&mut dyn Db) -> (bool, Reply) + Send>;
 type ReadJob = Box<dyn FnOnce(&mut dyn Db) + Send>;
 
 /// Where the data lives, parsed from `database_url`.
@@ -57,6 +58,9 @@ impl Location {
         }
     }
 }
+
+/// How often the checkpoint thread copies the SQLite WAL into the database.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(1000);
 
 /// Largest number of jobs committed together.
 const MAX_BATCH: usize = 512;
@@ -85,21 +89,24 @@ impl Store {
         let dialect = w.dialect();
         let mut threads = Vec::new();
         let (ctx, crx) = crossbeam_channel::bounded::<()>(0);
+        let checkpointed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         if let (Dialect::Sqlite, Location::Sqlite(path)) = (dialect, location) {
             // Checkpoints copy the WAL into the database file. Done on their
             // own connection, beside the writer, so that a commit never waits
             // for one (SQLite would otherwise run them inside a commit).
             w.batch("PRAGMA wal_autocheckpoint=0;")?;
             let mut ck = sqlite::Sqlite::open(path, false)?;
+            let done = checkpointed.clone();
             threads.push(
                 std::thread::Builder::new()
                     .name("varuh-checkpoint".into())
                     .spawn(move || loop {
-                        match crx.recv_timeout(std::time::Duration::from_millis(250)) {
+                        match crx.recv_timeout(CHECKPOINT_EVERY) {
                             Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
                                 if let Err(e) = ck.batch("PRAGMA wal_checkpoint(PASSIVE);") {
                                     tracing::warn!(error = %e, "WAL checkpoint failed");
                                 }
+                                done.store(true, std::sync::atomic::Ordering::Release);
                             }
                             _ => {
                                 let _ = ck.batch("PRAGMA wal_checkpoint(TRUNCATE);");
@@ -110,11 +117,32 @@ impl Store {
                     .map_err(|e| StoreError::Unavailable(e.to_string()))?,
             );
         }
+        // On SQLite the flush is pipelined: the writer commits without
+        // waiting for the disk (synchronous=NORMAL writes the WAL frames to
+        // the OS at COMMIT) and hands the batch's replies to a syncer thread,
+        // which fsyncs the WAL file once for everything committed so far and
+        // only then answers. The writer meanwhile runs the next jobs, so a
+        // batch's execution overlaps the previous batch's flush. No reply is
+        // sent before the WAL holding its commit is on disk.
+        let mut syncer = None;
+        if let (Dialect::Sqlite, Location::Sqlite(path)) = (dialect, location) {
+            w.batch("PRAGMA synchronous=NORMAL;")?;
+            let (btx, brx) = crossbeam_channel::bounded::<Vec<Reply>>(1);
+            let (dtx, drx) = crossbeam_channel::bounded::<()>(1);
+            let wal = wal_path(path);
+            threads.push(
+                std::thread::Builder::new()
+                    .name("varuh-syncer".into())
+                    .spawn(move || syncer_loop(&wal, brx, dtx))
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+            );
+            syncer = Some(SyncLink { batches: btx, flushed: drx });
+        }
         let (wtx, wrx) = crossbeam_channel::unbounded::<WriteJob>();
         threads.push(
             std::thread::Builder::new()
                 .name("varuh-writer".into())
-                .spawn(move || writer_loop(w, wrx))
+                .spawn(move || writer_loop(w, wrx, syncer, checkpointed))
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?,
         );
         let (rtx, rrx) = crossbeam_channel::unbounded::<ReadJob>();
@@ -152,7 +180,7 @@ impl Store {
         let job: WriteJob = Box::new(move |db| {
             let res = f(db);
             let ok = res.is_ok();
-            let reply: Box<dyn FnOnce(Result<(), String>) + Send> = Box::new(move |commit| {
+            let reply: Reply = Box::new(move |commit| {
                 let _ = tx.send(match commit {
                     Ok(()) => res,
                     Err(e) => Err(StoreError::Unavailable(e)),
@@ -209,51 +237,167 @@ impl Drop for Store {
     }
 }
 
-fn writer_loop(mut db: Box<dyn Db>, rx: crossbeam_channel::Receiver<WriteJob>) {
+/// The writer's link to the syncer: batches to flush, and a signal per flush done.
+struct SyncLink {
+    batches: crossbeam_channel::Sender<Vec<Reply>>,
+    flushed: crossbeam_channel::Receiver<()>,
+}
+
+/// The writer thread. Jobs run in one open transaction, each in its own
+/// savepoint, as they arrive. Without a syncer (PostgreSQL) the batch
+/// commits as soon as no job is waiting; with one (SQLite), it commits when
+/// the syncer has finished the previous flush, so everything that arrived
+/// during a flush shares the next commit: batches grow with load, and fewer
+/// commits write fewer WAL pages.
+fn writer_loop(
+    mut db: Box<dyn Db>,
+    rx: crossbeam_channel::Receiver<WriteJob>,
+    syncer: Option<SyncLink>,
+    checkpointed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
     let begin = match db.dialect() {
         Dialect::Sqlite => "BEGIN IMMEDIATE",
         Dialect::Postgres => "BEGIN",
     };
-    let mut replies = Vec::with_capacity(MAX_BATCH);
-    while let Ok(first) = rx.recv() {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
+    let mut replies: Vec<Reply> = Vec::with_capacity(MAX_BATCH);
+    let mut open = false;
+    let mut in_flight = false;
+    let mut closed = false;
+    let run = |db: &mut Box<dyn Db>, open: &mut bool, replies: &mut Vec<Reply>, job: WriteJob| {
+        if !*open {
+            if let Err(e) = db.batch(begin) {
+                let msg = e.to_string();
+                tracing::error!(error = %msg, "cannot begin a write transaction");
+                // The job still answers: with the failure, not its result.
+                let (_, reply) = job(&mut FailingDb(msg.clone()));
+                reply(Err(msg));
+                return;
+            }
+            *open = true;
+        }
+        let sp = db.control("SAVEPOINT j");
+        let (ok, reply) = job(db.as_mut());
+        let end = if ok && sp.is_ok() {
+            db.control("RELEASE j")
+        } else {
+            db.control("ROLLBACK TO j").and_then(|_| db.control("RELEASE j"))
+        };
+        if let Err(e) = end {
+            tracing::error!(error = %e, "savepoint failed");
+        }
+        replies.push(reply);
+    };
+    loop {
+        // Wait for a job, or for the flush the open batch is waiting on.
+        let waiting = in_flight && replies.len() < MAX_BATCH;
+        if !open || waiting {
+            if closed && !open {
+                break;
+            }
+            match &syncer {
+                Some(link) if in_flight && closed => {
+                    let _ = link.flushed.recv();
+                    in_flight = false;
+                }
+                Some(link) if in_flight => crossbeam_channel::select! {
+                    recv(rx) -> job => match job {
+                        Ok(job) => run(&mut db, &mut open, &mut replies, job),
+                        Err(_) => closed = true,
+                    },
+                    recv(link.flushed) -> _ => in_flight = false,
+                },
+                _ => match rx.recv() {
+                    Ok(job) => run(&mut db, &mut open, &mut replies, job),
+                    Err(_) => closed = true,
+                },
+            }
+        }
+        while replies.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(j) => jobs.push(j),
+                Ok(job) => run(&mut db, &mut open, &mut replies, job),
                 Err(_) => break,
             }
         }
-        if let Err(e) = db.batch(begin) {
-            let msg = e.to_string();
-            tracing::error!(error = %msg, "cannot begin a write transaction");
-            for job in jobs {
-                // Each job still answers: with the failure, not its result.
-                let (_, reply) = job(&mut FailingDb(msg.clone()));
-                reply(Err(msg.clone()));
-            }
+        if !open || (in_flight && replies.len() < MAX_BATCH && !closed) {
             continue;
         }
-        for job in jobs {
-            let sp = db.control("SAVEPOINT j");
-            let (ok, reply) = job(db.as_mut());
-            let end = if ok && sp.is_ok() {
-                db.control("RELEASE j")
-            } else {
-                db.control("ROLLBACK TO j").and_then(|_| db.control("RELEASE j"))
-            };
-            if let Err(e) = end {
-                tracing::error!(error = %e, "savepoint failed");
+        if in_flight {
+            if let Some(link) = &syncer {
+                let _ = link.flushed.recv();
             }
-            replies.push((ok, reply));
+            in_flight = false;
         }
+        open = false;
         let commit = db.batch("COMMIT").map_err(|e| e.to_string());
         if let Err(e) = &commit {
             tracing::error!(error = %e, "commit failed; the batch is rolled back");
             let _ = db.batch("ROLLBACK");
         }
-        for (_, reply) in replies.drain(..) {
-            reply(commit.clone());
+        match (&syncer, commit) {
+            (Some(link), Ok(())) => {
+                let batch = std::mem::replace(&mut replies, Vec::with_capacity(MAX_BATCH));
+                match link.batches.send(batch) {
+                    Ok(()) => in_flight = true,
+                    Err(e) => {
+                        for reply in e.into_inner() {
+                            reply(Err("the syncer stopped".into()));
+                        }
+                    }
+                }
+            }
+            (_, commit) => {
+                for reply in replies.drain(..) {
+                    reply(commit.clone());
+                }
+            }
         }
+        if checkpointed.swap(false, std::sync::atomic::Ordering::AcqRel) {
+            // The checkpoint thread has just copied the bulk of the WAL, but
+            // under steady writes it never catches up with the last commit,
+            // and SQLite restarts the WAL from its start only once every
+            // frame is copied: the file would grow without bound. Between
+            // batches no new frame can appear, so a checkpoint here finishes
+            // the little left, and the next batch writes from the WAL's start.
+            if let Err(e) = db.batch("PRAGMA wal_checkpoint(PASSIVE);") {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+            }
+        }
+    }
+}
+
+/// SQLite's write-ahead log beside the database file.
+fn wal_path(db: &Path) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push("-wal");
+    PathBuf::from(p)
+}
+
+/// Makes committed batches durable: fsyncs the WAL file once per batch the
+/// writer hands over, then answers the batch's jobs (or, if the flush fails,
+/// answers each with the error: the outcome of those writes is then
+/// unknown, as after a crash), then tells the writer it may commit again.
+fn syncer_loop(wal: &Path, rx: crossbeam_channel::Receiver<Vec<Reply>>, done: crossbeam_channel::Sender<()>) {
+    let mut file: Option<std::fs::File> = None;
+    while let Ok(batch) = rx.recv() {
+        let flushed = (|| -> std::io::Result<()> {
+            if file.is_none() {
+                let f = std::fs::File::open(wal)?;
+                // The WAL file may be new: make its directory entry durable too.
+                if let Some(dir) = wal.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::File::open(dir)?.sync_all()?;
+                }
+                file = Some(f);
+            }
+            file.as_ref().map_or(Ok(()), |f| f.sync_data())
+        })()
+        .map_err(|e| {
+            tracing::error!(error = %e, "flushing the write-ahead log failed");
+            format!("flushing the write-ahead log failed: {e}")
+        });
+        for reply in batch {
+            reply(flushed.clone());
+        }
+        let _ = done.send(());
     }
 }
 

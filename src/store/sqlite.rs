@@ -1,5 +1,7 @@
 //! SQLite backend: one file, WAL, `synchronous=FULL` so that a committed
-//! transaction survives power loss (AVL-3). One writer connection and a few
+//! transaction survives power loss (AVL-3); the store's writer connection
+//! switches to `NORMAL` and its syncer thread fsyncs the WAL before any
+//! reply (see `store/mod.rs`). One writer connection and a few
 //! readers; WAL lets readers run beside the writer.
 
 use super::db::{Db, Dialect, Row, Val};
@@ -31,7 +33,8 @@ impl Sqlite {
         let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::Unavailable(e.to_string()))?;
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; \
-             PRAGMA busy_timeout=10000; PRAGMA temp_store=MEMORY; PRAGMA secure_delete=ON;",
+             PRAGMA busy_timeout=10000; PRAGMA temp_store=MEMORY; PRAGMA secure_delete=ON; \
+             PRAGMA mmap_size=4294967296;",
         )
         .map_err(err)?;
         conn.set_prepared_statement_cache_capacity(128);
