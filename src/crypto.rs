@@ -166,10 +166,37 @@ impl MasterKey {
         Ok(TenantKeys::derive(&root))
     }
 
+    /// The Ed25519 key that signs audit tree heads: derived from the master
+    /// key (so every server of one deployment signs alike), never stored.
+    pub fn audit_signer(&self) -> AuditSigner {
+        let seed = self.0.hkdf(b"varuh/audit-signing/v1");
+        let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(&seed.0).expect("32 bytes is an Ed25519 seed");
+        AuditSigner(pair)
+    }
+
     /// Keys for system-wide secrets (staff names): derived, never stored.
     pub fn system(&self) -> TenantKeys {
         TenantKeys::derive(&self.0.hkdf(b"varuh/system/v1"))
     }
+}
+
+/// Signs audit checkpoints (Ed25519, through ring).
+pub struct AuditSigner(ring::signature::Ed25519KeyPair);
+
+impl AuditSigner {
+    pub fn public_key(&self) -> [u8; 32] {
+        use ring::signature::KeyPair;
+        self.0.public_key().as_ref().try_into().expect("Ed25519 public keys are 32 bytes")
+    }
+
+    pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
+        self.0.sign(msg).as_ref().try_into().expect("Ed25519 signatures are 64 bytes")
+    }
+}
+
+/// Checks an Ed25519 signature.
+pub fn verify_ed25519(public_key: &[u8; 32], msg: &[u8], signature: &[u8]) -> bool {
+    ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, public_key).verify(msg, signature).is_ok()
 }
 
 fn tenant_ad(tenant_id: Uuid) -> Vec<u8> {

@@ -71,7 +71,12 @@ pub struct Store {
     checkpoint: Option<crossbeam_channel::Sender<()>>,
     threads: Vec<JoinHandle<()>>,
     dialect: Dialect,
+    on_rollback: RollbackHook,
 }
+
+/// Called on the writer thread when a batch's COMMIT fails, so that state
+/// kept beside the database (the audit log's frontier) can be reloaded.
+type RollbackHook = std::sync::Arc<std::sync::Mutex<Option<Box<dyn Fn() + Send>>>>;
 
 impl Store {
     /// Opens the store and brings its schema up to date. `create` allows a
@@ -139,10 +144,12 @@ impl Store {
             syncer = Some(SyncLink { batches: btx, flushed: drx });
         }
         let (wtx, wrx) = crossbeam_channel::unbounded::<WriteJob>();
+        let on_rollback: RollbackHook = Default::default();
+        let hook = on_rollback.clone();
         threads.push(
             std::thread::Builder::new()
                 .name("varuh-writer".into())
-                .spawn(move || writer_loop(w, wrx, syncer, checkpointed))
+                .spawn(move || writer_loop(w, wrx, syncer, checkpointed, hook))
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?,
         );
         let (rtx, rrx) = crossbeam_channel::unbounded::<ReadJob>();
@@ -163,7 +170,12 @@ impl Store {
                     .map_err(|e| StoreError::Unavailable(e.to_string()))?,
             );
         }
-        Ok(Store { writer: Some(wtx), readers: Some(rtx), checkpoint: Some(ctx), threads, dialect })
+        Ok(Store { writer: Some(wtx), readers: Some(rtx), checkpoint: Some(ctx), threads, dialect, on_rollback })
+    }
+
+    /// Sets what the writer calls when a batch fails to commit.
+    pub fn on_rollback(&self, f: Box<dyn Fn() + Send>) {
+        *self.on_rollback.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -254,6 +266,7 @@ fn writer_loop(
     rx: crossbeam_channel::Receiver<WriteJob>,
     syncer: Option<SyncLink>,
     checkpointed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    on_rollback: RollbackHook,
 ) {
     let begin = match db.dialect() {
         Dialect::Sqlite => "BEGIN IMMEDIATE",
@@ -332,6 +345,9 @@ fn writer_loop(
         if let Err(e) = &commit {
             tracing::error!(error = %e, "commit failed; the batch is rolled back");
             let _ = db.batch("ROLLBACK");
+            if let Some(f) = on_rollback.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                f();
+            }
         }
         match (&syncer, commit) {
             (Some(link), Ok(())) => {
@@ -419,8 +435,10 @@ impl Db for FailingDb {
     }
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/sqlite/0001_vault.sql"))];
-const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/postgres/0001_vault.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("migrations/sqlite/0001_vault.sql")), (2, include_str!("migrations/sqlite/0002_audit.sql"))];
+const POSTGRES_MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("migrations/postgres/0001_vault.sql")), (2, include_str!("migrations/postgres/0002_audit.sql"))];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.
 fn migrate(db: &mut dyn Db) -> Result<(), StoreError> {

@@ -398,3 +398,129 @@ pub fn ping(db: &mut dyn Db) -> Result<(), StoreError> {
     db.query("SELECT 1", &[])?;
     Ok(())
 }
+
+// ---- The audit trail (append-only: there is no UPDATE or DELETE here) ----
+
+/// An audit event as stored.
+pub struct AuditRow {
+    pub seq: i64,
+    pub body: Vec<u8>,
+    pub leaf_hash: Vec<u8>,
+}
+
+/// The columns of an event that queries filter on (copies of body fields).
+pub struct AuditIndex<'a> {
+    pub seq: i64,
+    pub time_ms: i64,
+    pub tenant: Option<Uuid>,
+    pub actor: Option<Uuid>,
+    pub action: &'a str,
+    pub subject: Option<Uuid>,
+}
+
+pub fn insert_audit_event(db: &mut dyn Db, ix: &AuditIndex, body: &[u8], leaf_hash: &[u8]) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO audit_events (seq, time_ms, tenant_id, actor_id, action, subject_id, body, leaf_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[ix.seq.into(), ix.time_ms.into(), ix.tenant.into(), ix.actor.into(), ix.action.into(), ix.subject.into(), body.into(), leaf_hash.into()],
+    )?;
+    Ok(())
+}
+
+/// Leaf hashes in order, from `from` (inclusive) to `to` (exclusive).
+pub fn audit_leaf_hashes(db: &mut dyn Db, from: i64, to: i64) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+    db.query("SELECT seq, leaf_hash FROM audit_events WHERE seq >= $1 AND seq < $2 ORDER BY seq", &[from.into(), to.into()])?
+        .iter()
+        .map(|r| Ok((r.i64(0)?, r.blob(1)?)))
+        .collect()
+}
+
+/// The last event (its seq, time and leaf hash), if any.
+pub fn audit_last(db: &mut dyn Db) -> Result<Option<(i64, i64, Vec<u8>)>, StoreError> {
+    db.query("SELECT seq, time_ms, leaf_hash FROM audit_events ORDER BY seq DESC LIMIT 1", &[])?
+        .first()
+        .map(|r| Ok((r.i64(0)?, r.i64(1)?, r.blob(2)?)))
+        .transpose()
+}
+
+/// Events in order from `from`, at most `limit`: for the verifier and exports.
+pub fn audit_events_from(db: &mut dyn Db, from: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+    db.query("SELECT seq, body, leaf_hash FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2", &[from.into(), limit.into()])?
+        .iter()
+        .map(|r| Ok(AuditRow { seq: r.i64(0)?, body: r.blob(1)?, leaf_hash: r.blob(2)? }))
+        .collect()
+}
+
+/// Filters of an audit query; `None` matches everything.
+pub struct AuditFilter {
+    pub tenant: Option<Uuid>,
+    pub subject: Option<Uuid>,
+    pub actor: Option<Uuid>,
+    pub action: Option<String>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub after: Option<i64>,
+    pub limit: i64,
+}
+
+/// One page of events matching the filter, oldest first, after `after`.
+pub fn audit_query(db: &mut dyn Db, f: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
+    let params = [
+        f.tenant.into(),
+        f.actor.into(),
+        f.action.clone().into(),
+        f.from_ms.into(),
+        f.to_ms.into(),
+        f.after.unwrap_or(-1).into(),
+        f.limit.into(),
+        f.subject.into(),
+    ];
+    let rows = match f.subject {
+        // Subject queries use the subject index (tenant, subject, seq).
+        Some(_) => db.query(
+            "SELECT seq, body, leaf_hash FROM audit_events WHERE subject_id = $8 AND tenant_id = $1 \
+             AND (CAST($2 AS TEXT) IS NULL OR actor_id = $2) AND (CAST($3 AS TEXT) IS NULL OR action = $3) \
+             AND (CAST($4 AS BIGINT) IS NULL OR time_ms >= $4) AND (CAST($5 AS BIGINT) IS NULL OR time_ms < $5) AND seq > $6 ORDER BY seq LIMIT $7",
+            &params,
+        )?,
+        None if f.actor.is_some() => db.query(
+            "SELECT seq, body, leaf_hash FROM audit_events WHERE actor_id = $2 AND (CAST($1 AS TEXT) IS NULL OR tenant_id = $1) \
+             AND (CAST($3 AS TEXT) IS NULL OR action = $3) AND (CAST($4 AS BIGINT) IS NULL OR time_ms >= $4) AND (CAST($5 AS BIGINT) IS NULL OR time_ms < $5) \
+             AND seq > $6 AND (CAST($8 AS TEXT) IS NULL OR subject_id = $8) ORDER BY seq LIMIT $7",
+            &params,
+        )?,
+        None => db.query(
+            "SELECT seq, body, leaf_hash FROM audit_events WHERE (CAST($1 AS TEXT) IS NULL OR tenant_id = $1) AND (CAST($2 AS TEXT) IS NULL OR actor_id = $2) \
+             AND (CAST($3 AS TEXT) IS NULL OR action = $3) AND (CAST($4 AS BIGINT) IS NULL OR time_ms >= $4) AND (CAST($5 AS BIGINT) IS NULL OR time_ms < $5) \
+             AND seq > $6 AND (CAST($8 AS TEXT) IS NULL OR subject_id = $8) ORDER BY seq LIMIT $7",
+            &params,
+        )?,
+    };
+    rows.iter().map(|r| Ok(AuditRow { seq: r.i64(0)?, body: r.blob(1)?, leaf_hash: r.blob(2)? })).collect()
+}
+
+pub struct HeadRow {
+    pub tree_size: i64,
+    pub root: Vec<u8>,
+    pub time_ms: i64,
+    pub note: String,
+}
+
+pub fn insert_audit_head(db: &mut dyn Db, h: &HeadRow) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO audit_heads (tree_size, root, time_ms, note) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        &[h.tree_size.into(), h.root.as_slice().into(), h.time_ms.into(), h.note.as_str().into()],
+    )?;
+    Ok(())
+}
+
+fn head_row(r: &Row) -> Result<HeadRow, StoreError> {
+    Ok(HeadRow { tree_size: r.i64(0)?, root: r.blob(1)?, time_ms: r.i64(2)?, note: r.text(3)? })
+}
+
+pub fn audit_heads(db: &mut dyn Db) -> Result<Vec<HeadRow>, StoreError> {
+    db.query("SELECT tree_size, root, time_ms, note FROM audit_heads ORDER BY tree_size", &[])?.iter().map(head_row).collect()
+}
+
+pub fn latest_audit_head(db: &mut dyn Db) -> Result<Option<HeadRow>, StoreError> {
+    db.query("SELECT tree_size, root, time_ms, note FROM audit_heads ORDER BY tree_size DESC LIMIT 1", &[])?.first().map(head_row).transpose()
+}

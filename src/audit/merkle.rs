@@ -1,0 +1,274 @@
+//! The Merkle tree of the audit log, hashed as in RFC 9162 §2.1: leaf =
+//! SHA-256(0x00 ‖ data), node = SHA-256(0x01 ‖ left ‖ right), the root of n
+//! leaves splits at the largest power of two below n. Inclusion and
+//! consistency proofs (§2.1.3, §2.1.4) and their verification, and a
+//! `Frontier` that keeps the root up to date in O(log n) per appended leaf.
+
+use sha2::{Digest, Sha256};
+
+pub type Hash = [u8; 32];
+
+pub fn leaf_hash(data: &[u8]) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(data);
+    h.finalize().into()
+}
+
+pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update([1u8]);
+    h.update(left);
+    h.update(right);
+    h.finalize().into()
+}
+
+/// The root of the empty tree: SHA-256 of nothing.
+pub fn empty_root() -> Hash {
+    Sha256::digest([]).into()
+}
+
+/// Largest power of two strictly below `n` (n ≥ 2).
+fn split(n: usize) -> usize {
+    let mut k = 1;
+    while k << 1 < n {
+        k <<= 1;
+    }
+    k
+}
+
+/// MTH over leaf hashes.
+pub fn root(leaves: &[Hash]) -> Hash {
+    match leaves.len() {
+        0 => empty_root(),
+        1 => leaves[0],
+        n => {
+            let k = split(n);
+            node_hash(&root(&leaves[..k]), &root(&leaves[k..]))
+        }
+    }
+}
+
+/// The audit path of leaf `m` in the tree of these leaves (RFC 9162 PATH).
+pub fn inclusion_proof(m: usize, leaves: &[Hash]) -> Vec<Hash> {
+    let n = leaves.len();
+    if n <= 1 {
+        return Vec::new();
+    }
+    let k = split(n);
+    if m < k {
+        let mut p = inclusion_proof(m, &leaves[..k]);
+        p.push(root(&leaves[k..]));
+        p
+    } else {
+        let mut p = inclusion_proof(m - k, &leaves[k..]);
+        p.push(root(&leaves[..k]));
+        p
+    }
+}
+
+/// The consistency proof between the first `m` leaves and all of them
+/// (RFC 9162 PROOF; empty when m is 0 or the whole tree).
+pub fn consistency_proof(m: usize, leaves: &[Hash]) -> Vec<Hash> {
+    if m == 0 || m >= leaves.len() {
+        return Vec::new();
+    }
+    subproof(m, leaves, true)
+}
+
+fn subproof(m: usize, leaves: &[Hash], whole: bool) -> Vec<Hash> {
+    let n = leaves.len();
+    if m == n {
+        return if whole { Vec::new() } else { vec![root(leaves)] };
+    }
+    let k = split(n);
+    if m <= k {
+        let mut p = subproof(m, &leaves[..k], whole);
+        p.push(root(&leaves[k..]));
+        p
+    } else {
+        let mut p = subproof(m - k, &leaves[k..], false);
+        p.push(root(&leaves[..k]));
+        p
+    }
+}
+
+/// Verifies an inclusion proof (RFC 9162 §2.1.3.2).
+pub fn verify_inclusion(index: u64, size: u64, leaf: &Hash, proof: &[Hash], root: &Hash) -> bool {
+    if index >= size {
+        return false;
+    }
+    let (mut f_n, mut s_n) = (index, size - 1);
+    let mut r = *leaf;
+    for p in proof {
+        if s_n == 0 {
+            return false;
+        }
+        if f_n & 1 == 1 || f_n == s_n {
+            r = node_hash(p, &r);
+            if f_n & 1 == 0 {
+                while f_n & 1 == 0 && f_n != 0 {
+                    f_n >>= 1;
+                    s_n >>= 1;
+                }
+            }
+        } else {
+            r = node_hash(&r, p);
+        }
+        f_n >>= 1;
+        s_n >>= 1;
+    }
+    s_n == 0 && &r == root
+}
+
+/// Verifies a consistency proof (RFC 9162 §2.1.4.2).
+pub fn verify_consistency(first: u64, second: u64, first_root: &Hash, second_root: &Hash, proof: &[Hash]) -> bool {
+    if first > second {
+        return false;
+    }
+    if first == second {
+        return proof.is_empty() && first_root == second_root;
+    }
+    if first == 0 {
+        return proof.is_empty();
+    }
+    if proof.is_empty() {
+        return false;
+    }
+    let mut path: Vec<Hash> = proof.to_vec();
+    if first.is_power_of_two() {
+        path.insert(0, *first_root);
+    }
+    let (mut f_n, mut s_n) = (first - 1, second - 1);
+    while f_n & 1 == 1 {
+        f_n >>= 1;
+        s_n >>= 1;
+    }
+    let (mut fr, mut sr) = (path[0], path[0]);
+    for c in &path[1..] {
+        if s_n == 0 {
+            return false;
+        }
+        if f_n & 1 == 1 || f_n == s_n {
+            fr = node_hash(c, &fr);
+            sr = node_hash(c, &sr);
+            if f_n & 1 == 0 {
+                while f_n & 1 == 0 && f_n != 0 {
+                    f_n >>= 1;
+                    s_n >>= 1;
+                }
+            }
+        } else {
+            sr = node_hash(&sr, c);
+        }
+        f_n >>= 1;
+        s_n >>= 1;
+    }
+    &fr == first_root && &sr == second_root && s_n == 0
+}
+
+/// The roots of the complete subtrees that make up a tree of `size` leaves,
+/// largest first: enough to append and to compute the root.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    stack: Vec<Hash>,
+}
+
+impl Frontier {
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn push(&mut self, leaf: Hash) {
+        let mut h = leaf;
+        let mut n = self.size;
+        while n & 1 == 1 {
+            let left = self.stack.pop().expect("a subtree per set bit");
+            h = node_hash(&left, &h);
+            n >>= 1;
+        }
+        self.stack.push(h);
+        self.size += 1;
+    }
+
+    pub fn root(&self) -> Hash {
+        let mut it = self.stack.iter().rev();
+        let Some(last) = it.next() else { return empty_root() };
+        it.fold(*last, |acc, left| node_hash(left, &acc))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaves(n: usize) -> Vec<Hash> {
+        (0..n).map(|i| leaf_hash(format!("event {i}").as_bytes())).collect()
+    }
+
+    #[test]
+    fn hashes_follow_rfc9162_domain_separation() {
+        // SHA-256 of the single byte 0x00: the leaf hash of empty data.
+        assert_eq!(hex(&leaf_hash(b"")), "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
+        assert_eq!(hex(&empty_root()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        let (a, b) = (leaf_hash(b"a"), leaf_hash(b"b"));
+        assert_eq!(root(&[a, b]), node_hash(&a, &b));
+        assert_ne!(node_hash(&a, &b), node_hash(&b, &a));
+        // Three leaves: ((a, b), c), not (a, (b, c)).
+        let c = leaf_hash(b"c");
+        assert_eq!(root(&[a, b, c]), node_hash(&node_hash(&a, &b), &c));
+    }
+
+    fn hex(h: &[u8]) -> String {
+        h.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn frontier_matches_the_recursive_root() {
+        let l = leaves(70);
+        let mut f = Frontier::default();
+        assert_eq!(f.root(), empty_root());
+        for n in 1..=l.len() {
+            f.push(l[n - 1]);
+            assert_eq!(f.root(), root(&l[..n]), "size {n}");
+        }
+    }
+
+    #[test]
+    fn every_inclusion_proof_verifies_and_a_wrong_one_fails() {
+        let l = leaves(33);
+        for n in 1..=l.len() {
+            let r = root(&l[..n]);
+            for m in 0..n {
+                let p = inclusion_proof(m, &l[..n]);
+                assert!(verify_inclusion(m as u64, n as u64, &l[m], &p, &r), "m={m} n={n}");
+                // Another leaf, index or size does not verify.
+                assert!(!verify_inclusion(m as u64, n as u64, &leaf_hash(b"x"), &p, &r));
+                if n > 1 {
+                    assert!(!verify_inclusion(((m + 1) % n) as u64, n as u64, &l[m], &p, &r) || l[m] == l[(m + 1) % n]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_consistency_proof_verifies_and_a_forked_history_fails() {
+        let l = leaves(33);
+        for n in 1..=l.len() {
+            let rn = root(&l[..n]);
+            for m in 1..=n {
+                let rm = root(&l[..m]);
+                let p = consistency_proof(m, &l[..n]);
+                assert!(verify_consistency(m as u64, n as u64, &rm, &rn, &p), "m={m} n={n}");
+                if m < n {
+                    // A different old root (a rewritten history) does not verify.
+                    let mut forked = l[..m].to_vec();
+                    forked[m / 2] = leaf_hash(b"rewritten");
+                    assert!(!verify_consistency(m as u64, n as u64, &root(&forked), &rn, &p), "m={m} n={n}");
+                    assert!(!verify_consistency(m as u64, n as u64, &rm, &leaf_hash(b"other"), &p));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! The audit trail: every access is an event, every event a leaf of an
+//! append-only Merkle tree (RFC 9162), and signed tree heads (C2SP
+//! checkpoints) pin the history so that no one can rewrite it unnoticed.
+//!
+//! - `merkle`: hashing, the frontier, inclusion and consistency proofs.
+//! - `note`: signed checkpoints and verifier keys.
+//! - `verify`: the offline verifier behind `varuh audit verify`.
+//! - here: the event format and the `Appender`, which runs on the store's
+//!   writer thread so that an event commits in the same batch as the change
+//!   it records and seq numbers follow commit order.
+
+pub mod merkle;
+pub mod note;
+pub mod verify;
+
+use crate::store::db::Db;
+use crate::store::{queries, StoreError};
+use merkle::{Frontier, Hash};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// What an event says. Names and ids only, never a personal value. The
+/// serialised form (field order as declared, compact JSON) is the leaf data.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Event {
+    /// Position in the log, from 0.
+    pub seq: u64,
+    /// Milliseconds since the epoch; never decreases along the log.
+    pub time: i64,
+    /// Hex of the previous event's leaf hash ("" for the first): a reordered
+    /// or removed event breaks the link at the place it happened.
+    pub prev: String,
+    #[serde(flatten)]
+    pub what: Draft,
+}
+
+/// An event before the log gives it a position.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Draft {
+    /// The request id (also sent back as `x-request-id`).
+    pub request: String,
+    pub actor: Option<Uuid>,
+    pub role: Option<String>,
+    pub tenant: Option<Uuid>,
+    /// e.g. `record.read`, `auth.login`, `audit.query`.
+    pub action: String,
+    /// `ok`, `denied`, `not_found`, `invalid`, `conflict`, `unauthenticated`, `error`.
+    pub outcome: String,
+    /// The client's address.
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collection: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<Uuid>,
+    /// Names of the fields read or written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+    /// A short note without personal data (e.g. which query, which filter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// The writer-side state of the log: its frontier and last leaf. Loaded
+/// from the database on first use and after a failed commit.
+#[derive(Default)]
+pub struct Appender {
+    state: Option<State>,
+}
+
+struct State {
+    frontier: Frontier,
+    last: Option<Hash>,
+    last_time: i64,
+}
+
+impl Appender {
+    /// Forgets the in-memory state; the next append reloads it.
+    pub fn invalidate(&mut self) {
+        self.state = None;
+    }
+
+    fn state(&mut self, db: &mut dyn Db) -> Result<&mut State, StoreError> {
+        if self.state.is_none() {
+            let mut frontier = Frontier::default();
+            let last = queries::audit_last(db)?;
+            let end = last.as_ref().map_or(0, |l| l.0 + 1);
+            let mut from = 0;
+            let mut prev = None;
+            while from < end {
+                let to = (from + 100_000).min(end);
+                for (seq, h) in queries::audit_leaf_hashes(db, from, to)? {
+                    let h: Hash = h.try_into().map_err(|_| StoreError::Corrupt(format!("audit event {seq}: bad leaf hash")))?;
+                    if seq as u64 != frontier.size() {
+                        return Err(StoreError::Corrupt(format!("audit event {} is missing", frontier.size())));
+                    }
+                    frontier.push(h);
+                    prev = Some(h);
+                }
+                from = to;
+            }
+            self.state = Some(State { frontier, last: prev, last_time: last.map_or(0, |l| l.1) });
+        }
+        Ok(self.state.as_mut().expect("just loaded"))
+    }
+
+    /// Appends an event inside the caller's transaction; returns its seq.
+    pub fn append(&mut self, db: &mut dyn Db, what: Draft, now_ms: i64) -> Result<u64, StoreError> {
+        let st = self.state(db)?;
+        let ev = Event {
+            seq: st.frontier.size(),
+            time: now_ms.max(st.last_time),
+            prev: st.last.map(|h| hex(&h)).unwrap_or_default(),
+            what,
+        };
+        let body = serde_json::to_vec(&ev).map_err(|e| StoreError::Db(e.to_string()))?;
+        let leaf = merkle::leaf_hash(&body);
+        let ix = queries::AuditIndex {
+            seq: ev.seq as i64,
+            time_ms: ev.time,
+            tenant: ev.what.tenant,
+            actor: ev.what.actor,
+            action: &ev.what.action,
+            subject: ev.what.subject,
+        };
+        queries::insert_audit_event(db, &ix, &body, &leaf)?;
+        st.frontier.push(leaf);
+        st.last = Some(leaf);
+        st.last_time = ev.time;
+        Ok(ev.seq)
+    }
+
+    /// The current size and root (including this transaction's appends).
+    pub fn head(&mut self, db: &mut dyn Db) -> Result<(u64, Hash), StoreError> {
+        let st = self.state(db)?;
+        Ok((st.frontier.size(), st.frontier.root()))
+    }
+}
+
+/// All leaf hashes of the first `size` events, for proofs.
+pub fn leaves(db: &mut dyn Db, size: u64) -> Result<Vec<Hash>, StoreError> {
+    let mut out = Vec::with_capacity(size as usize);
+    let mut from = 0i64;
+    while (from as u64) < size {
+        let to = (from + 100_000).min(size as i64);
+        for (seq, h) in queries::audit_leaf_hashes(db, from, to)? {
+            if seq as usize != out.len() {
+                return Err(StoreError::Corrupt(format!("audit event {} is missing", out.len())));
+            }
+            out.push(h.try_into().map_err(|_| StoreError::Corrupt(format!("audit event {seq}: bad leaf hash")))?);
+        }
+        from = to;
+    }
+    if out.len() as u64 != size {
+        return Err(StoreError::NotFound);
+    }
+    Ok(out)
+}
