@@ -34,12 +34,20 @@ pub fn rfc3339(ms: i64) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
+/// Parses an RFC 3339 time into milliseconds since the epoch.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn formats_rfc3339_and_advances() {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(super::rfc3339(1_500), "1970-01-01T00:00:01.5Z");
+        assert_eq!(super::parse_rfc3339("1970-01-01T00:00:01.5Z"), Some(1_500));
+        assert_eq!(super::parse_rfc3339("yesterday"), None);
         let c = super::Clock::default();
         let a = c.now_ms();
         c.advance(60_000);

@@ -25,6 +25,13 @@ pub struct Config {
     pub log_format: String,
     /// Also write logs to this file (appended).
     pub log_file: Option<PathBuf>,
+    /// The origin line of audit checkpoints: a name unique to this log.
+    pub audit_origin: String,
+    /// Append every signed audit tree head to this file (JSON Lines), kept
+    /// where the database's administrators cannot rewrite it.
+    pub audit_publish_file: Option<PathBuf>,
+    /// Make a signed tree head this often when the log has grown.
+    pub audit_head_seconds: u64,
 }
 
 impl Default for Config {
@@ -40,6 +47,9 @@ impl Default for Config {
             readers: 4,
             log_format: "text".into(),
             log_file: None,
+            audit_origin: "varuh.local/audit".into(),
+            audit_publish_file: None,
+            audit_head_seconds: 60,
         }
     }
 }
@@ -103,6 +113,15 @@ impl Config {
         }
         if let Some(v) = var("LOG_FILE") {
             self.log_file = Some(v.into());
+        }
+        if let Some(v) = var("AUDIT_ORIGIN") {
+            self.audit_origin = v;
+        }
+        if let Some(v) = var("AUDIT_PUBLISH_FILE") {
+            self.audit_publish_file = Some(v.into());
+        }
+        if let Some(v) = var("AUDIT_HEAD_SECONDS") {
+            self.audit_head_seconds = num("AUDIT_HEAD_SECONDS", v)?;
         }
         Ok(())
     }

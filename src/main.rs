@@ -42,11 +42,80 @@ enum Command {
     },
     /// Prints the OpenAPI 3.1 document.
     Openapi,
+    /// The audit trail, offline.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Verifies the audit trail in the database (or an export): leaf hashes,
+    /// links, positions, the tree, the signed heads and published heads.
+    /// Prints the first position that fails and exits non-zero.
+    Verify {
+        /// Verify this export (JSON Lines from GET /v1/audit/export) instead of the database.
+        #[arg(long)]
+        export: Option<PathBuf>,
+        /// Heads published outside the database (the audit_publish_file), to check against.
+        #[arg(long)]
+        published: Vec<PathBuf>,
+        /// The verifier key (`name+id+key`); default: derived from this data directory's master key.
+        #[arg(long)]
+        key: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
 enum ConfigAction {
     Check,
+}
+
+fn audit_verify(cfg: &Config, export: Option<PathBuf>, published: Vec<PathBuf>, key: Option<String>) -> anyhow::Result<()> {
+    use varuh::audit::{note::VerifierKey, verify};
+    let key = match key {
+        Some(k) => VerifierKey::parse(&k).map_err(|e| anyhow::anyhow!("--key: {e}"))?,
+        None => VerifierKey { name: cfg.audit_origin.clone(), public_key: setup::master_key(cfg, false)?.audit_signer().public_key() },
+    };
+    let started = std::time::Instant::now();
+    let report = match export {
+        Some(p) => verify::verify_export(&std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?, &key),
+        None => {
+            let mut notes = Vec::new();
+            for p in &published {
+                notes.extend(verify::read_published(&std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?));
+            }
+            let location = varuh::store::Location::parse(&cfg.database_url())?;
+            let mut db = varuh::store::Store::connect_raw(&location)?;
+            verify::verify_store(db.as_mut(), &key, &notes)?
+        }
+    };
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "audit verify: {} events, {} stored heads, {} published heads, {:.2} s ({:.0} events/s)",
+        report.events,
+        report.heads_checked,
+        report.published_checked,
+        secs,
+        report.events as f64 / secs.max(1e-9)
+    );
+    if let Some(root) = report.root {
+        println!("root at {}: {}", report.events, varuh::audit::hex(&root));
+    }
+    match report.first() {
+        None => {
+            println!("OK: the audit trail is intact");
+            Ok(())
+        }
+        Some(f) => {
+            for x in &report.failures {
+                eprintln!("FAIL{}: {}", x.position.map(|p| format!(" at {p}")).unwrap_or_default(), x.message);
+            }
+            eprintln!("first failing position: {}", f.position.map(|p| p.to_string()).unwrap_or_else(|| "(a head)".into()));
+            std::process::exit(1);
+        }
+    }
 }
 
 fn init_logs(cfg: &Config) -> anyhow::Result<()> {
@@ -90,6 +159,7 @@ async fn main() -> anyhow::Result<()> {
             println!("  max_body_bytes = {}", cfg.max_body_bytes);
             Ok(())
         }
+        Command::Audit { action: AuditAction::Verify { export, published, key } } => audit_verify(&cfg, export, published, key),
         Command::Openapi => {
             println!("{}", serde_json::to_string_pretty(&varuh::http::openapi())?);
             Ok(())

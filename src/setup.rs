@@ -41,7 +41,7 @@ fn create_dir_private(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn master_key(cfg: &Config, may_create: bool) -> anyhow::Result<MasterKey> {
+pub fn master_key(cfg: &Config, may_create: bool) -> anyhow::Result<MasterKey> {
     if let Ok(k) = std::env::var("VARUH_MASTER_KEY") {
         return MasterKey::parse(&k).context("VARUH_MASTER_KEY");
     }
@@ -76,7 +76,11 @@ pub async fn open(cfg: &Config, create: Create, clock: Clock) -> anyhow::Result<
     }
     let readers = cfg.readers;
     let store = tokio::task::spawn_blocking(move || Store::open(&location, may_create, readers)).await??;
-    let vault = Vault::new(store, master, clock, Settings { session_ttl_ms: cfg.session_ttl_minutes as i64 * 60_000 });
+    let vault = Vault::new(store, master, clock, Settings {
+            session_ttl_ms: cfg.session_ttl_minutes as i64 * 60_000,
+            audit_origin: cfg.audit_origin.clone(),
+            audit_publish_file: cfg.audit_publish_file.clone(),
+        });
     let first_admin = vault
         .bootstrap_admin(FIRST_ADMIN)
         .await

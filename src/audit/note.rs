@@ -59,8 +59,9 @@ impl VerifierKey {
 
     pub fn parse(s: &str) -> Result<Self, String> {
         let s = s.trim();
-        let mut parts = s.rsplitn(3, '+');
-        let (Some(key), Some(id), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+        // The name holds no '+'; the base64 key may.
+        let mut parts = s.splitn(3, '+');
+        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
             return Err("a verifier key is <name>+<key id>+<key>".into());
         };
         let raw = STANDARD.decode(key).map_err(|_| "the key is not base64".to_string())?;

@@ -2,6 +2,7 @@
 //! input into a problem naming the field (without echoing values), and the
 //! bearer-token authentication of staff.
 
+use crate::service::audit::RequestMeta;
 use super::problem::Problem;
 use super::AppState;
 use crate::service::Actor;
@@ -97,12 +98,43 @@ fn bearer(parts: &Parts) -> Option<String> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim().to_string())
 }
 
+/// The request's id (the client's `x-request-id` if it is a plain token of
+/// at most 64 characters, else a new one) and the client's address.
+pub struct Meta(pub RequestMeta);
+
+pub fn request_meta(parts: &Parts) -> RequestMeta {
+    let id = parts
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let source = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
+    RequestMeta { id, source }
+}
+
+impl FromRequestParts<AppState> for Meta {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Problem> {
+        Ok(Meta(request_meta(parts)))
+    }
+}
+
 impl FromRequestParts<AppState> for AuthAny {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        let token = bearer(parts).ok_or(crate::service::ServiceError::Unauthenticated)?;
-        let actor = state.vault.authenticate(&token).await?;
+        let meta = request_meta(parts);
+        let Some(token) = bearer(parts) else {
+            // A request without credentials is recorded too.
+            let mut d = state.vault.anonymous_event(&meta, "auth.session");
+            d.outcome = "unauthenticated".into();
+            state.vault.record_event(d).await?;
+            return Err(crate::service::ServiceError::Unauthenticated.into());
+        };
+        let actor = state.vault.authenticate(&meta, &token).await?;
         Ok(AuthAny(Auth { actor, token }))
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod extract;
 pub mod problem;
+mod routes_audit;
 mod routes_auth;
 mod routes_records;
 mod routes_system;
@@ -62,6 +63,12 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes_records::get_subject, routes_records::erase_subject))
         .routes(routes!(routes_records::subject_records))
         .routes(routes!(routes_records::create_record, routes_records::list_records))
+        .routes(routes!(routes_audit::latest_head))
+        .routes(routes!(routes_audit::create_head))
+        .routes(routes!(routes_audit::inclusion))
+        .routes(routes!(routes_audit::consistency))
+        .routes(routes!(routes_audit::events))
+        .routes(routes!(routes_audit::export))
         .routes(routes!(
             routes_records::get_record,
             routes_records::replace_record,

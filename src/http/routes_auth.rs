@@ -1,6 +1,6 @@
 //! Sign-in, sign-out, password change and staff accounts.
 
-use super::extract::{Auth, AuthAny, Body};
+use super::extract::{Meta, Auth, AuthAny, Body};
 use super::problem::{ApiResult, Problem};
 use super::{path_id, time, AppState};
 use crate::domain::{Invalid, Role};
@@ -49,8 +49,8 @@ pub struct LoginResponse {
 /// Signs in; returns a bearer token.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 422, body = Problem)))]
-pub async fn login(State(s): State<AppState>, Body(req): Body<LoginRequest>) -> ApiResult<Json<LoginResponse>> {
-    let l = s.vault.login(&req.username, &req.password).await?;
+pub async fn login(State(s): State<AppState>, Meta(meta): Meta, Body(req): Body<LoginRequest>) -> ApiResult<Json<LoginResponse>> {
+    let l = s.vault.login(&meta, &req.username, &req.password).await?;
     Ok(Json(LoginResponse { token: l.token, expires_at: time(l.expires_at), staff: (&l.actor).into() }))
 }
 
@@ -58,7 +58,7 @@ pub async fn login(State(s): State<AppState>, Body(req): Body<LoginRequest>) -> 
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = Problem)))]
 pub async fn logout(State(s): State<AppState>, AuthAny(a): AuthAny) -> ApiResult<StatusCode> {
-    s.vault.logout(&a.token).await?;
+    s.vault.logout(&a.actor, &a.token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -76,6 +76,7 @@ pub fn check_password(field: &str, p: &str) -> std::result::Result<(), Invalid> 
 
 fn actor_of(s: &StaffRow) -> Result<Actor> {
     Ok(Actor {
+        req: Default::default(),
         staff_id: s.id,
         tenant: s.tenant_id,
         role: Role::parse(&s.role).ok_or_else(|| ServiceError::Internal("unknown role in store".into()))?,
@@ -88,8 +89,24 @@ impl Vault {
         self.system.blind_index("staff", normalised).to_vec()
     }
 
-    /// Signs in with a login name and password; returns a fresh bearer token.
-    pub async fn login(&self, username: &str, password: &str) -> Result<Login> {
+    /// Signs in with a login name and password; returns a fresh bearer
+    /// token. Every attempt is recorded, failed ones too.
+    pub async fn login(&self, req: &super::audit::RequestMeta, username: &str, password: &str) -> Result<Login> {
+        let d = self.anonymous_draft(req, "auth.login");
+        let mut r = self
+            .audited(d, self.check_login(username, password), |l, d| {
+                d.actor = Some(l.actor.staff_id);
+                d.role = Some(l.actor.role.as_str().to_string());
+                d.tenant = l.actor.tenant;
+            })
+            .await;
+        if let Ok(l) = &mut r {
+            l.actor.req = req.clone();
+        }
+        r
+    }
+
+    async fn check_login(&self, username: &str, password: &str) -> Result<Login> {
         let Ok(name) = normalise_username(username) else {
             crypto::burn_password_check(password);
             return Err(ServiceError::BadCredentials);
@@ -128,8 +145,24 @@ impl Vault {
         Ok(Login { token, expires_at, actor })
     }
 
-    /// The actor behind a bearer token, if the session is valid.
-    pub async fn authenticate(&self, token: &str) -> Result<Actor> {
+    /// The actor behind a bearer token, if the session is valid; a request
+    /// with a token that is not is recorded.
+    pub async fn authenticate(&self, req: &super::audit::RequestMeta, token: &str) -> Result<Actor> {
+        match self.session_actor(token).await {
+            Ok(mut a) => {
+                a.req = req.clone();
+                Ok(a)
+            }
+            Err(e) => {
+                let mut d = self.anonymous_draft(req, "auth.session");
+                d.outcome = "unauthenticated".into();
+                self.append(d).await?;
+                Err(e)
+            }
+        }
+    }
+
+    async fn session_actor(&self, token: &str) -> Result<Actor> {
         let h = token_hash(token);
         let now = self.clock.now_ms();
         if let Some(a) = self.sessions.get(&h, now) {
@@ -145,15 +178,19 @@ impl Vault {
         Ok(actor)
     }
 
-    pub async fn logout(&self, token: &str) -> Result<()> {
+    pub async fn logout(&self, actor: &Actor, token: &str) -> Result<()> {
         let h = token_hash(token);
         self.sessions.forget(&h);
-        self.store.write(move |db| queries::delete_session(db, &h)).await?;
-        Ok(())
+        let d = self.draft(actor, "auth.logout", None);
+        self.audited(d, async { Ok(self.store.write(move |db| queries::delete_session(db, &h)).await?) }, |_, _| {}).await
     }
 
     /// Changes one's own password; ends every other session of the account.
     pub async fn change_password(&self, actor: &Actor, token: &str, current: &str, new: &str) -> Result<()> {
+        let d = self.draft(actor, "auth.password.change", None);
+        self.audited(
+            d,
+            async {
         check_password("new_password", new)?;
         if current == new {
             return Err(Invalid::new("new_password", "must differ from the current password").into());
@@ -181,6 +218,10 @@ impl Vault {
             .await?;
         self.sessions.forget_staff(id);
         Ok(())
+            },
+            |_, _| {},
+        )
+        .await
     }
 
     /// Creates a staff account. A system administrator may create accounts
@@ -195,6 +236,10 @@ impl Vault {
         role: Role,
         password: Option<&str>,
     ) -> Result<(StaffInfo, Option<String>)> {
+        let d = self.draft(actor, "staff.create", tenant);
+        self.audited(
+            d,
+            async {
         // Tenant first: another tenant's staff must look absent, not forbidden.
         match tenant {
             None => authz::system_admin(actor)?,
@@ -204,6 +249,10 @@ impl Vault {
         }
         authz::admin(actor)?;
         self.insert_staff(tenant, username, role, password).await
+            },
+            |v, d| d.detail = Some(format!("staff={}", v.0.id)),
+        )
+        .await
     }
 
     /// Creates an account without an actor: only for `varuh init`/first start.
@@ -211,7 +260,8 @@ impl Vault {
         if self.store.read(|db| queries::count_staff(db)).await? > 0 {
             return Ok(None);
         }
-        let (info, pw) = self.insert_staff(None, username, Role::Administrator, None).await?;
+        let d = self.anonymous_draft(&super::audit::RequestMeta { id: "startup".into(), source: None }, "staff.bootstrap");
+        let (info, pw) = self.audited(d, self.insert_staff(None, username, Role::Administrator, None), |v, d| d.detail = Some(format!("staff={}", v.0.id))).await?;
         Ok(pw.map(|p| (info, p)))
     }
 
@@ -254,6 +304,10 @@ impl Vault {
 
     /// Staff of a tenant (or all, for a system administrator with no tenant).
     pub async fn list_staff(&self, actor: &Actor, tenant: Option<Uuid>) -> Result<Vec<StaffInfo>> {
+        let d = self.draft(actor, "staff.list", tenant);
+        self.audited(
+            d,
+            async {
         match tenant {
             None => authz::system_admin(actor)?,
             Some(t) => {
@@ -275,5 +329,9 @@ impl Vault {
                 })
             })
             .collect()
+            },
+            |_, _| {},
+        )
+        .await
     }
 }

@@ -16,6 +16,10 @@ pub struct CollectionInfo {
 
 impl Vault {
     pub async fn create_collection(&self, actor: &Actor, tenant: Uuid, def: CollectionDef) -> Result<CollectionInfo> {
+        let d = self.draft(actor, "collection.create", Some(tenant)).collection(&def.name);
+        self.audited(
+            d,
+            async {
         let t = self.tenant_for(actor, tenant).await?;
         authz::admin(actor)?;
         def.validate(t.allow_special)?;
@@ -32,9 +36,17 @@ impl Vault {
             e => e.into(),
         })?;
         Ok(out)
+            },
+            |_, _| {},
+        )
+        .await
     }
 
     pub async fn list_collections(&self, actor: &Actor, tenant: Uuid) -> Result<Vec<CollectionInfo>> {
+        let d = self.draft(actor, "collection.list", Some(tenant));
+        self.audited(
+            d,
+            async {
         self.tenant_for(actor, tenant).await?;
         let rows = self.store.read(move |db| queries::list_collections(db, tenant)).await?;
         rows.into_iter()
@@ -47,11 +59,23 @@ impl Vault {
                 })
             })
             .collect()
+            },
+            |_, _| {},
+        )
+        .await
     }
 
     pub async fn get_collection(&self, actor: &Actor, tenant: Uuid, name: &str) -> Result<CollectionInfo> {
+        let d = self.draft(actor, "collection.read", Some(tenant)).collection(name);
+        self.audited(
+            d,
+            async {
         self.tenant_for(actor, tenant).await?;
         let c = self.collection(tenant, name).await?;
         Ok(CollectionInfo { id: c.id, tenant, def: c.def.clone(), created_at: c.created_at })
+            },
+            |_, _| {},
+        )
+        .await
     }
 }

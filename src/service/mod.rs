@@ -2,9 +2,10 @@
 //! record", "look up a subject"). Every request from any face (HTTP, CLI,
 //! console) goes through here. Each use case checks who may do it
 //! (`authz`), validates with `domain`, seals or opens with `crypto`, and
-//! reads or writes through `store`. The audit trail (next issue) is written
-//! from here too, in the same group-commit batch as the change it records.
+//! reads or writes through `store`, and records an audit event (`audit.rs`)
+//! that is durable before the use case returns.
 
+pub mod audit;
 pub mod auth;
 pub mod collections;
 pub mod records;
@@ -66,6 +67,8 @@ pub type Result<T> = std::result::Result<T, ServiceError>;
 /// Who is acting: a signed-in staff member.
 #[derive(Debug, Clone)]
 pub struct Actor {
+    /// The request this actor makes (id and source address, for the audit trail).
+    pub req: audit::RequestMeta,
     pub staff_id: Uuid,
     /// `None` for a system-wide administrator.
     pub tenant: Option<Uuid>,
@@ -77,11 +80,13 @@ pub struct Actor {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub session_ttl_ms: i64,
+    pub audit_origin: String,
+    pub audit_publish_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { session_ttl_ms: 8 * 3600 * 1000 }
+        Settings { session_ttl_ms: 8 * 3600 * 1000, audit_origin: "varuh.local/audit".into(), audit_publish_file: None }
     }
 }
 
@@ -109,12 +114,20 @@ pub struct Vault {
     tenants: RwLock<HashMap<Uuid, Arc<TenantCtx>>>,
     collections: RwLock<HashMap<(Uuid, String), Arc<Collection>>>,
     pub(crate) sessions: auth::SessionCache,
+    pub(crate) appender: Arc<std::sync::Mutex<crate::audit::Appender>>,
+    pub(crate) signer: crate::crypto::AuditSigner,
 }
 
 impl Vault {
     pub fn new(store: Store, master: MasterKey, clock: Clock, settings: Settings) -> Arc<Vault> {
         let system = master.system();
+        let appender: Arc<std::sync::Mutex<crate::audit::Appender>> = Arc::default();
+        let a = appender.clone();
+        store.on_rollback(Box::new(move || a.lock().unwrap_or_else(|e| e.into_inner()).invalidate()));
+        let signer = master.audit_signer();
         Arc::new(Vault {
+            appender,
+            signer,
             store,
             master,
             system,

@@ -3,6 +3,7 @@
 //! records. Fields are sealed here, before anything reaches the store, and
 //! opened here after reading (CONF-1, CONF-3).
 
+use super::audit::field_names;
 use super::{authz, Actor, Collection, Result, ServiceError, TenantCtx, Vault};
 use crate::crypto::{FieldContext, SubjectKey};
 use crate::domain::schema::identifier_text;
@@ -79,6 +80,10 @@ impl Vault {
 
     /// Finds the subject with these identifiers, or creates one (DSR-8, CONF-3).
     pub async fn find_or_create_subject(&self, actor: &Actor, tenant: Uuid, given: &BTreeMap<String, String>) -> Result<SubjectInfo> {
+        let d = self.draft(actor, "subject.find_or_create", Some(tenant)).fields_of(given.keys());
+        self.audited(
+            d,
+            async {
         let t = self.tenant_for(actor, tenant).await?;
         authz::personal_data(actor)?;
         let idents = self.identifier_rows(&t, given, "identifiers")?;
@@ -109,17 +114,33 @@ impl Vault {
             }
             None => Ok(SubjectInfo { id, created_at: now, created: true }),
         }
+            },
+            |s, d| d.subject = Some(s.id),
+        )
+        .await
     }
 
     pub async fn get_subject(&self, actor: &Actor, tenant: Uuid, subject: Uuid) -> Result<SubjectInfo> {
+        let d = self.draft(actor, "subject.read", Some(tenant)).subject(subject);
+        self.audited(
+            d,
+            async {
         self.tenant_for(actor, tenant).await?;
         authz::personal_data(actor)?;
         let s = self.store.read(move |db| queries::get_subject(db, tenant, subject)).await?.ok_or(ServiceError::NotFound("subject"))?;
         Ok(SubjectInfo { id: s.id, created_at: s.created_at, created: false })
+            },
+            |_, _| {},
+        )
+        .await
     }
 
     /// Looks a subject up by one identifier, through its blind index only.
     pub async fn lookup_subject(&self, actor: &Actor, tenant: Uuid, kind: &str, value: &str) -> Result<SubjectInfo> {
+        let d = self.draft(actor, "subject.lookup", Some(tenant)).detail(format!("kind={kind}"));
+        self.audited(
+            d,
+            async {
         let t = self.tenant_for(actor, tenant).await?;
         authz::personal_data(actor)?;
         check_name("kind", kind)?;
@@ -138,10 +159,18 @@ impl Vault {
             .await?
             .ok_or(ServiceError::NotFound("subject"))?;
         Ok(SubjectInfo { id: found.id, created_at: found.created_at, created: false })
+            },
+            |s, d| d.subject = Some(s.id),
+        )
+        .await
     }
 
     /// Every record about a subject, across collections, opened.
     pub async fn subject_records(&self, actor: &Actor, tenant: Uuid, subject: Uuid) -> Result<Vec<RecordView>> {
+        let d = self.draft(actor, "subject.records.read", Some(tenant)).subject(subject);
+        self.audited(
+            d,
+            async {
         let t = self.tenant_for(actor, tenant).await?;
         authz::personal_data(actor)?;
         let (exists, rows) = self
@@ -158,6 +187,10 @@ impl Vault {
                 self.open_record(&t, &name, r)
             })
             .collect()
+            },
+            |v: &Vec<RecordView>, d: &mut crate::audit::Draft| { d.fields = field_names(v.iter().map(|r| &r.data)); d.detail = Some(format!("records={}", v.len())) },
+        )
+        .await
     }
 
     async fn collection_names(&self, tenant: Uuid) -> Result<std::collections::HashMap<Uuid, String>> {
@@ -167,16 +200,28 @@ impl Vault {
 
     /// Erases a subject: records, identifiers and key (crypto-shredding).
     pub async fn erase_subject(&self, actor: &Actor, tenant: Uuid, subject: Uuid) -> Result<u64> {
+        let d = self.draft(actor, "subject.erase", Some(tenant)).subject(subject);
+        self.audited(
+            d,
+            async {
         self.tenant_for(actor, tenant).await?;
         authz::personal_data(actor)?;
         self.store.write(move |db| queries::delete_subject(db, tenant, subject)).await.map_err(|e| match e {
             StoreError::NotFound => ServiceError::NotFound("subject"),
             e => e.into(),
         })
+            },
+            |n, d| d.detail = Some(format!("records_deleted={n}")),
+        )
+        .await
     }
 
     /// Stores a new record, finding or creating its subject.
     pub async fn create_record(&self, actor: &Actor, tenant: Uuid, collection: &str, subject: SubjectRef, data: &Map<String, Value>) -> Result<RecordView> {
+        let d = self.draft(actor, "record.create", Some(tenant)).collection(collection).fields_of(data.keys());
+        self.audited(
+            d,
+            async {
         let t = self.tenant_for(actor, tenant).await?;
         authz::personal_data(actor)?;
         let c = self.collection(tenant, collection).await?;
@@ -266,6 +311,10 @@ impl Vault {
             }
         }
         Err(ServiceError::Conflict("the subject changed concurrently; try again"))
+            },
+            |v, d| { d.record = Some(v.id); d.subject = Some(v.subject) },
+        )
+        .await
     }
 
     async fn read_sealed(&self, tenant: Uuid, c: &Collection, id: Uuid) -> Result<SealedRecord> {
@@ -274,15 +323,27 @@ impl Vault {
     }
 
     pub async fn get_record(&self, actor: &Actor, tenant: Uuid, collection: &str, id: Uuid) -> Result<RecordView> {
+        let d = self.draft(actor, "record.read", Some(tenant)).collection(collection).record(id);
+        self.audited(
+            d,
+            async {
         let t = self.tenant_for(actor, tenant).await?;
         authz::personal_data(actor)?;
         let c = self.collection(tenant, collection).await?;
         let r = self.read_sealed(tenant, &c, id).await?;
         self.open_record(&t, &c.def.name, &r)
+            },
+            |v, d| { d.subject = Some(v.subject); d.fields = field_names([&v.data]) },
+        )
+        .await
     }
 
     /// One page of a collection's records; `after` is the last id seen.
     pub async fn list_records(&self, actor: &Actor, tenant: Uuid, collection: &str, after: Option<Uuid>, limit: Option<i64>) -> Result<Vec<RecordView>> {
+        let d = self.draft(actor, "record.list", Some(tenant)).collection(collection);
+        self.audited(
+            d,
+            async {
         let t = self.tenant_for(actor, tenant).await?;
         authz::personal_data(actor)?;
         let c = self.collection(tenant, collection).await?;
@@ -293,6 +354,10 @@ impl Vault {
         let cid = c.id;
         let rows = self.store.read(move |db| queries::records_of_collection(db, tenant, cid, after, limit)).await?;
         rows.iter().map(|r| self.open_record(&t, &c.def.name, r)).collect()
+            },
+            |v: &Vec<RecordView>, d: &mut crate::audit::Draft| { d.fields = field_names(v.iter().map(|r| &r.data)); d.detail = Some(format!("records={}", v.len())) },
+        )
+        .await
     }
 
     /// Replaces (`merge = false`) or merges into (`merge = true`) a record's
@@ -305,6 +370,10 @@ impl Vault {
         id: Uuid,
         change: Change<'_>,
     ) -> Result<RecordView> {
+        let d = self.draft(actor, "record.update", Some(tenant)).collection(collection).record(id).fields_of(change.data.keys());
+        self.audited(
+            d,
+            async {
         let Change { data, merge, expected_version } = change;
         let t = self.tenant_for(actor, tenant).await?;
         authz::personal_data(actor)?;
@@ -365,9 +434,17 @@ impl Vault {
                 e => e.into(),
             })?;
         Ok(RecordView { id, collection: c.def.name.clone(), subject: sid, data: values.into_iter().collect(), version: current + 1, created_at, updated_at: now })
+            },
+            |v, d| d.subject = Some(v.subject),
+        )
+        .await
     }
 
     pub async fn delete_record(&self, actor: &Actor, tenant: Uuid, collection: &str, id: Uuid) -> Result<()> {
+        let d = self.draft(actor, "record.delete", Some(tenant)).collection(collection).record(id);
+        self.audited(
+            d,
+            async {
         self.tenant_for(actor, tenant).await?;
         authz::personal_data(actor)?;
         let c = self.collection(tenant, collection).await?;
@@ -376,6 +453,10 @@ impl Vault {
             StoreError::NotFound => ServiceError::NotFound("record"),
             e => e.into(),
         })
+            },
+            |_, _| {},
+        )
+        .await
     }
 
     fn open_record(&self, t: &TenantCtx, collection: &str, r: &SealedRecord) -> Result<RecordView> {

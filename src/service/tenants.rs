@@ -20,6 +20,10 @@ fn info(r: &TenantRow) -> TenantInfo {
 
 impl Vault {
     pub async fn create_tenant(&self, actor: &Actor, name: &str, allow_special: bool) -> Result<TenantInfo> {
+        let d = self.draft(actor, "tenant.create", None);
+        self.audited(
+            d,
+            async {
         authz::system_admin(actor)?;
         let name = name.trim();
         if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
@@ -34,10 +38,18 @@ impl Vault {
             e => e.into(),
         })?;
         Ok(out)
+            },
+            |t, d| d.tenant = Some(t.id),
+        )
+        .await
     }
 
     /// All tenants for a system administrator; one's own for anyone else.
     pub async fn list_tenants(&self, actor: &Actor) -> Result<Vec<TenantInfo>> {
+        let d = self.draft(actor, "tenant.list", None);
+        self.audited(
+            d,
+            async {
         match actor.tenant {
             None => {
                 authz::system_admin(actor)?;
@@ -45,11 +57,23 @@ impl Vault {
             }
             Some(t) => Ok(vec![self.get_tenant(actor, t).await?]),
         }
+            },
+            |_, _| {},
+        )
+        .await
     }
 
     pub async fn get_tenant(&self, actor: &Actor, id: Uuid) -> Result<TenantInfo> {
+        let d = self.draft(actor, "tenant.read", Some(id));
+        self.audited(
+            d,
+            async {
         authz::same_tenant(actor, id)?;
         let row = self.store.read(move |db| queries::get_tenant(db, id)).await?.ok_or(ServiceError::NotFound("tenant"))?;
         Ok(info(&row))
+            },
+            |_, _| {},
+        )
+        .await
     }
 }

@@ -182,6 +182,15 @@ impl Store {
         self.dialect
     }
 
+    /// One plain connection to an existing database, without threads or
+    /// migrations: for offline tools such as `varuh audit verify`.
+    pub fn connect_raw(location: &Location) -> Result<Box<dyn Db>, StoreError> {
+        Ok(match location {
+            Location::Sqlite(p) => Box::new(sqlite::Sqlite::open(p, false)?),
+            Location::Postgres(url) => Box::new(postgres::Postgres::connect(url)?),
+        })
+    }
+
     /// Runs `f` in the next group-commit batch; resolves once committed.
     pub async fn write<R, F>(&self, f: F) -> Result<R, StoreError>
     where

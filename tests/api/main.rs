@@ -4,6 +4,7 @@
 
 mod support;
 
+mod audit;
 mod plaintext;
 mod server;
 mod tenancy;

@@ -40,6 +40,12 @@ async fn openapi_lists_every_route(b: Backend) {
         ("put", "/v1/tenants/{tenant}/collections/{collection}/records/{record}"),
         ("patch", "/v1/tenants/{tenant}/collections/{collection}/records/{record}"),
         ("delete", "/v1/tenants/{tenant}/collections/{collection}/records/{record}"),
+        ("get", "/v1/audit/head"),
+        ("post", "/v1/audit/heads"),
+        ("get", "/v1/audit/proofs/inclusion"),
+        ("get", "/v1/audit/proofs/consistency"),
+        ("get", "/v1/audit/events"),
+        ("get", "/v1/audit/export"),
     ];
     let mut documented = 0;
     for (path, item) in spec["paths"].as_object().unwrap() {

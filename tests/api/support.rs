@@ -74,6 +74,7 @@ pub struct TestServer {
     pub http: reqwest::Client,
     /// Token of the system administrator.
     pub admin: String,
+    pub cfg: Config,
     _dir: tempfile::TempDir,
     task: tokio::task::JoinHandle<()>,
 }
@@ -110,6 +111,7 @@ impl TestServer {
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),
             admin: String::new(),
+            cfg: cfg.clone(),
             _dir: dir,
             task,
         };

@@ -1,0 +1,342 @@
+//! Recording and reading the audit trail (AUD-1..4). Every use case ends in
+//! `Vault::audited`, which appends its event (with the outcome) and waits
+//! until it is durable before the use case returns, so no response leaves
+//! unrecorded; if the event cannot be stored the use case fails. Reading
+//! the trail is itself recorded. Only administrators read it: a system
+//! administrator all of it, a tenant administrator the tenant's events.
+
+use super::{authz, Actor, Result, ServiceError, Vault};
+use crate::audit::note::{self, Checkpoint, VerifierKey};
+use crate::audit::{self as log, merkle, Draft, Event};
+use crate::store::queries::{self, AuditFilter, HeadRow};
+use std::future::Future;
+use uuid::Uuid;
+
+/// Where a request comes from: its id and the client's address.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub id: String,
+    pub source: Option<String>,
+}
+
+/// A signed tree head.
+#[derive(Debug, Clone)]
+pub struct Head {
+    pub tree_size: u64,
+    pub root: merkle::Hash,
+    pub time_ms: i64,
+    pub checkpoint: String,
+}
+
+fn head_of(r: HeadRow) -> Result<Head> {
+    Ok(Head {
+        tree_size: r.tree_size as u64,
+        root: r.root.try_into().map_err(|_| ServiceError::Internal("bad root in a stored head".into()))?,
+        time_ms: r.time_ms,
+        checkpoint: r.note,
+    })
+}
+
+/// One stored event, as the audit API returns it.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub event: Event,
+    pub body: String,
+    pub leaf_hash: String,
+}
+
+fn outcome(e: &ServiceError) -> &'static str {
+    match e {
+        ServiceError::Unauthenticated | ServiceError::BadCredentials => "unauthenticated",
+        ServiceError::Forbidden(_) => "denied",
+        ServiceError::NotFound(_) => "not_found",
+        ServiceError::Invalid(_) => "invalid",
+        ServiceError::Conflict(_) | ServiceError::Stale => "conflict",
+        ServiceError::Unavailable(_) | ServiceError::Internal(_) => "error",
+    }
+}
+
+impl Draft {
+    pub fn collection(mut self, name: &str) -> Self {
+        self.collection = Some(name.to_string());
+        self
+    }
+    pub fn record(mut self, id: Uuid) -> Self {
+        self.record = Some(id);
+        self
+    }
+    pub fn subject(mut self, id: Uuid) -> Self {
+        self.subject = Some(id);
+        self
+    }
+    pub fn detail(mut self, d: impl Into<String>) -> Self {
+        self.detail = Some(d.into());
+        self
+    }
+}
+
+impl Vault {
+    /// The start of an event for this actor's request.
+    pub(crate) fn draft(&self, actor: &Actor, action: &str, tenant: Option<Uuid>) -> Draft {
+        Draft {
+            request: actor.req.id.clone(),
+            actor: Some(actor.staff_id),
+            role: Some(actor.role.as_str().to_string()),
+            tenant: tenant.or(actor.tenant),
+            action: action.to_string(),
+            source: actor.req.source.clone(),
+            ..Draft::default()
+        }
+    }
+
+    /// An event for a request without a signed-in actor (a login, a bad token).
+    pub(crate) fn anonymous_draft(&self, req: &RequestMeta, action: &str) -> Draft {
+        Draft { request: req.id.clone(), action: action.to_string(), source: req.source.clone(), ..Draft::default() }
+    }
+
+    /// An event for a request without a signed-in actor, for the HTTP face.
+    pub fn anonymous_event(&self, req: &RequestMeta, action: &str) -> Draft {
+        self.anonymous_draft(req, action)
+    }
+
+    /// Records an event the service did not produce itself (a request the
+    /// HTTP face refused before any use case ran).
+    pub async fn record_event(&self, d: Draft) -> Result<()> {
+        self.append(d).await.map(|_| ())
+    }
+
+    /// Appends one event and waits until it is durable.
+    pub(crate) async fn append(&self, d: Draft) -> Result<u64> {
+        let ap = self.appender.clone();
+        let now = self.clock.now_ms();
+        self.store
+            .write(move |db| ap.lock().unwrap_or_else(|e| e.into_inner()).append(db, d, now))
+            .await
+            .map_err(|e| ServiceError::Unavailable(format!("the audit trail cannot be written: {e}")))
+    }
+
+    /// Runs a use case and records it with its outcome; `fill` adds what
+    /// only the result knows (the subject of a record, the fields read).
+    pub(crate) async fn audited<T>(&self, mut d: Draft, work: impl Future<Output = Result<T>>, fill: impl FnOnce(&T, &mut Draft)) -> Result<T> {
+        let r = work.await;
+        match &r {
+            Ok(v) => {
+                d.outcome = "ok".into();
+                fill(v, &mut d);
+            }
+            Err(e) => d.outcome = outcome(e).into(),
+        }
+        self.append(d).await?;
+        r
+    }
+
+    /// The verifier key of the checkpoints this server signs.
+    pub fn audit_key(&self) -> VerifierKey {
+        VerifierKey { name: self.settings.audit_origin.clone(), public_key: self.signer.public_key() }
+    }
+
+    /// Makes a signed tree head of everything appended so far (unless the
+    /// latest head already covers it), stores it and publishes it. Called
+    /// on a schedule and on demand.
+    pub async fn make_head(&self) -> Result<Head> {
+        let ap = self.appender.clone();
+        let origin = self.settings.audit_origin.clone();
+        let now = self.clock.now_ms();
+        let key = self.audit_key();
+        let (size, root) = self.store.write(move |db| ap.lock().unwrap_or_else(|e| e.into_inner()).head(db)).await?;
+        let latest = self.store.read(queries::latest_audit_head).await?;
+        if let Some(l) = latest {
+            if l.tree_size as u64 >= size {
+                return head_of(l);
+            }
+        }
+        let c = Checkpoint { origin, size, root };
+        let text = note::sign(&c, &key.name, &self.signer);
+        let row = HeadRow { tree_size: size as i64, root: root.to_vec(), time_ms: now, note: text.clone() };
+        self.store.write(move |db| queries::insert_audit_head(db, &row)).await?;
+        let head = Head { tree_size: size, root, time_ms: now, checkpoint: text };
+        self.publish(&head)?;
+        Ok(head)
+    }
+
+    /// Writes a head outside the database (the configured file).
+    fn publish(&self, h: &Head) -> Result<()> {
+        let Some(path) = &self.settings.audit_publish_file else { return Ok(()) };
+        use std::io::Write;
+        let line = serde_json::json!({"tree_size": h.tree_size, "checkpoint": h.checkpoint}).to_string();
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| ServiceError::Unavailable(format!("cannot publish the tree head: {e}")))?;
+        f.write_all(format!("{line}\n").as_bytes())
+            .and_then(|_| f.sync_data())
+            .map_err(|e| ServiceError::Unavailable(format!("cannot publish the tree head: {e}")))
+    }
+
+    /// Makes a head on request (administrators), recorded.
+    pub async fn request_head(&self, actor: &Actor) -> Result<Head> {
+        let d = self.draft(actor, "audit.head.create", None);
+        self.audited(
+            d,
+            async {
+                authz::admin(actor)?;
+                self.make_head().await
+            },
+            |_, _| {},
+        )
+        .await
+    }
+
+    /// The latest signed head.
+    pub async fn latest_head(&self, actor: &Actor) -> Result<Head> {
+        let d = self.draft(actor, "audit.head.read", None);
+        self.audited(
+            d,
+            async {
+                authz::admin(actor)?;
+                match self.store.read(queries::latest_audit_head).await? {
+                    Some(h) => head_of(h),
+                    None => self.make_head().await,
+                }
+            },
+            |_, _| {},
+        )
+        .await
+    }
+
+    fn audit_reader(actor: &Actor) -> Result<()> {
+        authz::admin(actor)
+    }
+
+    /// Inclusion proof of event `seq` in the tree of `size` events.
+    pub async fn inclusion_proof(&self, actor: &Actor, seq: u64, size: u64) -> Result<(merkle::Hash, Vec<merkle::Hash>)> {
+        let d = self.draft(actor, "audit.proof.inclusion", None).detail(format!("seq={seq} tree_size={size}"));
+        self.audited(
+            d,
+            async {
+                Self::audit_reader(actor)?;
+                if seq >= size {
+                    return Err(crate::domain::Invalid::new("seq", "must be below tree_size").into());
+                }
+                let leaves = self.store.read(move |db| log::leaves(db, size)).await.map_err(|e| match e {
+                    crate::store::StoreError::NotFound => ServiceError::NotFound("tree size"),
+                    e => e.into(),
+                })?;
+                Ok((leaves[seq as usize], merkle::inclusion_proof(seq as usize, &leaves)))
+            },
+            |_, _| {},
+        )
+        .await
+    }
+
+    /// Consistency proof between the trees of `first` and `second` events.
+    pub async fn consistency_proof(&self, actor: &Actor, first: u64, second: u64) -> Result<Vec<merkle::Hash>> {
+        let d = self.draft(actor, "audit.proof.consistency", None).detail(format!("first={first} second={second}"));
+        self.audited(
+            d,
+            async {
+                Self::audit_reader(actor)?;
+                if first > second {
+                    return Err(crate::domain::Invalid::new("first", "must not exceed second").into());
+                }
+                let leaves = self.store.read(move |db| log::leaves(db, second)).await.map_err(|e| match e {
+                    crate::store::StoreError::NotFound => ServiceError::NotFound("tree size"),
+                    e => e.into(),
+                })?;
+                Ok(merkle::consistency_proof(first as usize, &leaves))
+            },
+            |_, _| {},
+        )
+        .await
+    }
+
+    /// One page of events. A tenant administrator sees only the tenant's.
+    pub async fn query_events(&self, actor: &Actor, mut f: AuditFilter) -> Result<Vec<StoredEvent>> {
+        let detail = format!(
+            "subject={} actor={} action={} from={} to={}",
+            f.subject.map(|s| s.to_string()).unwrap_or_default(),
+            f.actor.map(|s| s.to_string()).unwrap_or_default(),
+            f.action.clone().unwrap_or_default(),
+            f.from_ms.unwrap_or_default(),
+            f.to_ms.unwrap_or_default()
+        );
+        let mut d = self.draft(actor, "audit.query", f.tenant).detail(detail);
+        d.subject = f.subject;
+        self.audited(
+            d,
+            async {
+                Self::audit_reader(actor)?;
+                if let Some(t) = actor.tenant {
+                    if f.tenant.is_some_and(|x| x != t) {
+                        return Err(ServiceError::NotFound("tenant"));
+                    }
+                    f.tenant = Some(t);
+                }
+                if f.subject.is_some() && f.tenant.is_none() {
+                    return Err(crate::domain::Invalid::new("tenant", "is required with subject").into());
+                }
+                if !(1..=1000).contains(&f.limit) {
+                    return Err(crate::domain::Invalid::new("limit", "must be 1-1000").into());
+                }
+                let rows = self.store.read(move |db| queries::audit_query(db, &f)).await?;
+                rows.into_iter()
+                    .map(|r| {
+                        let event: Event = serde_json::from_slice(&r.body).map_err(|e| ServiceError::Internal(e.to_string()))?;
+                        Ok(StoredEvent { event, body: String::from_utf8_lossy(&r.body).into_owned(), leaf_hash: log::hex(&r.leaf_hash) })
+                    })
+                    .collect()
+            },
+            |_, _| {},
+        )
+        .await
+    }
+
+    /// Events `from..to` of the latest head with inclusion proofs against it:
+    /// what an outside auditor needs to verify them without the database.
+    /// System administrators only (an export holds every tenant's events).
+    pub async fn export(&self, actor: &Actor, from: u64, to: Option<u64>) -> Result<(Head, Vec<(StoredEvent, Vec<merkle::Hash>)>)> {
+        let d = self.draft(actor, "audit.export", None).detail(format!("from={from} to={}", to.map(|t| t.to_string()).unwrap_or_default()));
+        self.audited(
+            d,
+            async {
+                authz::system_admin(actor)?;
+                let head = self.make_head().await?;
+                let to = to.unwrap_or(head.tree_size).min(head.tree_size);
+                if from > to {
+                    return Err(crate::domain::Invalid::new("from", "must not exceed to").into());
+                }
+                let size = head.tree_size;
+                let (leaves, rows) = self
+                    .store
+                    .read(move |db| Ok((log::leaves(db, size)?, queries::audit_events_from(db, from as i64, (to - from) as i64)?)))
+                    .await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    let event: Event = serde_json::from_slice(&r.body).map_err(|e| ServiceError::Internal(e.to_string()))?;
+                    let proof = merkle::inclusion_proof(r.seq as usize, &leaves);
+                    out.push((StoredEvent { event, body: String::from_utf8_lossy(&r.body).into_owned(), leaf_hash: log::hex(&r.leaf_hash) }, proof));
+                }
+                Ok((head, out))
+            },
+            |_, _| {},
+        )
+        .await
+    }
+}
+
+impl Draft {
+    /// The names (never the values) of the fields concerned.
+    pub fn fields_of<'a>(mut self, names: impl Iterator<Item = &'a String>) -> Self {
+        self.fields = names.cloned().collect();
+        self
+    }
+}
+
+/// The field names present in some records, sorted, each once.
+pub(crate) fn field_names<'a>(records: impl IntoIterator<Item = &'a serde_json::Map<String, serde_json::Value>>) -> Vec<String> {
+    let mut names: Vec<String> = records.into_iter().flat_map(|m| m.keys().cloned()).collect();
+    names.sort();
+    names.dedup();
+    names
+}

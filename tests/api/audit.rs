@@ -1,0 +1,195 @@
+//! The audit trail through the API and in the database: every access is an
+//! event without values; administrators only; proofs verify; and tampering
+//! with the stored events (edit, delete, reorder, insert) is found and located.
+
+use crate::support::{both, customers, Backend, TestServer};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use varuh::audit::{merkle, note::VerifierKey, unhex, verify};
+use varuh::store::db::{Dialect, Val};
+use varuh::store::{Location, Store};
+
+fn hash(v: &Value) -> merkle::Hash {
+    unhex(v.as_str().unwrap()).unwrap().try_into().unwrap()
+}
+
+/// A server with some activity: returns it, the operator's token, tenant, subject.
+async fn activity(b: Backend) -> (TestServer, String, String, String) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("Ham d.o.o.", false).await;
+    s.collection(&t, customers()).await;
+    let op = s.staff(&t, "ana.operator", "operator").await;
+    let recs = format!("/v1/tenants/{t}/collections/customers/records");
+    let (st, r) = s.post(&recs, &op, json!({"data": {"email": "mojca.kos@example.si", "name": "Mojca Kos"}})).await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    let (st, _) = s.get(&format!("{recs}/{}", r["id"].as_str().unwrap()), &op).await;
+    assert_eq!(st, StatusCode::OK);
+    (s, op, t, r["subject_id"].as_str().unwrap().to_string())
+}
+
+async fn aud1_every_access_is_recorded_without_values(b: Backend) {
+    let (s, op, t, subject) = activity(b).await;
+    // A failed login and a request without a token are recorded too.
+    let (st, _) = s.call(reqwest::Method::POST, "/v1/auth/login", None, Some(json!({"username": "ana.operator", "password": "wrong password!!"}))).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, _) = s.call(reqwest::Method::GET, "/v1/tenants", None, None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+
+    // Who has seen this person's data?
+    let (st, page) = s.get(&format!("/v1/audit/events?tenant={t}&subject={subject}"), &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{page}");
+    let evs = page["events"].as_array().unwrap();
+    let actions: Vec<&str> = evs.iter().map(|e| e["event"]["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["record.create", "record.read"], "{page}");
+    let (_, me) = s.get("/v1/auth/me", &op).await;
+    for e in evs {
+        assert_eq!(e["event"]["actor"], me["staff_id"]);
+        assert_eq!(e["event"]["role"], "operator");
+        assert_eq!(e["event"]["outcome"], "ok");
+        assert_eq!(e["event"]["source"], "127.0.0.1");
+        assert_eq!(e["event"]["collection"], "customers");
+        assert!(!e["event"]["request"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(evs[1]["event"]["fields"], json!(["email", "name"]));
+    // Names and ids only: no value appears anywhere in the trail.
+    let (_, all) = s.get("/v1/audit/events?limit=1000", &s.admin).await;
+    let text = all.to_string();
+    assert!(!text.contains("mojca") && !text.contains("Mojca"), "a value leaked into the audit trail");
+    for (action, outcome) in [("auth.login", "unauthenticated"), ("auth.session", "unauthenticated"), ("auth.login", "ok")] {
+        assert!(
+            all["events"].as_array().unwrap().iter().any(|e| e["event"]["action"] == action && e["event"]["outcome"] == outcome),
+            "no {action} {outcome} event"
+        );
+    }
+    // By actor, and the query itself was recorded.
+    let (_, by_actor) = s.get(&format!("/v1/audit/events?actor={}&action=record.read", me["staff_id"].as_str().unwrap()), &s.admin).await;
+    assert_eq!(by_actor["events"].as_array().unwrap().len(), 1);
+    let (_, queries) = s.get("/v1/audit/events?action=audit.query", &s.admin).await;
+    assert!(queries["events"].as_array().unwrap().len() >= 3, "{queries}");
+    // Paging: one at a time, in order.
+    let (_, p1) = s.get("/v1/audit/events?limit=1", &s.admin).await;
+    let after = p1["next_after"].as_u64().unwrap();
+    let (_, p2) = s.get(&format!("/v1/audit/events?limit=1&after={after}"), &s.admin).await;
+    assert_eq!(p2["events"][0]["seq"].as_u64().unwrap(), after + 1);
+}
+both!(aud1_every_access_is_recorded_without_values);
+
+async fn aud2_only_administrators_read_the_trail(b: Backend) {
+    let (s, op, _, _) = activity(b).await;
+    for path in ["/v1/audit/events", "/v1/audit/head", "/v1/audit/proofs/consistency?first=1&second=2", "/v1/audit/export"] {
+        let (st, _) = s.get(path, &op).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{path}");
+    }
+    // The refusal is recorded.
+    let (_, denied) = s.get("/v1/audit/events?action=audit.query", &s.admin).await;
+    assert!(denied["events"].as_array().unwrap().iter().any(|e| e["event"]["outcome"] == "denied"), "{denied}");
+}
+both!(aud2_only_administrators_read_the_trail);
+
+async fn aud3_heads_and_proofs_verify(b: Backend) {
+    let (s, _, _, _) = activity(b).await;
+    let (st, h1) = s.post("/v1/audit/heads", &s.admin, json!({})).await;
+    assert_eq!(st, StatusCode::CREATED, "{h1}");
+    let key = VerifierKey::parse(h1["key"].as_str().unwrap()).unwrap();
+    let c1 = varuh::audit::note::open(h1["checkpoint"].as_str().unwrap(), &key).unwrap();
+    assert_eq!(c1.size, h1["tree_size"].as_u64().unwrap());
+    s.get("/v1/tenants", &s.admin).await;
+    let (_, h2) = s.post("/v1/audit/heads", &s.admin, json!({})).await;
+    let c2 = varuh::audit::note::open(h2["checkpoint"].as_str().unwrap(), &key).unwrap();
+    assert!(c2.size > c1.size);
+    // Inclusion of event 3 in the second head.
+    let (st, inc) = s.get(&format!("/v1/audit/proofs/inclusion?seq=3&tree_size={}", c2.size), &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{inc}");
+    let path: Vec<merkle::Hash> = inc["path"].as_array().unwrap().iter().map(hash).collect();
+    assert!(merkle::verify_inclusion(3, c2.size, &hash(&inc["leaf_hash"]), &path, &c2.root));
+    assert!(!merkle::verify_inclusion(4, c2.size, &hash(&inc["leaf_hash"]), &path, &c2.root));
+    // Consistency between the two heads.
+    let (_, cons) = s.get(&format!("/v1/audit/proofs/consistency?first={}&second={}", c1.size, c2.size), &s.admin).await;
+    let proof: Vec<merkle::Hash> = cons["proof"].as_array().unwrap().iter().map(hash).collect();
+    assert!(merkle::verify_consistency(c1.size, c2.size, &c1.root, &c2.root, &proof));
+    // Bad input: a proof beyond the log.
+    let (st, _) = s.get("/v1/audit/proofs/inclusion?seq=5&tree_size=100000", &s.admin).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = s.get("/v1/audit/proofs/inclusion?seq=9&tree_size=3", &s.admin).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    // An export verifies on its own.
+    let resp = s.http.get(format!("{}/v1/audit/export", s.base)).bearer_auth(&s.admin).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let text = resp.text().await.unwrap();
+    let r = verify::verify_export(&text, &key);
+    assert!(r.ok() && r.events >= c2.size, "{:?}", r.failures);
+    let tampered = text.replacen("record.read", "record.list", 1);
+    assert!(!verify::verify_export(&tampered, &key).ok());
+}
+both!(aud3_heads_and_proofs_verify);
+
+/// Tampers with the stored trail the way someone with database access
+/// could, then returns the verifier's report.
+async fn tamper(b: Backend, how: &str) -> verify::Report {
+    let (s, _, _, _) = activity(b).await;
+    let (_, h) = s.post("/v1/audit/heads", &s.admin, json!({})).await;
+    let key = VerifierKey::parse(h["key"].as_str().unwrap()).unwrap();
+    let location = Location::parse(&s.cfg.database_url()).unwrap();
+    let how = how.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut db = Store::connect_raw(&location).unwrap();
+        assert!(verify::verify_store(db.as_mut(), &key, &[]).unwrap().ok(), "intact before tampering");
+        // The store refuses changes.
+        assert!(db.exec("UPDATE audit_events SET action = 'x' WHERE seq = 3", &[]).is_err());
+        assert!(db.exec("DELETE FROM audit_events WHERE seq = 3", &[]).is_err());
+        // Someone who can drop the guards goes on.
+        match db.dialect() {
+            Dialect::Sqlite => db.batch("DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete;").unwrap(),
+            Dialect::Postgres => db
+                .batch("DROP TRIGGER audit_events_append_only ON audit_events; GRANT UPDATE, DELETE ON audit_events TO CURRENT_USER;")
+                .unwrap(),
+        }
+        let body = db.query("SELECT body FROM audit_events WHERE seq = 3", &[]).unwrap()[0].blob(0).unwrap();
+        match how.as_str() {
+            "edit" => {
+                let edited = String::from_utf8(body).unwrap().replacen("\"outcome\":\"ok\"", "\"outcome\":\"denied\"", 1).into_bytes();
+                db.exec("UPDATE audit_events SET body = $1 WHERE seq = 3", &[Val::Blob(edited)]).unwrap();
+            }
+            "edit+rehash" => {
+                let edited = String::from_utf8(body).unwrap().replacen("\"outcome\":\"ok\"", "\"outcome\":\"denied\"", 1).into_bytes();
+                let leaf = merkle::leaf_hash(&edited).to_vec();
+                db.exec("UPDATE audit_events SET body = $1, leaf_hash = $2 WHERE seq = 3", &[Val::Blob(edited), Val::Blob(leaf)]).unwrap();
+            }
+            "delete" => {
+                db.exec("DELETE FROM audit_events WHERE seq = 3", &[]).unwrap();
+            }
+            "reorder" => {
+                db.exec("UPDATE audit_events SET seq = -1 WHERE seq = 3", &[]).unwrap();
+                db.exec("UPDATE audit_events SET seq = 3 WHERE seq = 4", &[]).unwrap();
+                db.exec("UPDATE audit_events SET seq = 4 WHERE seq = -1", &[]).unwrap();
+            }
+            "insert" => {
+                // Shift everything from 3 up by one, then put a forged event at 3.
+                let n = db.query("SELECT COUNT(*) FROM audit_events", &[]).unwrap()[0].i64(0).unwrap();
+                for seq in (3..n).rev() {
+                    db.exec("UPDATE audit_events SET seq = seq + 1 WHERE seq = $1", &[Val::I64(seq)]).unwrap();
+                }
+                let forged = b"{\"seq\":3,\"time\":0,\"prev\":\"\",\"action\":\"record.read\"}".to_vec();
+                let leaf = merkle::leaf_hash(&forged).to_vec();
+                db.exec(
+                    "INSERT INTO audit_events (seq, time_ms, action, body, leaf_hash) VALUES (3, 0, 'record.read', $1, $2)",
+                    &[Val::Blob(forged), Val::Blob(leaf)],
+                )
+                .unwrap();
+            }
+            other => panic!("unknown tampering {other}"),
+        }
+        verify::verify_store(db.as_mut(), &key, &[]).unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+async fn aud3_tampering_is_caught_and_located(b: Backend) {
+    for (how, at) in [("edit", 3), ("edit+rehash", 4), ("delete", 3), ("reorder", 3), ("insert", 3)] {
+        let r = tamper(b, how).await;
+        assert!(!r.ok(), "{how} was not caught");
+        assert_eq!(r.first().unwrap().position, Some(at), "{how}: {:?}", r.failures);
+    }
+}
+both!(aud3_tampering_is_caught_and_located);
