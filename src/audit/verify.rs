@@ -162,88 +162,6 @@ fn link(body: &[u8]) -> Option<(u64, i64, String)> {
     Some((seq.parse().ok()?, time.parse().ok()?, prev.to_string()))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::audit::{Draft, Event};
-    use crate::crypto::MasterKey;
-
-    fn log(n: u64) -> Vec<(i64, Vec<u8>, Vec<u8>)> {
-        let mut prev = String::new();
-        (0..n)
-            .map(|i| {
-                let ev = Event { seq: i, time: 1000 + i as i64, prev: prev.clone(), what: Draft { action: "record.read".into(), outcome: "ok".into(), ..Default::default() } };
-                let body = serde_json::to_vec(&ev).unwrap();
-                let leaf = merkle::leaf_hash(&body);
-                prev = hex(&leaf);
-                (i as i64, body, leaf.to_vec())
-            })
-            .collect()
-    }
-
-    fn run(events: &[(i64, Vec<u8>, Vec<u8>)], heads: &[(u64, Vec<u8>, String)], key: &VerifierKey) -> Report {
-        let mut v = Verifier::new(key, heads, &[]);
-        for (s, b, l) in events {
-            v.event(*s, b, l);
-        }
-        v.finish()
-    }
-
-    #[test]
-    fn an_intact_log_verifies_and_each_kind_of_tampering_is_located() {
-        let mk = MasterKey::parse(&"33".repeat(32)).unwrap();
-        let signer = mk.audit_signer();
-        let key = VerifierKey { name: "test/audit".into(), public_key: signer.public_key() };
-        let events = log(50);
-        let leaves: Vec<Hash> = events.iter().map(|e| e.2.clone().try_into().unwrap()).collect();
-        let head = |n: usize| {
-            let c = Checkpoint { origin: "test/audit".into(), size: n as u64, root: merkle::root(&leaves[..n]) };
-            (n as u64, c.root.to_vec(), note::sign(&c, "test/audit", &signer))
-        };
-        let heads = vec![head(20), head(50)];
-        let r = run(&events, &heads, &key);
-        assert!(r.ok(), "{:?}", r.failures);
-        assert_eq!((r.events, r.heads_checked), (50, 2));
-
-        // Edited body, leaf hash left alone.
-        let mut e = events.clone();
-        e[7].1 = String::from_utf8(e[7].1.clone()).unwrap().replace("record.read", "record.list").into_bytes();
-        assert_eq!(run(&e, &heads, &key).first().unwrap().position, Some(7));
-        // Edited body with a recomputed leaf hash: the next link and the head catch it.
-        let mut e = events.clone();
-        e[7].1 = String::from_utf8(e[7].1.clone()).unwrap().replace("record.read", "record.list").into_bytes();
-        e[7].2 = merkle::leaf_hash(&e[7].1).to_vec();
-        let r = run(&e, &heads, &key);
-        assert_eq!(r.first().unwrap().position, Some(8), "{:?}", r.failures);
-        // Deleted.
-        let mut e = events.clone();
-        e.remove(12);
-        assert_eq!(run(&e, &heads, &key).first().unwrap().position, Some(12));
-        // Reordered (bodies swapped, seq column kept).
-        let mut e = events.clone();
-        let (b30, b31) = (e[30].clone(), e[31].clone());
-        e[30] = (30, b31.1, b31.2);
-        e[31] = (31, b30.1, b30.2);
-        assert_eq!(run(&e, &heads, &key).first().unwrap().position, Some(30));
-        // Inserted.
-        let mut e = events.clone();
-        e.insert(40, (40, b"{\"seq\":40}".to_vec(), merkle::leaf_hash(b"{\"seq\":40}").to_vec()));
-        for (i, x) in e.iter_mut().enumerate() {
-            x.0 = i as i64;
-        }
-        assert_eq!(run(&e, &heads, &key).first().unwrap().position, Some(40));
-        // Truncated at the end: the last head is beyond the log.
-        let r = run(&events[..45], &heads, &key);
-        assert!(!r.ok());
-        assert_eq!(r.first().unwrap().position, Some(45));
-        // A forged head (signed by another key).
-        let other = MasterKey::parse(&"44".repeat(32)).unwrap().audit_signer();
-        let c = Checkpoint { origin: "test/audit".into(), size: 50, root: merkle::root(&leaves) };
-        let forged = vec![(50, c.root.to_vec(), note::sign(&c, "test/audit", &other))];
-        assert!(!run(&events, &forged, &key).ok());
-    }
-}
-
 /// Reads published heads: a file of JSON Lines with a `checkpoint` field
 /// (what varuh writes), or one bare signed note.
 pub fn read_published(text: &str) -> Vec<String> {
@@ -331,4 +249,86 @@ pub fn verify_export(text: &str, key: &VerifierKey) -> Report {
     }
     report.root = Some(head.root);
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{Draft, Event};
+    use crate::crypto::MasterKey;
+
+    fn log(n: u64) -> Vec<(i64, Vec<u8>, Vec<u8>)> {
+        let mut prev = String::new();
+        (0..n)
+            .map(|i| {
+                let ev = Event { seq: i, time: 1000 + i as i64, prev: prev.clone(), what: Draft { action: "record.read".into(), outcome: "ok".into(), ..Default::default() } };
+                let body = serde_json::to_vec(&ev).unwrap();
+                let leaf = merkle::leaf_hash(&body);
+                prev = hex(&leaf);
+                (i as i64, body, leaf.to_vec())
+            })
+            .collect()
+    }
+
+    fn run(events: &[(i64, Vec<u8>, Vec<u8>)], heads: &[(u64, Vec<u8>, String)], key: &VerifierKey) -> Report {
+        let mut v = Verifier::new(key, heads, &[]);
+        for (s, b, l) in events {
+            v.event(*s, b, l);
+        }
+        v.finish()
+    }
+
+    #[test]
+    fn an_intact_log_verifies_and_each_kind_of_tampering_is_located() {
+        let mk = MasterKey::parse(&"33".repeat(32)).unwrap();
+        let signer = mk.audit_signer();
+        let key = VerifierKey { name: "test/audit".into(), public_key: signer.public_key() };
+        let events = log(50);
+        let leaves: Vec<Hash> = events.iter().map(|e| e.2.clone().try_into().unwrap()).collect();
+        let head = |n: usize| {
+            let c = Checkpoint { origin: "test/audit".into(), size: n as u64, root: merkle::root(&leaves[..n]) };
+            (n as u64, c.root.to_vec(), note::sign(&c, "test/audit", &signer))
+        };
+        let heads = vec![head(20), head(50)];
+        let r = run(&events, &heads, &key);
+        assert!(r.ok(), "{:?}", r.failures);
+        assert_eq!((r.events, r.heads_checked), (50, 2));
+
+        // Edited body, leaf hash left alone.
+        let mut e = events.clone();
+        e[7].1 = String::from_utf8(e[7].1.clone()).unwrap().replace("record.read", "record.list").into_bytes();
+        assert_eq!(run(&e, &heads, &key).first().unwrap().position, Some(7));
+        // Edited body with a recomputed leaf hash: the next link and the head catch it.
+        let mut e = events.clone();
+        e[7].1 = String::from_utf8(e[7].1.clone()).unwrap().replace("record.read", "record.list").into_bytes();
+        e[7].2 = merkle::leaf_hash(&e[7].1).to_vec();
+        let r = run(&e, &heads, &key);
+        assert_eq!(r.first().unwrap().position, Some(8), "{:?}", r.failures);
+        // Deleted.
+        let mut e = events.clone();
+        e.remove(12);
+        assert_eq!(run(&e, &heads, &key).first().unwrap().position, Some(12));
+        // Reordered (bodies swapped, seq column kept).
+        let mut e = events.clone();
+        let (b30, b31) = (e[30].clone(), e[31].clone());
+        e[30] = (30, b31.1, b31.2);
+        e[31] = (31, b30.1, b30.2);
+        assert_eq!(run(&e, &heads, &key).first().unwrap().position, Some(30));
+        // Inserted.
+        let mut e = events.clone();
+        e.insert(40, (40, b"{\"seq\":40}".to_vec(), merkle::leaf_hash(b"{\"seq\":40}").to_vec()));
+        for (i, x) in e.iter_mut().enumerate() {
+            x.0 = i as i64;
+        }
+        assert_eq!(run(&e, &heads, &key).first().unwrap().position, Some(40));
+        // Truncated at the end: the last head is beyond the log.
+        let r = run(&events[..45], &heads, &key);
+        assert!(!r.ok());
+        assert_eq!(r.first().unwrap().position, Some(45));
+        // A forged head (signed by another key).
+        let other = MasterKey::parse(&"44".repeat(32)).unwrap().audit_signer();
+        let c = Checkpoint { origin: "test/audit".into(), size: 50, root: merkle::root(&leaves) };
+        let forged = vec![(50, c.root.to_vec(), note::sign(&c, "test/audit", &other))];
+        assert!(!run(&events, &forged, &key).ok());
+    }
 }
