@@ -45,6 +45,11 @@ pub struct StoredEvent {
     pub leaf_hash: String,
 }
 
+fn stored_event(r: &queries::AuditRow) -> Result<StoredEvent> {
+    let event: Event = serde_json::from_slice(&r.body).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    Ok(StoredEvent { event, body: String::from_utf8_lossy(&r.body).into_owned(), leaf_hash: log::hex(&r.leaf_hash) })
+}
+
 fn outcome(e: &ServiceError) -> &'static str {
     match e {
         ServiceError::Unauthenticated | ServiceError::BadCredentials => "unauthenticated",
@@ -71,6 +76,11 @@ impl Draft {
     }
     pub fn detail(mut self, d: impl Into<String>) -> Self {
         self.detail = Some(d.into());
+        self
+    }
+    /// The names (never the values) of the fields concerned.
+    pub fn fields_of<'a>(mut self, names: impl Iterator<Item = &'a String>) -> Self {
+        self.fields = names.cloned().collect();
         self
     }
 }
@@ -205,6 +215,14 @@ impl Vault {
         .await
     }
 
+    /// The leaf hashes of the first `size` events; a size beyond the log is not found.
+    async fn leaves(&self, size: u64) -> Result<Vec<merkle::Hash>> {
+        self.store.read(move |db| log::leaves(db, size)).await.map_err(|e| match e {
+            crate::store::StoreError::NotFound => ServiceError::NotFound("tree size"),
+            e => e.into(),
+        })
+    }
+
     fn audit_reader(actor: &Actor) -> Result<()> {
         authz::admin(actor)
     }
@@ -219,10 +237,7 @@ impl Vault {
                 if seq >= size {
                     return Err(crate::domain::Invalid::new("seq", "must be below tree_size").into());
                 }
-                let leaves = self.store.read(move |db| log::leaves(db, size)).await.map_err(|e| match e {
-                    crate::store::StoreError::NotFound => ServiceError::NotFound("tree size"),
-                    e => e.into(),
-                })?;
+                let leaves = self.leaves(size).await?;
                 Ok((leaves[seq as usize], merkle::inclusion_proof(seq as usize, &leaves)))
             },
             |_, _| {},
@@ -240,10 +255,7 @@ impl Vault {
                 if first > second {
                     return Err(crate::domain::Invalid::new("first", "must not exceed second").into());
                 }
-                let leaves = self.store.read(move |db| log::leaves(db, second)).await.map_err(|e| match e {
-                    crate::store::StoreError::NotFound => ServiceError::NotFound("tree size"),
-                    e => e.into(),
-                })?;
+                let leaves = self.leaves(second).await?;
                 Ok(merkle::consistency_proof(first as usize, &leaves))
             },
             |_, _| {},
@@ -280,12 +292,7 @@ impl Vault {
                     return Err(crate::domain::Invalid::new("limit", "must be 1-1000").into());
                 }
                 let rows = self.store.read(move |db| queries::audit_query(db, &f)).await?;
-                rows.into_iter()
-                    .map(|r| {
-                        let event: Event = serde_json::from_slice(&r.body).map_err(|e| ServiceError::Internal(e.to_string()))?;
-                        Ok(StoredEvent { event, body: String::from_utf8_lossy(&r.body).into_owned(), leaf_hash: log::hex(&r.leaf_hash) })
-                    })
-                    .collect()
+                rows.iter().map(stored_event).collect()
             },
             |_, _| {},
         )
@@ -313,23 +320,13 @@ impl Vault {
                     .await?;
                 let mut out = Vec::with_capacity(rows.len());
                 for r in rows {
-                    let event: Event = serde_json::from_slice(&r.body).map_err(|e| ServiceError::Internal(e.to_string()))?;
-                    let proof = merkle::inclusion_proof(r.seq as usize, &leaves);
-                    out.push((StoredEvent { event, body: String::from_utf8_lossy(&r.body).into_owned(), leaf_hash: log::hex(&r.leaf_hash) }, proof));
+                    out.push((stored_event(&r)?, merkle::inclusion_proof(r.seq as usize, &leaves)));
                 }
                 Ok((head, out))
             },
             |_, _| {},
         )
         .await
-    }
-}
-
-impl Draft {
-    /// The names (never the values) of the fields concerned.
-    pub fn fields_of<'a>(mut self, names: impl Iterator<Item = &'a String>) -> Self {
-        self.fields = names.cloned().collect();
-        self
     }
 }
 
