@@ -30,7 +30,10 @@ pub struct Config {
     /// Append every signed audit tree head to this file (JSON Lines), kept
     /// where the database's administrators cannot rewrite it.
     pub audit_publish_file: Option<PathBuf>,
-    /// Make a signed tree head this often when the log has grown.
+    /// POST every signed audit tree head to this http:// URL.
+    pub audit_publish_webhook: Option<String>,
+    /// Make a signed tree head this often when the log has grown (0: never
+    /// on a schedule, only on demand and at shutdown).
     pub audit_head_seconds: u64,
 }
 
@@ -49,6 +52,7 @@ impl Default for Config {
             log_file: None,
             audit_origin: "varuh.local/audit".into(),
             audit_publish_file: None,
+            audit_publish_webhook: None,
             audit_head_seconds: 60,
         }
     }
@@ -120,6 +124,9 @@ impl Config {
         if let Some(v) = var("AUDIT_PUBLISH_FILE") {
             self.audit_publish_file = Some(v.into());
         }
+        if let Some(v) = var("AUDIT_PUBLISH_WEBHOOK") {
+            self.audit_publish_webhook = Some(v);
+        }
         if let Some(v) = var("AUDIT_HEAD_SECONDS") {
             self.audit_head_seconds = num("AUDIT_HEAD_SECONDS", v)?;
         }
@@ -146,6 +153,9 @@ impl Config {
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             anyhow::bail!("log_format must be text or json");
+        }
+        if let Some(u) = &self.audit_publish_webhook {
+            crate::audit::publish::check_webhook(u).map_err(|e| anyhow::anyhow!(e))?;
         }
         if let Some(u) = &self.database_url {
             crate::store::Location::parse(u).map_err(|e| anyhow::anyhow!("database_url: {e}"))?;

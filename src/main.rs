@@ -159,7 +159,10 @@ async fn main() -> anyhow::Result<()> {
             println!("  max_body_bytes = {}", cfg.max_body_bytes);
             Ok(())
         }
-        Command::Audit { action: AuditAction::Verify { export, published, key } } => audit_verify(&cfg, export, published, key),
+        Command::Audit { action: AuditAction::Verify { export, published, key } } => {
+            // The PostgreSQL client blocks: off the async runtime.
+            tokio::task::spawn_blocking(move || audit_verify(&cfg, export, published, key)).await?
+        }
         Command::Openapi => {
             println!("{}", serde_json::to_string_pretty(&varuh::http::openapi())?);
             Ok(())
@@ -193,6 +196,11 @@ async fn main() -> anyhow::Result<()> {
                 _ => None,
             };
             server::serve(state, listen, tls, None).await?;
+            // A last head, so that the history up to shutdown is pinned.
+            match opened.vault.make_head().await {
+                Ok(h) => tracing::info!(tree_size = h.tree_size, "audit tree head made at shutdown"),
+                Err(e) => tracing::error!(error = %e, "no audit tree head at shutdown"),
+            }
             drop(opened);
             tracing::info!("store closed; bye");
             Ok(())

@@ -80,7 +80,11 @@ pub async fn open(cfg: &Config, create: Create, clock: Clock) -> anyhow::Result<
             session_ttl_ms: cfg.session_ttl_minutes as i64 * 60_000,
             audit_origin: cfg.audit_origin.clone(),
             audit_publish_file: cfg.audit_publish_file.clone(),
+            audit_publish_webhook: cfg.audit_publish_webhook.clone(),
         });
+    if cfg.audit_head_seconds > 0 {
+        Vault::heads_on_schedule(&vault, std::time::Duration::from_secs(cfg.audit_head_seconds));
+    }
     let first_admin = vault
         .bootstrap_admin(FIRST_ADMIN)
         .await

@@ -5,12 +5,14 @@
 //! - `merkle`: hashing, the frontier, inclusion and consistency proofs.
 //! - `note`: signed checkpoints and verifier keys.
 //! - `verify`: the offline verifier behind `varuh audit verify`.
+//! - `publish`: tree heads written outside the database (file, webhook).
 //! - here: the event format and the `Appender`, which runs on the store's
 //!   writer thread so that an event commits in the same batch as the change
 //!   it records and seq numbers follow commit order.
 
 pub mod merkle;
 pub mod note;
+pub mod publish;
 pub mod verify;
 
 use crate::store::db::Db;

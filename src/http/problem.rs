@@ -71,6 +71,7 @@ impl From<ServiceError> for Problem {
                 tracing::warn!(error = %m, "store unavailable");
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable", "the store is not available; try again")
             }
+            NotPublished(m) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not-published", "Tree head not published", m),
             Internal(m) => {
                 tracing::error!(error = %m, "internal error");
                 Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "an internal error occurred; it has been logged")

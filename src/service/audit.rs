@@ -9,8 +9,25 @@ use super::{authz, Actor, Result, ServiceError, Vault};
 use crate::audit::note::{self, Checkpoint, VerifierKey};
 use crate::audit::{self as log, merkle, Draft, Event};
 use crate::store::queries::{self, AuditFilter, HeadRow};
+use crate::store::db::Db;
+use crate::store::StoreError;
+use crate::audit::publish;
+use std::sync::atomic::Ordering;
+use std::cell::RefCell;
 use std::future::Future;
 use uuid::Uuid;
+
+tokio::task_local! {
+    /// The event of the use case that `audited` is running on this task.
+    static PENDING: RefCell<Pending>;
+}
+
+/// A use case's event while it runs, and whether a write has committed it.
+#[derive(Default)]
+struct Pending {
+    draft: Draft,
+    recorded: bool,
+}
 
 /// Where a request comes from: its id and the client's address.
 #[derive(Debug, Clone, Default)]
@@ -57,7 +74,7 @@ fn outcome(e: &ServiceError) -> &'static str {
         ServiceError::NotFound(_) => "not_found",
         ServiceError::Invalid(_) => "invalid",
         ServiceError::Conflict(_) | ServiceError::Stale => "conflict",
-        ServiceError::Unavailable(_) | ServiceError::Internal(_) => "error",
+        ServiceError::Unavailable(_) | ServiceError::Internal(_) | ServiceError::NotPublished(_) => "error",
     }
 }
 
@@ -127,17 +144,60 @@ impl Vault {
 
     /// Runs a use case and records it with its outcome; `fill` adds what
     /// only the result knows (the subject of a record, the fields read).
-    pub(crate) async fn audited<T>(&self, mut d: Draft, work: impl Future<Output = Result<T>>, fill: impl FnOnce(&T, &mut Draft)) -> Result<T> {
-        let r = work.await;
+    /// A use case that changes data does so through `write_recorded`, which
+    /// commits the change and its event together; then nothing is appended
+    /// here unless the use case fails after that commit.
+    pub(crate) async fn audited<T>(&self, d: Draft, work: impl Future<Output = Result<T>>, fill: impl FnOnce(&T, &mut Draft)) -> Result<T> {
+        let (r, p) = PENDING
+            .scope(RefCell::new(Pending { draft: d, recorded: false }), async move {
+                let r = work.await;
+                (r, PENDING.with(|p| p.replace(Pending::default())))
+            })
+            .await;
+        let mut d = p.draft;
         match &r {
+            Ok(_) if p.recorded => return r,
             Ok(v) => {
                 d.outcome = "ok".into();
                 fill(v, &mut d);
             }
-            Err(e) => d.outcome = outcome(e).into(),
+            Err(e) => {
+                d.outcome = outcome(e).into();
+                if p.recorded {
+                    d.detail = Some("failed after its change was committed".into());
+                }
+            }
         }
         self.append(d).await?;
         r
+    }
+
+    /// Runs a write job of the current use case and, in the same job,
+    /// appends the use case's event with outcome `ok`: the change and its
+    /// record commit together or not at all (AUD-1). `f` may add to the
+    /// event what only the write knows. If `f` fails nothing is written and
+    /// `audited` records the failure. Outside `audited` (no use case) it is
+    /// a plain write.
+    pub(crate) async fn write_recorded<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Db, &mut Draft) -> std::result::Result<R, StoreError> + Send + 'static,
+    ) -> std::result::Result<R, StoreError> {
+        let Ok(mut d) = PENDING.try_with(|p| p.borrow().draft.clone()) else {
+            return self.store.write(move |db| f(db, &mut Draft::default())).await;
+        };
+        let ap = self.appender.clone();
+        let now = self.clock.now_ms();
+        let (r, d) = self
+            .store
+            .write(move |db| {
+                let r = f(db, &mut d)?;
+                d.outcome = "ok".into();
+                ap.lock().unwrap_or_else(|e| e.into_inner()).append(db, d.clone(), now)?;
+                Ok((r, d))
+            })
+            .await?;
+        PENDING.with(|p| *p.borrow_mut() = Pending { draft: d, recorded: true });
+        Ok(r)
     }
 
     /// The verifier key of the checkpoints this server signs.
@@ -146,42 +206,76 @@ impl Vault {
     }
 
     /// Makes a signed tree head of everything appended so far (unless the
-    /// latest head already covers it), stores it and publishes it. Called
-    /// on a schedule and on demand.
+    /// latest head already covers it), stores it, and publishes it if it is
+    /// newer than what was last published. Called on a schedule, on demand
+    /// and at shutdown.
     pub async fn make_head(&self) -> Result<Head> {
         let ap = self.appender.clone();
-        let origin = self.settings.audit_origin.clone();
-        let now = self.clock.now_ms();
-        let key = self.audit_key();
         let (size, root) = self.store.write(move |db| ap.lock().unwrap_or_else(|e| e.into_inner()).head(db)).await?;
-        let latest = self.store.read(queries::latest_audit_head).await?;
-        if let Some(l) = latest {
-            if l.tree_size as u64 >= size {
-                return head_of(l);
+        let head = match self.store.read(queries::latest_audit_head).await? {
+            Some(l) if l.tree_size as u64 >= size => head_of(l)?,
+            _ => {
+                let key = self.audit_key();
+                let c = Checkpoint { origin: key.name.clone(), size, root };
+                let text = note::sign(&c, &key.name, &self.signer);
+                let row = HeadRow { tree_size: size as i64, root: root.to_vec(), time_ms: self.clock.now_ms(), note: text };
+                let stored = row.clone();
+                match self.store.write(move |db| queries::insert_audit_head(db, &row)).await {
+                    Ok(()) => head_of(stored)?,
+                    // Another caller made the head of this size first.
+                    Err(StoreError::Conflict) => head_of(self.store.read(queries::latest_audit_head).await?.ok_or(ServiceError::Stale)?)?,
+                    Err(e) => return Err(e.into()),
+                }
             }
-        }
-        let c = Checkpoint { origin, size, root };
-        let text = note::sign(&c, &key.name, &self.signer);
-        let row = HeadRow { tree_size: size as i64, root: root.to_vec(), time_ms: now, note: text.clone() };
-        self.store.write(move |db| queries::insert_audit_head(db, &row)).await?;
-        let head = Head { tree_size: size, root, time_ms: now, checkpoint: text };
-        self.publish(&head)?;
+        };
+        self.publish(&head).await?;
         Ok(head)
     }
 
-    /// Writes a head outside the database (the configured file).
-    fn publish(&self, h: &Head) -> Result<()> {
-        let Some(path) = &self.settings.audit_publish_file else { return Ok(()) };
-        use std::io::Write;
-        let line = serde_json::json!({"tree_size": h.tree_size, "checkpoint": h.checkpoint}).to_string();
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| ServiceError::Unavailable(format!("cannot publish the tree head: {e}")))?;
-        f.write_all(format!("{line}\n").as_bytes())
-            .and_then(|_| f.sync_data())
-            .map_err(|e| ServiceError::Unavailable(format!("cannot publish the tree head: {e}")))
+    /// Writes a head outside the database (the configured file and webhook)
+    /// unless a head at least as large was published already.
+    async fn publish(&self, h: &Head) -> Result<()> {
+        let s = &self.settings;
+        if (s.audit_publish_file.is_none() && s.audit_publish_webhook.is_none()) || self.published.load(Ordering::Acquire) > h.tree_size {
+            return Ok(());
+        }
+        let _one_at_a_time = self.publishing.lock().await;
+        if self.published.load(Ordering::Acquire) > h.tree_size {
+            return Ok(());
+        }
+        let payload = publish::payload(&s.audit_origin, h.tree_size, &h.root, &h.checkpoint);
+        let fail = |e: String| {
+            tracing::error!(error = %e, tree_size = h.tree_size, "cannot publish the audit tree head");
+            ServiceError::NotPublished(format!("the tree head of size {} is stored but could not be published: {e}", h.tree_size))
+        };
+        if let Some(path) = &s.audit_publish_file {
+            let (path, p) = (path.clone(), payload.clone());
+            tokio::task::spawn_blocking(move || publish::to_file(&path, &p)).await.map_err(|e| fail(e.to_string()))?.map_err(fail)?;
+        }
+        if let Some(url) = &s.audit_publish_webhook {
+            publish::to_webhook(url, &payload).await.map_err(fail)?;
+        }
+        // Stored as size + 1 so that 0 means "nothing published yet".
+        self.published.store(h.tree_size + 1, Ordering::Release);
+        Ok(())
+    }
+
+    /// Makes a head every `period` while the vault lives; a failure is
+    /// logged and retried at the next tick.
+    pub fn heads_on_schedule(vault: &std::sync::Arc<Vault>, period: std::time::Duration) {
+        let weak = std::sync::Arc::downgrade(vault);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(v) = weak.upgrade() else { return };
+                if let Err(e) = v.make_head().await {
+                    tracing::warn!(error = %e, "scheduled audit tree head failed");
+                }
+            }
+        });
     }
 
     /// Makes a head on request (administrators), recorded.

@@ -141,7 +141,12 @@ impl Vault {
             expires_at: now + self.settings.session_ttl_ms,
         };
         let expires_at = row.expires_at;
-        self.store.write(move |db| queries::insert_session(db, &row)).await?;
+        let (sid, role, tenant) = (actor.staff_id, actor.role.as_str().to_string(), actor.tenant);
+        self.write_recorded(move |db, d| {
+            (d.actor, d.role, d.tenant) = (Some(sid), Some(role), tenant);
+            queries::insert_session(db, &row)
+        })
+        .await?;
         Ok(Login { token, expires_at, actor })
     }
 
@@ -182,7 +187,7 @@ impl Vault {
         let h = token_hash(token);
         self.sessions.forget(&h);
         let d = self.draft(actor, "auth.logout", None);
-        self.audited(d, async { Ok(self.store.write(move |db| queries::delete_session(db, &h)).await?) }, |_, _| {}).await
+        self.audited(d, async { Ok(self.write_recorded(move |db, _| queries::delete_session(db, &h)).await?) }, |_, _| {}).await
     }
 
     /// Changes one's own password; ends every other session of the account.
@@ -209,8 +214,7 @@ impl Vault {
         let keep = token_hash(token).to_vec();
         let now = self.clock.now_ms();
         let ttl = self.settings.session_ttl_ms;
-        self.store
-            .write(move |db| {
+        self.write_recorded(move |db, _| {
                 queries::set_password(db, id, &hash)?;
                 queries::delete_sessions_of(db, id)?;
                 queries::insert_session(db, &SessionRow { token_hash: keep, staff_id: id, created_at: now, expires_at: now + ttl })
@@ -295,7 +299,13 @@ impl Vault {
             must_change_password: row.must_change_password,
             created_at: row.created_at,
         };
-        self.store.write(move |db| queries::insert_staff(db, &row)).await.map_err(|e| match e {
+        let staff = row.id;
+        self.write_recorded(move |db, d| {
+            d.detail = Some(format!("staff={staff}"));
+            queries::insert_staff(db, &row)
+        })
+        .await
+        .map_err(|e| match e {
             crate::store::StoreError::Conflict => ServiceError::Conflict("a staff member with this login name exists"),
             e => e.into(),
         })?;

@@ -31,7 +31,7 @@ impl Vault {
             created_at: self.clock.now_ms(),
         };
         let out = CollectionInfo { id: row.id, tenant, def, created_at: row.created_at };
-        self.store.write(move |db| queries::insert_collection(db, &row)).await.map_err(|e| match e {
+        self.write_recorded(move |db, _| queries::insert_collection(db, &row)).await.map_err(|e| match e {
             StoreError::Conflict => ServiceError::Conflict("a collection with this name exists in this tenant"),
             e => e.into(),
         })?;

@@ -42,6 +42,10 @@ pub enum ServiceError {
     Unavailable(String),
     #[error("internal error")]
     Internal(String),
+    /// A tree head was made and stored but could not be published outside
+    /// the database (the message says where and why; no secret in it).
+    #[error("{0}")]
+    NotPublished(String),
 }
 
 impl From<StoreError> for ServiceError {
@@ -82,11 +86,12 @@ pub struct Settings {
     pub session_ttl_ms: i64,
     pub audit_origin: String,
     pub audit_publish_file: Option<std::path::PathBuf>,
+    pub audit_publish_webhook: Option<String>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { session_ttl_ms: 8 * 3600 * 1000, audit_origin: "varuh.local/audit".into(), audit_publish_file: None }
+        Settings { session_ttl_ms: 8 * 3600 * 1000, audit_origin: "varuh.local/audit".into(), audit_publish_file: None, audit_publish_webhook: None }
     }
 }
 
@@ -116,6 +121,9 @@ pub struct Vault {
     pub(crate) sessions: auth::SessionCache,
     pub(crate) appender: Arc<std::sync::Mutex<crate::audit::Appender>>,
     pub(crate) signer: crate::crypto::AuditSigner,
+    /// 1 + the largest tree size published outside the database (0: none yet).
+    pub(crate) published: std::sync::atomic::AtomicU64,
+    pub(crate) publishing: tokio::sync::Mutex<()>,
 }
 
 impl Vault {
@@ -128,6 +136,8 @@ impl Vault {
         Arc::new(Vault {
             appender,
             signer,
+            published: Default::default(),
+            publishing: Default::default(),
             store,
             master,
             system,

@@ -91,15 +91,16 @@ impl Vault {
         let (_, wrapped) = t.keys.new_subject_key(tenant, id);
         let now = self.clock.now_ms();
         let found = self
-            .store
-            .write(move |db| {
+            .write_recorded(move |db, d| {
                 if let Some(existing) = owner_of(db, tenant, &idents, None)? {
                     // Known by one identifier: attach the others to the same person.
                     for i in &idents {
                         queries::insert_identifier(db, tenant, existing, i)?;
                     }
+                    d.subject = Some(existing);
                     return Ok(Some(existing));
                 }
+                d.subject = Some(id);
                 queries::insert_subject(db, &SubjectRow { tenant_id: tenant, id, wrapped_key: wrapped, created_at: now })?;
                 for i in &idents {
                     queries::insert_identifier(db, tenant, id, i)?;
@@ -206,7 +207,13 @@ impl Vault {
             async {
         self.tenant_for(actor, tenant).await?;
         authz::personal_data(actor)?;
-        self.store.write(move |db| queries::delete_subject(db, tenant, subject)).await.map_err(|e| match e {
+        self.write_recorded(move |db, d| {
+            let n = queries::delete_subject(db, tenant, subject)?;
+            d.detail = Some(format!("records_deleted={n}"));
+            Ok(n)
+        })
+        .await
+        .map_err(|e| match e {
             StoreError::NotFound => ServiceError::NotFound("subject"),
             e => e.into(),
         })
@@ -273,11 +280,11 @@ impl Vault {
             };
             let idents = record_identifiers(&t, &c, &values, id);
             let placed = self
-                .store
-                .write(move |db| {
+                .write_recorded(move |db, d| {
                     let probe: Vec<(String, Vec<u8>)> = idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
                     match owner_of_hashes(db, tenant, &probe, Some(sid))? {
-                        Some(other) if new_subject.is_some() => return Ok(Placed::SubjectExists(other)),
+                        // Not a change: the job fails so that nothing (no event either) is written.
+                        Some(other) if new_subject.is_some() => return Err(StoreError::Elsewhere(other)),
                         Some(_) => return Err(StoreError::Conflict),
                         None => {}
                     }
@@ -288,12 +295,15 @@ impl Vault {
                     for i in &idents {
                         queries::insert_identifier(db, tenant, sid, i)?;
                     }
+                    d.record = Some(id);
+                    d.subject = Some(sid);
                     Ok(Placed::Done)
                 })
                 .await
-                .map_err(|e| match e {
-                    StoreError::Conflict => ServiceError::Conflict("an identifier in this record belongs to another subject"),
-                    e => e.into(),
+                .or_else(|e| match e {
+                    StoreError::Elsewhere(other) => Ok(Placed::SubjectExists(other)),
+                    StoreError::Conflict => Err(ServiceError::Conflict("an identifier in this record belongs to another subject")),
+                    e => Err(e.into()),
                 })?;
             match placed {
                 Placed::Done => {
@@ -415,8 +425,8 @@ impl Vault {
         };
         let idents = record_identifiers(&t, &c, &values, id);
         let created_at = row.created_at;
-        self.store
-            .write(move |db| {
+        self.write_recorded(move |db, d| {
+                d.subject = Some(sid);
                 let probe: Vec<(String, Vec<u8>)> = idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
                 if owner_of_hashes(db, tenant, &probe, Some(sid))?.is_some() {
                     return Err(StoreError::Conflict);
@@ -449,7 +459,7 @@ impl Vault {
         authz::personal_data(actor)?;
         let c = self.collection(tenant, collection).await?;
         let cid = c.id;
-        self.store.write(move |db| queries::delete_record(db, tenant, cid, id)).await.map_err(|e| match e {
+        self.write_recorded(move |db, _| queries::delete_record(db, tenant, cid, id)).await.map_err(|e| match e {
             StoreError::NotFound => ServiceError::NotFound("record"),
             e => e.into(),
         })

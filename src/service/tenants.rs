@@ -33,7 +33,12 @@ impl Vault {
         let (_, wrapped) = self.master.new_tenant(id);
         let row = TenantRow { id, name: name.to_string(), allow_special, wrapped_key: wrapped, created_at: self.clock.now_ms() };
         let out = info(&row);
-        self.store.write(move |db| queries::insert_tenant(db, &row)).await.map_err(|e| match e {
+        self.write_recorded(move |db, d| {
+            d.tenant = Some(row.id);
+            queries::insert_tenant(db, &row)
+        })
+        .await
+        .map_err(|e| match e {
             StoreError::Conflict => ServiceError::Conflict("a tenant with this name exists"),
             e => e.into(),
         })?;

@@ -34,6 +34,10 @@ pub enum StoreError {
     Db(String),
     #[error("stored data is not as expected: {0}")]
     Corrupt(String),
+    /// A job found that it must act on another row (this id) and wrote
+    /// nothing; the caller redoes it there.
+    #[error("the job must be redone against another row")]
+    Elsewhere(uuid::Uuid),
 }
 
 type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;

@@ -498,6 +498,7 @@ pub fn audit_query(db: &mut dyn Db, f: &AuditFilter) -> Result<Vec<AuditRow>, St
     rows.iter().map(|r| Ok(AuditRow { seq: r.i64(0)?, body: r.blob(1)?, leaf_hash: r.blob(2)? })).collect()
 }
 
+#[derive(Clone)]
 pub struct HeadRow {
     pub tree_size: i64,
     pub root: Vec<u8>,

@@ -193,3 +193,206 @@ async fn aud3_tampering_is_caught_and_located(b: Backend) {
     }
 }
 both!(aud3_tampering_is_caught_and_located);
+
+/// Runs SQL on the test server's database with a plain connection.
+async fn sql(s: &TestServer, script: &'static str) {
+    let location = Location::parse(&s.cfg.database_url()).unwrap();
+    tokio::task::spawn_blocking(move || Store::connect_raw(&location).unwrap().batch(script).unwrap()).await.unwrap();
+}
+
+async fn aud1_a_change_without_its_event_is_not_stored(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("Ham d.o.o.", false).await;
+    s.collection(&t, customers()).await;
+    let recs = format!("/v1/tenants/{t}/collections/customers/records");
+    // The audit table refuses new rows (as a full disk or a broken table would).
+    match b {
+        Backend::Sqlite => sql(&s, "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'refused'); END;").await,
+        Backend::Postgres => {
+            sql(
+                &s,
+                "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$; \
+                 CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_audit();",
+            )
+            .await
+        }
+    }
+    let (st, body) = s.post(&recs, &s.admin, json!({"data": {"email": "mojca.kos@example.si", "name": "Mojca Kos"}})).await;
+    assert!(st.is_server_error(), "{st} {body}");
+    assert!(!body.to_string().contains("mojca"), "{body}");
+    let (st, _) = s.post(&format!("/v1/tenants/{t}/collections"), &s.admin, json!({"name": "other", "fields": []})).await;
+    assert!(st.is_server_error() || st == StatusCode::UNPROCESSABLE_ENTITY, "{st}");
+    match b {
+        Backend::Sqlite => sql(&s, "DROP TRIGGER refuse_audit;").await,
+        Backend::Postgres => sql(&s, "DROP TRIGGER refuse_audit ON audit_events;").await,
+    }
+    // Nothing of the refused change was kept: no record, no subject.
+    let (st, _) = s.post(&format!("/v1/tenants/{t}/subjects/lookup"), &s.admin, json!({"kind": "email", "value": "mojca.kos@example.si"})).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (_, list) = s.get(&recs, &s.admin).await;
+    assert_eq!(list.as_array().map(Vec::len), Some(0), "{list}");
+    // And the log is whole: the next change and its event go through.
+    let (st, r) = s.post(&recs, &s.admin, json!({"data": {"email": "mojca.kos@example.si", "name": "Mojca Kos"}})).await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    let (_, evs) = s.get(&format!("/v1/audit/events?tenant={t}&subject={}", r["subject_id"].as_str().unwrap()), &s.admin).await;
+    assert_eq!(evs["events"][0]["event"]["action"], "record.create", "{evs}");
+    assert_eq!(evs["events"][0]["event"]["record"], r["id"]);
+    let location = Location::parse(&s.cfg.database_url()).unwrap();
+    let (_, h) = s.post("/v1/audit/heads", &s.admin, json!({})).await;
+    let key = VerifierKey::parse(h["key"].as_str().unwrap()).unwrap();
+    let rep = tokio::task::spawn_blocking(move || verify::verify_store(Store::connect_raw(&location).unwrap().as_mut(), &key, &[]).unwrap()).await.unwrap();
+    assert!(rep.ok(), "{:?}", rep.failures);
+}
+both!(aud1_a_change_without_its_event_is_not_stored);
+
+/// A tiny webhook receiver on loopback: answers 204 and keeps each body.
+async fn receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let got: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let g = got.clone();
+    let app = axum::Router::new().route(
+        "/heads",
+        axum::routing::post(move |body: String| {
+            let g = g.clone();
+            async move {
+                g.lock().unwrap().push(body);
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/heads", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    (url, got)
+}
+
+async fn aud4_heads_are_published_and_a_rollback_is_caught(b: Backend) {
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("heads.jsonl");
+    let (url, got) = receiver().await;
+    let (f, u) = (file.clone(), url.clone());
+    let s = TestServer::start_with(b, move |c| {
+        c.audit_publish_file = Some(f);
+        c.audit_publish_webhook = Some(u);
+        c.audit_head_seconds = 1;
+    })
+    .await;
+    let t = s.tenant("Ham d.o.o.", false).await;
+    // On a schedule: a head appears without anyone asking.
+    let mut scheduled = 0;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        scheduled = got.lock().unwrap().len();
+        if scheduled > 0 {
+            break;
+        }
+    }
+    assert!(scheduled > 0, "no head was published on the schedule");
+    // On demand: the head of the moment reaches the file and the webhook.
+    s.collection(&t, customers()).await;
+    let (st, h1) = s.post("/v1/audit/heads", &s.admin, json!({})).await;
+    assert_eq!(st, StatusCode::CREATED, "{h1}");
+    let key = VerifierKey::parse(h1["key"].as_str().unwrap()).unwrap();
+    let n1 = h1["tree_size"].as_u64().unwrap();
+    let hooked: Value = serde_json::from_str(got.lock().unwrap().last().unwrap()).unwrap();
+    assert_eq!(hooked["tree_size"].as_u64(), Some(n1), "{hooked}");
+    assert_eq!(varuh::audit::note::open(hooked["checkpoint"].as_str().unwrap(), &key).unwrap().size, n1);
+    s.get(&format!("/v1/tenants/{t}"), &s.admin).await;
+    let (_, h2) = s.post("/v1/audit/heads", &s.admin, json!({})).await;
+    let n2 = h2["tree_size"].as_u64().unwrap();
+    assert!(n2 > n1);
+    let published = verify::read_published(&std::fs::read_to_string(&file).unwrap());
+    assert!(published.len() >= 2, "{published:?}");
+
+    // The command-line verifier agrees with the published heads.
+    let cli = |extra: &[&str]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_varuh"));
+        c.arg("--data-dir").arg(&s.cfg.data_dir).env("VARUH_DATABASE_URL", s.cfg.database_url()).args(["audit", "verify"]).args(extra);
+        c.output().unwrap()
+    };
+    let published_arg = file.to_str().unwrap().to_string();
+    let ok = cli(&["--published", &published_arg]);
+    assert!(ok.status.success(), "{}{}", String::from_utf8_lossy(&ok.stdout), String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("OK"));
+
+    // Someone with the database restores it to the state of the first head:
+    // every later event and head gone, the rest intact.
+    let location = Location::parse(&s.cfg.database_url()).unwrap();
+    let k = key.clone();
+    let p = published.clone();
+    let (inside, outside) = tokio::task::spawn_blocking(move || {
+        let mut db = Store::connect_raw(&location).unwrap();
+        match db.dialect() {
+            Dialect::Sqlite => db.batch("DROP TRIGGER audit_events_no_delete; DROP TRIGGER audit_heads_no_delete;").unwrap(),
+            Dialect::Postgres => db
+                .batch(
+                    "DROP TRIGGER audit_events_append_only ON audit_events; DROP TRIGGER audit_heads_append_only ON audit_heads; \
+                     GRANT DELETE ON audit_events, audit_heads TO CURRENT_USER;",
+                )
+                .unwrap(),
+        }
+        db.exec("DELETE FROM audit_events WHERE seq >= $1", &[Val::I64(n1 as i64)]).unwrap();
+        db.exec("DELETE FROM audit_heads WHERE tree_size > $1", &[Val::I64(n1 as i64)]).unwrap();
+        (verify::verify_store(db.as_mut(), &k, &[]).unwrap(), verify::verify_store(db.as_mut(), &k, &p).unwrap())
+    })
+    .await
+    .unwrap();
+    // From inside the database alone the rollback cannot be seen …
+    assert!(inside.ok(), "{:?}", inside.failures);
+    // … against the published heads it is, at the first missing event.
+    assert!(!outside.ok());
+    assert_eq!(outside.first().unwrap().position, Some(n1), "{:?}", outside.failures);
+    let bad = cli(&["--published", &published_arg]);
+    assert_eq!(bad.status.code(), Some(1), "{}", String::from_utf8_lossy(&bad.stdout));
+    let text = String::from_utf8_lossy(&bad.stdout).to_string() + &String::from_utf8_lossy(&bad.stderr);
+    assert!(text.contains(&format!("{n1}")) && text.contains("rolled back"), "{text}");
+}
+both!(aud4_heads_are_published_and_a_rollback_is_caught);
+
+async fn aud4_publishing_needs_a_valid_webhook() {
+    let mut c = varuh::config::Config { audit_publish_webhook: Some("https://example.org/x".into()), ..Default::default() };
+    assert!(c.check().unwrap_err().to_string().contains("audit_publish_webhook"));
+    c.audit_publish_webhook = Some("not a url".into());
+    assert!(c.check().is_err());
+    c.audit_publish_webhook = Some("http://127.0.0.1:9/heads".into());
+    assert!(c.check().is_ok());
+}
+
+#[tokio::test]
+async fn aud4_webhook_setting_is_checked() {
+    aud4_publishing_needs_a_valid_webhook().await
+}
+
+/// A webhook that refuses: the head is stored, the request says it was not
+/// published, and the next head publishes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aud4_a_refused_publication_is_reported_and_retried() {
+    let port = crate::support::free_port();
+    let url = format!("http://127.0.0.1:{port}/heads");
+    let u = url.clone();
+    let s = TestServer::start_with(Backend::Sqlite, move |c| {
+        c.audit_publish_webhook = Some(u);
+        c.audit_head_seconds = 0;
+    })
+    .await;
+    let (st, body) = s.post("/v1/audit/heads", &s.admin, json!({})).await;
+    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body.to_string().contains("could not be published"), "{body}");
+    // The receiver comes up on that port; the next request publishes.
+    let got: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let g = got.clone();
+    let app = axum::Router::new().route(
+        "/heads",
+        axum::routing::post(move |body: String| {
+            let g = g.clone();
+            async move {
+                g.lock().unwrap().push(body);
+                StatusCode::OK
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let (st, h) = s.post("/v1/audit/heads", &s.admin, json!({})).await;
+    assert_eq!(st, StatusCode::CREATED, "{h}");
+    assert_eq!(got.lock().unwrap().len(), 1);
+}
