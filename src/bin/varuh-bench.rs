@@ -5,6 +5,12 @@
 //!
 //!   scripts/bench.sh            (SQLite, then PostgreSQL)
 //!   varuh-bench --backend sqlite --subjects 100000 --clients 32 --seconds 10
+//!
+//! With `--mode audit` it measures the audit trail itself, in process on a
+//! fresh SQLite store: `--clients` tasks append realistic events (a record
+//! read: actor, tenant, subject, collection, record, five field names),
+//! each waiting until its event is durable, for `--seconds`; then
+//! `varuh audit verify`'s verifier checks the whole log on one thread.
 
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
@@ -32,6 +38,9 @@ struct Args {
     clients: usize,
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// vault (over HTTP, a separate server process) or audit (in process).
+    #[arg(long, default_value = "vault")]
+    mode: String,
 }
 
 struct Server {
@@ -219,9 +228,95 @@ fn record(i: usize, tag: &str) -> Value {
     }})
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<()> {
+fn main() -> Result<()> {
     let args = Args::parse();
+    match args.mode.as_str() {
+        // The load generator runs on one thread, beside the server.
+        "vault" => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(vault(args)),
+        // Appenders and the server side share the machine's cores.
+        "audit" => tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(audit(args)),
+        other => bail!("--mode must be vault or audit, not {other}"),
+    }
+}
+
+/// The audit micro-benchmark: durable appends with group commit, then the
+/// offline verifier over everything appended.
+async fn audit(args: Args) -> Result<()> {
+    use varuh::audit::{verify, Draft};
+    let dir = tempfile_dir::Dir::new()?;
+    let cfg = varuh::config::Config { data_dir: dir.0.clone(), audit_head_seconds: 0, ..Default::default() };
+    let opened = varuh::setup::open(&cfg, varuh::setup::Create::Yes, varuh::clock::Clock::default()).await?;
+    let vault = opened.vault.clone();
+    println!(
+        "varuh-bench audit: backend=sqlite appenders={} seconds={} cores={}",
+        args.clients,
+        args.seconds,
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+    );
+    let fields: Vec<String> = ["email", "name", "phone", "born", "orders"].iter().map(|s| s.to_string()).collect();
+    let (tenant, actor) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    eprintln!("phase: audit append");
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(args.seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..args.clients {
+        let (vault, fields) = (vault.clone(), fields.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            while Instant::now() < deadline {
+                let d = Draft {
+                    request: uuid::Uuid::now_v7().to_string(),
+                    actor: Some(actor),
+                    role: Some("operator".into()),
+                    tenant: Some(tenant),
+                    action: "record.read".into(),
+                    outcome: "ok".into(),
+                    source: Some("127.0.0.1".into()),
+                    subject: Some(uuid::Uuid::now_v7()),
+                    collection: Some("customers".into()),
+                    record: Some(uuid::Uuid::now_v7()),
+                    fields: fields.clone(),
+                    detail: None,
+                };
+                let t = Instant::now();
+                vault.record_event(d).await?;
+                lat.push(t.elapsed().as_micros() as u32);
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut append = Phase { name: "append (durable, grouped)", ops: 0, secs: 0.0, lat_us: Vec::new(), errors: 0 };
+    for t in tasks {
+        let lat = t.await??;
+        append.ops += lat.len();
+        append.lat_us.extend(lat);
+    }
+    append.secs = start.elapsed().as_secs_f64();
+    let head = vault.make_head().await?;
+    let key = vault.audit_key();
+    drop(vault);
+    drop(opened);
+    eprintln!("phase: audit verify");
+    let location = varuh::store::Location::parse(&cfg.database_url())?;
+    let (report, secs) = tokio::task::spawn_blocking(move || -> Result<(verify::Report, f64)> {
+        let mut db = varuh::store::Store::connect_raw(&location)?;
+        let t = Instant::now();
+        let r = verify::verify_store(db.as_mut(), &key, &[])?;
+        Ok((r, t.elapsed().as_secs_f64()))
+    })
+    .await??;
+    if !report.ok() || report.events != head.tree_size {
+        bail!("the log does not verify: {:?}", report.first());
+    }
+    let mut check = Phase { name: "verify (one thread)", ops: report.events as usize, secs, lat_us: Vec::new(), errors: 0 };
+    println!("| {:<28} | {:>9} | {:>10} | {:>8} | {:>8} | {:>6} |", "operation", "events", "per second", "p50 ms", "p99 ms", "errors");
+    println!("|{:-<30}|{:->11}|{:->12}|{:->10}|{:->10}|{:->8}|", "", "", "", "", "", "");
+    println!("{}", append.row());
+    println!("{}", check.row());
+    Ok(())
+}
+
+async fn vault(args: Args) -> Result<()> {
     if args.backend == "postgres" && args.database_url.is_none() {
         bail!("--backend postgres needs --database-url");
     }

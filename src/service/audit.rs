@@ -13,9 +13,68 @@ use crate::store::db::Db;
 use crate::store::StoreError;
 use crate::audit::publish;
 use std::sync::atomic::Ordering;
+use tokio::sync::oneshot;
 use std::cell::RefCell;
 use std::future::Future;
 use uuid::Uuid;
+
+/// Events waiting for the writer. Appending from many requests at once,
+/// one writer job takes all that are waiting and writes them in one
+/// savepoint: auditing every read costs an INSERT per event, not a job, a
+/// channel hop and a savepoint each. Each waiter is answered when the batch
+/// holding its event is durable.
+#[derive(Default)]
+pub(crate) struct AuditQueue {
+    pending: std::sync::Mutex<Vec<Waiting>>,
+    /// A job to drain `pending` is queued and has not started yet.
+    scheduled: std::sync::atomic::AtomicBool,
+}
+
+struct Waiting {
+    draft: Draft,
+    now: i64,
+    tx: oneshot::Sender<std::result::Result<u64, String>>,
+}
+
+impl AuditQueue {
+    /// The writer job: appends everything waiting. If one append fails the
+    /// job's savepoint undoes them all, and all their waiters get the error.
+    fn write(&self, db: &mut dyn Db, ap: &std::sync::Mutex<log::Appender>) -> (bool, crate::store::Reply) {
+        self.scheduled.store(false, Ordering::Release);
+        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut ap = ap.lock().unwrap_or_else(|e| e.into_inner());
+        let mut done = Vec::with_capacity(batch.len());
+        let mut failed = None;
+        for w in batch {
+            if failed.is_none() {
+                match ap.append(db, w.draft, w.now) {
+                    Ok(seq) => {
+                        done.push((w.tx, seq));
+                        continue;
+                    }
+                    Err(e) => failed = Some(e.to_string()),
+                }
+            }
+            let _ = w.tx.send(Err(failed.clone().unwrap_or_default()));
+        }
+        if let Some(e) = failed {
+            // The appender counted events the savepoint is about to undo.
+            ap.invalidate();
+            for (tx, _) in done {
+                let _ = tx.send(Err(e.clone()));
+            }
+            return (false, Box::new(|_| {}));
+        }
+        (
+            true,
+            Box::new(move |durable| {
+                for (tx, seq) in done {
+                    let _ = tx.send(durable.clone().map(|()| seq));
+                }
+            }),
+        )
+    }
+}
 
 tokio::task_local! {
     /// The event of the use case that `audited` is running on this task.
@@ -132,14 +191,23 @@ impl Vault {
         self.append(d).await.map(|_| ())
     }
 
-    /// Appends one event and waits until it is durable.
+    /// Appends one event and waits until it is durable. Events of many
+    /// requests are gathered and written by one writer job (`AuditQueue`).
     pub(crate) async fn append(&self, d: Draft) -> Result<u64> {
-        let ap = self.appender.clone();
+        let (tx, rx) = oneshot::channel();
         let now = self.clock.now_ms();
-        self.store
-            .write(move |db| ap.lock().unwrap_or_else(|e| e.into_inner()).append(db, d, now))
-            .await
-            .map_err(|e| ServiceError::Unavailable(format!("the audit trail cannot be written: {e}")))
+        self.queue.pending.lock().unwrap_or_else(|e| e.into_inner()).push(Waiting { draft: d, now, tx });
+        if !self.queue.scheduled.swap(true, Ordering::AcqRel) {
+            let (q, ap) = (self.queue.clone(), self.appender.clone());
+            if let Err(e) = self.store.submit(Box::new(move |db| q.write(db, &ap))) {
+                self.queue.scheduled.store(false, Ordering::Release);
+                for w in std::mem::take(&mut *self.queue.pending.lock().unwrap_or_else(|e| e.into_inner())) {
+                    let _ = w.tx.send(Err(e.to_string()));
+                }
+            }
+        }
+        let unavailable = |e: String| ServiceError::Unavailable(format!("the audit trail cannot be written: {e}"));
+        rx.await.map_err(|_| unavailable("the writer stopped".into()))?.map_err(unavailable)
     }
 
     /// Runs a use case and records it with its outcome; `fill` adds what

@@ -120,6 +120,7 @@ pub struct Vault {
     collections: RwLock<HashMap<(Uuid, String), Arc<Collection>>>,
     pub(crate) sessions: auth::SessionCache,
     pub(crate) appender: Arc<std::sync::Mutex<crate::audit::Appender>>,
+    pub(crate) queue: Arc<audit::AuditQueue>,
     pub(crate) signer: crate::crypto::AuditSigner,
     /// 1 + the largest tree size published outside the database (0: none yet).
     pub(crate) published: std::sync::atomic::AtomicU64,
@@ -135,6 +136,7 @@ impl Vault {
         let signer = master.audit_signer();
         Arc::new(Vault {
             appender,
+            queue: Default::default(),
             signer,
             published: Default::default(),
             publishing: Default::default(),

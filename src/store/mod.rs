@@ -40,8 +40,11 @@ pub enum StoreError {
     Elsewhere(uuid::Uuid),
 }
 
-type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
-type WriteJob = Box<dyn FnOnce(&mut dyn Db) -> (bool, Reply) + Send>;
+/// Called once a job's batch is durable (`Ok`) or has failed.
+pub(crate) type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// A job: runs in its own savepoint (rolled back unless it says `true`) and
+/// hands back what to call when its batch is durable.
+pub(crate) type WriteJob = Box<dyn FnOnce(&mut dyn Db) -> (bool, Reply) + Send>;
 type ReadJob = Box<dyn FnOnce(&mut dyn Db) + Send>;
 
 /// Where the data lives, parsed from `database_url`.
@@ -219,6 +222,16 @@ impl Store {
             .send(job)
             .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
         rx.await.map_err(|_| StoreError::Unavailable("writer stopped".into()))?
+    }
+
+    /// Queues a raw job for the writer; for callers that answer many
+    /// waiters from one job (the audit queue).
+    pub(crate) fn submit(&self, job: WriteJob) -> Result<(), StoreError> {
+        self.writer
+            .as_ref()
+            .ok_or_else(|| StoreError::Unavailable("store is closed".into()))?
+            .send(job)
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))
     }
 
     /// Runs `f` on a reader connection.
