@@ -19,7 +19,7 @@ pub struct Config {
     /// Largest request body accepted.
     pub max_body_bytes: usize,
     pub session_ttl_minutes: u64,
-    /// Reader connections (threads) of the store.
+    /// Reader connections of the store (SQLite: pooled; PostgreSQL: one thread each).
     pub readers: usize,
     /// `text` or `json`.
     pub log_format: String,

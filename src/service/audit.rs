@@ -379,7 +379,7 @@ impl Vault {
 
     /// The leaf hashes of the first `size` events; a size beyond the log is not found.
     async fn leaves(&self, size: u64) -> Result<Vec<merkle::Hash>> {
-        self.store.read(move |db| log::leaves(db, size)).await.map_err(|e| match e {
+        self.store.read_long(move |db| log::leaves(db, size)).await.map_err(|e| match e {
             crate::store::StoreError::NotFound => ServiceError::NotFound("tree size"),
             e => e.into(),
         })
@@ -399,8 +399,8 @@ impl Vault {
                 if seq >= size {
                     return Err(crate::domain::Invalid::new("seq", "must be below tree_size").into());
                 }
-                let leaves = self.leaves(size).await?;
-                Ok((leaves[seq as usize], merkle::inclusion_proof(seq as usize, &leaves)))
+                let tree = merkle::Tree::new(self.leaves(size).await?);
+                Ok((tree.leaf(seq as usize).copied().unwrap_or_default(), tree.inclusion_proof(seq as usize, size as usize)))
             },
             |_, _| {},
         )
@@ -417,8 +417,8 @@ impl Vault {
                 if first > second {
                     return Err(crate::domain::Invalid::new("first", "must not exceed second").into());
                 }
-                let leaves = self.leaves(second).await?;
-                Ok(merkle::consistency_proof(first as usize, &leaves))
+                let tree = merkle::Tree::new(self.leaves(second).await?);
+                Ok(tree.consistency_proof(first as usize, second as usize))
             },
             |_, _| {},
         )
@@ -453,7 +453,7 @@ impl Vault {
                 if !(1..=1000).contains(&f.limit) {
                     return Err(crate::domain::Invalid::new("limit", "must be 1-1000").into());
                 }
-                let rows = self.store.read(move |db| queries::audit_query(db, &f)).await?;
+                let rows = self.store.read_long(move |db| queries::audit_query(db, &f)).await?;
                 rows.iter().map(stored_event).collect()
             },
             |_, _| {},
@@ -476,13 +476,16 @@ impl Vault {
                     return Err(crate::domain::Invalid::new("from", "must not exceed to").into());
                 }
                 let size = head.tree_size;
-                let (leaves, rows) = self
+                let (tree, rows) = self
                     .store
-                    .read(move |db| Ok((log::leaves(db, size)?, queries::audit_events_from(db, from as i64, (to - from) as i64)?)))
+                    .read_long(move |db| {
+                        let tree = merkle::Tree::new(log::leaves(db, size)?);
+                        Ok((tree, queries::audit_events_from(db, from as i64, (to - from) as i64)?))
+                    })
                     .await?;
                 let mut out = Vec::with_capacity(rows.len());
                 for r in rows {
-                    out.push((stored_event(&r)?, merkle::inclusion_proof(r.seq as usize, &leaves)));
+                    out.push((stored_event(&r)?, tree.inclusion_proof(r.seq as usize, size as usize)));
                 }
                 Ok((head, out))
             },

@@ -4,8 +4,9 @@
 //! batches (group commit): it drains what is pending, runs each job inside
 //! its own savepoint in one transaction, commits (one flush), and only then
 //! answers every job. A failing job rolls back to its savepoint and fails
-//! alone. Reads run on a small pool of reader threads, each with its own
-//! connection. Jobs are closures over `&mut dyn Db`, calling the typed
+//! alone. On SQLite, reads run in place on the caller's thread with a pooled
+//! read-only connection (long scans on a blocking thread, `read_long`); on
+//! PostgreSQL, on a small pool of reader threads with their own connections. Jobs are closures over `&mut dyn Db`, calling the typed
 //! functions of `queries`; the store knows nothing of permissions or keys.
 
 pub mod db;
@@ -75,6 +76,9 @@ const MAX_BATCH: usize = 512;
 pub struct Store {
     writer: Option<crossbeam_channel::Sender<WriteJob>>,
     readers: Option<crossbeam_channel::Sender<ReadJob>>,
+    /// SQLite: reader connections used in place, on the caller's thread.
+    pool: Option<std::sync::Mutex<Vec<Box<dyn Db>>>>,
+    location: Location,
     checkpoint: Option<crossbeam_channel::Sender<()>>,
     threads: Vec<JoinHandle<()>>,
     dialect: Dialect,
@@ -160,11 +164,21 @@ impl Store {
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?,
         );
         let (rtx, rrx) = crossbeam_channel::unbounded::<ReadJob>();
-        for i in 0..readers.max(1) {
-            let mut db = connect(false)?;
-            if dialect == Dialect::Sqlite {
-                db.batch("PRAGMA query_only=1;")?;
+        let mut pool = None;
+        let mut threads_for_readers = readers.max(1);
+        if dialect == Dialect::Sqlite {
+            // A SQLite read takes microseconds: handing it to a reader thread
+            // and back costs more than the read. Reads run in place, each on
+            // a pooled connection.
+            let mut conns = Vec::new();
+            for _ in 0..readers.max(1) {
+                conns.push(sqlite_reader(location)?);
             }
+            pool = Some(std::sync::Mutex::new(conns));
+            threads_for_readers = 0;
+        }
+        for i in 0..threads_for_readers {
+            let mut db = connect(false)?;
             let rx = rrx.clone();
             threads.push(
                 std::thread::Builder::new()
@@ -177,7 +191,7 @@ impl Store {
                     .map_err(|e| StoreError::Unavailable(e.to_string()))?,
             );
         }
-        Ok(Store { writer: Some(wtx), readers: Some(rtx), checkpoint: Some(ctx), threads, dialect, on_rollback })
+        Ok(Store { writer: Some(wtx), readers: Some(rtx), pool, location: location.clone(), checkpoint: Some(ctx), threads, dialect, on_rollback })
     }
 
     /// Sets what the writer calls when a batch fails to commit.
@@ -224,6 +238,29 @@ impl Store {
         rx.await.map_err(|_| StoreError::Unavailable("writer stopped".into()))?
     }
 
+    /// Runs a long read (a whole-log scan, an export) on a blocking thread,
+    /// so that it does not hold up the request workers.
+    pub async fn read_long<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut dyn Db) -> Result<R, StoreError> + Send + 'static,
+    {
+        let Some(pool) = &self.pool else { return self.read(f).await };
+        let taken = pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let mut db = match taken {
+            Some(db) => db,
+            None => sqlite_reader(&self.location)?,
+        };
+        let (r, db) = tokio::task::spawn_blocking(move || {
+            let r = f(db.as_mut());
+            (r, db)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        pool.lock().unwrap_or_else(|e| e.into_inner()).push(db);
+        r
+    }
+
     /// Queues a raw job for the writer; for callers that answer many
     /// waiters from one job (the audit queue).
     pub(crate) fn submit(&self, job: WriteJob) -> Result<(), StoreError> {
@@ -240,6 +277,17 @@ impl Store {
         R: Send + 'static,
         F: FnOnce(&mut dyn Db) -> Result<R, StoreError> + Send + 'static,
     {
+        if let Some(pool) = &self.pool {
+            let taken = pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let mut db = match taken {
+                Some(db) => db,
+                // More reads at once than pooled connections: one more.
+                None => sqlite_reader(&self.location)?,
+            };
+            let r = f(db.as_mut());
+            pool.lock().unwrap_or_else(|e| e.into_inner()).push(db);
+            return r;
+        }
         let (tx, rx) = oneshot::channel();
         self.readers
             .as_ref()
@@ -255,6 +303,7 @@ impl Store {
     pub fn close(&mut self) {
         self.writer.take();
         self.readers.take();
+        self.pool.take();
         let mut threads = self.threads.drain(..);
         // Writer and readers first, then the final checkpoint.
         let rest: Vec<_> = threads.by_ref().collect();
@@ -405,6 +454,16 @@ fn writer_loop(
             }
         }
     }
+}
+
+/// A read-only SQLite connection for the reader pool.
+fn sqlite_reader(location: &Location) -> Result<Box<dyn Db>, StoreError> {
+    let Location::Sqlite(p) = location else {
+        return Err(StoreError::Unavailable("the reader pool is for SQLite".into()));
+    };
+    let mut db: Box<dyn Db> = Box::new(sqlite::Sqlite::open(p, false)?);
+    db.batch("PRAGMA query_only=1;")?;
+    Ok(db)
 }
 
 /// SQLite's write-ahead log beside the database file.
