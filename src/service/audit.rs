@@ -194,9 +194,23 @@ impl Vault {
     /// Appends one event and waits until it is durable. Events of many
     /// requests are gathered and written by one writer job (`AuditQueue`).
     pub(crate) async fn append(&self, d: Draft) -> Result<u64> {
-        let (tx, rx) = oneshot::channel();
+        let mut seqs = self.append_all(vec![d]).await?;
+        seqs.pop().ok_or_else(|| ServiceError::Internal("no seq for an appended event".into()))
+    }
+
+    /// Appends several events together (they share one batch) and waits
+    /// until all are durable.
+    pub(crate) async fn append_all(&self, ds: Vec<Draft>) -> Result<Vec<u64>> {
         let now = self.clock.now_ms();
-        self.queue.pending.lock().unwrap_or_else(|e| e.into_inner()).push(Waiting { draft: d, now, tx });
+        let mut rxs = Vec::with_capacity(ds.len());
+        {
+            let mut pending = self.queue.pending.lock().unwrap_or_else(|e| e.into_inner());
+            for draft in ds {
+                let (tx, rx) = oneshot::channel();
+                pending.push(Waiting { draft, now, tx });
+                rxs.push(rx);
+            }
+        }
         if !self.queue.scheduled.swap(true, Ordering::AcqRel) {
             let (q, ap) = (self.queue.clone(), self.appender.clone());
             if let Err(e) = self.store.submit(Box::new(move |db| q.write(db, &ap))) {
@@ -207,7 +221,33 @@ impl Vault {
             }
         }
         let unavailable = |e: String| ServiceError::Unavailable(format!("the audit trail cannot be written: {e}"));
-        rx.await.map_err(|_| unavailable("the writer stopped".into()))?.map_err(unavailable)
+        let mut seqs = Vec::with_capacity(rxs.len());
+        for rx in rxs {
+            seqs.push(rx.await.map_err(|_| unavailable("the writer stopped".into()))?.map_err(unavailable)?);
+        }
+        Ok(seqs)
+    }
+
+    /// After a use case that showed many subjects' records at once (a page
+    /// of a collection), one `subject.seen` event per subject, so that "who
+    /// has seen this person's data" finds it by subject.
+    pub(crate) async fn record_seen(&self, actor: &Actor, tenant: Uuid, via: &str, records: &[super::records::RecordView]) -> Result<()> {
+        let mut by_subject: std::collections::BTreeMap<Uuid, Vec<&super::records::RecordView>> = Default::default();
+        for r in records {
+            by_subject.entry(r.subject).or_default().push(r);
+        }
+        let drafts = by_subject
+            .into_iter()
+            .map(|(subject, rs)| {
+                let mut d = self.draft(actor, "subject.seen", Some(tenant)).subject(subject).fields_of(field_names(rs.iter().map(|r| &r.data)).iter());
+                d.outcome = "ok".into();
+                d.collection = rs.first().map(|r| r.collection.clone());
+                d.record = (rs.len() == 1).then(|| rs[0].id);
+                d.detail = Some(format!("via={via} records={}", rs.len()));
+                d
+            })
+            .collect();
+        self.append_all(drafts).await.map(|_| ())
     }
 
     /// Runs a use case and records it with its outcome; `fill` adds what

@@ -349,9 +349,10 @@ impl Vault {
     }
 
     /// One page of a collection's records; `after` is the last id seen.
+    /// Besides its own event, each subject shown gets a `subject.seen` event.
     pub async fn list_records(&self, actor: &Actor, tenant: Uuid, collection: &str, after: Option<Uuid>, limit: Option<i64>) -> Result<Vec<RecordView>> {
         let d = self.draft(actor, "record.list", Some(tenant)).collection(collection);
-        self.audited(
+        let list = self.audited(
             d,
             async {
         let t = self.tenant_for(actor, tenant).await?;
@@ -367,7 +368,9 @@ impl Vault {
             },
             |v: &Vec<RecordView>, d: &mut crate::audit::Draft| { d.fields = field_names(v.iter().map(|r| &r.data)); d.detail = Some(format!("records={}", v.len())) },
         )
-        .await
+        .await?;
+        self.record_seen(actor, tenant, "record.list", &list).await?;
+        Ok(list)
     }
 
     /// Replaces (`merge = false`) or merges into (`merge = true`) a record's

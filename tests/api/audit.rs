@@ -396,3 +396,22 @@ async fn aud4_a_refused_publication_is_reported_and_retried() {
     assert_eq!(st, StatusCode::CREATED, "{h}");
     assert_eq!(got.lock().unwrap().len(), 1);
 }
+
+async fn aud1_a_list_is_recorded_for_each_subject_shown(b: Backend) {
+    let (s, op, t, subject) = activity(b).await;
+    let recs = format!("/v1/tenants/{t}/collections/customers/records");
+    let (st, r2) = s.post(&recs, &op, json!({"data": {"email": "janez.novak@example.si", "name": "Janez Novak"}})).await;
+    assert_eq!(st, StatusCode::CREATED, "{r2}");
+    let (st, list) = s.get(&recs, &op).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    for sid in [subject.as_str(), r2["subject_id"].as_str().unwrap()] {
+        let (_, page) = s.get(&format!("/v1/audit/events?tenant={t}&subject={sid}&action=subject.seen"), &s.admin).await;
+        let evs = page["events"].as_array().unwrap();
+        assert_eq!(evs.len(), 1, "{page}");
+        assert_eq!(evs[0]["event"]["detail"], "via=record.list records=1");
+        assert_eq!(evs[0]["event"]["fields"], json!(["email", "name"]));
+        assert_eq!(evs[0]["event"]["collection"], "customers");
+    }
+}
+both!(aud1_a_list_is_recorded_for_each_subject_shown);
