@@ -1,6 +1,13 @@
 //! The `varuh` command: `serve` runs the server; the other subcommands are
 //! the operator's CLI.
 
+
+/// mimalloc: the request workers free what the store's writer and syncer
+/// threads allocated (and back); glibc's allocator serialised that on its
+/// arena locks.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

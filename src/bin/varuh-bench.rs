@@ -12,6 +12,13 @@
 //! each waiting until its event is durable, for `--seconds`; then
 //! `varuh audit verify`'s verifier checks the whole log on one thread.
 
+
+/// mimalloc: the request workers free what the store's writer and syncer
+/// threads allocated (and back); glibc's allocator serialised that on its
+/// arena locks.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use clap::Parser;
