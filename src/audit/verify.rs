@@ -96,6 +96,25 @@ impl Verifier {
         }
     }
 
+    /// Checks that the columns queries filter on say what the (hashed) body
+    /// says: otherwise an event could be hidden from "who has seen this
+    /// person" while its leaf still verifies.
+    pub fn columns(&mut self, pos: u64, body: &[u8], c: &crate::store::queries::AuditColumns) {
+        let same = members(body).is_some_and(|m| {
+            m.time == c.time_ms
+                && same_value(m.tenant, c.tenant.as_deref())
+                && same_value(m.actor, c.actor.as_deref())
+                && same_value(m.action, Some(&c.action))
+                && match m.subject {
+                    Some(raw) => same_value(raw, c.subject.as_deref()) && c.subject.is_some(),
+                    None => c.subject.is_none(),
+                }
+        });
+        if !same {
+            self.fail(Some(pos), format!("event {pos}: its query columns (time, tenant, actor, action, subject) differ from its body (edited to change what queries find)"));
+        }
+    }
+
     /// Feeds the next stored event (in seq order).
     pub fn event(&mut self, seq: i64, body: &[u8], stored_leaf: &[u8]) {
         let pos = self.frontier.size();
@@ -107,12 +126,12 @@ impl Verifier {
         if stored_leaf != leaf {
             self.fail(Some(pos), format!("event {pos}: the stored leaf hash does not match its body (edited)"));
         }
-        match link(body) {
+        match members(body) {
             None => self.fail(Some(pos), format!("event {pos}: the body is not a varuh audit event")),
-            Some((s, time, prev)) => {
+            Some(Members { seq: s, time, prev, .. }) => {
                 if s != pos {
                     self.fail(Some(pos), format!("event {pos}: the body says it is event {s} (moved, inserted or deleted)"));
-                } else if prev != self.prev.map(|h| hex(&h)).unwrap_or_default() {
+                } else if !links(prev, self.prev.as_ref()) {
                     self.fail(Some(pos), format!("event {pos}: does not link to the event before it (inserted, removed or changed before it)"));
                 }
                 if time < self.last_time {
@@ -151,15 +170,96 @@ impl Verifier {
     }
 }
 
-/// The seq, time and prev of a body, read from the fixed prefix varuh
-/// writes (`{"seq":N,"time":T,"prev":"…"`), without a full JSON parse.
-fn link(body: &[u8]) -> Option<(u64, i64, String)> {
-    let s = std::str::from_utf8(body).ok()?;
-    let rest = s.strip_prefix("{\"seq\":")?;
-    let (seq, rest) = rest.split_once(",\"time\":")?;
-    let (time, rest) = rest.split_once(",\"prev\":\"")?;
-    let (prev, _) = rest.split_once('"')?;
-    Some((seq.parse().ok()?, time.parse().ok()?, prev.to_string()))
+/// The members of a body that the verifier checks, read from the fixed
+/// order in which varuh writes them (`seq`, `time`, `prev`, `request`,
+/// `actor`, `role`, `tenant`, `action`, `outcome`, `source`, then
+/// `subject` if any), without a full JSON parse. Values are raw JSON.
+struct Members<'a> {
+    seq: u64,
+    time: i64,
+    prev: &'a [u8],
+    actor: &'a [u8],
+    tenant: &'a [u8],
+    action: &'a [u8],
+    subject: Option<&'a [u8]>,
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn lit(&mut self, l: &[u8]) -> Option<()> {
+        let end = self.i + l.len();
+        (self.b.get(self.i..end)? == l).then(|| self.i = end)
+    }
+    /// One raw JSON value: a string (with its quotes), `null`, or a number.
+    fn value(&mut self) -> Option<&'a [u8]> {
+        let start = self.i;
+        if *self.b.get(self.i)? == b'"' {
+            self.i += 1;
+            loop {
+                match *self.b.get(self.i)? {
+                    b'\\' => self.i += 2,
+                    b'"' => {
+                        self.i += 1;
+                        return Some(&self.b[start..self.i]);
+                    }
+                    _ => self.i += 1,
+                }
+            }
+        }
+        while self.b.get(self.i).is_some_and(|c| !matches!(c, b',' | b'}')) {
+            self.i += 1;
+        }
+        (self.i > start).then(|| &self.b[start..self.i])
+    }
+    fn member(&mut self, name: &[u8]) -> Option<&'a [u8]> {
+        self.lit(b",\"")?;
+        self.lit(name)?;
+        self.lit(b"\":")?;
+        self.value()
+    }
+}
+
+fn members(body: &[u8]) -> Option<Members<'_>> {
+    let mut c = Cursor { b: body, i: 0 };
+    c.lit(b"{\"seq\":")?;
+    let seq = std::str::from_utf8(c.value()?).ok()?.parse().ok()?;
+    let time = std::str::from_utf8(c.member(b"time")?).ok()?.parse().ok()?;
+    let prev = c.member(b"prev")?;
+    let prev = prev.get(1..prev.len().checked_sub(1)?)?;
+    c.member(b"request")?;
+    let actor = c.member(b"actor")?;
+    c.member(b"role")?;
+    let tenant = c.member(b"tenant")?;
+    let action = c.member(b"action")?;
+    c.member(b"outcome")?;
+    c.member(b"source")?;
+    let subject = c.member(b"subject");
+    Some(Members { seq, time, prev, actor, tenant, action, subject })
+}
+
+/// Whether `prev` (hex, "" for the first event) names this leaf hash.
+fn links(prev: &[u8], last: Option<&Hash>) -> bool {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    match last {
+        None => prev.is_empty(),
+        Some(h) => prev.len() == 64 && h.iter().zip(prev.chunks_exact(2)).all(|(b, p)| p[0] == DIGITS[(b >> 4) as usize] && p[1] == DIGITS[(b & 15) as usize]),
+    }
+}
+
+/// Whether a raw JSON value (string or null) says the same as a column.
+fn same_value(raw: &[u8], col: Option<&str>) -> bool {
+    match col {
+        None => raw == b"null",
+        Some(s) => match raw.strip_prefix(b"\"").and_then(|r| r.strip_suffix(b"\"")) {
+            Some(inner) if !inner.contains(&b'\\') => inner == s.as_bytes(),
+            Some(_) => serde_json::from_slice::<String>(raw).is_ok_and(|v| v == s),
+            None => false,
+        },
+    }
 }
 
 /// Reads published heads: a file of JSON Lines with a `checkpoint` field
@@ -179,11 +279,13 @@ pub fn verify_store(db: &mut dyn crate::store::db::Db, key: &VerifierKey, publis
     let mut v = Verifier::new(key, &heads, published);
     let mut from = 0i64;
     loop {
-        let page = queries::audit_events_from(db, from, 50_000)?;
-        let Some(last) = page.last() else { break };
+        let page = queries::audit_events_with_columns(db, from, 10_000)?;
+        let Some((last, _)) = page.last() else { break };
         from = last.seq + 1;
-        for r in &page {
+        for (r, cols) in &page {
+            let pos = v.frontier.size();
             v.event(r.seq, &r.body, &r.leaf_hash);
+            v.columns(pos, &r.body, cols);
         }
     }
     Ok(v.finish())
@@ -207,7 +309,7 @@ pub fn verify_export(text: &str, key: &VerifierKey) -> Report {
     };
     report.heads_checked = 1;
     let mut expected: Option<u64> = None;
-    let mut prev: Option<String> = None;
+    let mut prev: Option<Hash> = None;
     for line in lines {
         let v: serde_json::Value = match serde_json::from_str(line) {
             Ok(v) => v,
@@ -233,17 +335,15 @@ pub fn verify_export(text: &str, key: &VerifierKey) -> Report {
         if !merkle::verify_inclusion(seq, head.size, &leaf, &proof, &head.root) {
             fail(&mut report, Some(seq), format!("event {seq}: not included in the signed tree head"));
         }
-        match link(body.as_bytes()) {
-            Some((s, _, p)) if s == seq => {
-                if let Some(pr) = &prev {
-                    if &p != pr {
-                        fail(&mut report, Some(seq), format!("event {seq}: does not link to the event before it"));
-                    }
+        match members(body.as_bytes()) {
+            Some(m) if m.seq == seq => {
+                if prev.is_some() && !links(m.prev, prev.as_ref()) {
+                    fail(&mut report, Some(seq), format!("event {seq}: does not link to the event before it"));
                 }
             }
             _ => fail(&mut report, Some(seq), format!("event {seq}: the body does not say it is event {seq}")),
         }
-        prev = Some(hex(&leaf));
+        prev = Some(leaf);
         expected = Some(seq.saturating_add(1));
         report.events += 1;
     }
@@ -276,6 +376,51 @@ mod tests {
             v.event(*s, b, l);
         }
         v.finish()
+    }
+
+    #[test]
+    fn query_columns_must_match_the_body_even_with_awkward_strings() {
+        let (t, a, subj) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let ev = Event {
+            seq: 0,
+            time: 1234,
+            prev: String::new(),
+            what: Draft {
+                // Client-chosen request ids may hold quotes, backslashes and look-alike members.
+                request: r#"x\","action":"auth.login","subject":"#.into(),
+                actor: Some(a),
+                role: Some("operator".into()),
+                tenant: Some(t),
+                action: "record.read".into(),
+                outcome: "ok".into(),
+                source: Some("127.0.0.1".into()),
+                subject: Some(subj),
+                detail: Some(r#"say "subject":null"#.into()),
+                ..Default::default()
+            },
+        };
+        let body = serde_json::to_vec(&ev).unwrap();
+        let m = members(&body).expect("parses");
+        assert_eq!((m.seq, m.time), (0, 1234));
+        let cols = |time: i64, tenant: Option<uuid::Uuid>, actor: Option<uuid::Uuid>, action: &str, subject: Option<uuid::Uuid>| crate::store::queries::AuditColumns {
+            time_ms: time,
+            tenant: tenant.map(|u| u.to_string()),
+            actor: actor.map(|u| u.to_string()),
+            action: action.into(),
+            subject: subject.map(|u| u.to_string()),
+        };
+        let check = |c: crate::store::queries::AuditColumns| {
+            let mut v = Verifier::new(&VerifierKey { name: "k".into(), public_key: [0; 32] }, &[], &[]);
+            v.columns(0, &body, &c);
+            v.report.failures.is_empty()
+        };
+        assert!(check(cols(1234, Some(t), Some(a), "record.read", Some(subj))));
+        assert!(!check(cols(1234, Some(t), Some(a), "record.read", None)), "subject removed from the index");
+        assert!(!check(cols(1234, Some(t), Some(a), "auth.login", Some(subj))), "action changed");
+        assert!(!check(cols(1234, Some(t), Some(a), "record.read", Some(t))), "subject changed");
+        assert!(!check(cols(1234, None, Some(a), "record.read", Some(subj))), "tenant removed");
+        assert!(!check(cols(1234, Some(t), Some(t), "record.read", Some(subj))), "actor changed");
+        assert!(!check(cols(99, Some(t), Some(a), "record.read", Some(subj))), "time changed");
     }
 
     #[test]

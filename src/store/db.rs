@@ -65,6 +65,21 @@ impl Row {
             _ => Err(StoreError::Corrupt(format!("column {i} is not an integer"))),
         }
     }
+    /// Moves a blob out of the row (no copy).
+    pub fn take_blob(&mut self, i: usize) -> Result<Vec<u8>, StoreError> {
+        match std::mem::replace(&mut self.0[i], Val::Null) {
+            Val::Blob(v) => Ok(v),
+            _ => Err(StoreError::Corrupt(format!("column {i} is not a blob"))),
+        }
+    }
+    /// Moves an optional text out of the row (no copy).
+    pub fn take_opt_text(&mut self, i: usize) -> Result<Option<String>, StoreError> {
+        match std::mem::replace(&mut self.0[i], Val::Null) {
+            Val::Null => Ok(None),
+            Val::Text(v) => Ok(Some(v)),
+            _ => Err(StoreError::Corrupt(format!("column {i} is not text"))),
+        }
+    }
     pub fn bool(&self, i: usize) -> Result<bool, StoreError> {
         Ok(self.i64(i)? != 0)
     }

@@ -426,6 +426,37 @@ pub fn insert_audit_event(db: &mut dyn Db, ix: &AuditIndex, body: &[u8], leaf_ha
     Ok(())
 }
 
+/// The query columns of a stored event as they are in the table.
+pub struct AuditColumns {
+    pub time_ms: i64,
+    pub tenant: Option<String>,
+    pub actor: Option<String>,
+    pub action: String,
+    pub subject: Option<String>,
+}
+
+/// Events from `from` with their query columns, for the verifier.
+pub fn audit_events_with_columns(db: &mut dyn Db, from: i64, limit: i64) -> Result<Vec<(AuditRow, AuditColumns)>, StoreError> {
+    db.query(
+        "SELECT seq, body, leaf_hash, time_ms, tenant_id, actor_id, action, subject_id FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2",
+        &[from.into(), limit.into()],
+    )?
+    .into_iter()
+    .map(|mut r| {
+        Ok((
+            AuditRow { seq: r.i64(0)?, body: r.take_blob(1)?, leaf_hash: r.take_blob(2)? },
+            AuditColumns {
+                time_ms: r.i64(3)?,
+                tenant: r.take_opt_text(4)?,
+                actor: r.take_opt_text(5)?,
+                action: r.take_opt_text(6)?.unwrap_or_default(),
+                subject: r.take_opt_text(7)?,
+            },
+        ))
+    })
+    .collect()
+}
+
 /// Leaf hashes in order, from `from` (inclusive) to `to` (exclusive).
 pub fn audit_leaf_hashes(db: &mut dyn Db, from: i64, to: i64) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
     db.query("SELECT seq, leaf_hash FROM audit_events WHERE seq >= $1 AND seq < $2 ORDER BY seq", &[from.into(), to.into()])?
