@@ -528,7 +528,15 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] =
 /// Applies the embedded migrations not yet applied, each in a transaction.
 fn migrate(db: &mut dyn Db) -> Result<(), StoreError> {
     let dialect = db.dialect();
-    db.batch("CREATE TABLE IF NOT EXISTS varuh_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")?;
+    // Only if missing: on PostgreSQL a role that may not create tables (the
+    // application role next to an administrator who migrates) may still start.
+    let exists = match dialect {
+        Dialect::Sqlite => !db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'varuh_migrations'", &[])?.is_empty(),
+        Dialect::Postgres => !db.query("SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'varuh_migrations'", &[])?.is_empty(),
+    };
+    if !exists {
+        db.batch("CREATE TABLE IF NOT EXISTS varuh_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")?;
+    }
     let list = match dialect {
         Dialect::Sqlite => SQLITE_MIGRATIONS,
         Dialect::Postgres => POSTGRES_MIGRATIONS,

@@ -47,7 +47,20 @@ fn err(e: postgres::Error) -> StoreError {
     if e.is_closed() {
         return StoreError::Unavailable(e.to_string());
     }
-    StoreError::Db(e.to_string())
+    // The SQLSTATE always; the server's message only for classes whose
+    // messages name objects (privileges, schema, resources), never values;
+    // never the DETAIL, which may quote a row.
+    match e.as_db_error() {
+        Some(db) => {
+            let code = db.code().code();
+            if ["42", "53", "55", "57"].iter().any(|c| code.starts_with(c)) {
+                StoreError::Db(format!("{} (SQLSTATE {code})", db.message()))
+            } else {
+                StoreError::Db(format!("database error (SQLSTATE {code})"))
+            }
+        }
+        None => StoreError::Db(e.to_string()),
+    }
 }
 
 impl ToSql for Val {

@@ -419,3 +419,65 @@ async fn aud1_a_list_is_recorded_for_each_subject_shown(b: Backend) {
     }
 }
 both!(aud1_a_list_is_recorded_for_each_subject_shown);
+
+/// PostgreSQL with the roles the README recommends: the schema owned by an
+/// administrative role, varuh connecting as a role that may only SELECT and
+/// INSERT on the audit tables. varuh works; changing the trail is refused
+/// by privilege, and the guards cannot be dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aud3_postgres_app_role_can_only_insert_and_select_audit_rows() {
+    if crate::support::pg_url().is_none() {
+        return;
+    }
+    let admin_url = crate::support::fresh_pg_database().await;
+    let role = format!("varuh_app_{}", uuid::Uuid::new_v4().simple());
+    let (au, r) = (admin_url.clone(), role.clone());
+    tokio::task::spawn_blocking(move || {
+        // The administrator creates the schema (varuh's migrations) ...
+        drop(Store::open(&Location::parse(&au).unwrap(), false, 1).unwrap());
+        let mut c = postgres::Client::connect(&au, postgres::NoTls).unwrap();
+        // ... and grants the application role what it needs, and no more on the trail.
+        c.batch_execute(&format!(
+            "CREATE ROLE {r} LOGIN; \
+             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {r}; \
+             REVOKE UPDATE, DELETE, TRUNCATE ON audit_events, audit_heads FROM {r};"
+        ))
+        .unwrap();
+    })
+    .await
+    .unwrap();
+    // The same URL with the application role as user.
+    let (head, tail) = admin_url.split_once("://").unwrap();
+    let (_, host_and_db) = tail.split_once('@').unwrap();
+    let app_url = format!("{head}://{role}@{host_and_db}");
+    let u = app_url.clone();
+    let s = TestServer::start_with(Backend::Postgres, move |c| c.database_url = Some(u)).await;
+    let t = s.tenant("Ham d.o.o.", false).await;
+    s.collection(&t, customers()).await;
+    let (st, _) = s.post(&format!("/v1/tenants/{t}/collections/customers/records"), &s.admin, json!({"data": {"email": "a@example.si", "name": "A"}})).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, _) = s.post("/v1/audit/heads", &s.admin, json!({})).await;
+    assert_eq!(st, StatusCode::CREATED);
+    tokio::task::spawn_blocking(move || {
+        let mut c = postgres::Client::connect(&app_url, postgres::NoTls).unwrap();
+        let n: i64 = c.query_one("SELECT COUNT(*) FROM audit_events", &[]).unwrap().get(0);
+        assert!(n > 5);
+        for sql in [
+            "UPDATE audit_events SET action = 'x' WHERE seq = 1",
+            "DELETE FROM audit_events WHERE seq = 1",
+            "TRUNCATE audit_events",
+            "UPDATE audit_heads SET note = 'x'",
+            "DROP TRIGGER audit_events_append_only ON audit_events",
+            "ALTER TABLE audit_events DISABLE TRIGGER ALL",
+        ] {
+            let e = c.batch_execute(sql).expect_err(sql);
+            let e = e.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| e.to_string());
+            assert!(e.contains("permission denied") || e.contains("must be owner") || e.contains("privilege"), "{sql}: {e}");
+        }
+        // Granting itself more is a no-op (a warning), not a way round.
+        let _ = c.batch_execute("GRANT UPDATE, DELETE ON audit_events TO CURRENT_USER");
+        assert!(c.batch_execute("UPDATE audit_events SET action = 'x' WHERE seq = 1").is_err());
+    })
+    .await
+    .unwrap();
+}
