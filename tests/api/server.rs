@@ -187,5 +187,13 @@ async fn avl3_sigterm_keeps_acknowledged_writes() {
     for id in &acked {
         assert!(found.contains(id), "acknowledged record {id} was lost");
     }
-    p.terminate();
+    assert!(p.terminate().success());
+    // The trail runs on across the restart, and each shutdown signed a head.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_varuh")).arg("--data-dir").arg(&data).args(["audit", "verify"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let heads: u64 = text.split(" stored heads").next().and_then(|l| l.rsplit(' ').next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(heads >= 2, "a head at each shutdown: {text}");
+    let events: u64 = text.split(" events,").next().and_then(|l| l.rsplit(' ').next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(events as usize > acked.len(), "every acknowledged create has its event: {text}");
 }
