@@ -105,6 +105,9 @@ pub fn app(state: AppState) -> Router {
 /// One structured line per request: method, route template (never the
 /// concrete path, so no id or value), status and latency.
 async fn access_log(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    if !tracing::enabled!(target: "varuh::access", tracing::Level::DEBUG) {
+        return next.run(req).await;
+    }
     let method = req.method().clone();
     let route = req.extensions().get::<axum::extract::MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "(unmatched)".into());
     let start = std::time::Instant::now();
