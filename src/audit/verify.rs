@@ -51,13 +51,25 @@ pub struct Verifier {
     last_time: i64,
     checks: BTreeMap<u64, Vec<Check>>,
     report: Report,
+    /// A link found broken at this position, blamed once the next event is seen.
+    broken_link: Option<u64>,
+    /// The largest tree size whose head matched: events below it are intact.
+    good_size: u64,
 }
 
 impl Verifier {
     /// `heads`: the stored heads (tree size, root column, signed note);
     /// `published`: signed notes kept outside the database.
     pub fn new(key: &VerifierKey, heads: &[(u64, Vec<u8>, String)], published: &[String]) -> Verifier {
-        let mut v = Verifier { frontier: Frontier::default(), prev: None, last_time: i64::MIN, checks: BTreeMap::new(), report: Report::default() };
+        let mut v = Verifier {
+            frontier: Frontier::default(),
+            prev: None,
+            last_time: i64::MIN,
+            checks: BTreeMap::new(),
+            report: Report::default(),
+            broken_link: None,
+            good_size: 0,
+        };
         let mut last: Option<(u64, Hash)> = None;
         for (size, root, text) in heads {
             v.report.heads_checked += 1;
@@ -118,6 +130,8 @@ impl Verifier {
     /// Feeds the next stored event (in seq order).
     pub fn event(&mut self, seq: i64, body: &[u8], stored_leaf: &[u8]) {
         let pos = self.frontier.size();
+        let mut broken = false;
+        let pending = self.broken_link.take();
         if seq != pos as i64 {
             let what = if seq > pos as i64 { "missing (deleted)" } else { "duplicated or out of order" };
             self.fail(Some(pos), format!("event {pos} is {what}: the next stored event has seq {seq}"));
@@ -132,7 +146,10 @@ impl Verifier {
                 if s != pos {
                     self.fail(Some(pos), format!("event {pos}: the body says it is event {s} (moved, inserted or deleted)"));
                 } else if !links(prev, self.prev.as_ref()) {
-                    self.fail(Some(pos), format!("event {pos}: does not link to the event before it (inserted, removed or changed before it)"));
+                    // Which one changed, this event or the one before? The
+                    // next event tells: if it still links to this one, this
+                    // one is as written, and the one before was changed.
+                    broken = true;
                 }
                 if time < self.last_time {
                     self.fail(Some(pos), format!("event {pos}: its time is earlier than the event before"));
@@ -140,20 +157,56 @@ impl Verifier {
                 self.last_time = time;
             }
         }
+        if let Some(p) = pending {
+            let prev_intact = members(body).is_some_and(|m| links(m.prev, self.prev.as_ref()));
+            self.blame_link(p, prev_intact);
+        }
+        if broken {
+            self.broken_link = Some(pos);
+        }
         self.frontier.push(leaf);
         self.prev = Some(leaf);
         let size = self.frontier.size();
         if let Some(checks) = self.checks.remove(&size) {
+            if let Some(p) = self.broken_link.take() {
+                self.blame_link(p, false);
+            }
             let root = self.frontier.root();
             for c in checks {
-                if c.root != root {
-                    self.fail(Some(size - 1), format!("{}: the events up to {} do not hash to its signed root (history rewritten before it)", c.what, size - 1));
+                if c.root == root {
+                    self.good_size = self.good_size.max(size);
+                    continue;
+                }
+                let from = self.good_size;
+                let located = self.report.failures.iter().any(|f| f.position.is_some_and(|p| p >= from && p < size));
+                if located {
+                    self.fail(Some(size - 1), format!("{}: the events up to {} do not hash to its signed root", c.what, size - 1));
+                } else {
+                    // Every link holds, so the chain itself was rewritten:
+                    // the head can only bound where.
+                    self.fail(
+                        Some(from),
+                        format!("{}: events {from} to {} do not hash to its signed root: at least one of them was changed and the links after it rewritten", c.what, size - 1),
+                    );
                 }
             }
         }
     }
 
+    /// Reports a broken link at `p`: on event `p - 1` if event `p` is still
+    /// vouched for by its successor (`next_links`), else on `p` itself.
+    fn blame_link(&mut self, p: u64, next_links: bool) {
+        if next_links && p > 0 {
+            self.fail(Some(p - 1), format!("event {}: changed after it was written (event {p} recorded another hash for it)", p - 1));
+        } else {
+            self.fail(Some(p), format!("event {p}: does not link to the event before it (inserted, removed or changed)"));
+        }
+    }
+
     pub fn finish(mut self) -> Report {
+        if let Some(p) = self.broken_link.take() {
+            self.blame_link(p, false);
+        }
         let n = self.frontier.size();
         let beyond: Vec<(u64, Vec<Check>)> = std::mem::take(&mut self.checks).into_iter().collect();
         for (size, checks) in beyond {
@@ -448,7 +501,29 @@ mod tests {
         e[7].1 = String::from_utf8(e[7].1.clone()).unwrap().replace("record.read", "record.list").into_bytes();
         e[7].2 = merkle::leaf_hash(&e[7].1).to_vec();
         let r = run(&e, &heads, &key);
+        assert_eq!(r.first().unwrap().position, Some(7), "{:?}", r.failures);
+        // Only the prev link of event 8 edited (and its hash redone): 8 is blamed, not 7.
+        let mut e = events.clone();
+        let b8 = String::from_utf8(e[8].1.clone()).unwrap();
+        let old_prev = hex(&e[7].2);
+        e[8].1 = b8.replace(&old_prev, &"0".repeat(64)).into_bytes();
+        e[8].2 = merkle::leaf_hash(&e[8].1).to_vec();
+        let r = run(&e, &heads, &key);
         assert_eq!(r.first().unwrap().position, Some(8), "{:?}", r.failures);
+        // Edited, and every later link rewritten to match: only the heads
+        // catch it, and the last good head bounds where.
+        let mut e = events.clone();
+        e[7].1 = String::from_utf8(e[7].1.clone()).unwrap().replace("record.read", "record.list").into_bytes();
+        e[7].2 = merkle::leaf_hash(&e[7].1).to_vec();
+        for i in 8..e.len() {
+            let body = String::from_utf8(e[i].1.clone()).unwrap().replace(&hex(&events[i - 1].2), &hex(&e[i - 1].2));
+            e[i].1 = body.into_bytes();
+            e[i].2 = merkle::leaf_hash(&e[i].1).to_vec();
+        }
+        let heads3 = vec![head(5), head(20), head(50)];
+        let r = run(&e, &heads3, &key);
+        assert_eq!(r.first().unwrap().position, Some(5), "{:?}", r.failures);
+        assert!(r.first().unwrap().message.contains("events 5 to 19"), "{:?}", r.failures);
         // Deleted.
         let mut e = events.clone();
         e.remove(12);
