@@ -49,9 +49,82 @@ pub fn root(leaves: &[Hash]) -> Hash {
     }
 }
 
-/// Every level of the tree over some leaves (2n hashes), so that the root
-/// of any prefix, and any proof, costs O(log² n) look-ups instead of
-/// rehashing the leaves: an export of n events with a proof each is
+/// Where the roots of perfect, aligned subtrees come from. Everything else
+/// (any prefix's root, inclusion and consistency proofs) is built from them
+/// by the RFC's recursion, once, in `Proofs`.
+pub trait Nodes {
+    /// The root of leaves `a..a + n`, `n` a power of two, `a` a multiple of `n`.
+    fn perfect(&self, a: usize, n: usize) -> Hash;
+}
+
+/// RFC 9162 roots and proofs over any `Nodes`.
+pub trait Proofs: Nodes {
+    /// MTH of leaves `a..b`, where `a` is a multiple of the largest power
+    /// of two not above `b - a` (true of every range the RFC's recursion makes).
+    fn range_root(&self, a: usize, b: usize) -> Hash {
+        let n = b - a;
+        if n == 0 {
+            return empty_root();
+        }
+        if n.is_power_of_two() && a % n == 0 {
+            return self.perfect(a, n);
+        }
+        let k = split(n);
+        node_hash(&self.range_root(a, a + k), &self.range_root(a + k, b))
+    }
+
+    /// PATH(m, D[0:size]) (RFC 9162 §2.1.3.1).
+    fn inclusion_proof(&self, m: usize, size: usize) -> Vec<Hash> {
+        fn path<T: Proofs + ?Sized>(t: &T, m: usize, a: usize, b: usize, out: &mut Vec<Hash>) {
+            let n = b - a;
+            if n <= 1 {
+                return;
+            }
+            let k = split(n);
+            if m < k {
+                path(t, m, a, a + k, out);
+                out.push(t.range_root(a + k, b));
+            } else {
+                path(t, m - k, a + k, b, out);
+                out.push(t.range_root(a, a + k));
+            }
+        }
+        let mut out = Vec::new();
+        path(self, m, 0, size, &mut out);
+        out
+    }
+
+    /// PROOF(m, D[0:size]) (RFC 9162 §2.1.4.1).
+    fn consistency_proof(&self, m: usize, size: usize) -> Vec<Hash> {
+        fn sub<T: Proofs + ?Sized>(t: &T, m: usize, a: usize, b: usize, whole: bool, out: &mut Vec<Hash>) {
+            let n = b - a;
+            if m == n {
+                if !whole {
+                    out.push(t.range_root(a, b));
+                }
+                return;
+            }
+            let k = split(n);
+            if m <= k {
+                sub(t, m, a, a + k, whole, out);
+                out.push(t.range_root(a + k, b));
+            } else {
+                sub(t, m - k, a + k, b, false, out);
+                out.push(t.range_root(a, a + k));
+            }
+        }
+        let mut out = Vec::new();
+        if m > 0 && m < size {
+            sub(self, m, 0, size, true, &mut out);
+        }
+        out
+    }
+}
+
+impl<T: Nodes + ?Sized> Proofs for T {}
+
+/// Every level of the tree over some leaves (2n hashes): any perfect
+/// subtree is a look-up. An export of n events with a proof each is
 /// O(n log² n), not O(n²).
 pub struct Tree {
     levels: Vec<Vec<Hash>>,
@@ -76,73 +149,80 @@ impl Tree {
         self.levels[0].get(i)
     }
 
-    /// MTH of leaves `a..b`, where `a` is a multiple of the largest power
-    /// of two not above `b - a` (true of every range the RFC's recursion makes).
-    fn range_root(&self, a: usize, b: usize) -> Hash {
-        let n = b - a;
-        if n == 0 {
-            return empty_root();
-        }
-        if n.is_power_of_two() && a % n == 0 {
-            let level = n.trailing_zeros() as usize;
-            return self.levels[level][a >> level];
-        }
-        let k = split(n);
-        node_hash(&self.range_root(a, a + k), &self.range_root(a + k, b))
-    }
-
     /// The root of the first `size` leaves.
     pub fn root(&self, size: usize) -> Hash {
         self.range_root(0, size.min(self.size()))
     }
+}
 
-    /// PATH(m, D[0:size]) (RFC 9162 §2.1.3.1).
-    pub fn inclusion_proof(&self, m: usize, size: usize) -> Vec<Hash> {
-        let mut out = Vec::new();
-        self.path(m, 0, size.min(self.size()), &mut out);
-        out
+impl Nodes for Tree {
+    fn perfect(&self, a: usize, n: usize) -> Hash {
+        let level = n.trailing_zeros() as usize;
+        self.levels[level][a >> level]
+    }
+}
+
+/// Leaves per block: the log keeps the root of every complete block of
+/// this many events, so proofs need the leaves of two blocks, not all.
+pub const BLOCK: usize = 1024;
+
+/// A tree of some size from the roots of its complete blocks and the
+/// leaves of the few blocks a proof needs: proofs cost O(size / BLOCK +
+/// BLOCK) instead of reading every leaf.
+pub struct Blocked {
+    /// Levels over the block roots.
+    upper: Tree,
+    /// Trees over the leaves of the blocks that were read (the last one may be partial).
+    blocks: std::collections::HashMap<usize, Tree>,
+}
+
+impl Blocked {
+    /// `roots`: the root of each complete block below the tree's size;
+    /// `blocks`: block index → its leaves, for the blocks the caller needs.
+    pub fn new(roots: Vec<Hash>, blocks: Vec<(usize, Vec<Hash>)>) -> Blocked {
+        Blocked { upper: Tree::new(roots), blocks: blocks.into_iter().map(|(i, l)| (i, Tree::new(l))).collect() }
     }
 
-    fn path(&self, m: usize, a: usize, b: usize, out: &mut Vec<Hash>) {
-        let n = b - a;
-        if n <= 1 {
-            return;
+    /// The blocks whose leaves an inclusion proof of `m` in `size` needs.
+    pub fn blocks_for_inclusion(m: usize, size: usize) -> Vec<usize> {
+        let mut v = vec![m / BLOCK];
+        if size % BLOCK != 0 {
+            v.push(size / BLOCK);
         }
-        let k = split(n);
-        if m < k {
-            self.path(m, a, a + k, out);
-            out.push(self.range_root(a + k, b));
-        } else {
-            self.path(m - k, a + k, b, out);
-            out.push(self.range_root(a, a + k));
-        }
+        v.dedup();
+        v
     }
 
-    /// PROOF(m, D[0:size]) (RFC 9162 §2.1.4.1).
-    pub fn consistency_proof(&self, m: usize, size: usize) -> Vec<Hash> {
-        let size = size.min(self.size());
-        let mut out = Vec::new();
-        if m > 0 && m < size {
-            self.subproof(m, 0, size, true, &mut out);
+    /// The blocks whose leaves a consistency proof from `m` to `size` needs.
+    pub fn blocks_for_consistency(m: usize, size: usize) -> Vec<usize> {
+        let mut v = Vec::new();
+        if m % BLOCK != 0 {
+            v.push(m / BLOCK);
         }
-        out
+        if size % BLOCK != 0 {
+            v.push(size / BLOCK);
+        }
+        v.dedup();
+        v
     }
+}
 
-    fn subproof(&self, m: usize, a: usize, b: usize, whole: bool, out: &mut Vec<Hash>) {
-        let n = b - a;
-        if m == n {
-            if !whole {
-                out.push(self.range_root(a, b));
-            }
-            return;
+impl Blocked {
+    /// Leaf `i`, if its block was read.
+    pub fn leaf(&self, i: usize) -> Option<&Hash> {
+        self.blocks.get(&(i / BLOCK)).and_then(|t| t.leaf(i % BLOCK))
+    }
+}
+
+impl Nodes for Blocked {
+    fn perfect(&self, a: usize, n: usize) -> Hash {
+        if n >= BLOCK {
+            return self.upper.perfect(a / BLOCK, n / BLOCK);
         }
-        let k = split(n);
-        if m <= k {
-            self.subproof(m, a, a + k, whole, out);
-            out.push(self.range_root(a + k, b));
-        } else {
-            self.subproof(m - k, a + k, b, false, out);
-            out.push(self.range_root(a, a + k));
+        match self.blocks.get(&(a / BLOCK)) {
+            Some(t) => t.perfect(a % BLOCK, n),
+            // A caller that asked for the wrong blocks gets a proof that does not verify.
+            None => [0; 32],
         }
     }
 }
@@ -279,15 +359,29 @@ impl Frontier {
     }
 
     pub fn push(&mut self, leaf: Hash) {
+        self.push_block(leaf);
+    }
+
+    /// Pushes a leaf; if it completes a block of `BLOCK` leaves, returns
+    /// that block's root.
+    pub fn push_block(&mut self, leaf: Hash) -> Option<Hash> {
+        const HEIGHT: u32 = BLOCK.trailing_zeros();
         let mut h = leaf;
         let mut n = self.size;
+        let mut merges = 0;
+        let mut block = None;
         while n & 1 == 1 {
             let left = self.stack.pop().expect("a subtree per set bit");
             h = node_hash(&left, &h);
             n >>= 1;
+            merges += 1;
+            if merges == HEIGHT {
+                block = Some(h);
+            }
         }
         self.stack.push(h);
         self.size += 1;
+        block
     }
 
     pub fn root(&self) -> Hash {
@@ -341,6 +435,28 @@ mod tests {
                     assert!(verify_consistency(m as u64, n as u64, &root(&l[..m]), &root(&l[..n]), &p));
                 }
             }
+        }
+    }
+
+    #[test]
+    fn block_roots_and_two_blocks_of_leaves_give_the_same_proofs() {
+        let l = leaves(2 * BLOCK + 600);
+        let mut f = Frontier::default();
+        let roots: Vec<Hash> = l.iter().filter_map(|h| f.push_block(*h)).collect();
+        assert_eq!(roots.len(), 2);
+        assert_eq!(roots[1], root(&l[BLOCK..2 * BLOCK]));
+        let block = |b: usize, n: usize| (b, l[b * BLOCK..((b + 1) * BLOCK).min(n)].to_vec());
+        for n in [1, 2, 1023, 1024, 1025, 1500, 2047, 2048, 2049, 2 * BLOCK + 600] {
+            let full = roots[..n / BLOCK].to_vec();
+            for m in [0, 1, 511, 1022, 1023, 1024, 1025, 2000, 2047, 2048, 2100, 2 * BLOCK + 599].into_iter().filter(|m| *m < n) {
+                let t = Blocked::new(full.clone(), Blocked::blocks_for_inclusion(m, n).into_iter().map(|b| block(b, n)).collect());
+                assert_eq!(t.inclusion_proof(m, n), inclusion_proof(m, &l[..n]), "path {m} in {n}");
+                assert_eq!(t.leaf(m), Some(&l[m]));
+                let t = Blocked::new(full.clone(), Blocked::blocks_for_consistency(m, n).into_iter().map(|b| block(b, n)).collect());
+                assert_eq!(t.consistency_proof(m, n), consistency_proof(m, &l[..n]), "consistency {m} → {n}");
+            }
+            let t = Blocked::new(full, Blocked::blocks_for_consistency(0, n).into_iter().map(|b| block(b, n)).collect());
+            assert_eq!(t.range_root(0, n), root(&l[..n]), "root of {n}");
         }
     }
 

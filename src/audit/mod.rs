@@ -92,6 +92,8 @@ struct State {
     frontier: Frontier,
     last: Option<Hash>,
     last_time: i64,
+    /// The root of every complete block of `merkle::BLOCK` events, for proofs.
+    blocks: Vec<Hash>,
 }
 
 impl Appender {
@@ -107,6 +109,7 @@ impl Appender {
             let end = last.as_ref().map_or(0, |l| l.0 + 1);
             let mut from = 0;
             let mut prev = None;
+            let mut blocks = Vec::new();
             while from < end {
                 let to = (from + 100_000).min(end);
                 for (seq, h) in queries::audit_leaf_hashes(db, from, to)? {
@@ -114,12 +117,12 @@ impl Appender {
                     if seq as u64 != frontier.size() {
                         return Err(StoreError::Corrupt(format!("audit event {} is missing", frontier.size())));
                     }
-                    frontier.push(h);
+                    blocks.extend(frontier.push_block(h));
                     prev = Some(h);
                 }
                 from = to;
             }
-            self.state = Some(State { frontier, last: prev, last_time: last.map_or(0, |l| l.1) });
+            self.state = Some(State { frontier, last: prev, last_time: last.map_or(0, |l| l.1), blocks });
         }
         Ok(self.state.as_mut().expect("just loaded"))
     }
@@ -144,10 +147,17 @@ impl Appender {
             subject: ev.what.subject,
         };
         queries::insert_audit_event(db, &ix, &body, &leaf)?;
-        st.frontier.push(leaf);
+        st.blocks.extend(st.frontier.push_block(leaf));
         st.last = Some(leaf);
         st.last_time = ev.time;
         Ok(ev.seq)
+    }
+
+    /// The roots of the first `count` complete blocks, if the state is
+    /// loaded and has them (else the caller reads them from the database).
+    pub fn block_roots(&self, count: usize) -> Option<Vec<Hash>> {
+        let st = self.state.as_ref()?;
+        st.blocks.get(..count).map(<[Hash]>::to_vec)
     }
 
     /// The current size and root (including this transaction's appends).
@@ -157,22 +167,31 @@ impl Appender {
     }
 }
 
-/// All leaf hashes of the first `size` events, for proofs.
-pub fn leaves(db: &mut dyn Db, size: u64) -> Result<Vec<Hash>, StoreError> {
-    let mut out = Vec::with_capacity(size as usize);
-    let mut from = 0i64;
-    while (from as u64) < size {
-        let to = (from + 100_000).min(size as i64);
-        for (seq, h) in queries::audit_leaf_hashes(db, from, to)? {
-            if seq as usize != out.len() {
-                return Err(StoreError::Corrupt(format!("audit event {} is missing", out.len())));
-            }
-            out.push(h.try_into().map_err(|_| StoreError::Corrupt(format!("audit event {seq}: bad leaf hash")))?);
+/// The number of events stored.
+pub fn stored_size(db: &mut dyn Db) -> Result<u64, StoreError> {
+    Ok(queries::audit_last(db)?.map_or(0, |l| l.0 as u64 + 1))
+}
+
+/// The leaf hashes of block `b`, up to event `size` (exclusive).
+pub fn block_leaves(db: &mut dyn Db, b: usize, size: u64) -> Result<Vec<Hash>, StoreError> {
+    let from = (b * merkle::BLOCK) as i64;
+    let to = (((b + 1) * merkle::BLOCK) as u64).min(size) as i64;
+    let mut out = Vec::with_capacity((to - from).max(0) as usize);
+    for (seq, h) in queries::audit_leaf_hashes(db, from, to)? {
+        if seq != from + out.len() as i64 {
+            return Err(StoreError::Corrupt(format!("audit event {} is missing", from + out.len() as i64)));
         }
-        from = to;
+        out.push(h.try_into().map_err(|_| StoreError::Corrupt(format!("audit event {seq}: bad leaf hash")))?);
     }
-    if out.len() as u64 != size {
+    if out.len() as i64 != to - from {
         return Err(StoreError::NotFound);
     }
     Ok(out)
 }
+
+/// The roots of the first `count` complete blocks, from the stored leaves
+/// (when the appender has not loaded them yet).
+pub fn block_roots(db: &mut dyn Db, count: usize) -> Result<Vec<Hash>, StoreError> {
+    (0..count).map(|b| Ok(merkle::root(&block_leaves(db, b, u64::MAX)?))).collect()
+}
+

@@ -7,6 +7,7 @@
 
 use super::{authz, Actor, Result, ServiceError, Vault};
 use crate::audit::note::{self, Checkpoint, VerifierKey};
+use crate::audit::merkle::Proofs;
 use crate::audit::{self as log, merkle, Draft, Event};
 use crate::store::queries::{self, AuditFilter, HeadRow};
 use crate::store::db::Db;
@@ -417,12 +418,29 @@ impl Vault {
         .await
     }
 
-    /// The leaf hashes of the first `size` events; a size beyond the log is not found.
-    async fn leaves(&self, size: u64) -> Result<Vec<merkle::Hash>> {
-        self.store.read_long(move |db| log::leaves(db, size)).await.map_err(|e| match e {
-            crate::store::StoreError::NotFound => ServiceError::NotFound("tree size"),
-            e => e.into(),
-        })
+    /// The tree of the first `size` events, as far as proofs about the
+    /// given blocks need it: block roots (kept by the appender) and those
+    /// blocks' leaves. A size beyond the log is not found.
+    async fn blocked(&self, size: u64, need: Vec<usize>) -> Result<merkle::Blocked> {
+        let full = size as usize / merkle::BLOCK;
+        let cached = self.appender.lock().unwrap_or_else(|e| e.into_inner()).block_roots(full);
+        self.store
+            .read_long(move |db| {
+                if log::stored_size(db)? < size {
+                    return Err(StoreError::NotFound);
+                }
+                let roots = match cached {
+                    Some(r) => r,
+                    None => log::block_roots(db, full)?,
+                };
+                let blocks = need.into_iter().map(|b| Ok((b, log::block_leaves(db, b, size)?))).collect::<std::result::Result<Vec<_>, StoreError>>()?;
+                Ok(merkle::Blocked::new(roots, blocks))
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => ServiceError::NotFound("tree size"),
+                e => e.into(),
+            })
     }
 
     fn audit_reader(actor: &Actor) -> Result<()> {
@@ -439,8 +457,9 @@ impl Vault {
                 if seq >= size {
                     return Err(crate::domain::Invalid::new("seq", "must be below tree_size").into());
                 }
-                let tree = merkle::Tree::new(self.leaves(size).await?);
-                Ok((tree.leaf(seq as usize).copied().unwrap_or_default(), tree.inclusion_proof(seq as usize, size as usize)))
+                let (m, n) = (seq as usize, size as usize);
+                let tree = self.blocked(size, merkle::Blocked::blocks_for_inclusion(m, n)).await?;
+                Ok((tree.leaf(m).copied().unwrap_or_default(), tree.inclusion_proof(m, n)))
             },
             |_, _| {},
         )
@@ -457,8 +476,9 @@ impl Vault {
                 if first > second {
                     return Err(crate::domain::Invalid::new("first", "must not exceed second").into());
                 }
-                let tree = merkle::Tree::new(self.leaves(second).await?);
-                Ok(tree.consistency_proof(first as usize, second as usize))
+                let (m, n) = (first as usize, second as usize);
+                let tree = self.blocked(second, merkle::Blocked::blocks_for_consistency(m, n)).await?;
+                Ok(tree.consistency_proof(m, n))
             },
             |_, _| {},
         )
@@ -516,13 +536,13 @@ impl Vault {
                     return Err(crate::domain::Invalid::new("from", "must not exceed to").into());
                 }
                 let size = head.tree_size;
-                let (tree, rows) = self
-                    .store
-                    .read_long(move |db| {
-                        let tree = merkle::Tree::new(log::leaves(db, size)?);
-                        Ok((tree, queries::audit_events_from(db, from as i64, (to - from) as i64)?))
-                    })
-                    .await?;
+                let (b, n) = (merkle::BLOCK, size as usize);
+                let mut need: Vec<usize> = if to > from { (from as usize / b..=(to as usize - 1) / b).collect() } else { Vec::new() };
+                if n % b != 0 && need.last() != Some(&(n / b)) {
+                    need.push(n / b);
+                }
+                let tree = self.blocked(size, need).await?;
+                let rows = self.store.read_long(move |db| queries::audit_events_from(db, from as i64, (to - from) as i64)).await?;
                 let mut out = Vec::with_capacity(rows.len());
                 for r in rows {
                     out.push((stored_event(&r)?, tree.inclusion_proof(r.seq as usize, size as usize)));

@@ -481,3 +481,47 @@ async fn aud3_postgres_app_role_can_only_insert_and_select_audit_rows() {
     .await
     .unwrap();
 }
+
+/// Proofs and exports over a log of several blocks (1024 events each),
+/// where proofs use the kept block roots and two blocks of leaves.
+async fn aud3_proofs_across_blocks(b: Backend) {
+    let s = TestServer::start(b).await;
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (http, url, token) = (s.http.clone(), format!("{}/v1/tenants", s.base), s.admin.clone());
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..160 {
+                assert!(http.get(&url).bearer_auth(&token).send().await.unwrap().status().is_success());
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let (_, h) = s.post("/v1/audit/heads", &s.admin, json!({})).await;
+    let key = VerifierKey::parse(h["key"].as_str().unwrap()).unwrap();
+    let c = varuh::audit::note::open(h["checkpoint"].as_str().unwrap(), &key).unwrap();
+    assert!(c.size > 2 * 1024, "{}", c.size);
+    for seq in [0, 1023, 1024, 1500, c.size - 1] {
+        let (st, inc) = s.get(&format!("/v1/audit/proofs/inclusion?seq={seq}&tree_size={}", c.size), &s.admin).await;
+        assert_eq!(st, StatusCode::OK, "{inc}");
+        let path: Vec<merkle::Hash> = inc["path"].as_array().unwrap().iter().map(hash).collect();
+        assert!(merkle::verify_inclusion(seq, c.size, &hash(&inc["leaf_hash"]), &path, &c.root), "seq {seq}");
+    }
+    for first in [1, 1024, 1025, 2048, c.size - 1] {
+        let (_, h1) = s.get(&format!("/v1/audit/proofs/inclusion?seq=0&tree_size={first}"), &s.admin).await;
+        assert!(h1["path"].is_array());
+        let (st, cons) = s.get(&format!("/v1/audit/proofs/consistency?first={first}&second={}", c.size), &s.admin).await;
+        assert_eq!(st, StatusCode::OK, "{cons}");
+        // The first tree's root, from an export of everything up to it.
+        let text = s.http.get(format!("{}/v1/audit/export?to={first}", s.base)).bearer_auth(&s.admin).send().await.unwrap().text().await.unwrap();
+        let leaves: Vec<merkle::Hash> = text.lines().skip(1).map(|l| hash(&serde_json::from_str::<Value>(l).unwrap()["leaf_hash"])).collect();
+        assert_eq!(leaves.len() as u64, first);
+        let proof: Vec<merkle::Hash> = cons["proof"].as_array().unwrap().iter().map(hash).collect();
+        assert!(merkle::verify_consistency(first, c.size, &merkle::root(&leaves), &c.root, &proof), "first {first}");
+    }
+    let text = s.http.get(format!("{}/v1/audit/export", s.base)).bearer_auth(&s.admin).send().await.unwrap().text().await.unwrap();
+    let r = verify::verify_export(&text, &key);
+    assert!(r.ok() && r.events > 2048, "{:?}", r.failures);
+}
+both!(aud3_proofs_across_blocks);
