@@ -112,7 +112,12 @@ impl Verifier {
     /// says: otherwise an event could be hidden from "who has seen this
     /// person" while its leaf still verifies.
     pub fn columns(&mut self, pos: u64, body: &[u8], c: &crate::store::queries::AuditColumns) {
-        let same = members(body).is_some_and(|m| {
+        let m = members(body);
+        self.check_columns(pos, m.as_ref(), c);
+    }
+
+    fn check_columns(&mut self, pos: u64, m: Option<&Members>, c: &crate::store::queries::AuditColumns) {
+        let same = m.is_some_and(|m| {
             m.time == c.time_ms
                 && same_value(m.tenant, c.tenant.as_deref())
                 && same_value(m.actor, c.actor.as_deref())
@@ -129,7 +134,16 @@ impl Verifier {
 
     /// Feeds the next stored event (in seq order).
     pub fn event(&mut self, seq: i64, body: &[u8], stored_leaf: &[u8]) {
+        self.event_with_columns(seq, body, stored_leaf, None)
+    }
+
+    /// Feeds the next stored event with its query columns, if it has them.
+    pub fn event_with_columns(&mut self, seq: i64, body: &[u8], stored_leaf: &[u8], columns: Option<&crate::store::queries::AuditColumns>) {
         let pos = self.frontier.size();
+        let parsed = members(body);
+        if let Some(c) = columns {
+            self.check_columns(pos, parsed.as_ref(), c);
+        }
         let mut broken = false;
         let pending = self.broken_link.take();
         if seq != pos as i64 {
@@ -140,9 +154,9 @@ impl Verifier {
         if stored_leaf != leaf {
             self.fail(Some(pos), format!("event {pos}: the stored leaf hash does not match its body (edited)"));
         }
-        match members(body) {
+        match &parsed {
             None => self.fail(Some(pos), format!("event {pos}: the body is not a varuh audit event")),
-            Some(Members { seq: s, time, prev, .. }) => {
+            &Some(Members { seq: s, time, prev, .. }) => {
                 if s != pos {
                     self.fail(Some(pos), format!("event {pos}: the body says it is event {s} (moved, inserted or deleted)"));
                 } else if !links(prev, self.prev.as_ref()) {
@@ -158,7 +172,7 @@ impl Verifier {
             }
         }
         if let Some(p) = pending {
-            let prev_intact = members(body).is_some_and(|m| links(m.prev, self.prev.as_ref()));
+            let prev_intact = parsed.as_ref().is_some_and(|m| links(m.prev, self.prev.as_ref()));
             self.blame_link(p, prev_intact);
         }
         if broken {
@@ -336,9 +350,7 @@ pub fn verify_store(db: &mut dyn crate::store::db::Db, key: &VerifierKey, publis
         let Some((last, _)) = page.last() else { break };
         from = last.seq + 1;
         for (r, cols) in &page {
-            let pos = v.frontier.size();
-            v.event(r.seq, &r.body, &r.leaf_hash);
-            v.columns(pos, &r.body, cols);
+            v.event_with_columns(r.seq, &r.body, &r.leaf_hash, Some(cols));
         }
     }
     Ok(v.finish())

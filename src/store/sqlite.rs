@@ -94,7 +94,7 @@ impl Db for Sqlite {
                     ValueRef::Null => Val::Null,
                     ValueRef::Integer(v) => Val::I64(v),
                     ValueRef::Real(v) => Val::I64(v as i64),
-                    ValueRef::Text(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Text(t) => Val::Text(std::str::from_utf8(t).map_or_else(|_| String::from_utf8_lossy(t).into_owned(), str::to_string)),
                     ValueRef::Blob(b) => Val::Blob(b.to_vec()),
                 });
             }
