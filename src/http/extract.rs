@@ -42,6 +42,32 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
     }
 }
 
+/// Query parameters: like axum's `Query`, but a bad or unknown parameter is
+/// a 422 problem naming it (never echoing its value).
+pub struct Params<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
+        let q = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
+        serde_path_to_error::deserialize::<_, T>(de).map(Params).map_err(|e| {
+            let path = e.path().to_string();
+            let msg = e.into_inner().to_string();
+            let quoted = msg.split('`').nth(1).map(|n| n.chars().take(32).collect::<String>()).unwrap_or_default();
+            if msg.starts_with("unknown field") {
+                Problem::invalid(quoted, "is not a query parameter of this route")
+            } else if msg.starts_with("missing field") {
+                Problem::invalid(quoted, "is required")
+            } else {
+                let field = if path.is_empty() || path == "." { "query".to_string() } else { path };
+                Problem::invalid(field, "has an invalid value (wrong type or format)")
+            }
+        })
+    }
+}
+
 /// Parses JSON into `T`; errors name the path and never echo the input.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);

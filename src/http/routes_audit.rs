@@ -2,13 +2,13 @@
 //! proofs, queries and exports. Administrators only; every call is itself
 //! recorded (by the service).
 
-use super::extract::Auth;
+use super::extract::{Auth, Params};
 use super::problem::{ApiResult, Problem};
 use super::{time, AppState};
 use crate::audit::hex;
 use crate::service::audit::{Head, StoredEvent};
 use crate::store::queries::AuditFilter;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -66,7 +66,7 @@ pub struct InclusionOut {
 /// Inclusion proof of one event in a tree size.
 #[utoipa::path(get, path = "/v1/audit/proofs/inclusion", tag = "audit", security(("bearer" = [])), params(InclusionQuery),
     responses((status = 200, body = InclusionOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
-pub async fn inclusion(State(s): State<AppState>, a: Auth, Query(q): Query<InclusionQuery>) -> ApiResult<Json<InclusionOut>> {
+pub async fn inclusion(State(s): State<AppState>, a: Auth, Params(q): Params<InclusionQuery>) -> ApiResult<Json<InclusionOut>> {
     let (leaf, path) = s.vault.inclusion_proof(&a.actor, q.seq, q.tree_size).await?;
     Ok(Json(InclusionOut { seq: q.seq, tree_size: q.tree_size, leaf_hash: hex(&leaf), path: path.iter().map(|h| hex(h)).collect() }))
 }
@@ -89,7 +89,7 @@ pub struct ConsistencyOut {
 /// Consistency proof between two tree sizes.
 #[utoipa::path(get, path = "/v1/audit/proofs/consistency", tag = "audit", security(("bearer" = [])), params(ConsistencyQuery),
     responses((status = 200, body = ConsistencyOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
-pub async fn consistency(State(s): State<AppState>, a: Auth, Query(q): Query<ConsistencyQuery>) -> ApiResult<Json<ConsistencyOut>> {
+pub async fn consistency(State(s): State<AppState>, a: Auth, Params(q): Params<ConsistencyQuery>) -> ApiResult<Json<ConsistencyOut>> {
     let proof = s.vault.consistency_proof(&a.actor, q.first, q.second).await?;
     Ok(Json(ConsistencyOut { first: q.first, second: q.second, proof: proof.iter().map(|h| hex(h)).collect() }))
 }
@@ -149,7 +149,7 @@ fn parse_time(field: &'static str, v: Option<String>) -> Result<Option<i64>, Pro
 /// Audit events by subject, actor, action and time window; paged, oldest first.
 #[utoipa::path(get, path = "/v1/audit/events", tag = "audit", security(("bearer" = [])), params(EventsQuery),
     responses((status = 200, body = EventsOut), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn events(State(s): State<AppState>, a: Auth, Query(q): Query<EventsQuery>) -> ApiResult<Json<EventsOut>> {
+pub async fn events(State(s): State<AppState>, a: Auth, Params(q): Params<EventsQuery>) -> ApiResult<Json<EventsOut>> {
     let limit = q.limit.unwrap_or(100);
     let f = AuditFilter {
         tenant: q.tenant,
@@ -177,7 +177,7 @@ pub struct ExportQuery {
 /// event per line with its inclusion proof against that head.
 #[utoipa::path(get, path = "/v1/audit/export", tag = "audit", security(("bearer" = [])), params(ExportQuery),
     responses((status = 200, content_type = "application/x-ndjson", body = String), (status = 403, body = Problem)))]
-pub async fn export(State(s): State<AppState>, a: Auth, Query(q): Query<ExportQuery>) -> ApiResult<Response> {
+pub async fn export(State(s): State<AppState>, a: Auth, Params(q): Params<ExportQuery>) -> ApiResult<Response> {
     let (head, events) = s.vault.export(&a.actor, q.from.unwrap_or(0), q.to).await?;
     let mut out = serde_json::json!({"type": "head", "tree_size": head.tree_size, "checkpoint": head.checkpoint, "key": s.vault.audit_key().encode()}).to_string();
     out.push('\n');

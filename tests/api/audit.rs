@@ -525,3 +525,73 @@ async fn aud3_proofs_across_blocks(b: Backend) {
     assert!(r.ok() && r.events > 2048, "{:?}", r.failures);
 }
 both!(aud3_proofs_across_blocks);
+
+/// Who may call which audit endpoint: operators none; a tenant
+/// administrator reads its tenant's events only (another tenant looks
+/// absent) and makes heads, but exports (every tenant's events) are for
+/// system administrators.
+async fn aud2_every_audit_endpoint_has_its_rule(b: Backend) {
+    let (s, op, t, subject) = activity(b).await;
+    let other = s.tenant("Drugi d.o.o.", false).await;
+    let tadmin = s.staff(&t, "tina.admin", "administrator").await;
+    let routes: [(reqwest::Method, &str); 6] = [
+        (reqwest::Method::GET, "/v1/audit/head"),
+        (reqwest::Method::POST, "/v1/audit/heads"),
+        (reqwest::Method::GET, "/v1/audit/proofs/inclusion?seq=0&tree_size=2"),
+        (reqwest::Method::GET, "/v1/audit/proofs/consistency?first=1&second=2"),
+        (reqwest::Method::GET, "/v1/audit/events"),
+        (reqwest::Method::GET, "/v1/audit/export"),
+    ];
+    for (m, path) in &routes {
+        let body = (*m == reqwest::Method::POST).then(|| json!({}));
+        let (st, _) = s.call(m.clone(), path, None, body.clone()).await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "{path} without a token");
+        let (st, _) = s.call(m.clone(), path, Some(&op), body.clone()).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{path} as operator");
+        let (st, _) = s.call(m.clone(), path, Some(&s.admin), body.clone()).await;
+        assert!(st.is_success(), "{path} as system administrator: {st}");
+        let (st, _) = s.call(m.clone(), path, Some(&tadmin), body).await;
+        let want = if path.starts_with("/v1/audit/export") { StatusCode::FORBIDDEN } else { StatusCode::OK };
+        assert!(st == want || (want == StatusCode::OK && st.is_success()), "{path} as tenant administrator: {st}");
+    }
+    // The tenant administrator's view is its own tenant.
+    let (_, mine) = s.get("/v1/audit/events?limit=1000", &tadmin).await;
+    assert!(mine["events"].as_array().unwrap().iter().all(|e| e["event"]["tenant"] == json!(t)), "{mine}");
+    let (st, _) = s.get(&format!("/v1/audit/events?tenant={other}"), &tadmin).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, page) = s.get(&format!("/v1/audit/events?tenant={t}&subject={subject}"), &tadmin).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(!page["events"].as_array().unwrap().is_empty());
+}
+both!(aud2_every_audit_endpoint_has_its_rule);
+
+/// Bad query parameters: a 422 problem naming the parameter, nothing echoed.
+async fn aud4_bad_audit_queries_name_the_parameter(b: Backend) {
+    let s = TestServer::start(b).await;
+    let cases: &[(&str, &str)] = &[
+        ("/v1/audit/events?limit=lots", "limit"),
+        ("/v1/audit/events?limit=0", "limit"),
+        ("/v1/audit/events?limit=100000", "limit"),
+        ("/v1/audit/events?tenant=not-a-uuid-SECRETVALUE", "tenant"),
+        ("/v1/audit/events?subject=00000000-0000-0000-0000-000000000001", "tenant"),
+        ("/v1/audit/events?actor=12", "actor"),
+        ("/v1/audit/events?from=yesterday", "from"),
+        ("/v1/audit/events?to=2026-13-45T00:00:00Z", "to"),
+        ("/v1/audit/events?after=x", "after"),
+        ("/v1/audit/events?colour=red", "colour"),
+        ("/v1/audit/proofs/inclusion?seq=1", "tree_size"),
+        ("/v1/audit/proofs/inclusion?seq=-1&tree_size=3", "seq"),
+        ("/v1/audit/proofs/inclusion?seq=5&tree_size=3", "seq"),
+        ("/v1/audit/proofs/consistency?first=3&second=1", "first"),
+        ("/v1/audit/proofs/consistency?first=a&second=1", "first"),
+        ("/v1/audit/export?from=9&to=3", "from"),
+        ("/v1/audit/export?from=x", "from"),
+    ];
+    for (path, field) in cases {
+        let (st, p) = s.get(path, &s.admin).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {p}");
+        assert_eq!(p["field"], json!(field), "{path}: {p}");
+        assert!(!p.to_string().contains("SECRETVALUE"), "{path} echoed its value: {p}");
+    }
+}
+both!(aud4_bad_audit_queries_name_the_parameter);
