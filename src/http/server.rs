@@ -44,7 +44,8 @@ pub async fn serve(state: AppState, listen: SocketAddr, tls: Option<Tls<'_>>, re
             if let Some(r) = ready {
                 let _ = r.send(addr);
             }
-            axum_server::from_tcp(std_listener).handle(handle).serve(router).await?;
+            // No Nagle delay: a response is one small write the client waits for.
+            axum_server::from_tcp(std_listener).acceptor(axum_server::accept::NoDelayAcceptor::new()).handle(handle).serve(router).await?;
         }
     }
     tracing::info!("server stopped");
