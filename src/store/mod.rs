@@ -521,9 +521,17 @@ impl Db for FailingDb {
 }
 
 const SQLITE_MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("migrations/sqlite/0001_vault.sql")), (2, include_str!("migrations/sqlite/0002_audit.sql"))];
+    &[
+        (1, include_str!("migrations/sqlite/0001_vault.sql")),
+        (2, include_str!("migrations/sqlite/0002_audit.sql")),
+        (3, include_str!("migrations/sqlite/0003_audit_time.sql")),
+    ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("migrations/postgres/0001_vault.sql")), (2, include_str!("migrations/postgres/0002_audit.sql"))];
+    &[
+        (1, include_str!("migrations/postgres/0001_vault.sql")),
+        (2, include_str!("migrations/postgres/0002_audit.sql")),
+        (3, include_str!("migrations/postgres/0003_audit_time.sql")),
+    ];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.
 fn migrate(db: &mut dyn Db) -> Result<(), StoreError> {

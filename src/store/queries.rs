@@ -493,36 +493,62 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
+/// The first seq whose time is at or after `t` (one past the end if none):
+/// times never decrease along the log, so a binary search on seq finds it.
+pub fn audit_first_seq_at(db: &mut dyn Db, t: i64) -> Result<i64, StoreError> {
+    let Some((last, _, _)) = audit_last(db)? else { return Ok(0) };
+    let (mut lo, mut hi) = (0i64, last + 1);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let time = db.query("SELECT time_ms FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT 1", &[mid.into()])?.first().map(|r| r.i64(0)).transpose()?;
+        match time {
+            Some(tm) if tm < t => lo = mid + 1,
+            _ => hi = mid,
+        }
+    }
+    Ok(lo)
+}
+
 /// One page of events matching the filter, oldest first, after `after`.
+/// A time window becomes a seq range first (no time index is kept).
 pub fn audit_query(db: &mut dyn Db, f: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
+    let mut after = f.after.unwrap_or(-1);
+    if let Some(from) = f.from_ms {
+        after = after.max(audit_first_seq_at(db, from)? - 1);
+    }
+    let before = match f.to_ms {
+        Some(to) => audit_first_seq_at(db, to)?,
+        None => i64::MAX,
+    };
     let params = [
         f.tenant.into(),
         f.actor.into(),
         f.action.clone().into(),
         f.from_ms.into(),
         f.to_ms.into(),
-        f.after.unwrap_or(-1).into(),
+        after.into(),
         f.limit.into(),
         f.subject.into(),
+        before.into(),
     ];
     let rows = match f.subject {
         // Subject queries use the subject index (tenant, subject, seq).
         Some(_) => db.query(
             "SELECT seq, body, leaf_hash FROM audit_events WHERE subject_id = $8 AND tenant_id = $1 \
              AND (CAST($2 AS TEXT) IS NULL OR actor_id = $2) AND (CAST($3 AS TEXT) IS NULL OR action = $3) \
-             AND (CAST($4 AS BIGINT) IS NULL OR time_ms >= $4) AND (CAST($5 AS BIGINT) IS NULL OR time_ms < $5) AND seq > $6 ORDER BY seq LIMIT $7",
+             AND (CAST($4 AS BIGINT) IS NULL OR time_ms >= $4) AND (CAST($5 AS BIGINT) IS NULL OR time_ms < $5) AND seq > $6 AND seq < $9 ORDER BY seq LIMIT $7",
             &params,
         )?,
         None if f.actor.is_some() => db.query(
             "SELECT seq, body, leaf_hash FROM audit_events WHERE actor_id = $2 AND (CAST($1 AS TEXT) IS NULL OR tenant_id = $1) \
              AND (CAST($3 AS TEXT) IS NULL OR action = $3) AND (CAST($4 AS BIGINT) IS NULL OR time_ms >= $4) AND (CAST($5 AS BIGINT) IS NULL OR time_ms < $5) \
-             AND seq > $6 AND (CAST($8 AS TEXT) IS NULL OR subject_id = $8) ORDER BY seq LIMIT $7",
+             AND seq > $6 AND seq < $9 AND (CAST($8 AS TEXT) IS NULL OR subject_id = $8) ORDER BY seq LIMIT $7",
             &params,
         )?,
         None => db.query(
             "SELECT seq, body, leaf_hash FROM audit_events WHERE (CAST($1 AS TEXT) IS NULL OR tenant_id = $1) AND (CAST($2 AS TEXT) IS NULL OR actor_id = $2) \
              AND (CAST($3 AS TEXT) IS NULL OR action = $3) AND (CAST($4 AS BIGINT) IS NULL OR time_ms >= $4) AND (CAST($5 AS BIGINT) IS NULL OR time_ms < $5) \
-             AND seq > $6 AND (CAST($8 AS TEXT) IS NULL OR subject_id = $8) ORDER BY seq LIMIT $7",
+             AND seq > $6 AND seq < $9 AND (CAST($8 AS TEXT) IS NULL OR subject_id = $8) ORDER BY seq LIMIT $7",
             &params,
         )?,
     };

@@ -595,3 +595,40 @@ async fn aud4_bad_audit_queries_name_the_parameter(b: Backend) {
     }
 }
 both!(aud4_bad_audit_queries_name_the_parameter);
+
+/// A time window: only the events of that window, oldest first.
+async fn aud4_events_in_a_time_window(b: Backend) {
+    let (s, _, _, _) = activity(b).await;
+    let pause = || tokio::time::sleep(std::time::Duration::from_millis(20));
+    pause().await;
+    let from = varuh::clock::now_ms();
+    s.get("/v1/tenants", &s.admin).await;
+    s.get("/v1/tenants", &s.admin).await;
+    pause().await;
+    let to = varuh::clock::now_ms();
+    pause().await;
+    s.get("/v1/tenants", &s.admin).await;
+    let q = format!("/v1/audit/events?from={}&to={}", varuh::clock::rfc3339(from), varuh::clock::rfc3339(to));
+    let (st, page) = s.get(&q, &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{page}");
+    let evs = page["events"].as_array().unwrap();
+    let actions: Vec<&str> = evs.iter().map(|e| e["event"]["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["tenant.list", "tenant.list"], "{page}");
+    for e in evs {
+        let t = e["event"]["time"].as_i64().unwrap();
+        assert!(t >= from && t < to, "{t} outside {from}..{to}");
+    }
+    // With an action filter and paging inside the window.
+    let (_, one) = s.get(&format!("{q}&action=tenant.list&limit=1"), &s.admin).await;
+    let after = one["next_after"].as_u64().unwrap();
+    let (_, two) = s.get(&format!("{q}&action=tenant.list&limit=1&after={after}"), &s.admin).await;
+    assert_eq!(two["events"].as_array().unwrap().len(), 1, "{two}");
+    let (_, three) = s.get(&format!("{q}&action=tenant.list&limit=1&after={}", two["next_after"].as_u64().unwrap()), &s.admin).await;
+    assert!(three["events"].as_array().unwrap().is_empty(), "{three}");
+    // A window before the log began, and one in the future, are empty.
+    let (_, none) = s.get("/v1/audit/events?to=2000-01-01T00:00:00Z", &s.admin).await;
+    assert!(none["events"].as_array().unwrap().is_empty());
+    let (_, none) = s.get("/v1/audit/events?from=2999-01-01T00:00:00Z", &s.admin).await;
+    assert!(none["events"].as_array().unwrap().is_empty());
+}
+both!(aud4_events_in_a_time_window);
