@@ -46,9 +46,6 @@ impl Sqlite {
         Ok(Sqlite { conn, sql: HashMap::new() })
     }
 
-    fn translate(&mut self, sql: &'static str) -> &str {
-        self.sql.entry(sql.as_ptr() as usize).or_insert_with(|| sql.replace('$', "?"))
-    }
 }
 
 fn err(e: rusqlite::Error) -> StoreError {
@@ -76,14 +73,14 @@ impl rusqlite::ToSql for Val {
 
 impl Db for Sqlite {
     fn exec(&mut self, sql: &'static str, params: &[Val]) -> Result<u64, StoreError> {
-        let sql = self.translate(sql).to_owned();
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(err)?;
+        let sql = self.sql.entry(sql.as_ptr() as usize).or_insert_with(|| sql.replace('$', "?"));
+        let mut stmt = self.conn.prepare_cached(sql).map_err(err)?;
         stmt.execute(rusqlite::params_from_iter(params.iter())).map(|n| n as u64).map_err(err)
     }
 
     fn query(&mut self, sql: &'static str, params: &[Val]) -> Result<Vec<Row>, StoreError> {
-        let sql = self.translate(sql).to_owned();
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(err)?;
+        let sql = self.sql.entry(sql.as_ptr() as usize).or_insert_with(|| sql.replace('$', "?"));
+        let mut stmt = self.conn.prepare_cached(sql).map_err(err)?;
         let n = stmt.column_count();
         let mut rows = stmt.query(rusqlite::params_from_iter(params.iter())).map_err(err)?;
         let mut out = Vec::new();
