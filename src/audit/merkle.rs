@@ -384,6 +384,21 @@ impl Frontier {
         block
     }
 
+    /// The frontier as bytes: its subtree roots, left to right.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.stack.concat()
+    }
+
+    /// The frontier of a tree of `size` leaves from `to_bytes`, if the
+    /// bytes hold one root per set bit of `size`.
+    pub fn from_bytes(size: u64, bytes: &[u8]) -> Option<Frontier> {
+        if bytes.len() % 32 != 0 || bytes.len() / 32 != size.count_ones() as usize {
+            return None;
+        }
+        let stack = bytes.chunks_exact(32).map(|c| c.try_into().expect("32 bytes")).collect();
+        Some(Frontier { size, stack })
+    }
+
     pub fn root(&self) -> Hash {
         let mut it = self.stack.iter().rev();
         let Some(last) = it.next() else { return empty_root() };

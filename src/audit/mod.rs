@@ -92,8 +92,10 @@ struct State {
     frontier: Frontier,
     last: Option<Hash>,
     last_time: i64,
-    /// The root of every complete block of `merkle::BLOCK` events, for proofs.
+    /// The root of every complete block of `merkle::BLOCK` events from
+    /// block `blocks_start` on (blocks completed since the state was loaded).
     blocks: Vec<Hash>,
+    blocks_start: usize,
 }
 
 impl Appender {
@@ -104,12 +106,24 @@ impl Appender {
 
     fn state(&mut self, db: &mut dyn Db) -> Result<&mut State, StoreError> {
         if self.state.is_none() {
-            let mut frontier = Frontier::default();
             let last = queries::audit_last(db)?;
             let end = last.as_ref().map_or(0, |l| l.0 + 1);
-            let mut from = 0;
+            // Start from the latest kept frontier (written with each tree
+            // head), or from the first event; then read the leaves after it.
+            let mut frontier = Frontier::default();
             let mut prev = None;
+            if let Some((size, bytes)) = queries::latest_audit_frontier(db, end)? {
+                frontier = Frontier::from_bytes(size as u64, &bytes).ok_or_else(|| StoreError::Corrupt(format!("audit frontier at {size} is malformed")))?;
+                if size > 0 {
+                    let h = queries::audit_leaf_hashes(db, size - 1, size)?;
+                    let (_, h) = h.first().ok_or_else(|| StoreError::Corrupt(format!("audit event {} is missing", size - 1)))?;
+                    prev = Some(h.clone().try_into().map_err(|_| StoreError::Corrupt(format!("audit event {}: bad leaf hash", size - 1)))?);
+                }
+            }
+            let start = frontier.size() as i64;
+            let blocks_start = start as usize / merkle::BLOCK;
             let mut blocks = Vec::new();
+            let mut from = start;
             while from < end {
                 let to = (from + 100_000).min(end);
                 for (seq, h) in queries::audit_leaf_hashes(db, from, to)? {
@@ -122,7 +136,8 @@ impl Appender {
                 }
                 from = to;
             }
-            self.state = Some(State { frontier, last: prev, last_time: last.map_or(0, |l| l.1), blocks });
+            tracing::info!(events = end, read = end - start, "audit log state loaded");
+            self.state = Some(State { frontier, last: prev, last_time: last.map_or(0, |l| l.1), blocks, blocks_start });
         }
         Ok(self.state.as_mut().expect("just loaded"))
     }
@@ -156,14 +171,19 @@ impl Appender {
     /// The roots of the first `count` complete blocks, if the state is
     /// loaded and has them (else the caller reads them from the database).
     pub fn block_roots(&self, count: usize) -> Option<Vec<Hash>> {
-        let st = self.state.as_ref()?;
+        let st = self.state.as_ref().filter(|st| st.blocks_start == 0)?;
         st.blocks.get(..count).map(<[Hash]>::to_vec)
     }
 
-    /// The current size and root (including this transaction's appends).
+    /// The current size and root (including this transaction's appends),
+    /// keeping the frontier at this size so a restart can start from it.
     pub fn head(&mut self, db: &mut dyn Db) -> Result<(u64, Hash), StoreError> {
         let st = self.state(db)?;
-        Ok((st.frontier.size(), st.frontier.root()))
+        let (size, root) = (st.frontier.size(), st.frontier.root());
+        if size > 0 {
+            queries::insert_audit_frontier(db, size as i64, &st.frontier.to_bytes())?;
+        }
+        Ok((size, root))
     }
 }
 

@@ -55,6 +55,8 @@ pub struct Verifier {
     broken_link: Option<u64>,
     /// The largest tree size whose head matched: events below it are intact.
     good_size: u64,
+    /// Kept frontiers (where a restart resumes), checked against the rebuilt tree.
+    frontiers: BTreeMap<u64, Vec<u8>>,
 }
 
 impl Verifier {
@@ -69,6 +71,7 @@ impl Verifier {
             report: Report::default(),
             broken_link: None,
             good_size: 0,
+            frontiers: BTreeMap::new(),
         };
         let mut last: Option<(u64, Hash)> = None;
         for (size, root, text) in heads {
@@ -181,6 +184,11 @@ impl Verifier {
         self.frontier.push(leaf);
         self.prev = Some(leaf);
         let size = self.frontier.size();
+        if let Some(kept) = self.frontiers.remove(&size) {
+            if kept != self.frontier.to_bytes() {
+                self.fail(Some(size - 1), format!("the kept frontier at tree size {size} does not match the events (appends after a restart would build on it)"));
+            }
+        }
         if let Some(checks) = self.checks.remove(&size) {
             if let Some(p) = self.broken_link.take() {
                 self.blame_link(p, false);
@@ -222,6 +230,9 @@ impl Verifier {
             self.blame_link(p, false);
         }
         let n = self.frontier.size();
+        for size in std::mem::take(&mut self.frontiers).into_keys() {
+            self.fail(Some(n), format!("a frontier is kept at tree size {size}, but the log has only {n} events"));
+        }
         let beyond: Vec<(u64, Vec<Check>)> = std::mem::take(&mut self.checks).into_iter().collect();
         for (size, checks) in beyond {
             for c in checks {
@@ -344,6 +355,7 @@ pub fn verify_store(db: &mut dyn crate::store::db::Db, key: &VerifierKey, publis
     use crate::store::queries;
     let heads: Vec<(u64, Vec<u8>, String)> = queries::audit_heads(db)?.into_iter().map(|h| (h.tree_size as u64, h.root, h.note)).collect();
     let mut v = Verifier::new(key, &heads, published);
+    v.frontiers = queries::audit_frontiers(db)?.into_iter().map(|(s, b)| (s as u64, b)).collect();
     let mut from = 0i64;
     loop {
         let page = queries::audit_events_with_columns(db, from, 10_000)?;

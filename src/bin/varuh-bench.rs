@@ -316,13 +316,13 @@ async fn audit(args: Args) -> Result<()> {
         bail!("the log does not verify: {:?}", report.first());
     }
     let mut check = Phase { name: "verify (one thread)", ops: report.events as usize, secs, lat_us: Vec::new(), errors: 0 };
-    // A restart: the first append reloads the frontier and block roots from
-    // every stored leaf hash.
+    // A restart: the first append resumes from the frontier kept with the
+    // last head (and reads only the leaf hashes after it).
     eprintln!("phase: audit reload");
     let reopened = varuh::setup::open(&cfg, varuh::setup::Create::No, varuh::clock::Clock::default()).await?;
     let t = Instant::now();
     reopened.vault.record_event(Draft { request: "bench".into(), action: "bench.reload".into(), outcome: "ok".into(), ..Default::default() }).await?;
-    let mut reload = Phase { name: "reload at start (first append)", ops: report.events as usize, secs: t.elapsed().as_secs_f64(), lat_us: Vec::new(), errors: 0 };
+    let mut reload = Phase { name: "restart: first append", ops: report.events as usize, secs: t.elapsed().as_secs_f64(), lat_us: Vec::new(), errors: 0 };
     drop(reopened);
     println!("| {:<28} | {:>9} | {:>10} | {:>8} | {:>8} | {:>6} |", "operation", "events", "per second", "p50 ms", "p99 ms", "errors");
     println!("|{:-<30}|{:->11}|{:->12}|{:->10}|{:->10}|{:->8}|", "", "", "", "", "", "");

@@ -525,12 +525,14 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] =
         (1, include_str!("migrations/sqlite/0001_vault.sql")),
         (2, include_str!("migrations/sqlite/0002_audit.sql")),
         (3, include_str!("migrations/sqlite/0003_audit_time.sql")),
+        (4, include_str!("migrations/sqlite/0004_audit_frontier.sql")),
     ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] =
     &[
         (1, include_str!("migrations/postgres/0001_vault.sql")),
         (2, include_str!("migrations/postgres/0002_audit.sql")),
         (3, include_str!("migrations/postgres/0003_audit_time.sql")),
+        (4, include_str!("migrations/postgres/0004_audit_frontier.sql")),
     ];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.

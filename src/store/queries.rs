@@ -563,6 +563,25 @@ pub struct HeadRow {
     pub note: String,
 }
 
+/// Keeps the frontier at a tree size (once per size).
+pub fn insert_audit_frontier(db: &mut dyn Db, tree_size: i64, stack: &[u8]) -> Result<(), StoreError> {
+    db.exec("INSERT INTO audit_frontier (tree_size, stack) VALUES ($1, $2) ON CONFLICT DO NOTHING", &[tree_size.into(), stack.into()])?;
+    Ok(())
+}
+
+/// Every kept frontier, by tree size.
+pub fn audit_frontiers(db: &mut dyn Db) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+    db.query("SELECT tree_size, stack FROM audit_frontier ORDER BY tree_size", &[])?.iter().map(|r| Ok((r.i64(0)?, r.blob(1)?))).collect()
+}
+
+/// The latest kept frontier at or below `max_size`.
+pub fn latest_audit_frontier(db: &mut dyn Db, max_size: i64) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+    db.query("SELECT tree_size, stack FROM audit_frontier WHERE tree_size <= $1 ORDER BY tree_size DESC LIMIT 1", &[max_size.into()])?
+        .first()
+        .map(|r| Ok((r.i64(0)?, r.blob(1)?)))
+        .transpose()
+}
+
 pub fn insert_audit_head(db: &mut dyn Db, h: &HeadRow) -> Result<(), StoreError> {
     db.exec(
         "INSERT INTO audit_heads (tree_size, root, time_ms, note) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",

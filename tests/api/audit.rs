@@ -155,6 +155,16 @@ async fn tamper(b: Backend, how: &str) -> verify::Report {
                 let leaf = merkle::leaf_hash(&edited).to_vec();
                 db.exec("UPDATE audit_events SET body = $1, leaf_hash = $2 WHERE seq = 3", &[Val::Blob(edited), Val::Blob(leaf)]).unwrap();
             }
+            "frontier" => {
+                // Where a restart resumes: later appends would build on a wrong tree.
+                match db.dialect() {
+                    Dialect::Sqlite => db.batch("DROP TRIGGER audit_frontier_no_update;").unwrap(),
+                    Dialect::Postgres => db
+                        .batch("DROP TRIGGER audit_frontier_append_only ON audit_frontier; GRANT UPDATE ON audit_frontier TO CURRENT_USER;")
+                        .unwrap(),
+                }
+                db.exec("UPDATE audit_frontier SET stack = $1", &[Val::Blob(vec![0; 32 * 3])]).unwrap();
+            }
             "columns" => {
                 // The body (and so the tree) untouched; what queries find changed.
                 db.exec("UPDATE audit_events SET action = 'auth.login', subject_id = NULL, time_ms = 0 WHERE seq = 3", &[]).unwrap();
@@ -195,6 +205,8 @@ async fn aud3_tampering_is_caught_and_located(b: Backend) {
         assert!(!r.ok(), "{how} was not caught");
         assert_eq!(r.first().unwrap().position, Some(at), "{how}: {:?}", r.failures);
     }
+    let r = tamper(b, "frontier").await;
+    assert!(r.failures.iter().any(|f| f.message.contains("kept frontier")), "{:?}", r.failures);
 }
 both!(aud3_tampering_is_caught_and_located);
 
@@ -326,16 +338,18 @@ async fn aud4_heads_are_published_and_a_rollback_is_caught(b: Backend) {
     let (inside, outside) = tokio::task::spawn_blocking(move || {
         let mut db = Store::connect_raw(&location).unwrap();
         match db.dialect() {
-            Dialect::Sqlite => db.batch("DROP TRIGGER audit_events_no_delete; DROP TRIGGER audit_heads_no_delete;").unwrap(),
+            Dialect::Sqlite => db.batch("DROP TRIGGER audit_events_no_delete; DROP TRIGGER audit_heads_no_delete; DROP TRIGGER audit_frontier_no_delete;").unwrap(),
             Dialect::Postgres => db
                 .batch(
                     "DROP TRIGGER audit_events_append_only ON audit_events; DROP TRIGGER audit_heads_append_only ON audit_heads; \
-                     GRANT DELETE ON audit_events, audit_heads TO CURRENT_USER;",
+                     DROP TRIGGER audit_frontier_append_only ON audit_frontier; \
+                     GRANT DELETE ON audit_events, audit_heads, audit_frontier TO CURRENT_USER;",
                 )
                 .unwrap(),
         }
         db.exec("DELETE FROM audit_events WHERE seq >= $1", &[Val::I64(n1 as i64)]).unwrap();
         db.exec("DELETE FROM audit_heads WHERE tree_size > $1", &[Val::I64(n1 as i64)]).unwrap();
+        db.exec("DELETE FROM audit_frontier WHERE tree_size > $1", &[Val::I64(n1 as i64)]).unwrap();
         (verify::verify_store(db.as_mut(), &k, &[]).unwrap(), verify::verify_store(db.as_mut(), &k, &p).unwrap())
     })
     .await
@@ -440,7 +454,7 @@ async fn aud3_postgres_app_role_can_only_insert_and_select_audit_rows() {
         c.batch_execute(&format!(
             "CREATE ROLE {r} LOGIN; \
              GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {r}; \
-             REVOKE UPDATE, DELETE, TRUNCATE ON audit_events, audit_heads FROM {r};"
+             REVOKE UPDATE, DELETE, TRUNCATE ON audit_events, audit_heads, audit_frontier FROM {r};"
         ))
         .unwrap();
     })

@@ -172,6 +172,12 @@ async fn avl3_sigterm_keeps_acknowledged_writes() {
     p.wait_ready(&http).await;
     let base = p.base.clone();
     let l: Value = http.post(format!("{base}/v1/auth/login")).json(&json!({"username": "admin", "password": PASSWORD})).send().await.unwrap().json().await.unwrap();
+    // The restart resumed the trail from the frontier kept with the head
+    // made at shutdown: no stored leaf had to be read again.
+    let out = p.stdout.lock().unwrap().clone();
+    // Without the terminal colours of the text log format.
+    let plain: String = out.split('\x1b').enumerate().map(|(i, part)| if i == 0 { part } else { part.split_once('m').map_or("", |(_, rest)| rest) }).collect();
+    assert!(plain.lines().any(|l| l.contains("audit log state loaded") && l.contains("read=0")), "{plain}");
     let token = l["token"].as_str().unwrap().to_string();
     let mut found = std::collections::HashSet::new();
     let mut after = String::new();
