@@ -175,6 +175,19 @@ impl Appender {
         st.blocks.get(..count).map(<[Hash]>::to_vec)
     }
 
+    /// Takes block roots read from the database for the blocks before the
+    /// point the state was loaded from, so later proofs need not read them.
+    pub fn fill_block_roots(&mut self, roots: &[Hash]) {
+        if let Some(st) = self.state.as_mut() {
+            if st.blocks_start > 0 && roots.len() >= st.blocks_start {
+                let mut all = roots[..st.blocks_start].to_vec();
+                all.append(&mut st.blocks);
+                st.blocks = all;
+                st.blocks_start = 0;
+            }
+        }
+    }
+
     /// The current size and root (including this transaction's appends),
     /// keeping the frontier at this size so a restart can start from it.
     pub fn head(&mut self, db: &mut dyn Db) -> Result<(u64, Hash), StoreError> {

@@ -424,6 +424,7 @@ impl Vault {
     async fn blocked(&self, size: u64, need: Vec<usize>) -> Result<merkle::Blocked> {
         let full = size as usize / merkle::BLOCK;
         let cached = self.appender.lock().unwrap_or_else(|e| e.into_inner()).block_roots(full);
+        let ap = self.appender.clone();
         self.store
             .read_long(move |db| {
                 if log::stored_size(db)? < size {
@@ -431,7 +432,12 @@ impl Vault {
                 }
                 let roots = match cached {
                     Some(r) => r,
-                    None => log::block_roots(db, full)?,
+                    None => {
+                        // Once after a restart: the blocks before the kept frontier.
+                        let r = log::block_roots(db, full)?;
+                        ap.lock().unwrap_or_else(|e| e.into_inner()).fill_block_roots(&r);
+                        r
+                    }
                 };
                 let blocks = need.into_iter().map(|b| Ok((b, log::block_leaves(db, b, size)?))).collect::<std::result::Result<Vec<_>, StoreError>>()?;
                 Ok(merkle::Blocked::new(roots, blocks))

@@ -178,6 +178,27 @@ async fn avl3_sigterm_keeps_acknowledged_writes() {
     // Without the terminal colours of the text log format.
     let plain: String = out.split('\x1b').enumerate().map(|(i, part)| if i == 0 { part } else { part.split_once('m').map_or("", |(_, rest)| rest) }).collect();
     assert!(plain.lines().any(|l| l.contains("audit log state loaded") && l.contains("read=0")), "{plain}");
+    // Proofs after the restart (block roots before the kept frontier are
+    // rebuilt once from the stored leaves, then kept).
+    let token0 = l["token"].as_str().unwrap().to_string();
+    let h: Value = http.post(format!("{base}/v1/audit/heads")).bearer_auth(&token0).json(&json!({})).send().await.unwrap().json().await.unwrap();
+    let key = varuh::audit::note::VerifierKey::parse(h["key"].as_str().unwrap()).unwrap();
+    let c = varuh::audit::note::open(h["checkpoint"].as_str().unwrap(), &key).unwrap();
+    assert!(c.size > 2048, "{}", c.size);
+    let unhex = |v: &Value| -> varuh::audit::merkle::Hash { varuh::audit::unhex(v.as_str().unwrap()).unwrap().try_into().unwrap() };
+    for seq in [3, 2050, c.size - 1] {
+        let inc: Value = http
+            .get(format!("{base}/v1/audit/proofs/inclusion?seq={seq}&tree_size={}", c.size))
+            .bearer_auth(&token0)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let path: Vec<varuh::audit::merkle::Hash> = inc["path"].as_array().unwrap().iter().map(unhex).collect();
+        assert!(varuh::audit::merkle::verify_inclusion(seq, c.size, &unhex(&inc["leaf_hash"]), &path, &c.root), "seq {seq}: {inc}");
+    }
     let token = l["token"].as_str().unwrap().to_string();
     let mut found = std::collections::HashSet::new();
     let mut after = String::new();
