@@ -2,13 +2,14 @@
 //! append-only Merkle tree (RFC 9162), and signed tree heads (C2SP
 //! checkpoints) pin the history so that no one can rewrite it unnoticed.
 //!
-//! - `merkle`: hashing, the frontier, inclusion and consistency proofs.
+//! - `merkle`: hashing, the frontier, block roots, inclusion and consistency proofs.
 //! - `note`: signed checkpoints and verifier keys.
 //! - `verify`: the offline verifier behind `varuh audit verify`.
 //! - `publish`: tree heads written outside the database (file, webhook).
 //! - here: the event format and the `Appender`, which runs on the store's
 //!   writer thread so that an event commits in the same batch as the change
-//!   it records and seq numbers follow commit order.
+//!   it records and seq numbers follow commit order; it keeps the frontier
+//!   with each head (`audit_frontier`) so a restart resumes from there.
 
 pub mod merkle;
 pub mod note;

@@ -1,9 +1,12 @@
-//! Recording and reading the audit trail (AUD-1..4). Every use case ends in
-//! `Vault::audited`, which appends its event (with the outcome) and waits
-//! until it is durable before the use case returns, so no response leaves
-//! unrecorded; if the event cannot be stored the use case fails. Reading
-//! the trail is itself recorded. Only administrators read it: a system
-//! administrator all of it, a tenant administrator the tenant's events.
+//! Recording and reading the audit trail (AUD-1..4). Every use case runs
+//! inside `Vault::audited`: a change is written with its event in one job
+//! (`write_recorded`); anything else (a read, a refusal, a failure) appends
+//! its event afterwards through the `AuditQueue`. Either way the event is
+//! durable before the use case returns, so no response leaves unrecorded,
+//! and if it cannot be stored the use case fails. Also here: tree heads
+//! (made, stored, published, on a schedule), proofs, queries and exports.
+//! Reading the trail is itself recorded. Only administrators read it: a
+//! system administrator all of it, a tenant administrator the tenant's.
 
 use super::{authz, Actor, Result, ServiceError, Vault};
 use crate::audit::note::{self, Checkpoint, VerifierKey};
