@@ -184,6 +184,11 @@ impl MasterKey {
 pub struct AuditSigner(ring::signature::Ed25519KeyPair);
 
 impl AuditSigner {
+    /// A signer from a raw Ed25519 seed (known-answer tests, key import).
+    pub fn from_seed(seed: &[u8; 32]) -> AuditSigner {
+        AuditSigner(ring::signature::Ed25519KeyPair::from_seed_unchecked(seed).expect("32 bytes is an Ed25519 seed"))
+    }
+
     pub fn public_key(&self) -> [u8; 32] {
         use ring::signature::KeyPair;
         self.0.public_key().as_ref().try_into().expect("Ed25519 public keys are 32 bytes")

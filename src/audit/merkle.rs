@@ -414,6 +414,39 @@ mod tests {
         (0..n).map(|i| leaf_hash(format!("event {i}").as_bytes())).collect()
     }
 
+    /// The reference tree of RFC 6962/9162 implementations (Certificate
+    /// Transparency's test data): any other log's tooling agrees with ours.
+    #[test]
+    fn the_reference_tree_has_the_reference_roots_and_paths() {
+        let data: [&[u8]; 8] = [b"", &[0x00], &[0x10], &[0x20, 0x21], &[0x30, 0x31], &[0x40, 0x41, 0x42, 0x43], &[0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57], &[0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f]];
+        let roots = [
+            "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+            "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+            "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+            "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+            "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+            "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+            "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+        ];
+        let leaves: Vec<Hash> = data.iter().map(|d| leaf_hash(d)).collect();
+        let mut f = Frontier::default();
+        for (n, want) in roots.iter().enumerate() {
+            f.push(leaves[n]);
+            assert_eq!(hex(&root(&leaves[..=n])), *want, "root of {}", n + 1);
+            assert_eq!(hex(&f.root()), *want, "frontier root of {}", n + 1);
+        }
+        let path: Vec<String> = inclusion_proof(0, &leaves).iter().map(|h| hex(h)).collect();
+        assert_eq!(
+            path,
+            [
+                "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+            ]
+        );
+    }
+
     #[test]
     fn hashes_follow_rfc9162_domain_separation() {
         // SHA-256 of the single byte 0x00: the leaf hash of empty data.

@@ -80,7 +80,11 @@ impl VerifierKey {
 
 /// Signs a checkpoint: the whole signed note, ready to publish.
 pub fn sign(c: &Checkpoint, name: &str, signer: &AuditSigner) -> String {
-    let body = c.body();
+    sign_text(&c.body(), name, signer)
+}
+
+/// Signs any text (ending in a newline) as a C2SP signed note.
+pub fn sign_text(body: &str, name: &str, signer: &AuditSigner) -> String {
     let pk = signer.public_key();
     let mut sig = key_id(name, &pk).to_vec();
     sig.extend_from_slice(&signer.sign(body.as_bytes()));
@@ -89,6 +93,20 @@ pub fn sign(c: &Checkpoint, name: &str, signer: &AuditSigner) -> String {
 
 /// Opens a signed note: the checkpoint, if a signature by `key` verifies.
 pub fn open(note: &str, key: &VerifierKey) -> Result<Checkpoint, String> {
+    let body = open_text(note, key)?;
+    let mut lines = body.lines();
+    let origin = lines.next().filter(|l| !l.is_empty()).ok_or("no origin line")?.to_string();
+    let size = lines.next().and_then(|l| l.parse::<u64>().ok()).ok_or("no tree size line")?;
+    let root: Hash = lines
+        .next()
+        .and_then(|l| STANDARD.decode(l).ok())
+        .and_then(|r| r.try_into().ok())
+        .ok_or("no root hash line")?;
+    Ok(Checkpoint { origin, size, root })
+}
+
+/// The signed text of a note, if a signature by `key` verifies.
+pub fn open_text(note: &str, key: &VerifierKey) -> Result<String, String> {
     let (body, sigs) = note.split_once("\n\n").ok_or("not a signed note: no blank line before the signatures")?;
     let body = format!("{body}\n");
     let id = key_id(&key.name, &key.public_key);
@@ -104,21 +122,31 @@ pub fn open(note: &str, key: &VerifierKey) -> Result<Checkpoint, String> {
     if !verified {
         return Err(format!("no valid signature by {}", key.name));
     }
-    let mut lines = body.lines();
-    let origin = lines.next().filter(|l| !l.is_empty()).ok_or("no origin line")?.to_string();
-    let size = lines.next().and_then(|l| l.parse::<u64>().ok()).ok_or("no tree size line")?;
-    let root: Hash = lines
-        .next()
-        .and_then(|l| STANDARD.decode(l).ok())
-        .and_then(|r| r.try_into().ok())
-        .ok_or("no root hash line")?;
-    Ok(Checkpoint { origin, size, root })
+    Ok(body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::crypto::MasterKey;
+
+    /// The example of the signed-note specification (c2sp.org/signed-note,
+    /// golang.org/x/mod/sumdb/note): the same key id, encoding and
+    /// signature bytes, so existing tooling reads varuh's notes.
+    #[test]
+    fn the_specification_example_opens_and_signs_byte_for_byte() {
+        let key = VerifierKey::parse("PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW").unwrap();
+        let text = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
+        let note = format!("{text}\n\u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n");
+        assert_eq!(open_text(&note, &key).unwrap(), text);
+        assert!(open_text(&note.replace("cryptography", "cryptographY"), &key).is_err());
+        assert_eq!(key.encode(), "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW");
+        // The spec's private key is 0x01 ‖ seed, base64.
+        let raw = STANDARD.decode("AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz").unwrap();
+        let signer = crate::crypto::AuditSigner::from_seed(raw[1..].try_into().unwrap());
+        assert_eq!(signer.public_key(), key.public_key);
+        assert_eq!(sign_text(text, "PeterNeumann", &signer), note);
+    }
 
     #[test]
     fn checkpoints_sign_and_open_and_any_change_breaks_them() {
