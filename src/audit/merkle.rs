@@ -227,50 +227,6 @@ impl Nodes for Blocked {
     }
 }
 
-/// The audit path of leaf `m` in the tree of these leaves (RFC 9162 PATH).
-pub fn inclusion_proof(m: usize, leaves: &[Hash]) -> Vec<Hash> {
-    let n = leaves.len();
-    if n <= 1 {
-        return Vec::new();
-    }
-    let k = split(n);
-    if m < k {
-        let mut p = inclusion_proof(m, &leaves[..k]);
-        p.push(root(&leaves[k..]));
-        p
-    } else {
-        let mut p = inclusion_proof(m - k, &leaves[k..]);
-        p.push(root(&leaves[..k]));
-        p
-    }
-}
-
-/// The consistency proof between the first `m` leaves and all of them
-/// (RFC 9162 PROOF; empty when m is 0 or the whole tree).
-pub fn consistency_proof(m: usize, leaves: &[Hash]) -> Vec<Hash> {
-    if m == 0 || m >= leaves.len() {
-        return Vec::new();
-    }
-    subproof(m, leaves, true)
-}
-
-fn subproof(m: usize, leaves: &[Hash], whole: bool) -> Vec<Hash> {
-    let n = leaves.len();
-    if m == n {
-        return if whole { Vec::new() } else { vec![root(leaves)] };
-    }
-    let k = split(n);
-    if m <= k {
-        let mut p = subproof(m, &leaves[..k], whole);
-        p.push(root(&leaves[k..]));
-        p
-    } else {
-        let mut p = subproof(m - k, &leaves[k..], false);
-        p.push(root(&leaves[..k]));
-        p
-    }
-}
-
 /// Verifies an inclusion proof (RFC 9162 §2.1.3.2).
 pub fn verify_inclusion(index: u64, size: u64, leaf: &Hash, proof: &[Hash], root: &Hash) -> bool {
     if index >= size {
@@ -409,6 +365,52 @@ impl Frontier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // The RFC's PATH and PROOF definitions, literally (rehashing subtrees):
+    // the reference the indexed `Proofs` are checked against.
+    /// The audit path of leaf `m` in the tree of these leaves (RFC 9162 PATH).
+    fn inclusion_proof(m: usize, leaves: &[Hash]) -> Vec<Hash> {
+        let n = leaves.len();
+        if n <= 1 {
+            return Vec::new();
+        }
+        let k = split(n);
+        if m < k {
+            let mut p = inclusion_proof(m, &leaves[..k]);
+            p.push(root(&leaves[k..]));
+            p
+        } else {
+            let mut p = inclusion_proof(m - k, &leaves[k..]);
+            p.push(root(&leaves[..k]));
+            p
+        }
+    }
+
+    /// The consistency proof between the first `m` leaves and all of them
+    /// (RFC 9162 PROOF; empty when m is 0 or the whole tree).
+    fn consistency_proof(m: usize, leaves: &[Hash]) -> Vec<Hash> {
+        if m == 0 || m >= leaves.len() {
+            return Vec::new();
+        }
+        subproof(m, leaves, true)
+    }
+
+    fn subproof(m: usize, leaves: &[Hash], whole: bool) -> Vec<Hash> {
+        let n = leaves.len();
+        if m == n {
+            return if whole { Vec::new() } else { vec![root(leaves)] };
+        }
+        let k = split(n);
+        if m <= k {
+            let mut p = subproof(m, &leaves[..k], whole);
+            p.push(root(&leaves[k..]));
+            p
+        } else {
+            let mut p = subproof(m - k, &leaves[k..], false);
+            p.push(root(&leaves[..k]));
+            p
+        }
+    }
 
     fn leaves(n: usize) -> Vec<Hash> {
         (0..n).map(|i| leaf_hash(format!("event {i}").as_bytes())).collect()

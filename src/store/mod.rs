@@ -41,6 +41,9 @@ pub enum StoreError {
     Elsewhere(uuid::Uuid),
 }
 
+/// SQLite read-only connections used in place by `read` and `read_long`.
+type ReaderPool = std::sync::Mutex<Vec<Box<dyn Db>>>;
+
 /// Called once a job's batch is durable (`Ok`) or has failed.
 pub(crate) type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// A job: runs in its own savepoint (rolled back unless it says `true`) and
@@ -77,7 +80,7 @@ pub struct Store {
     writer: Option<crossbeam_channel::Sender<WriteJob>>,
     readers: Option<crossbeam_channel::Sender<ReadJob>>,
     /// SQLite: reader connections used in place, on the caller's thread.
-    pool: Option<std::sync::Mutex<Vec<Box<dyn Db>>>>,
+    pool: Option<ReaderPool>,
     location: Location,
     checkpoint: Option<crossbeam_channel::Sender<()>>,
     threads: Vec<JoinHandle<()>>,
@@ -246,19 +249,27 @@ impl Store {
         F: FnOnce(&mut dyn Db) -> Result<R, StoreError> + Send + 'static,
     {
         let Some(pool) = &self.pool else { return self.read(f).await };
-        let taken = pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let mut db = match taken {
-            Some(db) => db,
-            None => sqlite_reader(&self.location)?,
-        };
+        let mut db = self.take_reader(pool)?;
         let (r, db) = tokio::task::spawn_blocking(move || {
             let r = f(db.as_mut());
             (r, db)
         })
         .await
         .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        pool.lock().unwrap_or_else(|e| e.into_inner()).push(db);
+        Self::give_back(pool, db);
         r
+    }
+
+    /// A pooled reader connection; one more if all are in use.
+    fn take_reader(&self, pool: &ReaderPool) -> Result<Box<dyn Db>, StoreError> {
+        match pool.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+            Some(db) => Ok(db),
+            None => sqlite_reader(&self.location),
+        }
+    }
+
+    fn give_back(pool: &ReaderPool, db: Box<dyn Db>) {
+        pool.lock().unwrap_or_else(|e| e.into_inner()).push(db);
     }
 
     /// Queues a raw job for the writer; for callers that answer many
@@ -278,14 +289,9 @@ impl Store {
         F: FnOnce(&mut dyn Db) -> Result<R, StoreError> + Send + 'static,
     {
         if let Some(pool) = &self.pool {
-            let taken = pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
-            let mut db = match taken {
-                Some(db) => db,
-                // More reads at once than pooled connections: one more.
-                None => sqlite_reader(&self.location)?,
-            };
+            let mut db = self.take_reader(pool)?;
             let r = f(db.as_mut());
-            pool.lock().unwrap_or_else(|e| e.into_inner()).push(db);
+            Self::give_back(pool, db);
             return r;
         }
         let (tx, rx) = oneshot::channel();

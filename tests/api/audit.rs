@@ -261,8 +261,9 @@ async fn aud1_a_change_without_its_event_is_not_stored(b: Backend) {
 }
 both!(aud1_a_change_without_its_event_is_not_stored);
 
-/// A tiny webhook receiver on loopback: answers 204 and keeps each body.
-async fn receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+/// A tiny webhook receiver on loopback (on `port`, or any free one):
+/// answers 204 and keeps each body.
+async fn receiver(port: u16) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     let got: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
     let g = got.clone();
     let app = axum::Router::new().route(
@@ -275,7 +276,7 @@ async fn receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
             }
         }),
     );
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let l = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     let url = format!("http://{}/heads", l.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
     (url, got)
@@ -284,7 +285,7 @@ async fn receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
 async fn aud4_heads_are_published_and_a_rollback_is_caught(b: Backend) {
     let out = tempfile::tempdir().unwrap();
     let file = out.path().join("heads.jsonl");
-    let (url, got) = receiver().await;
+    let (url, got) = receiver(0).await;
     let (f, u) = (file.clone(), url.clone());
     let s = TestServer::start_with(b, move |c| {
         c.audit_publish_file = Some(f);
@@ -396,20 +397,7 @@ async fn aud4_a_refused_publication_is_reported_and_retried() {
     assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(body.to_string().contains("could not be published"), "{body}");
     // The receiver comes up on that port; the next request publishes.
-    let got: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
-    let g = got.clone();
-    let app = axum::Router::new().route(
-        "/heads",
-        axum::routing::post(move |body: String| {
-            let g = g.clone();
-            async move {
-                g.lock().unwrap().push(body);
-                StatusCode::OK
-            }
-        }),
-    );
-    let l = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let (_, got) = receiver(port).await;
     let (st, h) = s.post("/v1/audit/heads", &s.admin, json!({})).await;
     assert_eq!(st, StatusCode::CREATED, "{h}");
     assert_eq!(got.lock().unwrap().len(), 1);
