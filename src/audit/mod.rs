@@ -97,6 +97,8 @@ struct State {
     /// block `blocks_start` on (blocks completed since the state was loaded).
     blocks: Vec<Hash>,
     blocks_start: usize,
+    /// The subject index entries of the current, incomplete run.
+    run: Vec<queries::SubjectEntry>,
 }
 
 impl Appender {
@@ -137,8 +139,9 @@ impl Appender {
                 }
                 from = to;
             }
+            let run = queries::audit_subject_entries(db, end / queries::SUBJECT_RUN * queries::SUBJECT_RUN, end)?;
             tracing::info!(events = end, read = end - start, "audit log state loaded");
-            self.state = Some(State { frontier, last: prev, last_time: last.map_or(0, |l| l.1), blocks, blocks_start });
+            self.state = Some(State { frontier, last: prev, last_time: last.map_or(0, |l| l.1), blocks, blocks_start, run });
         }
         Ok(self.state.as_mut().expect("just loaded"))
     }
@@ -163,6 +166,17 @@ impl Appender {
             subject: ev.what.subject,
         };
         queries::insert_audit_event(db, &ix, &body, &leaf)?;
+        // The subject index: kept in memory until the run is complete, then
+        // written at once (nothing changes in memory if that fails).
+        let entry = ev.what.subject.map(|s| (ev.what.tenant.map(|t| t.to_string()).unwrap_or_default(), s.to_string(), ev.seq as i64));
+        if (ev.seq as i64 + 1) % queries::SUBJECT_RUN == 0 {
+            let mut rows: Vec<_> = st.run.iter().cloned().chain(entry).collect();
+            rows.sort_unstable();
+            queries::insert_subject_run(db, ev.seq as i64 / queries::SUBJECT_RUN, &rows)?;
+            st.run.clear();
+        } else {
+            st.run.extend(entry);
+        }
         st.blocks.extend(st.frontier.push_block(leaf));
         st.last = Some(leaf);
         st.last_time = ev.time;

@@ -357,15 +357,49 @@ pub fn verify_store(db: &mut dyn crate::store::db::Db, key: &VerifierKey, publis
     let mut v = Verifier::new(key, &heads, published);
     v.frontiers = queries::audit_frontiers(db)?.into_iter().map(|(s, b)| (s as u64, b)).collect();
     let mut from = 0i64;
+    // The subject index entries the events of the current run call for.
+    let (mut run, mut entries) = (0i64, Vec::new());
     loop {
         let page = queries::audit_events_with_columns(db, from, 10_000)?;
         let Some((last, _)) = page.last() else { break };
         from = last.seq + 1;
         for (r, cols) in &page {
+            while r.seq / queries::SUBJECT_RUN > run {
+                check_subject_run(db, &mut v, run, &mut entries)?;
+                run += 1;
+            }
+            if let Some(s) = &cols.subject {
+                entries.push((cols.tenant.clone().unwrap_or_default(), s.clone(), r.seq));
+            }
             v.event_with_columns(r.seq, &r.body, &r.leaf_hash, Some(cols));
         }
     }
+    // The last run has its index only once complete; no run after it has one.
+    if from > 0 && from % queries::SUBJECT_RUN == 0 {
+        check_subject_run(db, &mut v, run, &mut entries)?;
+        run += 1;
+    }
+    if let Some((r, seq)) = queries::first_subject_row_from(db, run)? {
+        v.fail(Some(seq.max(0) as u64), format!("the subject index has a row for event {seq} (run {r}), past the last complete run of events"));
+    }
     Ok(v.finish())
+}
+
+/// Compares the stored subject index of one run with what its events (whose
+/// columns are checked against their bodies) call for: a removed row would
+/// hide an access from "who has seen this person", an added one invent it.
+fn check_subject_run(db: &mut dyn crate::store::db::Db, v: &mut Verifier, run: i64, expected: &mut Vec<crate::store::queries::SubjectEntry>) -> Result<(), crate::store::StoreError> {
+    let mut stored = crate::store::queries::subject_run_rows(db, run)?;
+    stored.sort_unstable();
+    expected.sort_unstable();
+    if stored != *expected {
+        let missing = expected.iter().filter(|e| stored.binary_search(e).is_err());
+        let extra = stored.iter().filter(|e| expected.binary_search(e).is_err());
+        let first = missing.chain(extra).map(|e| e.2).min().unwrap_or(run * crate::store::queries::SUBJECT_RUN);
+        v.fail(Some(first.max(0) as u64), format!("event {first}: the subject index disagrees with the events (a row was removed, added or changed; subject queries would answer wrongly)"));
+    }
+    expected.clear();
+    Ok(())
 }
 
 /// Verifies an export (JSON Lines from `GET /v1/audit/export`): the head's

@@ -324,7 +324,7 @@ impl Vault {
     pub async fn make_head(&self) -> Result<Head> {
         let ap = self.appender.clone();
         let (size, root) = self.store.write(move |db| ap.lock().unwrap_or_else(|e| e.into_inner()).head(db)).await?;
-        let head = match self.store.read(queries::latest_audit_head).await? {
+        let head = match self.store.read_latest(queries::latest_audit_head).await? {
             Some(l) if l.tree_size as u64 >= size => head_of(l)?,
             _ => {
                 let key = self.audit_key();
@@ -335,7 +335,7 @@ impl Vault {
                 match self.store.write(move |db| queries::insert_audit_head(db, &row)).await {
                     Ok(()) => head_of(stored)?,
                     // Another caller made the head of this size first.
-                    Err(StoreError::Conflict) => head_of(self.store.read(queries::latest_audit_head).await?.ok_or(ServiceError::Stale)?)?,
+                    Err(StoreError::Conflict) => head_of(self.store.read_latest(queries::latest_audit_head).await?.ok_or(ServiceError::Stale)?)?,
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -411,7 +411,7 @@ impl Vault {
             d,
             async {
                 authz::admin(actor)?;
-                match self.store.read(queries::latest_audit_head).await? {
+                match self.store.read_latest(queries::latest_audit_head).await? {
                     Some(h) => head_of(h),
                     None => self.make_head().await,
                 }

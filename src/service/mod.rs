@@ -157,7 +157,7 @@ impl Vault {
 
     /// Readiness: the store answers a query.
     pub async fn ready(&self) -> Result<()> {
-        self.store.read(|db| queries::ping(db)).await.map_err(Into::into)
+        self.store.read_latest(|db| queries::ping(db)).await.map_err(Into::into)
     }
 
     /// The tenant, if the actor may see it; otherwise "not found".

@@ -41,8 +41,38 @@ pub enum StoreError {
     Elsewhere(uuid::Uuid),
 }
 
-/// SQLite read-only connections used in place by `read` and `read_long`.
-type ReaderPool = std::sync::Mutex<Vec<Box<dyn Db>>>;
+/// SQLite read-only connections used in place by `read`, `read_latest`
+/// and `read_long`.
+type ReaderPool = std::sync::Arc<std::sync::Mutex<Vec<Reader>>>;
+
+/// A pooled SQLite reader. SQLite drops a connection's whole page cache at
+/// the start of any read transaction that follows a commit by another
+/// connection, and with every read audited there is a commit every few
+/// hundred microseconds: each read would fetch its B-tree pages again. So a
+/// reader keeps its read transaction (a snapshot, with its warm cache) open
+/// across `read` calls for as long as no vault data has changed (`vault_gen`,
+/// bumped by the writer when a batch changed anything but the audit trail)
+/// and for at most `SNAPSHOT_MAX_AGE`.
+struct Reader {
+    db: Box<dyn Db>,
+    /// The vault generation and start of the open read transaction.
+    snapshot: Option<(u64, std::time::Instant)>,
+}
+
+impl Reader {
+    /// Ends the open read transaction, if any.
+    fn end(&mut self) {
+        if self.snapshot.take().is_some() {
+            if let Err(e) = self.db.control("COMMIT") {
+                tracing::warn!(error = %e, "ending a read snapshot failed");
+            }
+        }
+    }
+}
+
+/// How long a reader may keep one snapshot: readers' open snapshots hold
+/// back the WAL checkpoint.
+const SNAPSHOT_MAX_AGE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Called once a job's batch is durable (`Ok`) or has failed.
 pub(crate) type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
@@ -77,7 +107,7 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(1
 const MAX_BATCH: usize = 512;
 
 pub struct Store {
-    writer: Option<crossbeam_channel::Sender<WriteJob>>,
+    writer: Option<crossbeam_channel::Sender<Queued>>,
     readers: Option<crossbeam_channel::Sender<ReadJob>>,
     /// SQLite: reader connections used in place, on the caller's thread.
     pool: Option<ReaderPool>,
@@ -86,7 +116,13 @@ pub struct Store {
     threads: Vec<JoinHandle<()>>,
     dialect: Dialect,
     on_rollback: RollbackHook,
+    /// Bumped by the writer after each commit that changed vault data.
+    vault_gen: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
+
+/// A queued write: the job, and whether it may change vault data (`false`
+/// only for the audit queue's appends).
+type Queued = (WriteJob, bool);
 
 /// Called on the writer thread when a batch's COMMIT fails, so that state
 /// kept beside the database (the audit log's frontier) can be reloaded.
@@ -107,6 +143,17 @@ impl Store {
         migrate(w.as_mut())?;
         let dialect = w.dialect();
         let mut threads = Vec::new();
+        let mut pool: Option<ReaderPool> = None;
+        if dialect == Dialect::Sqlite {
+            // A SQLite read takes microseconds: handing it to a reader thread
+            // and back costs more than the read. Reads run in place, each on
+            // a pooled connection.
+            let mut conns = Vec::new();
+            for _ in 0..readers.max(1) {
+                conns.push(Reader { db: sqlite_reader(location)?, snapshot: None });
+            }
+            pool = Some(std::sync::Arc::new(std::sync::Mutex::new(conns)));
+        }
         let (ctx, crx) = crossbeam_channel::bounded::<()>(0);
         let checkpointed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         if let (Dialect::Sqlite, Location::Sqlite(path)) = (dialect, location) {
@@ -116,12 +163,18 @@ impl Store {
             w.batch("PRAGMA wal_autocheckpoint=0;")?;
             let mut ck = sqlite::Sqlite::open(path, false)?;
             let done = checkpointed.clone();
+            let idle = pool.clone();
             threads.push(
                 std::thread::Builder::new()
                     .name("varuh-checkpoint".into())
                     .spawn(move || loop {
                         match crx.recv_timeout(CHECKPOINT_EVERY) {
                             Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                                // Idle readers' snapshots would keep the
+                                // checkpoint from reaching the WAL's end.
+                                if let Some(p) = &idle {
+                                    p.lock().unwrap_or_else(|e| e.into_inner()).iter_mut().for_each(Reader::end);
+                                }
                                 if let Err(e) = ck.batch("PRAGMA wal_checkpoint(PASSIVE);") {
                                     tracing::warn!(error = %e, "WAL checkpoint failed");
                                 }
@@ -157,29 +210,19 @@ impl Store {
             );
             syncer = Some(SyncLink { batches: btx, flushed: drx });
         }
-        let (wtx, wrx) = crossbeam_channel::unbounded::<WriteJob>();
+        let (wtx, wrx) = crossbeam_channel::unbounded::<Queued>();
         let on_rollback: RollbackHook = Default::default();
         let hook = on_rollback.clone();
+        let vault_gen = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let gen = vault_gen.clone();
         threads.push(
             std::thread::Builder::new()
                 .name("varuh-writer".into())
-                .spawn(move || writer_loop(w, wrx, syncer, checkpointed, hook))
+                .spawn(move || writer_loop(w, wrx, syncer, checkpointed, hook, gen))
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?,
         );
         let (rtx, rrx) = crossbeam_channel::unbounded::<ReadJob>();
-        let mut pool = None;
-        let mut threads_for_readers = readers.max(1);
-        if dialect == Dialect::Sqlite {
-            // A SQLite read takes microseconds: handing it to a reader thread
-            // and back costs more than the read. Reads run in place, each on
-            // a pooled connection.
-            let mut conns = Vec::new();
-            for _ in 0..readers.max(1) {
-                conns.push(sqlite_reader(location)?);
-            }
-            pool = Some(std::sync::Mutex::new(conns));
-            threads_for_readers = 0;
-        }
+        let threads_for_readers = if pool.is_some() { 0 } else { readers.max(1) };
         for i in 0..threads_for_readers {
             let mut db = connect(false)?;
             let rx = rrx.clone();
@@ -194,7 +237,7 @@ impl Store {
                     .map_err(|e| StoreError::Unavailable(e.to_string()))?,
             );
         }
-        Ok(Store { writer: Some(wtx), readers: Some(rtx), pool, location: location.clone(), checkpoint: Some(ctx), threads, dialect, on_rollback })
+        Ok(Store { writer: Some(wtx), readers: Some(rtx), pool, location: location.clone(), checkpoint: Some(ctx), threads, dialect, on_rollback, vault_gen })
     }
 
     /// Sets what the writer calls when a batch fails to commit.
@@ -236,40 +279,42 @@ impl Store {
         self.writer
             .as_ref()
             .ok_or_else(|| StoreError::Unavailable("store is closed".into()))?
-            .send(job)
+            .send((job, true))
             .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
         rx.await.map_err(|_| StoreError::Unavailable("writer stopped".into()))?
     }
 
     /// Runs a long read (a whole-log scan, an export) on a blocking thread,
-    /// so that it does not hold up the request workers.
+    /// so that it does not hold up the request workers. Sees everything
+    /// committed before the call, like `read_latest`.
     pub async fn read_long<R, F>(&self, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&mut dyn Db) -> Result<R, StoreError> + Send + 'static,
     {
-        let Some(pool) = &self.pool else { return self.read(f).await };
-        let mut db = self.take_reader(pool)?;
-        let (r, db) = tokio::task::spawn_blocking(move || {
-            let r = f(db.as_mut());
-            (r, db)
+        let Some(pool) = &self.pool else { return self.read_latest(f).await };
+        let mut r = self.take_reader(pool)?;
+        r.end();
+        let (res, r) = tokio::task::spawn_blocking(move || {
+            let res = f(r.db.as_mut());
+            (res, r)
         })
         .await
         .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Self::give_back(pool, db);
-        r
+        Self::give_back(pool, r);
+        res
     }
 
     /// A pooled reader connection; one more if all are in use.
-    fn take_reader(&self, pool: &ReaderPool) -> Result<Box<dyn Db>, StoreError> {
+    fn take_reader(&self, pool: &ReaderPool) -> Result<Reader, StoreError> {
         match pool.lock().unwrap_or_else(|e| e.into_inner()).pop() {
-            Some(db) => Ok(db),
-            None => sqlite_reader(&self.location),
+            Some(r) => Ok(r),
+            None => Ok(Reader { db: sqlite_reader(&self.location)?, snapshot: None }),
         }
     }
 
-    fn give_back(pool: &ReaderPool, db: Box<dyn Db>) {
-        pool.lock().unwrap_or_else(|e| e.into_inner()).push(db);
+    fn give_back(pool: &ReaderPool, r: Reader) {
+        pool.lock().unwrap_or_else(|e| e.into_inner()).push(r);
     }
 
     /// Queues a raw job for the writer; for callers that answer many
@@ -278,21 +323,55 @@ impl Store {
         self.writer
             .as_ref()
             .ok_or_else(|| StoreError::Unavailable("store is closed".into()))?
-            .send(job)
+            .send((job, false))
             .map_err(|_| StoreError::Unavailable("writer stopped".into()))
     }
 
-    /// Runs `f` on a reader connection.
+    /// Runs `f` on a reader connection. It sees every change to vault data
+    /// whose write was answered before the call, but audit events appended
+    /// in the last `SNAPSHOT_MAX_AGE` may not be there yet: reads of the
+    /// audit trail use `read_latest`.
     pub async fn read<R, F>(&self, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&mut dyn Db) -> Result<R, StoreError> + Send + 'static,
     {
         if let Some(pool) = &self.pool {
-            let mut db = self.take_reader(pool)?;
-            let r = f(db.as_mut());
-            Self::give_back(pool, db);
-            return r;
+            let mut r = self.take_reader(pool)?;
+            let gen = self.vault_gen.load(std::sync::atomic::Ordering::Acquire);
+            let usable = matches!(r.snapshot, Some((g, since)) if g == gen && since.elapsed() < SNAPSHOT_MAX_AGE);
+            if !usable {
+                r.end();
+                // The snapshot starts at the first SELECT, after `gen` was read.
+                if let Err(e) = r.db.control("BEGIN") {
+                    Self::give_back(pool, r);
+                    return Err(e);
+                }
+                r.snapshot = Some((gen, std::time::Instant::now()));
+            }
+            let res = f(r.db.as_mut());
+            if res.is_err() {
+                r.end();
+            }
+            Self::give_back(pool, r);
+            return res;
+        }
+        self.read_latest(f).await
+    }
+
+    /// Runs `f` on a reader connection that sees everything committed
+    /// before the call (the audit trail's reads).
+    pub async fn read_latest<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut dyn Db) -> Result<R, StoreError> + Send + 'static,
+    {
+        if let Some(pool) = &self.pool {
+            let mut r = self.take_reader(pool)?;
+            r.end();
+            let res = f(r.db.as_mut());
+            Self::give_back(pool, r);
+            return res;
         }
         let (tx, rx) = oneshot::channel();
         self.readers
@@ -344,10 +423,11 @@ struct SyncLink {
 /// commits write fewer WAL pages.
 fn writer_loop(
     mut db: Box<dyn Db>,
-    rx: crossbeam_channel::Receiver<WriteJob>,
+    rx: crossbeam_channel::Receiver<Queued>,
     syncer: Option<SyncLink>,
     checkpointed: std::sync::Arc<std::sync::atomic::AtomicBool>,
     on_rollback: RollbackHook,
+    vault_gen: std::sync::Arc<std::sync::atomic::AtomicU64>,
 ) {
     let begin = match db.dialect() {
         Dialect::Sqlite => "BEGIN IMMEDIATE",
@@ -357,7 +437,10 @@ fn writer_loop(
     let mut open = false;
     let mut in_flight = false;
     let mut closed = false;
-    let run = |db: &mut Box<dyn Db>, open: &mut bool, replies: &mut Vec<Reply>, job: WriteJob| {
+    // Whether the open batch ran a job that may change vault data.
+    let mut data = false;
+    let run = |db: &mut Box<dyn Db>, open: &mut bool, replies: &mut Vec<Reply>, data: &mut bool, (job, changes): Queued| {
+        *data |= changes;
         if !*open {
             if let Err(e) = db.batch(begin) {
                 let msg = e.to_string();
@@ -395,20 +478,20 @@ fn writer_loop(
                 }
                 Some(link) if in_flight => crossbeam_channel::select! {
                     recv(rx) -> job => match job {
-                        Ok(job) => run(&mut db, &mut open, &mut replies, job),
+                        Ok(job) => run(&mut db, &mut open, &mut replies, &mut data, job),
                         Err(_) => closed = true,
                     },
                     recv(link.flushed) -> _ => in_flight = false,
                 },
                 _ => match rx.recv() {
-                    Ok(job) => run(&mut db, &mut open, &mut replies, job),
+                    Ok(job) => run(&mut db, &mut open, &mut replies, &mut data, job),
                     Err(_) => closed = true,
                 },
             }
         }
         while replies.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(job) => run(&mut db, &mut open, &mut replies, job),
+                Ok(job) => run(&mut db, &mut open, &mut replies, &mut data, job),
                 Err(_) => break,
             }
         }
@@ -423,6 +506,11 @@ fn writer_loop(
         }
         open = false;
         let commit = db.batch("COMMIT").map_err(|e| e.to_string());
+        if std::mem::take(&mut data) {
+            // Before any reply: a read that starts after its write was
+            // answered sees the new generation and takes a new snapshot.
+            vault_gen.fetch_add(1, std::sync::atomic::Ordering::Release);
+        }
         if let Err(e) = &commit {
             tracing::error!(error = %e, "commit failed; the batch is rolled back");
             let _ = db.batch("ROLLBACK");
@@ -468,7 +556,7 @@ fn sqlite_reader(location: &Location) -> Result<Box<dyn Db>, StoreError> {
         return Err(StoreError::Unavailable("the reader pool is for SQLite".into()));
     };
     let mut db: Box<dyn Db> = Box::new(sqlite::Sqlite::open(p, false)?);
-    db.batch("PRAGMA query_only=1;")?;
+    db.batch("PRAGMA query_only=1; PRAGMA cache_size=-65536;")?;
     Ok(db)
 }
 
@@ -532,6 +620,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] =
         (2, include_str!("migrations/sqlite/0002_audit.sql")),
         (3, include_str!("migrations/sqlite/0003_audit_time.sql")),
         (4, include_str!("migrations/sqlite/0004_audit_frontier.sql")),
+        (5, include_str!("migrations/sqlite/0005_audit_subject_runs.sql")),
     ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] =
     &[
@@ -539,6 +628,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] =
         (2, include_str!("migrations/postgres/0002_audit.sql")),
         (3, include_str!("migrations/postgres/0003_audit_time.sql")),
         (4, include_str!("migrations/postgres/0004_audit_frontier.sql")),
+        (5, include_str!("migrations/postgres/0005_audit_subject_runs.sql")),
     ];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.

@@ -520,6 +520,9 @@ pub fn audit_query(db: &mut dyn Db, f: &AuditFilter) -> Result<Vec<AuditRow>, St
         Some(to) => audit_first_seq_at(db, to)?,
         None => i64::MAX,
     };
+    if let Some(subject) = f.subject {
+        return audit_query_subject(db, f, subject, after, before);
+    }
     let params = [
         f.tenant.into(),
         f.actor.into(),
@@ -531,15 +534,8 @@ pub fn audit_query(db: &mut dyn Db, f: &AuditFilter) -> Result<Vec<AuditRow>, St
         f.subject.into(),
         before.into(),
     ];
-    let rows = match f.subject {
-        // Subject queries use the subject index (tenant, subject, seq).
+    let rows = match f.actor {
         Some(_) => db.query(
-            "SELECT seq, body, leaf_hash FROM audit_events WHERE subject_id = $8 AND tenant_id = $1 \
-             AND (CAST($2 AS TEXT) IS NULL OR actor_id = $2) AND (CAST($3 AS TEXT) IS NULL OR action = $3) \
-             AND (CAST($4 AS BIGINT) IS NULL OR time_ms >= $4) AND (CAST($5 AS BIGINT) IS NULL OR time_ms < $5) AND seq > $6 AND seq < $9 ORDER BY seq LIMIT $7",
-            &params,
-        )?,
-        None if f.actor.is_some() => db.query(
             "SELECT seq, body, leaf_hash FROM audit_events WHERE actor_id = $2 AND (CAST($1 AS TEXT) IS NULL OR tenant_id = $1) \
              AND (CAST($3 AS TEXT) IS NULL OR action = $3) AND (CAST($4 AS BIGINT) IS NULL OR time_ms >= $4) AND (CAST($5 AS BIGINT) IS NULL OR time_ms < $5) \
              AND seq > $6 AND seq < $9 AND (CAST($8 AS TEXT) IS NULL OR subject_id = $8) ORDER BY seq LIMIT $7",
@@ -553,6 +549,109 @@ pub fn audit_query(db: &mut dyn Db, f: &AuditFilter) -> Result<Vec<AuditRow>, St
         )?,
     };
     rows.iter().map(|r| Ok(AuditRow { seq: r.i64(0)?, body: r.blob(1)?, leaf_hash: r.blob(2)? })).collect()
+}
+
+/// Events per run of the subject index (`audit_subject_runs`, migration
+/// 0005, which has the number too).
+pub const SUBJECT_RUN: i64 = 4096;
+
+/// One entry of the subject index: tenant ('' for none), subject, seq.
+pub type SubjectEntry = (String, String, i64);
+
+/// Writes the subject index of a complete run (entries in any order).
+pub fn insert_subject_run(db: &mut dyn Db, run: i64, entries: &[SubjectEntry]) -> Result<(), StoreError> {
+    for (tenant, subject, seq) in entries {
+        db.exec(
+            "INSERT INTO audit_subject_runs (run, tenant_id, subject_id, seq) VALUES ($1, $2, $3, $4)",
+            &[run.into(), tenant.as_str().into(), subject.as_str().into(), (*seq).into()],
+        )?;
+    }
+    Ok(())
+}
+
+/// The subject index entries events `from..to` call for, from their columns.
+pub fn audit_subject_entries(db: &mut dyn Db, from: i64, to: i64) -> Result<Vec<SubjectEntry>, StoreError> {
+    db.query(
+        "SELECT COALESCE(tenant_id, ''), subject_id, seq FROM audit_events WHERE seq >= $1 AND seq < $2 AND subject_id IS NOT NULL ORDER BY seq",
+        &[from.into(), to.into()],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.text(1)?, r.i64(2)?)))
+    .collect()
+}
+
+/// The stored subject index rows of one run.
+pub fn subject_run_rows(db: &mut dyn Db, run: i64) -> Result<Vec<SubjectEntry>, StoreError> {
+    db.query("SELECT tenant_id, subject_id, seq FROM audit_subject_runs WHERE run = $1", &[run.into()])?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.text(1)?, r.i64(2)?)))
+        .collect()
+}
+
+/// The first subject index row at run `run` or later, as (run, seq).
+pub fn first_subject_row_from(db: &mut dyn Db, run: i64) -> Result<Option<(i64, i64)>, StoreError> {
+    db.query("SELECT run, seq FROM audit_subject_runs WHERE run >= $1 ORDER BY run, seq LIMIT 1", &[run.into()])?
+        .first()
+        .map(|r| Ok((r.i64(0)?, r.i64(1)?)))
+        .transpose()
+}
+
+/// A subject's events (one page, oldest first, `after < seq < before`):
+/// one seek per complete run of the subject index, then a scan of the
+/// events after the last complete run.
+fn audit_query_subject(db: &mut dyn Db, f: &AuditFilter, subject: Uuid, after: i64, before: i64) -> Result<Vec<AuditRow>, StoreError> {
+    let tenant = f.tenant.map(|t| t.to_string()).unwrap_or_default();
+    let size = audit_last(db)?.map_or(0, |l| l.0 + 1);
+    let indexed = size / SUBJECT_RUN * SUBJECT_RUN;
+    let mut out: Vec<AuditRow> = Vec::new();
+    let mut run = (after + 1).max(0) / SUBJECT_RUN;
+    let row = |r: &Row| Ok(AuditRow { seq: r.i64(0)?, body: r.blob(1)?, leaf_hash: r.blob(2)? });
+    while run * SUBJECT_RUN < indexed.min(before) && (out.len() as i64) < f.limit {
+        let rows = db.query(
+            "SELECT e.seq, e.body, e.leaf_hash FROM audit_subject_runs r JOIN audit_events e ON e.seq = r.seq \
+             WHERE r.run = $1 AND r.tenant_id = $2 AND r.subject_id = $3 AND r.seq > $4 AND r.seq < $5 \
+             AND (CAST($6 AS TEXT) IS NULL OR e.actor_id = $6) AND (CAST($7 AS TEXT) IS NULL OR e.action = $7) \
+             AND (CAST($8 AS BIGINT) IS NULL OR e.time_ms >= $8) AND (CAST($9 AS BIGINT) IS NULL OR e.time_ms < $9) ORDER BY r.seq LIMIT $10",
+            &[
+                run.into(),
+                tenant.as_str().into(),
+                subject.into(),
+                after.into(),
+                before.into(),
+                f.actor.into(),
+                f.action.clone().into(),
+                f.from_ms.into(),
+                f.to_ms.into(),
+                (f.limit - out.len() as i64).into(),
+            ],
+        )?;
+        for r in &rows {
+            out.push(row(r)?);
+        }
+        run += 1;
+    }
+    if (out.len() as i64) < f.limit && indexed < before {
+        let rows = db.query(
+            "SELECT seq, body, leaf_hash FROM audit_events WHERE seq > $3 AND seq < $4 AND subject_id = $2 AND COALESCE(tenant_id, '') = $1 \
+             AND (CAST($5 AS TEXT) IS NULL OR actor_id = $5) AND (CAST($6 AS TEXT) IS NULL OR action = $6) \
+             AND (CAST($7 AS BIGINT) IS NULL OR time_ms >= $7) AND (CAST($8 AS BIGINT) IS NULL OR time_ms < $8) ORDER BY seq LIMIT $9",
+            &[
+                tenant.as_str().into(),
+                subject.into(),
+                after.max(indexed - 1).into(),
+                before.into(),
+                f.actor.into(),
+                f.action.clone().into(),
+                f.from_ms.into(),
+                f.to_ms.into(),
+                (f.limit - out.len() as i64).into(),
+            ],
+        )?;
+        for r in &rows {
+            out.push(row(r)?);
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Clone)]

@@ -634,3 +634,125 @@ async fn aud4_events_in_a_time_window(b: Backend) {
     assert!(none["events"].as_array().unwrap().is_empty());
 }
 both!(aud4_events_in_a_time_window);
+
+/// "Who has seen this person" across runs of the subject index (written
+/// once per 4096 events, when a run is complete) and the events after the
+/// last run; a restart in the middle of a run; and a removed or added index
+/// row is caught and located by the verifier.
+async fn aud3_subject_queries_across_index_runs(b: Backend) {
+    use varuh::audit::Draft;
+    use varuh::store::queries::{self, AuditFilter, SUBJECT_RUN};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = varuh::config::Config { data_dir: dir.path().to_path_buf(), readers: 2, audit_head_seconds: 0, ..Default::default() };
+    if b == Backend::Postgres {
+        cfg.database_url = Some(crate::support::fresh_pg_database().await);
+    }
+    let tenant = uuid::Uuid::now_v7();
+    let subjects: Vec<uuid::Uuid> = (0..3).map(|_| uuid::Uuid::now_v7()).collect();
+    let append = |vault: std::sync::Arc<varuh::service::Vault>, range: std::ops::Range<usize>, subjects: Vec<uuid::Uuid>| async move {
+        let mut tasks = Vec::new();
+        for chunk in range.collect::<Vec<_>>().chunks(100) {
+            let (vault, subjects, chunk) = (vault.clone(), subjects.clone(), chunk.to_vec());
+            tasks.push(tokio::spawn(async move {
+                for i in chunk {
+                    let d = Draft {
+                        request: format!("r{i}"),
+                        action: "record.read".into(),
+                        outcome: "ok".into(),
+                        tenant: Some(tenant),
+                        // Every fifth event has no subject.
+                        subject: (i % 5 != 0).then(|| subjects[i % 3]),
+                        ..Default::default()
+                    };
+                    vault.record_event(d).await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    };
+    let opened = varuh::setup::open(&cfg, varuh::setup::Create::Yes, varuh::clock::Clock::default()).await.unwrap();
+    append(opened.vault.clone(), 0..3000, subjects.clone()).await;
+    drop(opened);
+    // A restart in the middle of the first run: the entries so far are reloaded.
+    let opened = varuh::setup::open(&cfg, varuh::setup::Create::No, varuh::clock::Clock::default()).await.unwrap();
+    append(opened.vault.clone(), 3000..2 * SUBJECT_RUN as usize + 500, subjects.clone()).await;
+    let key = opened.vault.audit_key();
+    drop(opened);
+    let location = Location::parse(&cfg.database_url()).unwrap();
+    tokio::task::spawn_blocking(move || {
+        let mut db = Store::connect_raw(&location).unwrap();
+        let size = varuh::audit::stored_size(db.as_mut()).unwrap() as i64;
+        assert!(size > 2 * SUBJECT_RUN, "{size}");
+        // Two complete runs are indexed, nothing after them.
+        for run in 0..2 {
+            assert!(!queries::subject_run_rows(db.as_mut(), run).unwrap().is_empty(), "run {run}");
+        }
+        assert_eq!(queries::first_subject_row_from(db.as_mut(), 2).unwrap(), None);
+        // What the events' columns say, against what the index-backed query
+        // answers, paged (pages cross runs and the tail).
+        let all = queries::audit_subject_entries(db.as_mut(), 0, size).unwrap();
+        for s in &subjects {
+            let want: Vec<i64> = all.iter().filter(|e| e.1 == s.to_string() && e.0 == tenant.to_string()).map(|e| e.2).collect();
+            assert!(want.len() > 1000, "{}", want.len());
+            let mut got = Vec::new();
+            let mut after = None;
+            loop {
+                let f = AuditFilter { tenant: Some(tenant), subject: Some(*s), actor: None, action: None, from_ms: None, to_ms: None, after, limit: 700 };
+                let page = queries::audit_query(db.as_mut(), &f).unwrap();
+                got.extend(page.iter().map(|r| r.seq));
+                if page.len() < 700 {
+                    break;
+                }
+                after = page.last().map(|r| r.seq);
+            }
+            assert_eq!(got, want);
+            // Another tenant sees none of them.
+            let f = AuditFilter { tenant: Some(uuid::Uuid::now_v7()), subject: Some(*s), actor: None, action: None, from_ms: None, to_ms: None, after: None, limit: 10 };
+            assert!(queries::audit_query(db.as_mut(), &f).unwrap().is_empty());
+        }
+        assert!(verify::verify_store(db.as_mut(), &key, &[]).unwrap().ok());
+        // The index is append-only.
+        assert!(db.exec("DELETE FROM audit_subject_runs WHERE run = 0", &[]).is_err());
+        assert!(db.exec("UPDATE audit_subject_runs SET seq = 1 WHERE run = 0", &[]).is_err());
+        match db.dialect() {
+            Dialect::Sqlite => db.batch("DROP TRIGGER audit_subject_runs_no_delete;").unwrap(),
+            Dialect::Postgres => db
+                .batch("DROP TRIGGER audit_subject_runs_append_only ON audit_subject_runs; GRANT DELETE ON audit_subject_runs TO CURRENT_USER;")
+                .unwrap(),
+        }
+        // Hide one access from "who has seen this person".
+        let victim = all.iter().find(|e| e.2 > 1000).unwrap().clone();
+        db.exec("DELETE FROM audit_subject_runs WHERE seq = $1", &[Val::I64(victim.2)]).unwrap();
+        let r = verify::verify_store(db.as_mut(), &key, &[]).unwrap();
+        assert_eq!(r.first().map(|f| f.position), Some(Some(victim.2 as u64)), "{:?}", r.failures);
+        assert!(r.first().unwrap().message.contains("subject index"), "{:?}", r.failures);
+        // Put it back; then invent an access in a complete run, and one past the last run.
+        db.exec(
+            "INSERT INTO audit_subject_runs (run, tenant_id, subject_id, seq) VALUES ($1, $2, $3, $4)",
+            &[Val::I64(victim.2 / SUBJECT_RUN), Val::Text(victim.0.clone()), Val::Text(victim.1.clone()), Val::I64(victim.2)],
+        )
+        .unwrap();
+        assert!(verify::verify_store(db.as_mut(), &key, &[]).unwrap().ok());
+        let no_subject = (SUBJECT_RUN..2 * SUBJECT_RUN).find(|q| !all.iter().any(|e| e.2 == *q)).unwrap();
+        db.exec(
+            "INSERT INTO audit_subject_runs (run, tenant_id, subject_id, seq) VALUES (1, $1, $2, $3)",
+            &[Val::Text(victim.0.clone()), Val::Text(victim.1.clone()), Val::I64(no_subject)],
+        )
+        .unwrap();
+        let r = verify::verify_store(db.as_mut(), &key, &[]).unwrap();
+        assert!(!r.ok() && r.failures.iter().any(|f| f.position == Some(no_subject as u64)), "{:?}", r.failures);
+        db.exec("DELETE FROM audit_subject_runs WHERE seq = $1", &[Val::I64(no_subject)]).unwrap();
+        db.exec(
+            "INSERT INTO audit_subject_runs (run, tenant_id, subject_id, seq) VALUES (2, $1, $2, $3)",
+            &[Val::Text(victim.0.clone()), Val::Text(victim.1.clone()), Val::I64(size - 1)],
+        )
+        .unwrap();
+        let r = verify::verify_store(db.as_mut(), &key, &[]).unwrap();
+        assert_eq!(r.first().map(|f| f.position), Some(Some(size as u64 - 1)), "{:?}", r.failures);
+    })
+    .await
+    .unwrap();
+}
+both!(aud3_subject_queries_across_index_runs);
