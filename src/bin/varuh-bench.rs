@@ -22,10 +22,9 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use clap::Parser;
-use http_body_util::{BodyExt, Full};
-use hyper::{Method, Request, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -119,33 +118,62 @@ fn start(args: &Args) -> Result<(Server, String)> {
     Ok((Server { child, port, _dir: dir }, otp))
 }
 
-type Conn = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+/// One keep-alive HTTP/1.1 connection. The load generator shares the two
+/// cores with the server, so it speaks HTTP/1.1 directly (a request is one
+/// write; a response is parsed with `httparse` and must carry a
+/// Content-Length) instead of through a general client: what it does not
+/// spend is left to the server, as with wrk.
+struct Conn {
+    stream: tokio::net::TcpStream,
+    buf: Vec<u8>,
+    req: Vec<u8>,
+}
 
 async fn connect(port: u16) -> Result<Conn> {
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
     stream.set_nodelay(true)?;
-    let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(conn);
-    Ok(send)
+    Ok(Conn { stream, buf: Vec::with_capacity(16 * 1024), req: Vec::with_capacity(1024) })
 }
 
 async fn call(c: &mut Conn, method: Method, path: &str, token: &str, body: Option<&Value>) -> Result<(StatusCode, Bytes)> {
-    c.ready().await?;
-    let mut b = Request::builder().method(method).uri(path).header("host", "127.0.0.1");
+    use std::io::Write;
+    c.req.clear();
+    write!(c.req, "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\n")?;
     if !token.is_empty() {
-        b = b.header("authorization", format!("Bearer {token}"));
+        write!(c.req, "authorization: Bearer {token}\r\n")?;
     }
-    let body = match body {
+    match body {
         Some(v) => {
-            b = b.header("content-type", "application/json");
-            Full::new(Bytes::from(serde_json::to_vec(v)?))
+            let b = serde_json::to_vec(v)?;
+            write!(c.req, "content-type: application/json\r\ncontent-length: {}\r\n\r\n", b.len())?;
+            c.req.extend_from_slice(&b);
         }
-        None => Full::new(Bytes::new()),
-    };
-    let resp = c.send_request(b.body(body)?).await?;
-    let st = resp.status();
-    let bytes = resp.into_body().collect().await?.to_bytes();
-    Ok((st, bytes))
+        None => c.req.extend_from_slice(b"\r\n"),
+    }
+    c.stream.write_all(&c.req).await?;
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut resp = httparse::Response::new(&mut headers);
+        if let httparse::Status::Complete(head) = resp.parse(&c.buf)? {
+            let status = StatusCode::from_u16(resp.code.context("no status")?)?;
+            let len: usize = match resp.headers.iter().find(|h| h.name.eq_ignore_ascii_case("content-length")) {
+                Some(h) => std::str::from_utf8(h.value)?.trim().parse()?,
+                None if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED => 0,
+                None => bail!("a response without Content-Length (status {status})"),
+            };
+            while c.buf.len() < head + len {
+                if c.stream.read_buf(&mut c.buf).await? == 0 {
+                    bail!("the server closed the connection");
+                }
+            }
+            let body = Bytes::copy_from_slice(&c.buf[head..head + len]);
+            c.buf.drain(..head + len);
+            return Ok((status, body));
+        }
+        if c.stream.read_buf(&mut c.buf).await? == 0 {
+            bail!("the server closed the connection");
+        }
+    }
 }
 
 struct Phase {

@@ -556,7 +556,7 @@ fn sqlite_reader(location: &Location) -> Result<Box<dyn Db>, StoreError> {
         return Err(StoreError::Unavailable("the reader pool is for SQLite".into()));
     };
     let mut db: Box<dyn Db> = Box::new(sqlite::Sqlite::open(p, false)?);
-    db.batch("PRAGMA query_only=1; PRAGMA cache_size=-65536;")?;
+    db.batch("PRAGMA query_only=1;")?;
     Ok(db)
 }
 
