@@ -120,8 +120,11 @@ pub struct Store {
     vault_gen: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
-/// A queued write: the job, and whether it may change vault data (`false`
-/// only for the audit queue's appends).
+/// A queued write: the job, and whether it may change vault data. Only the
+/// audit queue's job says `false`; it also may run late: arriving while a
+/// flush is in flight, it waits to run just before the next commit, so it
+/// gathers every event that came in meanwhile (one job, one savepoint, and
+/// no more wake-ups of the writer until it has run).
 type Queued = (WriteJob, bool);
 
 /// Called on the writer thread when a batch's COMMIT fails, so that state
@@ -439,6 +442,8 @@ fn writer_loop(
     let mut closed = false;
     // Whether the open batch ran a job that may change vault data.
     let mut data = false;
+    // Audit jobs that arrived during a flush, to run just before the commit.
+    let mut late: Vec<WriteJob> = Vec::new();
     let run = |db: &mut Box<dyn Db>, open: &mut bool, replies: &mut Vec<Reply>, data: &mut bool, (job, changes): Queued| {
         *data |= changes;
         if !*open {
@@ -464,11 +469,19 @@ fn writer_loop(
         }
         replies.push(reply);
     };
+    let queue = |db: &mut Box<dyn Db>, open: &mut bool, replies: &mut Vec<Reply>, data: &mut bool, late: &mut Vec<WriteJob>, in_flight: bool, q: Queued| {
+        if in_flight && !q.1 {
+            late.push(q.0);
+        } else {
+            run(db, open, replies, data, q);
+        }
+    };
     loop {
         // Wait for a job, or for the flush the open batch is waiting on.
         let waiting = in_flight && replies.len() < MAX_BATCH;
-        if !open || waiting {
-            if closed && !open {
+        let work = open || !late.is_empty();
+        if !work || waiting {
+            if closed && !work {
                 break;
             }
             match &syncer {
@@ -478,24 +491,24 @@ fn writer_loop(
                 }
                 Some(link) if in_flight => crossbeam_channel::select! {
                     recv(rx) -> job => match job {
-                        Ok(job) => run(&mut db, &mut open, &mut replies, &mut data, job),
+                        Ok(job) => queue(&mut db, &mut open, &mut replies, &mut data, &mut late, in_flight, job),
                         Err(_) => closed = true,
                     },
                     recv(link.flushed) -> _ => in_flight = false,
                 },
                 _ => match rx.recv() {
-                    Ok(job) => run(&mut db, &mut open, &mut replies, &mut data, job),
+                    Ok(job) => queue(&mut db, &mut open, &mut replies, &mut data, &mut late, in_flight, job),
                     Err(_) => closed = true,
                 },
             }
         }
         while replies.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(job) => run(&mut db, &mut open, &mut replies, &mut data, job),
+                Ok(job) => queue(&mut db, &mut open, &mut replies, &mut data, &mut late, in_flight, job),
                 Err(_) => break,
             }
         }
-        if !open || (in_flight && replies.len() < MAX_BATCH && !closed) {
+        if !(open || !late.is_empty()) || (in_flight && replies.len() < MAX_BATCH && !closed) {
             continue;
         }
         if in_flight {
@@ -503,6 +516,12 @@ fn writer_loop(
                 let _ = link.flushed.recv();
             }
             in_flight = false;
+        }
+        for job in late.drain(..) {
+            run(&mut db, &mut open, &mut replies, &mut data, (job, false));
+        }
+        if !open {
+            continue;
         }
         open = false;
         let commit = db.batch("COMMIT").map_err(|e| e.to_string());
