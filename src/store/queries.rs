@@ -2,7 +2,7 @@
 //! functions over `&mut dyn Db`. Rows here hold sealed bytes and blind
 //! indexes only; decryption happens in the service layer.
 
-use super::db::{Db, Row};
+use super::db::{Db, Row, Val};
 use super::StoreError;
 use uuid::Uuid;
 
@@ -558,13 +558,27 @@ pub const SUBJECT_RUN: i64 = 4096;
 /// One entry of the subject index: tenant ('' for none), subject, seq.
 pub type SubjectEntry = (String, String, i64);
 
-/// Writes the subject index of a complete run (entries in any order).
+/// Writes the subject index of a complete run (entries in any order), in
+/// statements of up to 256 rows: on PostgreSQL each statement is a round
+/// trip, and the writer waits for all of them.
 pub fn insert_subject_run(db: &mut dyn Db, run: i64, entries: &[SubjectEntry]) -> Result<(), StoreError> {
-    for (tenant, subject, seq) in entries {
-        db.exec(
-            "INSERT INTO audit_subject_runs (run, tenant_id, subject_id, seq) VALUES ($1, $2, $3, $4)",
-            &[run.into(), tenant.as_str().into(), subject.as_str().into(), (*seq).into()],
-        )?;
+    static WIDE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static NARROW: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let rows = |n: usize| {
+        let values: Vec<String> = (0..n).map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4)).collect();
+        format!("INSERT INTO audit_subject_runs (run, tenant_id, subject_id, seq) VALUES {}", values.join(", "))
+    };
+    let mut rest = entries;
+    while !rest.is_empty() {
+        let (n, sql) = match rest.len() {
+            256.. => (256, WIDE.get_or_init(|| rows(256)).as_str()),
+            16.. => (16, NARROW.get_or_init(|| rows(16)).as_str()),
+            _ => (1, "INSERT INTO audit_subject_runs (run, tenant_id, subject_id, seq) VALUES ($1, $2, $3, $4)"),
+        };
+        let (now, later) = rest.split_at(n);
+        let params: Vec<Val> = now.iter().flat_map(|(t, s, q)| [run.into(), t.as_str().into(), s.as_str().into(), (*q).into()]).collect();
+        db.exec(sql, &params)?;
+        rest = later;
     }
     Ok(())
 }
