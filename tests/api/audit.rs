@@ -442,7 +442,7 @@ async fn aud3_postgres_app_role_can_only_insert_and_select_audit_rows() {
         c.batch_execute(&format!(
             "CREATE ROLE {r} LOGIN; \
              GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {r}; \
-             REVOKE UPDATE, DELETE, TRUNCATE ON audit_events, audit_heads, audit_frontier FROM {r};"
+             REVOKE UPDATE, DELETE, TRUNCATE ON audit_events, audit_heads, audit_frontier, audit_subject_runs FROM {r};"
         ))
         .unwrap();
     })
@@ -469,6 +469,7 @@ async fn aud3_postgres_app_role_can_only_insert_and_select_audit_rows() {
             "DELETE FROM audit_events WHERE seq = 1",
             "TRUNCATE audit_events",
             "UPDATE audit_heads SET note = 'x'",
+            "DELETE FROM audit_subject_runs",
             "DROP TRIGGER audit_events_append_only ON audit_events",
             "ALTER TABLE audit_events DISABLE TRIGGER ALL",
         ] {
