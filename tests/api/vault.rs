@@ -218,3 +218,53 @@ async fn concurrent_creates_for_one_new_email_make_one_subject(b: Backend) {
     assert_eq!(ids.len(), 1, "one person, one subject: {ids:?}");
 }
 both!(concurrent_creates_for_one_new_email_make_one_subject);
+
+/// Readers keep their snapshot while no vault data changes (SQLite); a
+/// write that was answered must still be seen by every read after it, even
+/// while other reads keep the snapshots busy.
+async fn reads_see_every_answered_write(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("Ham d.o.o.", false).await;
+    s.collection(&t, customers()).await;
+    let op = s.staff(&t, "ana.operator", "operator").await;
+    let recs = format!("/v1/tenants/{t}/collections/customers/records");
+    let (_, a) = s.post(&recs, &op, json!({"data": {"email": "a@example.si", "name": "A"}})).await;
+    let (_, b_) = s.post(&recs, &op, json!({"data": {"email": "b@example.si", "name": "B", "orders": 0}})).await;
+    let (a, bid) = (a["id"].as_str().unwrap().to_string(), b_["id"].as_str().unwrap().to_string());
+    // Background reads of A keep the readers' snapshots in use.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut busy = Vec::new();
+    for _ in 0..4 {
+        let (http, url, token, stop) = (s.http.clone(), format!("{}{recs}/{a}", s.base), op.clone(), stop.clone());
+        busy.push(tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                assert_eq!(http.get(&url).bearer_auth(&token).send().await.unwrap().status(), StatusCode::OK);
+                n += 1;
+            }
+            n
+        }));
+    }
+    for i in 1..=40 {
+        let (st, p) = s.call(Method::PATCH, &format!("{recs}/{bid}"), Some(&op), Some(json!({"data": {"orders": i}}))).await;
+        assert_eq!(st, StatusCode::OK, "{p}");
+        let (st, got) = s.get(&format!("{recs}/{bid}"), &op).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(got["data"]["orders"], i, "read after write {i}");
+        // A new subject is found by its e-mail at once.
+        let email = format!("new{i}@example.si");
+        let (st, _) = s.post(&recs, &op, json!({"data": {"email": email, "name": "N"}})).await;
+        assert_eq!(st, StatusCode::CREATED);
+        let (st, found) = s.post(&format!("/v1/tenants/{t}/subjects/lookup"), &op, json!({"kind": "email", "value": email})).await;
+        assert_eq!(st, StatusCode::OK, "look-up after create {i}: {found}");
+    }
+    let (st, _) = s.call(Method::DELETE, &format!("{recs}/{bid}"), Some(&op), None).await;
+    assert!(st.is_success(), "{st}");
+    let (st, _) = s.get(&format!("{recs}/{bid}"), &op).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for t in busy {
+        assert!(t.await.unwrap() > 0);
+    }
+}
+both!(reads_see_every_answered_write);
