@@ -508,7 +508,8 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        if !(open || !late.is_empty()) || (in_flight && replies.len() < MAX_BATCH && !closed) {
+        let work = open || !late.is_empty();
+        if !work || (in_flight && replies.len() < MAX_BATCH && !closed) {
             continue;
         }
         if in_flight {
