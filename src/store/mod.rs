@@ -70,6 +70,13 @@ impl Reader {
     }
 }
 
+/// Taken shared by every `read` for as long as it holds a pooled reader,
+/// and exclusively by the writer when it finishes a checkpoint (see
+/// `writer_loop`): SQLite restarts the WAL from its beginning only when no
+/// reader holds a snapshot older than the last checkpoint, and readers that
+/// keep their snapshots always would.
+type Gate = std::sync::Arc<std::sync::RwLock<()>>;
+
 /// How long a reader may keep one snapshot: readers' open snapshots hold
 /// back the WAL checkpoint.
 const SNAPSHOT_MAX_AGE: std::time::Duration = std::time::Duration::from_millis(100);
@@ -118,6 +125,7 @@ pub struct Store {
     on_rollback: RollbackHook,
     /// Bumped by the writer after each commit that changed vault data.
     vault_gen: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    gate: Gate,
 }
 
 /// A queued write: the job, and whether it may change vault data. Only the
@@ -218,10 +226,12 @@ impl Store {
         let hook = on_rollback.clone();
         let vault_gen = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let gen = vault_gen.clone();
+        let gate = Gate::default();
+        let readers_of_writer = pool.clone().map(|p| (p, gate.clone()));
         threads.push(
             std::thread::Builder::new()
                 .name("varuh-writer".into())
-                .spawn(move || writer_loop(w, wrx, syncer, checkpointed, hook, gen))
+                .spawn(move || writer_loop(w, wrx, syncer, checkpointed, hook, gen, readers_of_writer))
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?,
         );
         let (rtx, rrx) = crossbeam_channel::unbounded::<ReadJob>();
@@ -240,7 +250,7 @@ impl Store {
                     .map_err(|e| StoreError::Unavailable(e.to_string()))?,
             );
         }
-        Ok(Store { writer: Some(wtx), readers: Some(rtx), pool, location: location.clone(), checkpoint: Some(ctx), threads, dialect, on_rollback, vault_gen })
+        Ok(Store { writer: Some(wtx), readers: Some(rtx), pool, location: location.clone(), checkpoint: Some(ctx), threads, dialect, on_rollback, vault_gen, gate })
     }
 
     /// Sets what the writer calls when a batch fails to commit.
@@ -340,6 +350,7 @@ impl Store {
         F: FnOnce(&mut dyn Db) -> Result<R, StoreError> + Send + 'static,
     {
         if let Some(pool) = &self.pool {
+            let _gate = self.gate.read().unwrap_or_else(|e| e.into_inner());
             let mut r = self.take_reader(pool)?;
             let gen = self.vault_gen.load(std::sync::atomic::Ordering::Acquire);
             let usable = matches!(r.snapshot, Some((g, since)) if g == gen && since.elapsed() < SNAPSHOT_MAX_AGE);
@@ -431,6 +442,7 @@ fn writer_loop(
     checkpointed: std::sync::Arc<std::sync::atomic::AtomicBool>,
     on_rollback: RollbackHook,
     vault_gen: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    readers: Option<(ReaderPool, Gate)>,
 ) {
     let begin = match db.dialect() {
         Dialect::Sqlite => "BEGIN IMMEDIATE",
@@ -563,9 +575,19 @@ fn writer_loop(
             // frame is copied: the file would grow without bound. Between
             // batches no new frame can appear, so a checkpoint here finishes
             // the little left, and the next batch writes from the WAL's start.
+            // Readers' snapshots would stop it short of the end (and a
+            // snapshot taken before it ends would keep the WAL from
+            // restarting): while it runs, reads wait at the gate and the
+            // pooled readers have none.
+            let gate = readers.as_ref().map(|(pool, gate)| {
+                let g = gate.write().unwrap_or_else(|e| e.into_inner());
+                pool.lock().unwrap_or_else(|e| e.into_inner()).iter_mut().for_each(Reader::end);
+                g
+            });
             if let Err(e) = db.batch("PRAGMA wal_checkpoint(PASSIVE);") {
                 tracing::warn!(error = %e, "WAL checkpoint failed");
             }
+            drop(gate);
         }
     }
 }
