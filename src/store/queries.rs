@@ -477,7 +477,7 @@ pub fn audit_last(db: &mut dyn Db) -> Result<Option<(i64, i64, Vec<u8>)>, StoreE
 pub fn audit_events_from(db: &mut dyn Db, from: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
     db.query("SELECT seq, body, leaf_hash FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2", &[from.into(), limit.into()])?
         .iter()
-        .map(|r| Ok(AuditRow { seq: r.i64(0)?, body: r.blob(1)?, leaf_hash: r.blob(2)? }))
+        .map(audit_row)
         .collect()
 }
 
@@ -548,7 +548,12 @@ pub fn audit_query(db: &mut dyn Db, f: &AuditFilter) -> Result<Vec<AuditRow>, St
             &params,
         )?,
     };
-    rows.iter().map(|r| Ok(AuditRow { seq: r.i64(0)?, body: r.blob(1)?, leaf_hash: r.blob(2)? })).collect()
+    rows.iter().map(audit_row).collect()
+}
+
+/// An audit row from `SELECT seq, body, leaf_hash`.
+fn audit_row(r: &Row) -> Result<AuditRow, StoreError> {
+    Ok(AuditRow { seq: r.i64(0)?, body: r.blob(1)?, leaf_hash: r.blob(2)? })
 }
 
 /// Events per run of the subject index (`audit_subject_runs`, migration
@@ -618,52 +623,42 @@ fn audit_query_subject(db: &mut dyn Db, f: &AuditFilter, subject: Uuid, after: i
     let size = audit_last(db)?.map_or(0, |l| l.0 + 1);
     let indexed = size / SUBJECT_RUN * SUBJECT_RUN;
     let mut out: Vec<AuditRow> = Vec::new();
+    // Both statements take the same parameters; $1 is the run, or the
+    // first seq after the last complete run.
+    let params = |first: i64, left: i64| -> [Val; 10] {
+        [
+            first.into(),
+            tenant.as_str().into(),
+            subject.into(),
+            after.into(),
+            before.into(),
+            f.actor.into(),
+            f.action.clone().into(),
+            f.from_ms.into(),
+            f.to_ms.into(),
+            left.into(),
+        ]
+    };
     let mut run = (after + 1).max(0) / SUBJECT_RUN;
-    let row = |r: &Row| Ok(AuditRow { seq: r.i64(0)?, body: r.blob(1)?, leaf_hash: r.blob(2)? });
     while run * SUBJECT_RUN < indexed.min(before) && (out.len() as i64) < f.limit {
         let rows = db.query(
             "SELECT e.seq, e.body, e.leaf_hash FROM audit_subject_runs r JOIN audit_events e ON e.seq = r.seq \
              WHERE r.run = $1 AND r.tenant_id = $2 AND r.subject_id = $3 AND r.seq > $4 AND r.seq < $5 \
              AND (CAST($6 AS TEXT) IS NULL OR e.actor_id = $6) AND (CAST($7 AS TEXT) IS NULL OR e.action = $7) \
              AND (CAST($8 AS BIGINT) IS NULL OR e.time_ms >= $8) AND (CAST($9 AS BIGINT) IS NULL OR e.time_ms < $9) ORDER BY r.seq LIMIT $10",
-            &[
-                run.into(),
-                tenant.as_str().into(),
-                subject.into(),
-                after.into(),
-                before.into(),
-                f.actor.into(),
-                f.action.clone().into(),
-                f.from_ms.into(),
-                f.to_ms.into(),
-                (f.limit - out.len() as i64).into(),
-            ],
+            &params(run, f.limit - out.len() as i64),
         )?;
-        for r in &rows {
-            out.push(row(r)?);
-        }
+        out.extend(rows.iter().map(audit_row).collect::<Result<Vec<_>, _>>()?);
         run += 1;
     }
     if (out.len() as i64) < f.limit && indexed < before {
         let rows = db.query(
-            "SELECT seq, body, leaf_hash FROM audit_events WHERE seq > $3 AND seq < $4 AND subject_id = $2 AND COALESCE(tenant_id, '') = $1 \
-             AND (CAST($5 AS TEXT) IS NULL OR actor_id = $5) AND (CAST($6 AS TEXT) IS NULL OR action = $6) \
-             AND (CAST($7 AS BIGINT) IS NULL OR time_ms >= $7) AND (CAST($8 AS BIGINT) IS NULL OR time_ms < $8) ORDER BY seq LIMIT $9",
-            &[
-                tenant.as_str().into(),
-                subject.into(),
-                after.max(indexed - 1).into(),
-                before.into(),
-                f.actor.into(),
-                f.action.clone().into(),
-                f.from_ms.into(),
-                f.to_ms.into(),
-                (f.limit - out.len() as i64).into(),
-            ],
+            "SELECT seq, body, leaf_hash FROM audit_events WHERE seq >= $1 AND seq > $4 AND seq < $5 AND subject_id = $3 AND COALESCE(tenant_id, '') = $2 \
+             AND (CAST($6 AS TEXT) IS NULL OR actor_id = $6) AND (CAST($7 AS TEXT) IS NULL OR action = $7) \
+             AND (CAST($8 AS BIGINT) IS NULL OR time_ms >= $8) AND (CAST($9 AS BIGINT) IS NULL OR time_ms < $9) ORDER BY seq LIMIT $10",
+            &params(indexed, f.limit - out.len() as i64),
         )?;
-        for r in &rows {
-            out.push(row(r)?);
-        }
+        out.extend(rows.iter().map(audit_row).collect::<Result<Vec<_>, _>>()?);
     }
     Ok(out)
 }
