@@ -35,6 +35,13 @@ pub struct Config {
     /// Make a signed tree head this often when the log has grown (0: never
     /// on a schedule, only on demand and at shutdown).
     pub audit_head_seconds: u64,
+    /// The security policy (TOML, see `examples/policies/`) of tenants and
+    /// system staff that have none stored; default: the recommended policy.
+    pub policy_file: Option<PathBuf>,
+    /// Argon2id parameters of new password hashes (OWASP: 19456 KiB, 2, 1).
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
 }
 
 impl Default for Config {
@@ -54,6 +61,10 @@ impl Default for Config {
             audit_publish_file: None,
             audit_publish_webhook: None,
             audit_head_seconds: 60,
+            policy_file: None,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
         }
     }
 }
@@ -127,6 +138,19 @@ impl Config {
         if let Some(v) = var("AUDIT_PUBLISH_WEBHOOK") {
             self.audit_publish_webhook = Some(v);
         }
+        if let Some(v) = var("POLICY_FILE") {
+            self.policy_file = Some(v.into());
+        }
+        let small = |k: &str, v: String| num(k, v).and_then(|n| u32::try_from(n).map_err(|_| anyhow::anyhow!("VARUH_{k} is too large")));
+        if let Some(v) = var("ARGON2_MEMORY_KIB") {
+            self.argon2_memory_kib = small("ARGON2_MEMORY_KIB", v)?;
+        }
+        if let Some(v) = var("ARGON2_ITERATIONS") {
+            self.argon2_iterations = small("ARGON2_ITERATIONS", v)?;
+        }
+        if let Some(v) = var("ARGON2_PARALLELISM") {
+            self.argon2_parallelism = small("ARGON2_PARALLELISM", v)?;
+        }
         if let Some(v) = var("AUDIT_HEAD_SECONDS") {
             self.audit_head_seconds = num("AUDIT_HEAD_SECONDS", v)?;
         }
@@ -157,6 +181,15 @@ impl Config {
         if let Some(u) = &self.audit_publish_webhook {
             crate::audit::publish::check_webhook(u).map_err(|e| anyhow::anyhow!(e))?;
         }
+        if self.argon2_memory_kib < 8 * self.argon2_parallelism.max(1) || self.argon2_memory_kib > 4 * 1024 * 1024 {
+            anyhow::bail!("argon2_memory_kib must be at least 8 × argon2_parallelism and at most 4194304");
+        }
+        if !(1..=64).contains(&self.argon2_iterations) || !(1..=16).contains(&self.argon2_parallelism) {
+            anyhow::bail!("argon2_iterations must be 1-64 and argon2_parallelism 1-16");
+        }
+        if let Some(p) = &self.policy_file {
+            self.default_policy().map_err(|e| anyhow::anyhow!("policy_file {}: {e}", p.display()))?;
+        }
         if let Some(u) = &self.database_url {
             crate::store::Location::parse(u).map_err(|e| anyhow::anyhow!("database_url: {e}"))?;
         }
@@ -167,6 +200,15 @@ impl Config {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", crate::store::default_sqlite(&self.data_dir).display()))
+    }
+
+    /// The policy of tenants without their own: `policy_file`, or the recommended one.
+    pub fn default_policy(&self) -> anyhow::Result<crate::domain::policy::Policy> {
+        let Some(p) = &self.policy_file else { return Ok(crate::domain::policy::Policy::recommended()) };
+        let text = std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?;
+        let policy = crate::domain::policy::Policy::from_toml(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        policy.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(policy)
     }
 
     pub fn master_key_path(&self) -> PathBuf {

@@ -8,6 +8,8 @@
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod cli;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -53,6 +55,16 @@ enum Command {
     Audit {
         #[command(subcommand)]
         action: AuditAction,
+    },
+    /// Staff accounts, on the server's own machine (stop the server first with SQLite).
+    User {
+        #[command(subcommand)]
+        action: cli::UserAction,
+    },
+    /// The permission table and the security policies.
+    Policy {
+        #[command(subcommand)]
+        action: cli::PolicyAction,
     },
 }
 
@@ -169,6 +181,27 @@ async fn main() -> anyhow::Result<()> {
         Command::Audit { action: AuditAction::Verify { export, published, key } } => {
             // The PostgreSQL client blocks: off the async runtime.
             tokio::task::spawn_blocking(move || audit_verify(&cfg, export, published, key)).await?
+        }
+        Command::Policy { action: cli::PolicyAction::Check { file } } => {
+            let p = cli::read_policy(&file)?;
+            println!("{}: valid", file.display());
+            for line in p.describe() {
+                println!("  - {line}");
+            }
+            Ok(())
+        }
+        Command::Policy { action: cli::PolicyAction::Show { tenant: None, system: false } } => {
+            print!("{}", cli::permission_table());
+            Ok(())
+        }
+        Command::Policy { action } => {
+            let opened = setup::open(&cfg, Create::No, Clock::default()).await?;
+            cli::policy_store(&opened.vault, action).await
+        }
+        Command::User { action } => {
+            let opened = setup::open(&cfg, Create::No, Clock::default()).await?;
+            print_first_admin(&opened.first_admin);
+            cli::user(&opened.vault, action).await
         }
         Command::Openapi => {
             println!("{}", serde_json::to_string_pretty(&varuh::http::openapi())?);

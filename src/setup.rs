@@ -76,8 +76,12 @@ pub async fn open(cfg: &Config, create: Create, clock: Clock) -> anyhow::Result<
     }
     let readers = cfg.readers;
     let store = tokio::task::spawn_blocking(move || Store::open(&location, may_create, readers)).await??;
+    crate::crypto::set_argon2_params(cfg.argon2_memory_kib, cfg.argon2_iterations, cfg.argon2_parallelism)
+        .map_err(|_| anyhow::anyhow!("the Argon2id parameters are not valid"))?;
+    let default_policy = Arc::new(cfg.default_policy()?);
     let vault = Vault::new(store, master, clock, Settings {
             session_ttl_ms: cfg.session_ttl_minutes as i64 * 60_000,
+            default_policy,
             audit_origin: cfg.audit_origin.clone(),
             audit_publish_file: cfg.audit_publish_file.clone(),
             audit_publish_webhook: cfg.audit_publish_webhook.clone(),

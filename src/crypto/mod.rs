@@ -14,6 +14,9 @@
 //! No primitive here is home-made: RustCrypto's AEAD, HMAC, HKDF, SHA-2 and
 //! Argon2 do the work.
 
+pub mod recovery;
+pub mod totp;
+
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -313,10 +316,27 @@ pub fn new_password() -> String {
     out
 }
 
-/// Argon2id (RFC 9106 defaults of the `argon2` crate: m=19 MiB, t=2, p=1).
+static ARGON2: std::sync::OnceLock<argon2::Params> = std::sync::OnceLock::new();
+
+/// Sets the Argon2id parameters of new password hashes (once, at start-up;
+/// from the configuration). Without it: the `argon2` crate's defaults
+/// (OWASP's m=19 MiB, t=2, p=1). Verification reads the parameters stored
+/// in each hash, so old hashes keep working after a change.
+pub fn set_argon2_params(memory_kib: u32, iterations: u32, parallelism: u32) -> Result<(), CryptoError> {
+    let p = argon2::Params::new(memory_kib, iterations, parallelism, None).map_err(|_| CryptoError::Hash)?;
+    let _ = ARGON2.set(p);
+    Ok(())
+}
+
+fn argon2() -> Argon2<'static> {
+    let p = ARGON2.get().cloned().unwrap_or_default();
+    Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, p)
+}
+
+/// Argon2id with the configured parameters (default m=19 MiB, t=2, p=1).
 pub fn hash_password(password: &str) -> Result<String, CryptoError> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
+    argon2()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|_| CryptoError::Hash)

@@ -1,7 +1,11 @@
 //! Pure rules of varuh: no I/O, no clocks, no keys. Everything here is
 //! unit-tested on its own and called by the service layer.
 
+pub mod access;
 pub mod identifiers;
+pub mod lockout;
+pub mod password;
+pub mod policy;
 pub mod schema;
 
 /// A rule broken by input, naming the field at fault (a JSON-pointer-like
@@ -25,30 +29,7 @@ impl std::fmt::Display for Invalid {
     }
 }
 
-/// Staff roles (ACC-1). DPO, auditor and service clients arrive with the
-/// identity issue; the checks live in `service::authz`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Administrator,
-    Operator,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Administrator => "administrator",
-            Role::Operator => "operator",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "administrator" => Some(Role::Administrator),
-            "operator" => Some(Role::Operator),
-            _ => None,
-        }
-    }
-}
+pub use access::Role;
 
 /// A name used in URLs and schemas: lower-case ASCII, digits, underscore.
 pub fn check_name(field: &str, name: &str) -> Result<(), Invalid> {

@@ -108,15 +108,13 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     }
 }
 
-/// A signed-in staff member whose password does not need changing.
+/// A signed-in caller (a staff session or an API key). What the caller
+/// may do, including "nothing but change the password" or "nothing but
+/// enrol MFA", is the service kernel's decision, not the extractor's.
 pub struct Auth {
     pub actor: Actor,
     pub token: String,
 }
-
-/// A signed-in staff member, even one who must change password first: only
-/// for `/v1/auth/*`.
-pub struct AuthAny(pub Auth);
 
 fn bearer(parts: &Parts) -> Option<String> {
     let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -125,7 +123,8 @@ fn bearer(parts: &Parts) -> Option<String> {
 }
 
 /// The request's id (the client's `x-request-id` if it is a plain token of
-/// at most 64 characters, else a new one) and the client's address.
+/// at most 64 characters, else a new one), the client's address and its
+/// user agent (printable ASCII, at most 120 characters).
 pub struct Meta(pub RequestMeta);
 
 pub fn request_meta(parts: &Parts) -> RequestMeta {
@@ -137,7 +136,10 @@ pub fn request_meta(parts: &Parts) -> RequestMeta {
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let source = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
-    RequestMeta { id, source }
+    let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|v| {
+        v.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').take(120).collect::<String>().replace(' ', "_")
+    });
+    RequestMeta { id, source, user_agent }
 }
 
 impl FromRequestParts<AppState> for Meta {
@@ -148,7 +150,7 @@ impl FromRequestParts<AppState> for Meta {
     }
 }
 
-impl FromRequestParts<AppState> for AuthAny {
+impl FromRequestParts<AppState> for Auth {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
@@ -161,23 +163,6 @@ impl FromRequestParts<AppState> for AuthAny {
             return Err(crate::service::ServiceError::Unauthenticated.into());
         };
         let actor = state.vault.authenticate(&meta, &token).await?;
-        Ok(AuthAny(Auth { actor, token }))
-    }
-}
-
-impl FromRequestParts<AppState> for Auth {
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        let AuthAny(auth) = AuthAny::from_request_parts(parts, state).await?;
-        if auth.actor.must_change_password {
-            return Err(Problem::new(
-                StatusCode::FORBIDDEN,
-                "password-change-required",
-                "Password change required",
-                "change your password (POST /v1/auth/password) before anything else",
-            ));
-        }
-        Ok(auth)
+        Ok(Auth { actor, token })
     }
 }

@@ -5,13 +5,10 @@
 
 pub mod extract;
 pub mod problem;
-mod routes_audit;
-mod routes_auth;
-mod routes_records;
-mod routes_system;
-mod routes_tenants;
+pub mod routes;
 pub mod server;
 
+use crate::domain::access::Action;
 use crate::service::Vault;
 use axum::Router;
 use std::sync::Arc;
@@ -46,46 +43,167 @@ impl Modify for BearerAuth {
 /// Every route with its OpenAPI description, from one list.
 fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(routes_system::healthz))
-        .routes(routes!(routes_system::readyz))
-        .routes(routes!(routes_auth::login))
-        .routes(routes!(routes_auth::logout))
-        .routes(routes!(routes_auth::me))
-        .routes(routes!(routes_auth::change_password))
-        .routes(routes!(routes_auth::create_system_staff, routes_auth::list_system_staff))
-        .routes(routes!(routes_auth::create_tenant_staff, routes_auth::list_tenant_staff))
-        .routes(routes!(routes_tenants::create_tenant, routes_tenants::list_tenants))
-        .routes(routes!(routes_tenants::get_tenant))
-        .routes(routes!(routes_tenants::create_collection, routes_tenants::list_collections))
-        .routes(routes!(routes_tenants::get_collection))
-        .routes(routes!(routes_records::find_or_create_subject))
-        .routes(routes!(routes_records::lookup_subject))
-        .routes(routes!(routes_records::get_subject, routes_records::erase_subject))
-        .routes(routes!(routes_records::subject_records))
-        .routes(routes!(routes_records::create_record, routes_records::list_records))
-        .routes(routes!(routes_audit::latest_head))
-        .routes(routes!(routes_audit::create_head))
-        .routes(routes!(routes_audit::inclusion))
-        .routes(routes!(routes_audit::consistency))
-        .routes(routes!(routes_audit::events))
-        .routes(routes!(routes_audit::export))
+        .routes(routes!(routes::system::healthz))
+        .routes(routes!(routes::system::readyz))
+        .routes(routes!(routes::identity::login))
+        .routes(routes!(routes::identity::logout))
+        .routes(routes!(routes::identity::me))
+        .routes(routes!(routes::identity::change_password))
+        .routes(routes!(routes::identity::mfa_enrol))
+        .routes(routes!(routes::identity::mfa_confirm))
+        .routes(routes!(routes::identity::recovery_codes))
+        .routes(routes!(routes::identity::list_sessions))
+        .routes(routes!(routes::identity::revoke_session))
+        .routes(routes!(routes::identity::create_system_staff, routes::identity::list_system_staff))
+        .routes(routes!(routes::identity::create_tenant_staff, routes::identity::list_tenant_staff))
+        .routes(routes!(routes::identity::get_staff))
+        .routes(routes!(routes::identity::set_access))
+        .routes(routes!(routes::identity::suspend))
+        .routes(routes!(routes::identity::reactivate))
+        .routes(routes!(routes::identity::offboard))
+        .routes(routes!(routes::identity::unlock))
+        .routes(routes!(routes::identity::reset_password))
+        .routes(routes!(routes::identity::reset_mfa))
+        .routes(routes!(routes::identity::incident_reset))
+        .routes(routes!(routes::identity::access_review))
+        .routes(routes!(routes::identity::access_review_csv))
+        .routes(routes!(routes::identity::create_api_key, routes::identity::list_api_keys))
+        .routes(routes!(routes::identity::revoke_api_key))
+        .routes(routes!(routes::identity::get_tenant_policy, routes::identity::put_tenant_policy))
+        .routes(routes!(routes::identity::get_system_policy, routes::identity::put_system_policy))
+        .routes(routes!(routes::approvals::list_approvals))
+        .routes(routes!(routes::approvals::approve))
+        .routes(routes!(routes::approvals::reject))
+        .routes(routes!(routes::approvals::collect_export))
+        .routes(routes!(routes::tenancy::create_tenant, routes::tenancy::list_tenants))
+        .routes(routes!(routes::tenancy::get_tenant))
+        .routes(routes!(routes::tenancy::create_collection, routes::tenancy::list_collections))
+        .routes(routes!(routes::tenancy::get_collection))
+        .routes(routes!(routes::records::find_or_create_subject))
+        .routes(routes!(routes::records::lookup_subject))
+        .routes(routes!(routes::records::get_subject, routes::records::erase_subject))
+        .routes(routes!(routes::records::subject_records))
+        .routes(routes!(routes::records::create_record, routes::records::list_records))
+        .routes(routes!(routes::records::export_records))
+        .routes(routes!(routes::audit::latest_head))
+        .routes(routes!(routes::audit::create_head))
+        .routes(routes!(routes::audit::inclusion))
+        .routes(routes!(routes::audit::consistency))
+        .routes(routes!(routes::audit::events))
+        .routes(routes!(routes::audit::export))
         .routes(routes!(
-            routes_records::get_record,
-            routes_records::replace_record,
-            routes_records::patch_record,
-            routes_records::delete_record
+            routes::records::get_record,
+            routes::records::replace_record,
+            routes::records::patch_record,
+            routes::records::delete_record
         ))
 }
 
-/// The OpenAPI 3.1 document of the API, generated from the routes.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().split_for_parts().1
+/// Which use case (action of the permission table) each route runs;
+/// `None`: public (health, readiness). The OpenAPI document carries it as
+/// `x-varuh-action`, and the authorisation-matrix test derives from it,
+/// with the permission table, what every role must get on every route: a
+/// route missing here fails that test.
+pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
+    ("get", "/healthz", None),
+    ("get", "/readyz", None),
+    ("post", "/v1/auth/login", Some(Action::Login)),
+    ("post", "/v1/auth/logout", Some(Action::Logout)),
+    ("get", "/v1/auth/me", Some(Action::Me)),
+    ("post", "/v1/auth/password", Some(Action::PasswordChange)),
+    ("post", "/v1/auth/mfa/enrol", Some(Action::MfaEnrol)),
+    ("post", "/v1/auth/mfa/confirm", Some(Action::MfaConfirm)),
+    ("post", "/v1/auth/mfa/recovery-codes", Some(Action::RecoveryRegenerate)),
+    ("get", "/v1/auth/sessions", Some(Action::SessionList)),
+    ("delete", "/v1/auth/sessions/{session}", Some(Action::SessionRevoke)),
+    ("post", "/v1/staff", Some(Action::StaffCreate)),
+    ("get", "/v1/staff", Some(Action::StaffList)),
+    ("post", "/v1/tenants/{tenant}/staff", Some(Action::StaffCreate)),
+    ("get", "/v1/tenants/{tenant}/staff", Some(Action::StaffList)),
+    ("get", "/v1/tenants/{tenant}/staff/{staff}", Some(Action::StaffRead)),
+    ("put", "/v1/tenants/{tenant}/staff/{staff}/access", Some(Action::GrantsChange)),
+    ("post", "/v1/tenants/{tenant}/staff/{staff}/suspend", Some(Action::StaffSuspend)),
+    ("post", "/v1/tenants/{tenant}/staff/{staff}/reactivate", Some(Action::StaffReactivate)),
+    ("post", "/v1/tenants/{tenant}/staff/{staff}/offboard", Some(Action::StaffOffboard)),
+    ("post", "/v1/tenants/{tenant}/staff/{staff}/unlock", Some(Action::StaffUnlock)),
+    ("post", "/v1/tenants/{tenant}/staff/{staff}/reset-password", Some(Action::StaffResetPassword)),
+    ("post", "/v1/tenants/{tenant}/staff/{staff}/reset-mfa", Some(Action::StaffResetMfa)),
+    ("post", "/v1/tenants/{tenant}/incident-reset", Some(Action::IncidentReset)),
+    ("get", "/v1/tenants/{tenant}/access-review", Some(Action::AccessReview)),
+    ("get", "/v1/tenants/{tenant}/access-review.csv", Some(Action::AccessReview)),
+    ("post", "/v1/tenants/{tenant}/api-keys", Some(Action::ApiKeyCreate)),
+    ("get", "/v1/tenants/{tenant}/api-keys", Some(Action::ApiKeyList)),
+    ("delete", "/v1/tenants/{tenant}/api-keys/{key}", Some(Action::ApiKeyRevoke)),
+    ("get", "/v1/tenants/{tenant}/policy", Some(Action::PolicyRead)),
+    ("put", "/v1/tenants/{tenant}/policy", Some(Action::PolicyChange)),
+    ("get", "/v1/policy", Some(Action::PolicyRead)),
+    ("put", "/v1/policy", Some(Action::PolicyChange)),
+    ("get", "/v1/tenants/{tenant}/approvals", Some(Action::ApprovalList)),
+    ("post", "/v1/tenants/{tenant}/approvals/{approval}/approve", Some(Action::ApprovalDecide)),
+    ("post", "/v1/tenants/{tenant}/approvals/{approval}/reject", Some(Action::ApprovalDecide)),
+    ("get", "/v1/tenants/{tenant}/approvals/{approval}/export", Some(Action::RecordsExport)),
+    ("post", "/v1/tenants", Some(Action::TenantCreate)),
+    ("get", "/v1/tenants", Some(Action::TenantList)),
+    ("get", "/v1/tenants/{tenant}", Some(Action::TenantRead)),
+    ("post", "/v1/tenants/{tenant}/collections", Some(Action::CollectionCreate)),
+    ("get", "/v1/tenants/{tenant}/collections", Some(Action::CollectionList)),
+    ("get", "/v1/tenants/{tenant}/collections/{collection}", Some(Action::CollectionRead)),
+    ("post", "/v1/tenants/{tenant}/subjects", Some(Action::SubjectFindOrCreate)),
+    ("post", "/v1/tenants/{tenant}/subjects/lookup", Some(Action::SubjectLookup)),
+    ("get", "/v1/tenants/{tenant}/subjects/{subject}", Some(Action::SubjectRead)),
+    ("delete", "/v1/tenants/{tenant}/subjects/{subject}", Some(Action::SubjectErase)),
+    ("get", "/v1/tenants/{tenant}/subjects/{subject}/records", Some(Action::SubjectRecords)),
+    ("post", "/v1/tenants/{tenant}/collections/{collection}/export", Some(Action::RecordsExport)),
+    ("post", "/v1/tenants/{tenant}/collections/{collection}/records", Some(Action::RecordCreate)),
+    ("get", "/v1/tenants/{tenant}/collections/{collection}/records", Some(Action::RecordList)),
+    ("get", "/v1/tenants/{tenant}/collections/{collection}/records/{record}", Some(Action::RecordRead)),
+    ("put", "/v1/tenants/{tenant}/collections/{collection}/records/{record}", Some(Action::RecordUpdate)),
+    ("patch", "/v1/tenants/{tenant}/collections/{collection}/records/{record}", Some(Action::RecordUpdate)),
+    ("delete", "/v1/tenants/{tenant}/collections/{collection}/records/{record}", Some(Action::RecordDelete)),
+    ("get", "/v1/audit/head", Some(Action::AuditHeadRead)),
+    ("post", "/v1/audit/heads", Some(Action::AuditHeadCreate)),
+    ("get", "/v1/audit/proofs/inclusion", Some(Action::AuditInclusion)),
+    ("get", "/v1/audit/proofs/consistency", Some(Action::AuditConsistency)),
+    ("get", "/v1/audit/events", Some(Action::AuditQuery)),
+    ("get", "/v1/audit/export", Some(Action::AuditExport)),
+];
+
+/// The OpenAPI 3.1 document of the API, generated from the routes, with
+/// each operation's action (`x-varuh-action`, `"public"` for none) and
+/// problems documented as `application/problem+json`, as they are served.
+pub fn openapi() -> serde_json::Value {
+    let mut doc = serde_json::to_value(routes().split_for_parts().1).unwrap_or_default();
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else { return doc };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else { continue };
+        for (method, op) in item.iter_mut() {
+            let action = ROUTES.iter().find(|(m, p, _)| m == method && p == path).map(|(_, _, a)| a.map(|a| a.name()).unwrap_or("public"));
+            if let Some(op) = op.as_object_mut() {
+                op.insert("x-varuh-action".into(), serde_json::Value::from(action.unwrap_or("unmapped")));
+                if let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) {
+                    for r in responses.values_mut() {
+                        let Some(content) = r.get_mut("content").and_then(|c| c.as_object_mut()) else { continue };
+                        let is_problem = content
+                            .get("application/json")
+                            .and_then(|j| j.pointer("/schema/$ref"))
+                            .is_some_and(|r| r == "#/components/schemas/Problem");
+                        if is_problem {
+                            if let Some(v) = content.remove("application/json") {
+                                content.insert("application/problem+json".into(), v);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    doc
 }
 
 /// The application router.
 pub fn app(state: AppState) -> Router {
-    let (router, api) = routes().split_for_parts();
-    let api = Arc::new(api);
+    let (router, _) = routes().split_for_parts();
+    let api = Arc::new(openapi());
     router
         .route(
             "/openapi.json",

@@ -8,7 +8,8 @@
 //! Reading the trail is itself recorded. Only administrators read it: a
 //! system administrator all of it, a tenant administrator the tenant's.
 
-use super::{authz, Actor, Result, ServiceError, Vault};
+use super::{Actor, Result, ServiceError, Vault};
+use crate::domain::access::Action;
 use crate::audit::note::{self, Checkpoint, VerifierKey};
 use crate::audit::merkle::Proofs;
 use crate::audit::{self as log, merkle, Draft, Event};
@@ -97,6 +98,8 @@ struct Pending {
 pub struct RequestMeta {
     pub id: String,
     pub source: Option<String>,
+    /// The client's `User-Agent`, cut to 120 printable ASCII characters.
+    pub user_agent: Option<String>,
 }
 
 /// A signed tree head.
@@ -130,10 +133,11 @@ fn stored_event(r: &queries::AuditRow) -> Result<StoredEvent> {
     Ok(StoredEvent { event, body: String::from_utf8_lossy(&r.body).into_owned(), leaf_hash: log::hex(&r.leaf_hash) })
 }
 
-fn outcome(e: &ServiceError) -> &'static str {
+pub(crate) fn outcome(e: &ServiceError) -> &'static str {
     match e {
         ServiceError::Unauthenticated | ServiceError::BadCredentials => "unauthenticated",
-        ServiceError::Forbidden(_) => "denied",
+        ServiceError::Forbidden(_) | ServiceError::PasswordChangeRequired | ServiceError::MfaEnrolmentRequired => "denied",
+        ServiceError::MfaRequired | ServiceError::RateLimited => "unauthenticated",
         ServiceError::NotFound(_) => "not_found",
         ServiceError::Invalid(_) => "invalid",
         ServiceError::Conflict(_) | ServiceError::Stale => "conflict",
@@ -243,7 +247,8 @@ impl Vault {
         let drafts = by_subject
             .into_iter()
             .map(|(subject, rs)| {
-                let mut d = self.draft(actor, "subject.seen", Some(tenant)).subject(subject).fields_of(field_names(rs.iter().map(|r| &r.data)).iter());
+                let mut d = self.draft(actor, crate::domain::access::Action::SubjectSeen.name(), Some(tenant)).subject(subject);
+                d.fields = super::records::read_fields(actor, &rs);
                 d.outcome = "ok".into();
                 d.collection = rs.first().map(|r| r.collection.clone());
                 d.record = (rs.len() == 1).then(|| rs[0].id);
@@ -271,7 +276,9 @@ impl Vault {
             Ok(_) if p.recorded => return r,
             Ok(v) => {
                 d.outcome = "ok".into();
+                let before = d.detail.clone();
                 fill(v, &mut d);
+                keep_note(before.as_deref(), &mut d);
             }
             Err(e) => {
                 d.outcome = outcome(e).into();
@@ -302,7 +309,9 @@ impl Vault {
         let (r, d) = self
             .store
             .write(move |db| {
+                let before = d.detail.clone();
                 let r = f(db, &mut d)?;
+                keep_note(before.as_deref(), &mut d);
                 d.outcome = "ok".into();
                 ap.lock().unwrap_or_else(|e| e.into_inner()).append(db, d.clone(), now)?;
                 Ok((r, d))
@@ -392,11 +401,10 @@ impl Vault {
 
     /// Makes a head on request (administrators), recorded.
     pub async fn request_head(&self, actor: &Actor) -> Result<Head> {
-        let d = self.draft(actor, "audit.head.create", None);
-        self.audited(
-            d,
-            async {
-                authz::admin(actor)?;
+        let call = self.call(actor, Action::AuditHeadCreate, actor.tenant);
+        self.run(
+            call,
+            |_| async {
                 self.make_head().await
             },
             |_, _| {},
@@ -406,11 +414,10 @@ impl Vault {
 
     /// The latest signed head.
     pub async fn latest_head(&self, actor: &Actor) -> Result<Head> {
-        let d = self.draft(actor, "audit.head.read", None);
-        self.audited(
-            d,
-            async {
-                authz::admin(actor)?;
+        let call = self.call(actor, Action::AuditHeadRead, actor.tenant);
+        self.run(
+            call,
+            |_| async {
                 match self.store.read_latest(queries::latest_audit_head).await? {
                     Some(h) => head_of(h),
                     None => self.make_head().await,
@@ -452,17 +459,12 @@ impl Vault {
             })
     }
 
-    fn audit_reader(actor: &Actor) -> Result<()> {
-        authz::admin(actor)
-    }
-
     /// Inclusion proof of event `seq` in the tree of `size` events.
     pub async fn inclusion_proof(&self, actor: &Actor, seq: u64, size: u64) -> Result<(merkle::Hash, Vec<merkle::Hash>)> {
-        let d = self.draft(actor, "audit.proof.inclusion", None).detail(format!("seq={seq} tree_size={size}"));
-        self.audited(
-            d,
-            async {
-                Self::audit_reader(actor)?;
+        let call = self.call(actor, Action::AuditInclusion, actor.tenant).detail(format!("seq={seq} tree_size={size}"));
+        self.run(
+            call,
+            |_| async {
                 if seq >= size {
                     return Err(crate::domain::Invalid::new("seq", "must be below tree_size").into());
                 }
@@ -477,11 +479,10 @@ impl Vault {
 
     /// Consistency proof between the trees of `first` and `second` events.
     pub async fn consistency_proof(&self, actor: &Actor, first: u64, second: u64) -> Result<Vec<merkle::Hash>> {
-        let d = self.draft(actor, "audit.proof.consistency", None).detail(format!("first={first} second={second}"));
-        self.audited(
-            d,
-            async {
-                Self::audit_reader(actor)?;
+        let call = self.call(actor, Action::AuditConsistency, actor.tenant).detail(format!("first={first} second={second}"));
+        self.run(
+            call,
+            |_| async {
                 if first > second {
                     return Err(crate::domain::Invalid::new("first", "must not exceed second").into());
                 }
@@ -504,18 +505,14 @@ impl Vault {
             f.from_ms.unwrap_or_default(),
             f.to_ms.unwrap_or_default()
         );
-        let mut d = self.draft(actor, "audit.query", f.tenant).detail(detail);
-        d.subject = f.subject;
-        self.audited(
-            d,
-            async {
-                Self::audit_reader(actor)?;
-                if let Some(t) = actor.tenant {
-                    if f.tenant.is_some_and(|x| x != t) {
-                        return Err(ServiceError::NotFound("tenant"));
-                    }
-                    f.tenant = Some(t);
-                }
+        // A tenant's staff query their own tenant's events (another tenant's is "not found").
+        let tenant = f.tenant.or(actor.tenant);
+        let mut call = self.call(actor, Action::AuditQuery, tenant).detail(detail);
+        call.draft.subject = f.subject;
+        self.run(
+            call,
+            |_| async move {
+                f.tenant = tenant;
                 if f.subject.is_some() && f.tenant.is_none() {
                     return Err(crate::domain::Invalid::new("tenant", "is required with subject").into());
                 }
@@ -534,11 +531,10 @@ impl Vault {
     /// what an outside auditor needs to verify them without the database.
     /// System administrators only (an export holds every tenant's events).
     pub async fn export(&self, actor: &Actor, from: u64, to: Option<u64>) -> Result<(Head, Vec<(StoredEvent, Vec<merkle::Hash>)>)> {
-        let d = self.draft(actor, "audit.export", None).detail(format!("from={from} to={}", to.map(|t| t.to_string()).unwrap_or_default()));
-        self.audited(
-            d,
-            async {
-                authz::system_admin(actor)?;
+        let call = self.call(actor, Action::AuditExport, None).detail(format!("from={from} to={}", to.map(|t| t.to_string()).unwrap_or_default()));
+        self.run(
+            call,
+            |_| async {
                 let head = self.make_head().await?;
                 let to = to.unwrap_or(head.tree_size).min(head.tree_size);
                 if from > to {
@@ -561,6 +557,20 @@ impl Vault {
             |_, _| {},
         )
         .await
+    }
+}
+
+/// Keeps the kernel's note (`approval=…`, `via=local`) when a use case
+/// replaces its event's detail, so an approved command stays linked to its approval.
+fn keep_note(before: Option<&str>, d: &mut Draft) {
+    let Some(note) = before.and_then(|b| b.split(' ').find(|w| w.starts_with("approval=") || *w == "via=local")) else { return };
+    match &mut d.detail {
+        Some(x) if x.contains(note) => {}
+        Some(x) => {
+            x.push(' ');
+            x.push_str(note);
+        }
+        None => d.detail = Some(note.to_string()),
     }
 }
 

@@ -1,19 +1,25 @@
 //! The service layer: one function per use case ("create tenant", "store a
-//! record", "look up a subject"). Every request from any face (HTTP, CLI,
-//! console) goes through here. Each use case checks who may do it
-//! (`authz`), validates with `domain`, seals or opens with `crypto`, and
-//! reads or writes through `store`, and records an audit event (`audit.rs`)
-//! that is durable before the use case returns.
+//! record", "look up a subject"), grouped by capability: `identity`
+//! (sign-in, sessions, staff), `tenancy` (tenants, collections), `records`
+//! (subjects and records), `audit` (the trail). Every request from any face
+//! (HTTP, CLI, console) goes through here, and every use case enters
+//! through `kernel` (`Vault::run`): it names its action, the kernel checks
+//! tenant and permission against `domain::access`, and the use case runs
+//! inside its audit record (`audit.rs`), durable before it returns. The use
+//! case validates with `domain`, seals or opens with `crypto`, and reads or
+//! writes through `store`.
 
+pub mod approvals;
 pub mod audit;
-pub mod auth;
-pub mod collections;
+pub mod identity;
+pub mod kernel;
 pub mod records;
-pub mod tenants;
+pub mod tenancy;
 
 use crate::clock::Clock;
 use crate::crypto::{MasterKey, TenantKeys};
 use crate::domain::schema::CollectionDef;
+use crate::domain::access::Access;
 use crate::domain::{Invalid, Role};
 use crate::store::{queries, Store, StoreError};
 use std::collections::HashMap;
@@ -28,7 +34,19 @@ pub enum ServiceError {
     #[error("invalid credentials")]
     BadCredentials,
     #[error("{0}")]
-    Forbidden(&'static str),
+    Forbidden(String),
+    /// A generated password must be changed before anything else (AUTH-3).
+    #[error("change your password before anything else")]
+    PasswordChangeRequired,
+    /// The policy requires a second factor: enrol it before anything else.
+    #[error("enrol a second factor before anything else")]
+    MfaEnrolmentRequired,
+    /// The password was right; the account has a second factor: send its code.
+    #[error("a second factor is required")]
+    MfaRequired,
+    /// Too many sign-in attempts from this address.
+    #[error("too many attempts; wait a minute")]
+    RateLimited,
     /// Also what a caller gets for another tenant's objects: no existence leak.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -77,13 +95,44 @@ pub struct Actor {
     /// `None` for a system-wide administrator.
     pub tenant: Option<Uuid>,
     pub role: Role,
+    /// Grants and field masks (operators), or the API key's scope.
+    pub access: Arc<Access>,
+    /// A generated, expired or reset password must be changed first (AUTH-3).
     pub must_change_password: bool,
+    /// The policy requires a second factor this account has not enrolled yet.
+    pub must_enrol_mfa: bool,
+    /// Running a command approved under four-eyes (ACC-3): its approval.
+    pub approval: Option<Uuid>,
+    /// The session this request came with (none for API keys and the CLI).
+    pub session: Option<Uuid>,
+}
+
+impl Actor {
+    /// The operator at the server's own machine (the CLI, which holds the
+    /// data directory and its master key anyway): a system administrator,
+    /// recorded with the nil id and source `local`. Four-eyes guards the
+    /// API, not the machine: this actor's calls are not held.
+    pub fn local() -> Actor {
+        Actor {
+            req: audit::RequestMeta { id: format!("cli-{}", Uuid::now_v7()), source: Some("local".into()), user_agent: Some("varuh-cli".into()) },
+            staff_id: Uuid::nil(),
+            tenant: None,
+            role: Role::Administrator,
+            access: Arc::default(),
+            must_change_password: false,
+            must_enrol_mfa: false,
+            approval: Some(Uuid::nil()),
+            session: None,
+        }
+    }
 }
 
 /// Settings the service needs.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub session_ttl_ms: i64,
+    /// The policy of tenants (and system staff) with none stored.
+    pub default_policy: Arc<crate::domain::policy::Policy>,
     pub audit_origin: String,
     pub audit_publish_file: Option<std::path::PathBuf>,
     pub audit_publish_webhook: Option<String>,
@@ -91,7 +140,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { session_ttl_ms: 8 * 3600 * 1000, audit_origin: "varuh.local/audit".into(), audit_publish_file: None, audit_publish_webhook: None }
+        Settings { session_ttl_ms: 8 * 3600 * 1000, default_policy: Arc::default(), audit_origin: "varuh.local/audit".into(), audit_publish_file: None, audit_publish_webhook: None }
     }
 }
 
@@ -118,7 +167,11 @@ pub struct Vault {
     pub(crate) settings: Settings,
     tenants: RwLock<HashMap<Uuid, Arc<TenantCtx>>>,
     collections: RwLock<HashMap<(Uuid, String), Arc<Collection>>>,
-    pub(crate) sessions: auth::SessionCache,
+    pub(crate) sessions: identity::SessionCache,
+    pub(crate) policies: identity::policy::PolicyCache,
+    pub(crate) limiter: crate::domain::lockout::SourceLimiter,
+    /// Failed sign-ins of login names that do not exist: counted like real ones.
+    pub(crate) unknown_names: std::sync::Mutex<HashMap<Vec<u8>, crate::domain::lockout::Attempts>>,
     pub(crate) appender: Arc<std::sync::Mutex<crate::audit::Appender>>,
     pub(crate) queue: Arc<audit::AuditQueue>,
     pub(crate) signer: crate::crypto::AuditSigner,
@@ -147,7 +200,10 @@ impl Vault {
             settings,
             tenants: RwLock::default(),
             collections: RwLock::default(),
-            sessions: auth::SessionCache::default(),
+            sessions: identity::SessionCache::default(),
+            policies: Default::default(),
+            limiter: Default::default(),
+            unknown_names: Default::default(),
         })
     }
 
@@ -161,8 +217,12 @@ impl Vault {
     }
 
     /// The tenant, if the actor may see it; otherwise "not found".
+    /// The actor belongs to this tenant (or is system-wide): otherwise the
+    /// tenant does not exist as far as the actor can tell (CONF-4).
     pub(crate) async fn tenant_for(&self, actor: &Actor, tenant: Uuid) -> Result<Arc<TenantCtx>> {
-        authz::same_tenant(actor, tenant)?;
+        if actor.tenant.is_some_and(|t| t != tenant) {
+            return Err(ServiceError::NotFound("tenant"));
+        }
         self.tenant(tenant).await
     }
 
@@ -195,42 +255,3 @@ impl Vault {
     }
 }
 
-/// Authorisation rules, in one place. Tenant mismatches are "not found".
-pub mod authz {
-    use super::{Actor, Result, ServiceError};
-    use crate::domain::Role;
-    use uuid::Uuid;
-
-    /// The actor belongs to this tenant (or is system-wide): otherwise the
-    /// tenant does not exist as far as the actor can tell (CONF-4).
-    pub fn same_tenant(actor: &Actor, tenant: Uuid) -> Result<()> {
-        match actor.tenant {
-            None => Ok(()),
-            Some(t) if t == tenant => Ok(()),
-            Some(_) => Err(ServiceError::NotFound("tenant")),
-        }
-    }
-
-    pub fn system_admin(actor: &Actor) -> Result<()> {
-        if actor.tenant.is_none() && actor.role == Role::Administrator {
-            Ok(())
-        } else {
-            Err(ServiceError::Forbidden("only a system administrator may do this"))
-        }
-    }
-
-    pub fn admin(actor: &Actor) -> Result<()> {
-        if actor.role == Role::Administrator {
-            Ok(())
-        } else {
-            Err(ServiceError::Forbidden("only an administrator may do this"))
-        }
-    }
-
-    /// Reading and writing personal data: operators and administrators.
-    pub fn personal_data(actor: &Actor) -> Result<()> {
-        match actor.role {
-            Role::Administrator | Role::Operator => Ok(()),
-        }
-    }
-}

@@ -4,9 +4,11 @@
 //! opened here after reading (CONF-1, CONF-3).
 
 use super::audit::field_names;
-use super::{authz, Actor, Collection, Result, ServiceError, TenantCtx, Vault};
+use super::approvals::{Command, Held};
+use super::{Actor, Collection, Result, ServiceError, TenantCtx, Vault};
 use crate::crypto::{FieldContext, SubjectKey};
 use crate::domain::schema::identifier_text;
+use crate::domain::access::Action;
 use crate::domain::{check_name, identifiers, Invalid};
 use crate::store::db::Db;
 use crate::store::queries::{self, IdentifierRow, RecordRow, SealedRecord, SubjectRow};
@@ -80,12 +82,11 @@ impl Vault {
 
     /// Finds the subject with these identifiers, or creates one (DSR-8, CONF-3).
     pub async fn find_or_create_subject(&self, actor: &Actor, tenant: Uuid, given: &BTreeMap<String, String>) -> Result<SubjectInfo> {
-        let d = self.draft(actor, "subject.find_or_create", Some(tenant)).fields_of(given.keys());
-        self.audited(
-            d,
-            async {
-        let t = self.tenant_for(actor, tenant).await?;
-        authz::personal_data(actor)?;
+        let call = self.call(actor, Action::SubjectFindOrCreate, Some(tenant)).fields_of(given.keys());
+        self.run(
+            call,
+            |cx| async move {
+        let t = cx.tenant()?.clone();
         let idents = self.identifier_rows(&t, given, "identifiers")?;
         let id = Uuid::now_v7();
         let (_, wrapped) = t.keys.new_subject_key(tenant, id);
@@ -122,12 +123,10 @@ impl Vault {
     }
 
     pub async fn get_subject(&self, actor: &Actor, tenant: Uuid, subject: Uuid) -> Result<SubjectInfo> {
-        let d = self.draft(actor, "subject.read", Some(tenant)).subject(subject);
-        self.audited(
-            d,
-            async {
-        self.tenant_for(actor, tenant).await?;
-        authz::personal_data(actor)?;
+        let call = self.call(actor, Action::SubjectRead, Some(tenant)).subject(subject);
+        self.run(
+            call,
+            |cx| async move {
         let s = self.store.read(move |db| queries::get_subject(db, tenant, subject)).await?.ok_or(ServiceError::NotFound("subject"))?;
         Ok(SubjectInfo { id: s.id, created_at: s.created_at, created: false })
             },
@@ -138,12 +137,11 @@ impl Vault {
 
     /// Looks a subject up by one identifier, through its blind index only.
     pub async fn lookup_subject(&self, actor: &Actor, tenant: Uuid, kind: &str, value: &str) -> Result<SubjectInfo> {
-        let d = self.draft(actor, "subject.lookup", Some(tenant)).detail(format!("kind={kind}"));
-        self.audited(
-            d,
-            async {
-        let t = self.tenant_for(actor, tenant).await?;
-        authz::personal_data(actor)?;
+        let call = self.call(actor, Action::SubjectLookup, Some(tenant)).detail(format!("kind={kind}"));
+        self.run(
+            call,
+            |cx| async move {
+        let t = cx.tenant()?.clone();
         check_name("kind", kind)?;
         let n = identifiers::normalise(kind, value, "value")?;
         let h = t.keys.blind_index(kind, &n).to_vec();
@@ -168,12 +166,11 @@ impl Vault {
 
     /// Every record about a subject, across collections, opened.
     pub async fn subject_records(&self, actor: &Actor, tenant: Uuid, subject: Uuid) -> Result<Vec<RecordView>> {
-        let d = self.draft(actor, "subject.records.read", Some(tenant)).subject(subject);
-        self.audited(
-            d,
-            async {
-        let t = self.tenant_for(actor, tenant).await?;
-        authz::personal_data(actor)?;
+        let call = self.call(actor, Action::SubjectRecords, Some(tenant)).subject(subject);
+        self.run(
+            call,
+            |cx| async move {
+        let t = cx.tenant()?.clone();
         let (exists, rows) = self
             .store
             .read(move |db| Ok((queries::get_subject(db, tenant, subject)?.is_some(), queries::records_of_subject(db, tenant, subject)?)))
@@ -183,13 +180,15 @@ impl Vault {
         }
         let names = self.collection_names(tenant).await?;
         rows.iter()
-            .map(|r| {
+            .filter_map(|r| {
                 let name = names.get(&r.record.collection_id).cloned().unwrap_or_default();
-                self.open_record(&t, &name, r)
+                // An operator sees the collections granted to it, no others.
+                self.also(&cx, Action::RecordRead, Some(&name)).ok()?;
+                Some(self.open_record(&t, &name, r).map(|v| masked(actor, v)))
             })
             .collect()
             },
-            |v: &Vec<RecordView>, d: &mut crate::audit::Draft| { d.fields = field_names(v.iter().map(|r| &r.data)); d.detail = Some(format!("records={}", v.len())) },
+            |v: &Vec<RecordView>, d: &mut crate::audit::Draft| { d.fields = read_fields(actor, &v.iter().collect::<Vec<_>>()); d.detail = Some(format!("records={}", v.len())) },
         )
         .await
     }
@@ -200,37 +199,78 @@ impl Vault {
     }
 
     /// Erases a subject: records, identifiers and key (crypto-shredding).
-    pub async fn erase_subject(&self, actor: &Actor, tenant: Uuid, subject: Uuid) -> Result<u64> {
-        let d = self.draft(actor, "subject.erase", Some(tenant)).subject(subject);
-        self.audited(
-            d,
-            async {
-        self.tenant_for(actor, tenant).await?;
-        authz::personal_data(actor)?;
-        self.write_recorded(move |db, d| {
-            let n = queries::delete_subject(db, tenant, subject)?;
-            d.detail = Some(format!("records_deleted={n}"));
-            Ok(n)
-        })
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ServiceError::NotFound("subject"),
-            e => e.into(),
-        })
+    /// Four-eyes if the tenant's policy holds `subject.erase`.
+    pub async fn erase_subject(&self, actor: &Actor, tenant: Uuid, subject: Uuid) -> Result<Held<u64>> {
+        let call = self.call(actor, Action::SubjectErase, Some(tenant)).subject(subject);
+        let cmd = Command::EraseSubject { tenant, subject };
+        self.run_held(
+            call,
+            cmd,
+            |_| async move {
+                self.write_recorded(move |db, d| {
+                    let n = queries::delete_subject(db, tenant, subject)?;
+                    d.detail = Some(format!("records_deleted={n}"));
+                    Ok(n)
+                })
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound => ServiceError::NotFound("subject"),
+                    e => e.into(),
+                })
             },
             |n, d| d.detail = Some(format!("records_deleted={n}")),
         )
         .await
     }
 
+    /// Every record of a collection, opened (a bulk export; four-eyes if
+    /// the tenant's policy holds `records.export`: once approved, the
+    /// requester collects it with the approval's id, once).
+    pub async fn export_records(&self, actor: &Actor, tenant: Uuid, collection: &str) -> Result<Held<Vec<RecordView>>> {
+        let call = self.call(actor, Action::RecordsExport, Some(tenant)).collection(collection);
+        let cmd = Command::ExportRecords { tenant, collection: collection.to_string() };
+        let out = self
+            .run_held(
+                call,
+                cmd,
+                |cx| async move {
+                    let t = cx.tenant()?.clone();
+                    let c = self.collection(tenant, collection).await?;
+                    let cid = c.id;
+                    let mut out = Vec::new();
+                    let mut after = None;
+                    loop {
+                        let rows = self.store.read_long(move |db| queries::records_of_collection(db, tenant, cid, after, MAX_PAGE)).await?;
+                        let n = rows.len();
+                        for r in &rows {
+                            out.push(masked(actor, self.open_record(&t, &c.def.name, r)?));
+                        }
+                        after = rows.last().map(|r| r.record.id);
+                        if (n as i64) < MAX_PAGE {
+                            break;
+                        }
+                    }
+                    Ok(out)
+                },
+                |v: &Vec<RecordView>, d: &mut crate::audit::Draft| {
+                    d.fields = read_fields(actor, &v.iter().collect::<Vec<_>>());
+                    d.detail = Some(format!("records={}", v.len()))
+                },
+            )
+            .await?;
+        if let Held::Done(list) = &out {
+            self.record_seen(actor, tenant, "records.export", list).await?;
+        }
+        Ok(out)
+    }
+
     /// Stores a new record, finding or creating its subject.
     pub async fn create_record(&self, actor: &Actor, tenant: Uuid, collection: &str, subject: SubjectRef, data: &Map<String, Value>) -> Result<RecordView> {
-        let d = self.draft(actor, "record.create", Some(tenant)).collection(collection).fields_of(data.keys());
-        self.audited(
-            d,
-            async {
-        let t = self.tenant_for(actor, tenant).await?;
-        authz::personal_data(actor)?;
+        let call = self.call(actor, Action::RecordCreate, Some(tenant)).collection(collection).fields_of(data.keys());
+        self.run(
+            call,
+            |cx| async move {
+        let t = cx.tenant()?.clone();
         let c = self.collection(tenant, collection).await?;
         let values = c.def.check_record(data, false)?;
         let id = Uuid::now_v7();
@@ -307,7 +347,7 @@ impl Vault {
                 })?;
             match placed {
                 Placed::Done => {
-                    return Ok(RecordView {
+                    return Ok(masked(actor, RecordView {
                         id,
                         collection: c.def.name.clone(),
                         subject: sid,
@@ -315,7 +355,7 @@ impl Vault {
                         version: 1,
                         created_at: now,
                         updated_at: now,
-                    })
+                    }))
                 }
                 Placed::SubjectExists(other) => subject_id = Some(other),
             }
@@ -333,17 +373,16 @@ impl Vault {
     }
 
     pub async fn get_record(&self, actor: &Actor, tenant: Uuid, collection: &str, id: Uuid) -> Result<RecordView> {
-        let d = self.draft(actor, "record.read", Some(tenant)).collection(collection).record(id);
-        self.audited(
-            d,
-            async {
-        let t = self.tenant_for(actor, tenant).await?;
-        authz::personal_data(actor)?;
+        let call = self.call(actor, Action::RecordRead, Some(tenant)).collection(collection).record(id);
+        self.run(
+            call,
+            |cx| async move {
+        let t = cx.tenant()?.clone();
         let c = self.collection(tenant, collection).await?;
         let r = self.read_sealed(tenant, &c, id).await?;
-        self.open_record(&t, &c.def.name, &r)
+        Ok(masked(actor, self.open_record(&t, &c.def.name, &r)?))
             },
-            |v, d| { d.subject = Some(v.subject); d.fields = field_names([&v.data]) },
+            |v, d| { d.subject = Some(v.subject); d.fields = read_fields(actor, &[v]) },
         )
         .await
     }
@@ -351,12 +390,11 @@ impl Vault {
     /// One page of a collection's records; `after` is the last id seen.
     /// Besides its own event, each subject shown gets a `subject.seen` event.
     pub async fn list_records(&self, actor: &Actor, tenant: Uuid, collection: &str, after: Option<Uuid>, limit: Option<i64>) -> Result<Vec<RecordView>> {
-        let d = self.draft(actor, "record.list", Some(tenant)).collection(collection);
-        let list = self.audited(
-            d,
-            async {
-        let t = self.tenant_for(actor, tenant).await?;
-        authz::personal_data(actor)?;
+        let call = self.call(actor, Action::RecordList, Some(tenant)).collection(collection);
+        let list = self.run(
+            call,
+            |cx| async move {
+        let t = cx.tenant()?.clone();
         let c = self.collection(tenant, collection).await?;
         let limit = limit.unwrap_or(100);
         if !(1..=MAX_PAGE).contains(&limit) {
@@ -364,9 +402,9 @@ impl Vault {
         }
         let cid = c.id;
         let rows = self.store.read(move |db| queries::records_of_collection(db, tenant, cid, after, limit)).await?;
-        rows.iter().map(|r| self.open_record(&t, &c.def.name, r)).collect()
+        rows.iter().map(|r| self.open_record(&t, &c.def.name, r).map(|v| masked(actor, v))).collect()
             },
-            |v: &Vec<RecordView>, d: &mut crate::audit::Draft| { d.fields = field_names(v.iter().map(|r| &r.data)); d.detail = Some(format!("records={}", v.len())) },
+            |v: &Vec<RecordView>, d: &mut crate::audit::Draft| { d.fields = read_fields(actor, &v.iter().collect::<Vec<_>>()); d.detail = Some(format!("records={}", v.len())) },
         )
         .await?;
         self.record_seen(actor, tenant, "record.list", &list).await?;
@@ -383,13 +421,12 @@ impl Vault {
         id: Uuid,
         change: Change<'_>,
     ) -> Result<RecordView> {
-        let d = self.draft(actor, "record.update", Some(tenant)).collection(collection).record(id).fields_of(change.data.keys());
-        self.audited(
-            d,
-            async {
+        let call = self.call(actor, Action::RecordUpdate, Some(tenant)).collection(collection).record(id).fields_of(change.data.keys());
+        self.run(
+            call,
+            |cx| async move {
         let Change { data, merge, expected_version } = change;
-        let t = self.tenant_for(actor, tenant).await?;
-        authz::personal_data(actor)?;
+        let t = cx.tenant()?.clone();
         let c = self.collection(tenant, collection).await?;
         let sealed = self.read_sealed(tenant, &c, id).await?;
         let current = sealed.record.version;
@@ -446,7 +483,7 @@ impl Vault {
                 StoreError::Conflict => ServiceError::Conflict("an identifier in this record belongs to another subject"),
                 e => e.into(),
             })?;
-        Ok(RecordView { id, collection: c.def.name.clone(), subject: sid, data: values.into_iter().collect(), version: current + 1, created_at, updated_at: now })
+        Ok(masked(actor, RecordView { id, collection: c.def.name.clone(), subject: sid, data: values.into_iter().collect(), version: current + 1, created_at, updated_at: now }))
             },
             |v, d| d.subject = Some(v.subject),
         )
@@ -454,12 +491,10 @@ impl Vault {
     }
 
     pub async fn delete_record(&self, actor: &Actor, tenant: Uuid, collection: &str, id: Uuid) -> Result<()> {
-        let d = self.draft(actor, "record.delete", Some(tenant)).collection(collection).record(id);
-        self.audited(
-            d,
-            async {
-        self.tenant_for(actor, tenant).await?;
-        authz::personal_data(actor)?;
+        let call = self.call(actor, Action::RecordDelete, Some(tenant)).collection(collection).record(id);
+        self.run(
+            call,
+            |cx| async move {
         let c = self.collection(tenant, collection).await?;
         let cid = c.id;
         self.write_recorded(move |db, _| queries::delete_record(db, tenant, cid, id)).await.map_err(|e| match e {
@@ -492,6 +527,28 @@ impl Vault {
             updated_at: rec.updated_at,
         })
     }
+}
+
+/// Field masks (ACC-2): a masked field reads as `"***"`.
+fn masked(actor: &Actor, mut v: RecordView) -> RecordView {
+    if actor.access.has_masks() {
+        for (name, value) in v.data.iter_mut() {
+            if actor.access.masked(&v.collection, name) {
+                *value = Value::String("***".into());
+            }
+        }
+    }
+    v
+}
+
+/// The names of the fields these records showed the actor: masked ones
+/// were not read, so they are not recorded as read.
+pub(crate) fn read_fields(actor: &Actor, views: &[&RecordView]) -> Vec<String> {
+    let mut names = field_names(views.iter().map(|r| &r.data));
+    if actor.access.has_masks() {
+        names.retain(|n| !views.iter().all(|v| actor.access.masked(&v.collection, n)));
+    }
+    names
 }
 
 /// The blind indexes a record's identifier fields yield.

@@ -80,6 +80,18 @@ impl Row {
             _ => Err(StoreError::Corrupt(format!("column {i} is not text"))),
         }
     }
+    pub fn opt_i64(&self, i: usize) -> Result<Option<i64>, StoreError> {
+        match &self.0[i] {
+            Val::Null => Ok(None),
+            _ => self.i64(i).map(Some),
+        }
+    }
+    pub fn opt_blob(&self, i: usize) -> Result<Option<Vec<u8>>, StoreError> {
+        match &self.0[i] {
+            Val::Null => Ok(None),
+            _ => self.blob(i).map(Some),
+        }
+    }
     pub fn bool(&self, i: usize) -> Result<bool, StoreError> {
         Ok(self.i64(i)? != 0)
     }

@@ -663,6 +663,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] =
         (3, include_str!("migrations/sqlite/0003_audit_time.sql")),
         (4, include_str!("migrations/sqlite/0004_audit_frontier.sql")),
         (5, include_str!("migrations/sqlite/0005_audit_subject_runs.sql")),
+        (6, include_str!("migrations/sqlite/0006_identity.sql")),
     ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] =
     &[
@@ -671,6 +672,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] =
         (3, include_str!("migrations/postgres/0003_audit_time.sql")),
         (4, include_str!("migrations/postgres/0004_audit_frontier.sql")),
         (5, include_str!("migrations/postgres/0005_audit_subject_runs.sql")),
+        (6, include_str!("migrations/postgres/0006_identity.sql")),
     ];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.

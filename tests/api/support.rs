@@ -87,6 +87,19 @@ impl Drop for TestServer {
 
 pub const PASSWORD: &str = "a long test password 1";
 
+/// The suite's default policy: the recommended one without MFA and
+/// four-eyes (tests that need them set a tenant's policy), and a high
+/// per-address limit, since every test signs in from 127.0.0.1.
+pub const TEST_POLICY: &str = r#"
+description = "test suite default"
+[mfa]
+required = "optional"
+[four_eyes]
+operations = []
+[lockout]
+source_attempts_per_minute = 10000
+"#;
+
 impl TestServer {
     pub async fn start(backend: Backend) -> TestServer {
         Self::start_with(backend, |_| {}).await
@@ -94,7 +107,9 @@ impl TestServer {
 
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let mut cfg = Config { data_dir: dir.path().to_path_buf(), readers: 2, ..Config::default() };
+        let policy = dir.path().join("policy.toml");
+        std::fs::write(&policy, TEST_POLICY).unwrap();
+        let mut cfg = Config { data_dir: dir.path().to_path_buf(), readers: 2, policy_file: Some(policy), ..Config::default() };
         if backend == Backend::Postgres {
             cfg.database_url = Some(fresh_pg_database().await);
         }
@@ -159,9 +174,17 @@ impl TestServer {
         b["id"].as_str().unwrap().to_string()
     }
 
-    /// Creates a staff member in a tenant and returns a ready token.
+    /// Creates a staff member in a tenant and returns a ready token. An
+    /// operator is granted every operation on every collection.
     pub async fn staff(&self, tenant: &str, username: &str, role: &str) -> String {
-        let (st, b) = self.post(&format!("/v1/tenants/{tenant}/staff"), &self.admin, json!({"username": username, "role": role})).await;
+        let access = if role == "operator" { json!({"grants": {"*": ["read", "write", "erase", "export"]}}) } else { json!({}) };
+        self.staff_with(tenant, username, role, access).await
+    }
+
+    /// Creates a staff member with these grants and masks; returns a ready token.
+    pub async fn staff_with(&self, tenant: &str, username: &str, role: &str, access: Value) -> String {
+        let (st, b) =
+            self.post(&format!("/v1/tenants/{tenant}/staff"), &self.admin, json!({"username": username, "role": role, "access": access})).await;
         assert_eq!(st, StatusCode::CREATED, "{b}");
         self.first_login(username, b["one_time_password"].as_str().unwrap()).await
     }
@@ -227,6 +250,11 @@ impl Proc {
         let port = free_port();
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_varuh"));
         cmd.arg("--data-dir").arg(data_dir).args(args);
+        if !env.iter().any(|(k, _)| *k == "VARUH_POLICY_FILE") {
+            let policy = data_dir.with_extension("policy.toml");
+            std::fs::write(&policy, TEST_POLICY).unwrap();
+            cmd.env("VARUH_POLICY_FILE", policy);
+        }
         cmd.env("VARUH_LISTEN", format!("127.0.0.1:{port}"));
         for (k, v) in env {
             cmd.env(k, v);

@@ -30,6 +30,14 @@ fn body_for(path: &str) -> Value {
         json!({"kind": "email", "value": "b@b.si"})
     } else if path.ends_with("/subjects") {
         json!({"identifiers": {"email": "b@b.si"}})
+    } else if path.ends_with("/reject") {
+        json!({"reason": "not needed"})
+    } else if path.ends_with("/access") {
+        json!({"role": "operator", "access": {}})
+    } else if path.ends_with("/offboard") {
+        json!({"items": ["keys_returned"]})
+    } else if path.ends_with("/api-keys") {
+        json!({"account": uuid::Uuid::nil().to_string(), "name": "k", "access": {"grants": {"*": ["read"]}}, "days": 1})
     } else if path.ends_with("/staff") {
         json!({"username": "intruder", "role": "operator"})
     } else if path.ends_with("/collections") {
@@ -50,6 +58,8 @@ async fn conf4_other_tenant_gets_404_everywhere(b: Backend) {
     let (_, rec) = s.post(&format!("/v1/tenants/{tb}/collections/customers/records"), &s.admin, json!({"data": {"email": "b@b.si", "name": "B"}})).await;
     let rb = rec["id"].as_str().unwrap().to_string();
     let sb = rec["subject_id"].as_str().unwrap().to_string();
+    let (_, sb_staff) = s.post(&format!("/v1/tenants/{tb}/staff"), &s.admin, json!({"username": "bob.b", "role": "operator"})).await;
+    let staff_b = sb_staff["id"].as_str().unwrap().to_string();
     let admin_a = s.staff(&ta, "admin.a", "administrator").await;
     let op_a = s.staff(&ta, "op.a", "operator").await;
 
@@ -58,7 +68,14 @@ async fn conf4_other_tenant_gets_404_everywhere(b: Backend) {
         if !tpl.contains("{tenant}") {
             continue;
         }
-        let path = tpl.replace("{tenant}", &tb).replace("{collection}", "customers").replace("{record}", &rb).replace("{subject}", &sb);
+        let path = tpl
+            .replace("{tenant}", &tb)
+            .replace("{collection}", "customers")
+            .replace("{record}", &rb)
+            .replace("{subject}", &sb)
+            .replace("{staff}", &staff_b)
+            .replace("{approval}", &uuid::Uuid::now_v7().to_string())
+            .replace("{key}", &uuid::Uuid::now_v7().to_string());
         for token in [&admin_a, &op_a] {
             let body = (method == Method::POST || method == Method::PUT || method == Method::PATCH).then(|| body_for(&tpl));
             let (st, p) = s.call(method.clone(), &path, Some(token), body).await;
@@ -76,8 +93,10 @@ async fn conf4_other_tenant_gets_404_everywhere(b: Backend) {
     assert_eq!(got["version"], 1);
     let (_, cols) = s.get(&format!("/v1/tenants/{tb}/collections"), &s.admin).await;
     assert_eq!(cols.as_array().unwrap().len(), 1);
+    // B's one account is as it was: not suspended, not offboarded, same role.
     let (_, staff) = s.get(&format!("/v1/tenants/{tb}/staff"), &s.admin).await;
-    assert_eq!(staff.as_array().unwrap().len(), 0);
+    assert_eq!(staff.as_array().unwrap().len(), 1, "{staff}");
+    assert_eq!((staff[0]["state"].as_str(), staff[0]["role"].as_str()), (Some("active"), Some("operator")), "{staff}");
     // A's own tenant works for A, and A sees only itself in the tenant list.
     let (st, _) = s.get(&format!("/v1/tenants/{ta}/collections/customers"), &op_a).await;
     assert_eq!(st, StatusCode::OK);

@@ -1,7 +1,7 @@
 //! Liveness and readiness: the only routes without authentication.
 
-use super::problem::{ApiResult, Problem};
-use super::AppState;
+use crate::http::problem::{ApiResult, Problem};
+use crate::http::AppState;
 use axum::extract::State;
 use axum::Json;
 use serde::Serialize;

@@ -1,9 +1,10 @@
 //! Data subjects and records. Identifier values travel only in request
 //! bodies (never in URLs), so access logs cannot capture them.
 
-use super::extract::{Auth, Body};
-use super::problem::{ApiResult, Problem};
-use super::{path_id, time, AppState};
+use crate::http::extract::{Auth, Body};
+use crate::http::problem::{ApiResult, Problem};
+use crate::http::routes::approvals::{held, ApprovalOut};
+use crate::http::{path_id, time, AppState};
 use crate::service::records::{Change, RecordView, SubjectInfo, SubjectRef};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -74,12 +75,24 @@ pub struct Erased {
 }
 
 /// Erases a subject: every record, identifier and the subject's key.
+/// `202` with a pending approval if the tenant holds erasures for four-eyes.
 #[utoipa::path(delete, path = "/v1/tenants/{tenant}/subjects/{subject}", tag = "subjects", security(("bearer" = [])),
     params(("tenant" = String, Path, description = "Tenant id"), ("subject" = String, Path, description = "Subject id")),
-    responses((status = 200, body = Erased), (status = 404, body = Problem)))]
-pub async fn erase_subject(State(s): State<AppState>, a: Auth, Path((tenant, subject)): Path<(String, String)>) -> ApiResult<Json<Erased>> {
+    responses((status = 200, body = Erased), (status = 202, body = ApprovalOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn erase_subject(State(s): State<AppState>, a: Auth, Path((tenant, subject)): Path<(String, String)>) -> ApiResult<Response> {
     let (t, sid) = (path_id(&tenant, "tenant")?, path_id(&subject, "subject")?);
-    Ok(Json(Erased { records_deleted: s.vault.erase_subject(&a.actor, t, sid).await? }))
+    Ok(held(s.vault.erase_subject(&a.actor, t, sid).await?, |n| Json(Erased { records_deleted: n }).into_response()))
+}
+
+/// Exports every record of a collection (masked fields masked). `202` with
+/// a pending approval if the tenant holds bulk exports for four-eyes; the
+/// requester then collects it from the approval once it is approved.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/collections/{collection}/export", tag = "records", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id"), ("collection" = String, Path, description = "Collection name")),
+    responses((status = 200, body = Vec<RecordOut>), (status = 202, body = ApprovalOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn export_records(State(s): State<AppState>, a: Auth, Path((tenant, collection)): Path<(String, String)>) -> ApiResult<Response> {
+    let t = path_id(&tenant, "tenant")?;
+    Ok(held(s.vault.export_records(&a.actor, t, &collection).await?, |v| Json(v.into_iter().map(record_out).collect::<Vec<_>>()).into_response()))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -93,7 +106,7 @@ pub struct RecordOut {
     pub updated_at: String,
 }
 
-fn record_out(r: RecordView) -> RecordOut {
+pub fn record_out(r: RecordView) -> RecordOut {
     RecordOut {
         id: r.id.to_string(),
         collection: r.collection,
@@ -148,7 +161,7 @@ pub async fn create_record(State(s): State<AppState>, a: Auth, Path((tenant, col
 
 /// Query parameters of a listing (parsed by `page`; described here for OpenAPI).
 #[derive(IntoParams)]
-#[expect(dead_code, reason = "only describes the query for OpenAPI")]
+#[allow(dead_code, reason = "only describes the query for OpenAPI")]
 pub struct Page {
     /// The last record id of the previous page.
     pub after: Option<String>,

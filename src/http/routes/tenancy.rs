@@ -1,11 +1,11 @@
 //! Tenants and their collections (processing activities with field schemas).
 
-use super::extract::{Auth, Body};
-use super::problem::{ApiResult, Problem};
-use super::{path_id, time, AppState};
+use crate::http::extract::{Auth, Body};
+use crate::http::problem::{ApiResult, Problem};
+use crate::http::{path_id, time, AppState};
 use crate::domain::schema::CollectionDef;
-use crate::service::collections::CollectionInfo;
-use crate::service::tenants::TenantInfo;
+use crate::service::tenancy::collections::CollectionInfo;
+use crate::service::tenancy::TenantInfo;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;

@@ -2,9 +2,9 @@
 //! proofs, queries and exports. Administrators only; every call is itself
 //! recorded (by the service).
 
-use super::extract::{Auth, Params};
-use super::problem::{ApiResult, Problem};
-use super::{time, AppState};
+use crate::http::extract::{Auth, Params};
+use crate::http::problem::{ApiResult, Problem};
+use crate::http::{time, AppState};
 use crate::audit::hex;
 use crate::service::audit::{Head, StoredEvent};
 use crate::store::queries::AuditFilter;

@@ -1,0 +1,198 @@
+//! The operator's CLI for staff and policy: `varuh user …` and `varuh
+//! policy …`. It runs on the server's own machine with the data
+//! directory, as the "local operator" (`Actor::local`: a system
+//! administrator, recorded as such in the audit trail), through the same
+//! use cases as the API. With SQLite, stop the server first: the embedded
+//! store has one writer.
+
+use anyhow::Context;
+use clap::Subcommand;
+use varuh::domain::access::{Access, Role, Scope, RULES};
+use varuh::domain::policy::Policy;
+use varuh::service::{Actor, Vault};
+
+#[derive(Subcommand)]
+pub enum UserAction {
+    /// Creates an account; prints its one-time password.
+    Add {
+        name: String,
+        /// administrator, dpo, operator, auditor or service.
+        #[arg(long, default_value = "operator")]
+        role: String,
+        /// The tenant (id); without it, a system account.
+        #[arg(long)]
+        tenant: Option<uuid::Uuid>,
+        /// Grants and masks as JSON, e.g. '{"grants":{"customers":["read"]}}'.
+        #[arg(long)]
+        access: Option<String>,
+    },
+    /// Lists accounts of a tenant (or system staff).
+    List {
+        #[arg(long)]
+        tenant: Option<uuid::Uuid>,
+    },
+    /// Suspends an account: its sessions and API keys end.
+    Suspend { name: String },
+    /// Reactivates a suspended account.
+    Reactivate { name: String },
+    /// Records offboarding items and closes the account.
+    Offboard {
+        name: String,
+        /// access_card_returned, keys_returned, accounts_closed, devices_returned.
+        #[arg(long = "item")]
+        items: Vec<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Lifts the lockouts after failed sign-ins.
+    Unlock { name: String },
+    /// Prints a new one-time password (a lost first password, a forgotten one).
+    ResetPassword { name: String },
+    /// Removes the account's second factor: it enrols again at next sign-in.
+    ResetMfa { name: String },
+}
+
+#[derive(Subcommand)]
+pub enum PolicyAction {
+    /// Prints the permission table and, with a store, the policy in force.
+    Show {
+        /// A tenant's policy (id); `--system` for system staff's.
+        #[arg(long)]
+        tenant: Option<uuid::Uuid>,
+        #[arg(long)]
+        system: bool,
+    },
+    /// Stores a policy file (TOML) for a tenant or system staff.
+    Set {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        tenant: Option<uuid::Uuid>,
+    },
+    /// Checks a policy file and prints the rules it sets.
+    Check { file: std::path::PathBuf },
+}
+
+/// The permission table as text: what `varuh policy show` prints.
+pub fn permission_table() -> String {
+    let mut out = String::from("action                     scope     roles                                  data op  four-eyes  what\n");
+    for r in RULES {
+        let scope = match r.scope {
+            Scope::System => "system",
+            Scope::Tenant => "tenant",
+            Scope::Account => "own",
+            Scope::Anonymous => "anyone",
+        };
+        let roles = if r.roles.is_empty() { "-".to_string() } else { r.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",") };
+        out.push_str(&format!(
+            "{:<26} {:<9} {:<38} {:<8} {:<10} {}\n",
+            r.action.name(),
+            scope,
+            roles,
+            r.op.map(|o| o.as_str()).unwrap_or("-"),
+            if r.four_eyes { "eligible" } else { "-" },
+            r.summary
+        ));
+    }
+    out.push_str("\noperator and service: only collections and operations granted to them (grants, API-key scope); masked fields read as \"***\".\n");
+    out
+}
+
+pub fn read_policy(file: &std::path::Path) -> anyhow::Result<Policy> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let p = Policy::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    p.validate().map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    Ok(p)
+}
+
+async fn staff_id(v: &Vault, a: &Actor, name: &str) -> anyhow::Result<(Option<uuid::Uuid>, uuid::Uuid)> {
+    let s = v.find_staff(a, name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((s.tenant, s.id))
+}
+
+pub async fn user(v: &Vault, action: UserAction) -> anyhow::Result<()> {
+    let a = Actor::local();
+    let err = |e: varuh::service::ServiceError| anyhow::anyhow!("{e}");
+    match action {
+        UserAction::Add { name, role, tenant, access } => {
+            let role = Role::parse(&role).ok_or_else(|| anyhow::anyhow!("--role must be administrator, dpo, operator, auditor or service"))?;
+            let access: Access = match access {
+                Some(j) => serde_json::from_str(&j).context("--access is not valid JSON grants")?,
+                None => Access::default(),
+            };
+            let new = varuh::service::identity::staff::NewStaff { username: &name, role, password: None, access };
+            let (info, pw) = v.create_staff(&a, tenant, new).await.map_err(err)?;
+            println!("created {} ({}) id {}", info.username, info.role.as_str(), info.id);
+            if let Some(pw) = pw {
+                println!("one-time password: {pw}\n(must be changed at first sign-in)");
+            }
+        }
+        UserAction::List { tenant } => {
+            for s in v.list_staff(&a, tenant).await.map_err(err)? {
+                let state = if s.offboarded_at.is_some() {
+                    "offboarded"
+                } else if s.suspended {
+                    "suspended"
+                } else {
+                    "active"
+                };
+                println!("{}  {:<24} {:<13} {:<10} mfa={} locked={}", s.id, s.username, s.role.as_str(), state, s.mfa_enabled, s.locked);
+            }
+        }
+        UserAction::Suspend { name } => {
+            let (t, id) = staff_id(v, &a, &name).await?;
+            v.suspend_staff(&a, t, id).await.map_err(err)?;
+            println!("{name} suspended: sessions ended, API keys revoked");
+        }
+        UserAction::Reactivate { name } => {
+            let (t, id) = staff_id(v, &a, &name).await?;
+            v.reactivate_staff(&a, t, id).await.map_err(err)?;
+            println!("{name} reactivated");
+        }
+        UserAction::Offboard { name, items, note } => {
+            let (t, id) = staff_id(v, &a, &name).await?;
+            for (item, _, at, _) in v.offboard_staff(&a, t, id, &items, note.as_deref()).await.map_err(err)? {
+                println!("  {item}  {}", varuh::clock::rfc3339(at));
+            }
+            println!("{name} offboarded: account closed");
+        }
+        UserAction::Unlock { name } => {
+            let (t, id) = staff_id(v, &a, &name).await?;
+            v.unlock_staff(&a, t, id).await.map_err(err)?;
+            println!("{name} unlocked");
+        }
+        UserAction::ResetPassword { name } => {
+            let (t, id) = staff_id(v, &a, &name).await?;
+            let pw = v.reset_staff_password(&a, t, id).await.map_err(err)?;
+            // Printed once, to the terminal only: never logged, never stored.
+            println!("one-time password for {name}: {pw}\n(must be changed at next sign-in)");
+        }
+        UserAction::ResetMfa { name } => {
+            let (t, id) = staff_id(v, &a, &name).await?;
+            v.reset_staff_mfa(&a, t, id).await.map_err(err)?;
+            println!("{name}: second factor removed; enrol again at next sign-in");
+        }
+    }
+    Ok(())
+}
+
+pub async fn policy_store(v: &Vault, action: PolicyAction) -> anyhow::Result<()> {
+    let a = Actor::local();
+    let err = |e: varuh::service::ServiceError| anyhow::anyhow!("{e}");
+    match action {
+        PolicyAction::Show { tenant, .. } => {
+            let p = v.get_policy(&a, tenant).await.map_err(err)?;
+            print!("{}", permission_table());
+            println!("\n# policy in force for {}\n{}", tenant.map(|t| format!("tenant {t}")).unwrap_or("system staff".into()), p.to_toml());
+            for line in p.describe() {
+                println!("# - {line}");
+            }
+        }
+        PolicyAction::Set { file, tenant } => {
+            let p = read_policy(&file)?;
+            v.set_policy(&a, tenant, p).await.map_err(err)?;
+            println!("policy stored for {}", tenant.map(|t| format!("tenant {t}")).unwrap_or("system staff".into()));
+        }
+        PolicyAction::Check { .. } => unreachable!("checked without a store"),
+    }
+    Ok(())
+}

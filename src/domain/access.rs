@@ -1,0 +1,325 @@
+//! Who may do what (ACC-1..3), as data: every use case is an [`Action`],
+//! and each action has one [`Rule`] in [`RULES`] saying where it acts
+//! ([`Scope`]), which roles may run it, which data operation ([`Op`]) it is
+//! (for operators' grants and service clients' API-key scopes), and whether
+//! a tenant may put it under four-eyes approval. The service kernel checks
+//! calls against this table and nothing else; `varuh policy show` prints it,
+//! the authorisation-matrix test is generated from it, and the TOMs statement
+//! will cite it. Pure: no I/O.
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Staff roles (ACC-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// Manages the tenant: staff, grants, collections, policy; all data.
+    Administrator,
+    /// Data-protection officer: answers data subjects (reads, rectifies,
+    /// erases, exports), reads the audit trail and the registers.
+    Dpo,
+    /// Works with personal data, only in the collections and operations granted.
+    Operator,
+    /// Reads the audit trail and registers of its tenant, never a personal value.
+    Auditor,
+    /// A program using an API key, limited to the key's collections and operations.
+    Service,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [Role::Administrator, Role::Dpo, Role::Operator, Role::Auditor, Role::Service];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Administrator => "administrator",
+            Role::Dpo => "dpo",
+            Role::Operator => "operator",
+            Role::Auditor => "auditor",
+            Role::Service => "service",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Roles a person (not a program) can hold: what `POST …/staff` accepts.
+    pub const PEOPLE: [Role; 4] = [Role::Administrator, Role::Dpo, Role::Operator, Role::Auditor];
+}
+
+/// Operations on personal data, as granted to operators and API keys (ACC-2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Op {
+    Read,
+    Write,
+    Erase,
+    Export,
+}
+
+impl Op {
+    pub const ALL: [Op; 4] = [Op::Read, Op::Write, Op::Erase, Op::Export];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Read => "read",
+            Op::Write => "write",
+            Op::Erase => "erase",
+            Op::Export => "export",
+        }
+    }
+}
+
+/// Where an action acts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The whole deployment: only system staff (no tenant).
+    System,
+    /// One tenant: its own staff, or system staff. A call with no tenant is
+    /// a system-wide one and needs system staff.
+    Tenant,
+    /// The caller's own account: any signed-in person, even one who must
+    /// change a generated password or enrol MFA first.
+    Account,
+    /// Before anyone is signed in (login, a bad token): recorded, not checked.
+    Anonymous,
+}
+
+/// One row of the permission table.
+#[derive(Debug)]
+pub struct Rule {
+    pub action: Action,
+    pub scope: Scope,
+    pub roles: &'static [Role],
+    /// The data operation, for grants and API-key scopes.
+    pub op: Option<Op>,
+    /// A tenant may require a second person's approval for it (ACC-3).
+    pub four_eyes: bool,
+    pub summary: &'static str,
+}
+
+const ADMIN: &[Role] = &[Role::Administrator];
+const ANY: &[Role] = &[Role::Administrator, Role::Dpo, Role::Operator, Role::Auditor, Role::Service];
+const PEOPLE: &[Role] = &[Role::Administrator, Role::Dpo, Role::Operator, Role::Auditor];
+const STAFF_ADMIN: &[Role] = &[Role::Administrator];
+const DATA: &[Role] = &[Role::Administrator, Role::Dpo, Role::Operator, Role::Service];
+const DPO: &[Role] = &[Role::Administrator, Role::Dpo];
+const AUDIT: &[Role] = &[Role::Administrator, Role::Dpo, Role::Auditor];
+const NONE: &[Role] = &[];
+
+macro_rules! actions {
+    ($($v:ident = $name:literal, $scope:ident, $roles:expr, $op:expr, $fe:expr, $summary:literal;)*) => {
+        /// Every use case of varuh. Its name is the audit event's `action`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action { $($v),* }
+
+        /// The permission table: one rule per action, in the order of [`Action`].
+        pub const RULES: &[Rule] = &[
+            $(Rule { action: Action::$v, scope: Scope::$scope, roles: $roles, op: $op, four_eyes: $fe, summary: $summary }),*
+        ];
+
+        impl Action {
+            pub const ALL: &'static [Action] = &[$(Action::$v),*];
+            pub fn name(self) -> &'static str {
+                match self { $(Action::$v => $name),* }
+            }
+        }
+    };
+}
+
+actions! {
+    // Identity: one's own account and sign-in.
+    Login = "auth.login", Anonymous, NONE, None, false, "sign in with a login name, password and second factor";
+    Session = "auth.session", Anonymous, NONE, None, false, "a request with a missing, expired or revoked token";
+    Logout = "auth.logout", Account, ANY, None, false, "end one's own session";
+    Me = "auth.me", Account, ANY, None, false, "who one is signed in as";
+    PasswordChange = "auth.password.change", Account, PEOPLE, None, false, "change one's own password";
+    MfaEnrol = "auth.mfa.enrol", Account, PEOPLE, None, false, "start TOTP enrolment (otpauth URI, QR code)";
+    MfaConfirm = "auth.mfa.confirm", Account, PEOPLE, None, false, "confirm TOTP enrolment with a code; get recovery codes";
+    RecoveryRegenerate = "auth.mfa.recovery", Account, PEOPLE, None, false, "replace one's recovery codes";
+    SessionList = "auth.sessions.list", Account, PEOPLE, None, false, "list one's own sessions";
+    SessionRevoke = "auth.sessions.revoke", Account, PEOPLE, None, false, "revoke one of one's own sessions";
+    // Staff administration.
+    StaffBootstrap = "staff.bootstrap", Anonymous, NONE, None, false, "the first administrator, made at first start";
+    StaffCreate = "staff.create", Tenant, STAFF_ADMIN, None, false, "create a staff account";
+    StaffList = "staff.list", Tenant, STAFF_ADMIN, None, false, "list staff accounts";
+    StaffRead = "staff.read", Tenant, STAFF_ADMIN, None, false, "read a staff account";
+    GrantsChange = "grants.change", Tenant, STAFF_ADMIN, None, true, "change an account's role, grants or field masks";
+    StaffSuspend = "staff.suspend", Tenant, STAFF_ADMIN, None, false, "suspend an account: every session and API key ends";
+    StaffReactivate = "staff.reactivate", Tenant, STAFF_ADMIN, None, false, "reactivate a suspended account";
+    StaffOffboard = "staff.offboard", Tenant, STAFF_ADMIN, None, false, "record offboarding (card, keys, accounts) and close the account";
+    StaffUnlock = "staff.unlock", Tenant, STAFF_ADMIN, None, false, "lift a lockout after failed sign-ins";
+    StaffResetPassword = "staff.reset_password", Tenant, STAFF_ADMIN, None, false, "give an account a new one-time password";
+    StaffResetMfa = "staff.reset_mfa", Tenant, STAFF_ADMIN, None, false, "remove an account's second factor (it must enrol again)";
+    IncidentReset = "tenant.incident_reset", Tenant, STAFF_ADMIN, None, false, "force every account of a tenant to change password; end its sessions";
+    AccessReview = "staff.review", Tenant, AUDIT, None, false, "the access review: every account, its rights and state";
+    ApiKeyCreate = "apikey.create", Tenant, STAFF_ADMIN, None, false, "create an API key for a service client";
+    ApiKeyList = "apikey.list", Tenant, STAFF_ADMIN, None, false, "list API keys";
+    ApiKeyRevoke = "apikey.revoke", Tenant, STAFF_ADMIN, None, false, "revoke an API key";
+    PolicyRead = "policy.read", Tenant, AUDIT, None, false, "read the security policy";
+    PolicyChange = "policy.change", Tenant, STAFF_ADMIN, None, true, "change the security policy";
+    ApprovalList = "approval.list", Tenant, DPO, None, false, "list pending four-eyes approvals";
+    ApprovalDecide = "approval.decide", Tenant, DPO, None, false, "approve or reject another person's pending operation";
+    // Tenants and collections.
+    TenantCreate = "tenant.create", System, ADMIN, None, false, "create a tenant";
+    TenantList = "tenant.list", Tenant, ANY, None, false, "list tenants (one's own)";
+    TenantRead = "tenant.read", Tenant, ANY, None, false, "read a tenant";
+    CollectionCreate = "collection.create", Tenant, ADMIN, None, false, "create a collection (processing activity)";
+    CollectionList = "collection.list", Tenant, ANY, None, false, "list collections";
+    CollectionRead = "collection.read", Tenant, ANY, None, false, "read a collection's definition";
+    // Subjects and records: personal data.
+    SubjectFindOrCreate = "subject.find_or_create", Tenant, DATA, Some(Op::Write), false, "find a subject by identifiers, or create one";
+    SubjectRead = "subject.read", Tenant, DATA, Some(Op::Read), false, "read a subject";
+    SubjectLookup = "subject.lookup", Tenant, DATA, Some(Op::Read), false, "find a subject by an identifier";
+    SubjectRecords = "subject.records.read", Tenant, DATA, Some(Op::Read), false, "read every record about a subject";
+    SubjectSeen = "subject.seen", Tenant, DATA, Some(Op::Read), false, "a subject's records were shown in a list";
+    SubjectErase = "subject.erase", Tenant, DATA, Some(Op::Erase), true, "erase a subject: records, identifiers and key";
+    RecordCreate = "record.create", Tenant, DATA, Some(Op::Write), false, "store a record";
+    RecordRead = "record.read", Tenant, DATA, Some(Op::Read), false, "read a record";
+    RecordList = "record.list", Tenant, DATA, Some(Op::Read), false, "read a page of a collection's records";
+    RecordsExport = "records.export", Tenant, DATA, Some(Op::Export), true, "export every record of a collection";
+    RecordUpdate = "record.update", Tenant, DATA, Some(Op::Write), false, "change a record";
+    RecordDelete = "record.delete", Tenant, DATA, Some(Op::Erase), false, "delete a record";
+    // The audit trail.
+    AuditHeadCreate = "audit.head.create", Tenant, ADMIN, None, false, "make a signed tree head now";
+    AuditHeadRead = "audit.head.read", Tenant, AUDIT, None, false, "read the latest signed tree head";
+    AuditInclusion = "audit.proof.inclusion", Tenant, AUDIT, None, false, "an inclusion proof";
+    AuditConsistency = "audit.proof.consistency", Tenant, AUDIT, None, false, "a consistency proof";
+    AuditQuery = "audit.query", Tenant, AUDIT, None, false, "query the audit trail (a tenant's own events)";
+    AuditExport = "audit.export", System, AUDIT, None, false, "export events with proofs (every tenant's)";
+}
+
+impl Action {
+    pub fn rule(self) -> &'static Rule {
+        &RULES[self as usize]
+    }
+    pub fn parse(name: &str) -> Option<Action> {
+        Action::ALL.iter().copied().find(|a| a.name() == name)
+    }
+    /// The actions a tenant may put under four-eyes approval.
+    pub fn four_eyes_eligible() -> impl Iterator<Item = Action> {
+        Action::ALL.iter().copied().filter(|a| a.rule().four_eyes)
+    }
+}
+
+/// An operator's or API key's need-to-know: operations granted per
+/// collection (`*` = every collection) and fields shown masked (ACC-2).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Access {
+    #[serde(default)]
+    pub grants: BTreeMap<String, BTreeSet<Op>>,
+    /// Per collection (or `*`), fields read as `"***"` and not recorded as read.
+    #[serde(default)]
+    pub masks: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Access {
+    /// Whether `op` is granted on `collection` (or on every collection).
+    pub fn allows(&self, collection: &str, op: Op) -> bool {
+        [collection, "*"].iter().any(|c| self.grants.get(*c).is_some_and(|ops| ops.contains(&op)))
+    }
+    /// Whether `op` is granted on every collection.
+    pub fn allows_all(&self, op: Op) -> bool {
+        self.allows("*", op)
+    }
+    pub fn allows_any(&self, op: Op) -> bool {
+        self.grants.values().any(|ops| ops.contains(&op))
+    }
+    pub fn masked(&self, collection: &str, field: &str) -> bool {
+        [collection, "*"].iter().any(|c| self.masks.get(*c).is_some_and(|f| f.contains(field)))
+    }
+    pub fn has_masks(&self) -> bool {
+        self.masks.values().any(|f| !f.is_empty())
+    }
+}
+
+/// Why a call is refused (the tenant check comes first and is a "not found").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    /// Only system staff may do this.
+    SystemOnly,
+    /// This role may not do this.
+    Role(&'static [Role]),
+    /// Not granted for this collection and operation.
+    NotGranted(Op),
+}
+
+impl Denied {
+    pub fn message(&self) -> String {
+        match self {
+            Denied::SystemOnly => "only system staff may do this".into(),
+            Denied::Role(roles) if roles.is_empty() => "nobody may do this directly".into(),
+            Denied::Role(roles) => {
+                format!("only {} may do this", roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "))
+            }
+            Denied::NotGranted(op) => format!("you are not granted {} on this collection", op.as_str()),
+        }
+    }
+}
+
+/// Does the permission table let this caller run `rule`? `system` is true
+/// for system staff; `collection` is the collection acted on, if one is;
+/// with none, an operation on a whole subject (erase, export) needs a grant
+/// on every collection and a read needs a grant somewhere (the use case
+/// then shows only granted collections).
+pub fn permit(rule: &Rule, role: Role, system: bool, access: &Access, collection: Option<&str>) -> Result<(), Denied> {
+    if rule.scope == Scope::System && !system {
+        return Err(Denied::SystemOnly);
+    }
+    if !rule.roles.contains(&role) {
+        return Err(Denied::Role(rule.roles));
+    }
+    if let (Some(op), Role::Operator | Role::Service) = (rule.op, role) {
+        let ok = match (collection, op) {
+            (Some(c), _) => access.allows(c, op),
+            (None, Op::Erase | Op::Export) => access.allows_all(op),
+            (None, _) => access.allows_any(op),
+        };
+        if !ok {
+            return Err(Denied::NotGranted(op));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_is_in_the_order_of_the_actions_and_names_are_unique() {
+        for (i, a) in Action::ALL.iter().enumerate() {
+            assert_eq!(RULES[i].action, *a);
+            assert_eq!(Action::parse(a.name()), Some(*a));
+        }
+        let mut names: Vec<_> = Action::ALL.iter().map(|a| a.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Action::ALL.len());
+    }
+
+    #[test]
+    fn operators_need_a_grant_and_auditors_see_no_data() {
+        let mut a = Access::default();
+        let read = Action::RecordRead.rule();
+        assert_eq!(permit(read, Role::Operator, false, &a, Some("customers")), Err(Denied::NotGranted(Op::Read)));
+        a.grants.insert("customers".into(), [Op::Read].into());
+        assert!(permit(read, Role::Operator, false, &a, Some("customers")).is_ok());
+        assert!(permit(read, Role::Operator, false, &a, Some("staff")).is_err());
+        assert!(permit(Action::RecordUpdate.rule(), Role::Operator, false, &a, Some("customers")).is_err());
+        assert!(permit(Action::SubjectErase.rule(), Role::Operator, false, &a, None).is_err());
+        assert!(permit(read, Role::Auditor, false, &a, Some("customers")).is_err());
+        assert!(permit(Action::AuditQuery.rule(), Role::Auditor, false, &a, None).is_ok());
+        assert!(permit(read, Role::Dpo, false, &Access::default(), Some("customers")).is_ok());
+        assert_eq!(permit(Action::TenantCreate.rule(), Role::Administrator, false, &a, None), Err(Denied::SystemOnly));
+    }
+
+    #[test]
+    fn masks_and_wildcards() {
+        let mut a = Access::default();
+        a.grants.insert("*".into(), [Op::Read, Op::Erase].into());
+        a.masks.insert("customers".into(), ["phone".to_string()].into());
+        assert!(a.allows("anything", Op::Read) && a.allows_all(Op::Erase) && !a.allows_any(Op::Write));
+        assert!(a.masked("customers", "phone") && !a.masked("customers", "email") && !a.masked("staff", "phone"));
+    }
+}

@@ -1,0 +1,315 @@
+//! Statements of the audit trail (append-only: there is no UPDATE or DELETE here).
+
+use super::super::db::{Db, Row, Val};
+use super::super::StoreError;
+use uuid::Uuid;
+
+
+/// An audit event as stored.
+pub struct AuditRow {
+    pub seq: i64,
+    pub body: Vec<u8>,
+    pub leaf_hash: Vec<u8>,
+}
+
+/// The columns of an event that queries filter on (copies of body fields).
+pub struct AuditIndex<'a> {
+    pub seq: i64,
+    pub time_ms: i64,
+    pub tenant: Option<Uuid>,
+    pub actor: Option<Uuid>,
+    pub action: &'a str,
+    pub subject: Option<Uuid>,
+}
+
+pub fn insert_audit_event(db: &mut dyn Db, ix: &AuditIndex, body: &[u8], leaf_hash: &[u8]) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO audit_events (seq, time_ms, tenant_id, actor_id, action, subject_id, body, leaf_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[ix.seq.into(), ix.time_ms.into(), ix.tenant.into(), ix.actor.into(), ix.action.into(), ix.subject.into(), body.into(), leaf_hash.into()],
+    )?;
+    Ok(())
+}
+
+/// The query columns of a stored event as they are in the table.
+pub struct AuditColumns {
+    pub time_ms: i64,
+    pub tenant: Option<String>,
+    pub actor: Option<String>,
+    pub action: String,
+    pub subject: Option<String>,
+}
+
+/// Events from `from` with their query columns, for the verifier.
+pub fn audit_events_with_columns(db: &mut dyn Db, from: i64, limit: i64) -> Result<Vec<(AuditRow, AuditColumns)>, StoreError> {
+    db.query(
+        "SELECT seq, body, leaf_hash, time_ms, tenant_id, actor_id, action, subject_id FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2",
+        &[from.into(), limit.into()],
+    )?
+    .into_iter()
+    .map(|mut r| {
+        Ok((
+            AuditRow { seq: r.i64(0)?, body: r.take_blob(1)?, leaf_hash: r.take_blob(2)? },
+            AuditColumns {
+                time_ms: r.i64(3)?,
+                tenant: r.take_opt_text(4)?,
+                actor: r.take_opt_text(5)?,
+                action: r.take_opt_text(6)?.unwrap_or_default(),
+                subject: r.take_opt_text(7)?,
+            },
+        ))
+    })
+    .collect()
+}
+
+/// Leaf hashes in order, from `from` (inclusive) to `to` (exclusive).
+pub fn audit_leaf_hashes(db: &mut dyn Db, from: i64, to: i64) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+    db.query("SELECT seq, leaf_hash FROM audit_events WHERE seq >= $1 AND seq < $2 ORDER BY seq", &[from.into(), to.into()])?
+        .iter()
+        .map(|r| Ok((r.i64(0)?, r.blob(1)?)))
+        .collect()
+}
+
+/// The last event (its seq, time and leaf hash), if any.
+pub fn audit_last(db: &mut dyn Db) -> Result<Option<(i64, i64, Vec<u8>)>, StoreError> {
+    db.query("SELECT seq, time_ms, leaf_hash FROM audit_events ORDER BY seq DESC LIMIT 1", &[])?
+        .first()
+        .map(|r| Ok((r.i64(0)?, r.i64(1)?, r.blob(2)?)))
+        .transpose()
+}
+
+/// Events in order from `from`, at most `limit`: for the verifier and exports.
+pub fn audit_events_from(db: &mut dyn Db, from: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+    db.query("SELECT seq, body, leaf_hash FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2", &[from.into(), limit.into()])?
+        .iter()
+        .map(audit_row)
+        .collect()
+}
+
+/// Filters of an audit query; `None` matches everything.
+pub struct AuditFilter {
+    pub tenant: Option<Uuid>,
+    pub subject: Option<Uuid>,
+    pub actor: Option<Uuid>,
+    pub action: Option<String>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub after: Option<i64>,
+    pub limit: i64,
+}
+
+/// The first seq whose time is at or after `t` (one past the end if none):
+/// times never decrease along the log, so a binary search on seq finds it.
+pub fn audit_first_seq_at(db: &mut dyn Db, t: i64) -> Result<i64, StoreError> {
+    let Some((last, _, _)) = audit_last(db)? else { return Ok(0) };
+    let (mut lo, mut hi) = (0i64, last + 1);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let time = db.query("SELECT time_ms FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT 1", &[mid.into()])?.first().map(|r| r.i64(0)).transpose()?;
+        match time {
+            Some(tm) if tm < t => lo = mid + 1,
+            _ => hi = mid,
+        }
+    }
+    Ok(lo)
+}
+
+/// One page of events matching the filter, oldest first, after `after`.
+/// A time window becomes a seq range first (no time index is kept).
+pub fn audit_query(db: &mut dyn Db, f: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
+    let mut after = f.after.unwrap_or(-1);
+    if let Some(from) = f.from_ms {
+        after = after.max(audit_first_seq_at(db, from)? - 1);
+    }
+    let before = match f.to_ms {
+        Some(to) => audit_first_seq_at(db, to)?,
+        None => i64::MAX,
+    };
+    if let Some(subject) = f.subject {
+        return audit_query_subject(db, f, subject, after, before);
+    }
+    let params = [
+        f.tenant.into(),
+        f.actor.into(),
+        f.action.clone().into(),
+        f.from_ms.into(),
+        f.to_ms.into(),
+        after.into(),
+        f.limit.into(),
+        f.subject.into(),
+        before.into(),
+    ];
+    let rows = match f.actor {
+        Some(_) => db.query(
+            "SELECT seq, body, leaf_hash FROM audit_events WHERE actor_id = $2 AND (CAST($1 AS TEXT) IS NULL OR tenant_id = $1) \
+             AND (CAST($3 AS TEXT) IS NULL OR action = $3) AND (CAST($4 AS BIGINT) IS NULL OR time_ms >= $4) AND (CAST($5 AS BIGINT) IS NULL OR time_ms < $5) \
+             AND seq > $6 AND seq < $9 AND (CAST($8 AS TEXT) IS NULL OR subject_id = $8) ORDER BY seq LIMIT $7",
+            &params,
+        )?,
+        None => db.query(
+            "SELECT seq, body, leaf_hash FROM audit_events WHERE (CAST($1 AS TEXT) IS NULL OR tenant_id = $1) AND (CAST($2 AS TEXT) IS NULL OR actor_id = $2) \
+             AND (CAST($3 AS TEXT) IS NULL OR action = $3) AND (CAST($4 AS BIGINT) IS NULL OR time_ms >= $4) AND (CAST($5 AS BIGINT) IS NULL OR time_ms < $5) \
+             AND seq > $6 AND seq < $9 AND (CAST($8 AS TEXT) IS NULL OR subject_id = $8) ORDER BY seq LIMIT $7",
+            &params,
+        )?,
+    };
+    rows.iter().map(audit_row).collect()
+}
+
+/// An audit row from `SELECT seq, body, leaf_hash`.
+fn audit_row(r: &Row) -> Result<AuditRow, StoreError> {
+    Ok(AuditRow { seq: r.i64(0)?, body: r.blob(1)?, leaf_hash: r.blob(2)? })
+}
+
+/// Events per run of the subject index (`audit_subject_runs`, migration
+/// 0005, which has the number too).
+pub const SUBJECT_RUN: i64 = 4096;
+
+/// One entry of the subject index: tenant ('' for none), subject, seq.
+pub type SubjectEntry = (String, String, i64);
+
+/// Writes the subject index of a complete run (entries in any order), in
+/// statements of up to 256 rows: on PostgreSQL each statement is a round
+/// trip, and the writer waits for all of them.
+pub fn insert_subject_run(db: &mut dyn Db, run: i64, entries: &[SubjectEntry]) -> Result<(), StoreError> {
+    static WIDE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static NARROW: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let rows = |n: usize| {
+        let values: Vec<String> = (0..n).map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4)).collect();
+        format!("INSERT INTO audit_subject_runs (run, tenant_id, subject_id, seq) VALUES {}", values.join(", "))
+    };
+    let mut rest = entries;
+    while !rest.is_empty() {
+        let (n, sql) = match rest.len() {
+            256.. => (256, WIDE.get_or_init(|| rows(256)).as_str()),
+            16.. => (16, NARROW.get_or_init(|| rows(16)).as_str()),
+            _ => (1, "INSERT INTO audit_subject_runs (run, tenant_id, subject_id, seq) VALUES ($1, $2, $3, $4)"),
+        };
+        let (now, later) = rest.split_at(n);
+        let params: Vec<Val> = now.iter().flat_map(|(t, s, q)| [run.into(), t.as_str().into(), s.as_str().into(), (*q).into()]).collect();
+        db.exec(sql, &params)?;
+        rest = later;
+    }
+    Ok(())
+}
+
+/// The subject index entries events `from..to` call for, from their columns.
+pub fn audit_subject_entries(db: &mut dyn Db, from: i64, to: i64) -> Result<Vec<SubjectEntry>, StoreError> {
+    db.query(
+        "SELECT COALESCE(tenant_id, ''), subject_id, seq FROM audit_events WHERE seq >= $1 AND seq < $2 AND subject_id IS NOT NULL ORDER BY seq",
+        &[from.into(), to.into()],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.text(1)?, r.i64(2)?)))
+    .collect()
+}
+
+/// The stored subject index rows of one run.
+pub fn subject_run_rows(db: &mut dyn Db, run: i64) -> Result<Vec<SubjectEntry>, StoreError> {
+    db.query("SELECT tenant_id, subject_id, seq FROM audit_subject_runs WHERE run = $1", &[run.into()])?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.text(1)?, r.i64(2)?)))
+        .collect()
+}
+
+/// The first subject index row at run `run` or later, as (run, seq).
+pub fn first_subject_row_from(db: &mut dyn Db, run: i64) -> Result<Option<(i64, i64)>, StoreError> {
+    db.query("SELECT run, seq FROM audit_subject_runs WHERE run >= $1 ORDER BY run, seq LIMIT 1", &[run.into()])?
+        .first()
+        .map(|r| Ok((r.i64(0)?, r.i64(1)?)))
+        .transpose()
+}
+
+/// A subject's events (one page, oldest first, `after < seq < before`):
+/// one seek per complete run of the subject index, then a scan of the
+/// events after the last complete run.
+fn audit_query_subject(db: &mut dyn Db, f: &AuditFilter, subject: Uuid, after: i64, before: i64) -> Result<Vec<AuditRow>, StoreError> {
+    let tenant = f.tenant.map(|t| t.to_string()).unwrap_or_default();
+    let size = audit_last(db)?.map_or(0, |l| l.0 + 1);
+    let indexed = size / SUBJECT_RUN * SUBJECT_RUN;
+    let mut out: Vec<AuditRow> = Vec::new();
+    // Both statements take the same parameters; $1 is the run, or the
+    // first seq after the last complete run.
+    let params = |first: i64, left: i64| -> [Val; 10] {
+        [
+            first.into(),
+            tenant.as_str().into(),
+            subject.into(),
+            after.into(),
+            before.into(),
+            f.actor.into(),
+            f.action.clone().into(),
+            f.from_ms.into(),
+            f.to_ms.into(),
+            left.into(),
+        ]
+    };
+    let mut run = (after + 1).max(0) / SUBJECT_RUN;
+    while run * SUBJECT_RUN < indexed.min(before) && (out.len() as i64) < f.limit {
+        let rows = db.query(
+            "SELECT e.seq, e.body, e.leaf_hash FROM audit_subject_runs r JOIN audit_events e ON e.seq = r.seq \
+             WHERE r.run = $1 AND r.tenant_id = $2 AND r.subject_id = $3 AND r.seq > $4 AND r.seq < $5 \
+             AND (CAST($6 AS TEXT) IS NULL OR e.actor_id = $6) AND (CAST($7 AS TEXT) IS NULL OR e.action = $7) \
+             AND (CAST($8 AS BIGINT) IS NULL OR e.time_ms >= $8) AND (CAST($9 AS BIGINT) IS NULL OR e.time_ms < $9) ORDER BY r.seq LIMIT $10",
+            &params(run, f.limit - out.len() as i64),
+        )?;
+        out.extend(rows.iter().map(audit_row).collect::<Result<Vec<_>, _>>()?);
+        run += 1;
+    }
+    if (out.len() as i64) < f.limit && indexed < before {
+        let rows = db.query(
+            "SELECT seq, body, leaf_hash FROM audit_events WHERE seq >= $1 AND seq > $4 AND seq < $5 AND subject_id = $3 AND COALESCE(tenant_id, '') = $2 \
+             AND (CAST($6 AS TEXT) IS NULL OR actor_id = $6) AND (CAST($7 AS TEXT) IS NULL OR action = $7) \
+             AND (CAST($8 AS BIGINT) IS NULL OR time_ms >= $8) AND (CAST($9 AS BIGINT) IS NULL OR time_ms < $9) ORDER BY seq LIMIT $10",
+            &params(indexed, f.limit - out.len() as i64),
+        )?;
+        out.extend(rows.iter().map(audit_row).collect::<Result<Vec<_>, _>>()?);
+    }
+    Ok(out)
+}
+
+#[derive(Clone)]
+pub struct HeadRow {
+    pub tree_size: i64,
+    pub root: Vec<u8>,
+    pub time_ms: i64,
+    pub note: String,
+}
+
+/// Keeps the frontier at a tree size (once per size).
+pub fn insert_audit_frontier(db: &mut dyn Db, tree_size: i64, stack: &[u8]) -> Result<(), StoreError> {
+    db.exec("INSERT INTO audit_frontier (tree_size, stack) VALUES ($1, $2) ON CONFLICT DO NOTHING", &[tree_size.into(), stack.into()])?;
+    Ok(())
+}
+
+/// Every kept frontier, by tree size.
+pub fn audit_frontiers(db: &mut dyn Db) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+    db.query("SELECT tree_size, stack FROM audit_frontier ORDER BY tree_size", &[])?.iter().map(|r| Ok((r.i64(0)?, r.blob(1)?))).collect()
+}
+
+/// The latest kept frontier at or below `max_size`.
+pub fn latest_audit_frontier(db: &mut dyn Db, max_size: i64) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+    db.query("SELECT tree_size, stack FROM audit_frontier WHERE tree_size <= $1 ORDER BY tree_size DESC LIMIT 1", &[max_size.into()])?
+        .first()
+        .map(|r| Ok((r.i64(0)?, r.blob(1)?)))
+        .transpose()
+}
+
+pub fn insert_audit_head(db: &mut dyn Db, h: &HeadRow) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO audit_heads (tree_size, root, time_ms, note) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        &[h.tree_size.into(), h.root.as_slice().into(), h.time_ms.into(), h.note.as_str().into()],
+    )?;
+    Ok(())
+}
+
+fn head_row(r: &Row) -> Result<HeadRow, StoreError> {
+    Ok(HeadRow { tree_size: r.i64(0)?, root: r.blob(1)?, time_ms: r.i64(2)?, note: r.text(3)? })
+}
+
+pub fn audit_heads(db: &mut dyn Db) -> Result<Vec<HeadRow>, StoreError> {
+    db.query("SELECT tree_size, root, time_ms, note FROM audit_heads ORDER BY tree_size", &[])?.iter().map(head_row).collect()
+}
+
+pub fn latest_audit_head(db: &mut dyn Db) -> Result<Option<HeadRow>, StoreError> {
+    db.query("SELECT tree_size, root, time_ms, note FROM audit_heads ORDER BY tree_size DESC LIMIT 1", &[])?.first().map(head_row).transpose()
+}

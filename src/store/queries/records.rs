@@ -1,0 +1,189 @@
+//! Statements of subjects, identifiers and records.
+
+use super::super::db::{Db, Row};
+use super::super::StoreError;
+use uuid::Uuid;
+
+pub struct SubjectRow {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub wrapped_key: Vec<u8>,
+    pub created_at: i64,
+}
+
+pub fn insert_subject(db: &mut dyn Db, s: &SubjectRow) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO subjects (tenant_id, id, wrapped_key, created_at) VALUES ($1, $2, $3, $4)",
+        &[s.tenant_id.into(), s.id.into(), s.wrapped_key.as_slice().into(), s.created_at.into()],
+    )?;
+    Ok(())
+}
+
+pub fn get_subject(db: &mut dyn Db, tenant: Uuid, id: Uuid) -> Result<Option<SubjectRow>, StoreError> {
+    db.query("SELECT tenant_id, id, wrapped_key, created_at FROM subjects WHERE tenant_id = $1 AND id = $2", &[tenant.into(), id.into()])?
+        .first()
+        .map(|r| Ok(SubjectRow { tenant_id: r.uuid(0)?, id: r.uuid(1)?, wrapped_key: r.blob(2)?, created_at: r.i64(3)? }))
+        .transpose()
+}
+
+/// A blind-indexed identifier of a subject; `source_record` is the record
+/// whose field yielded it, or `None` if it was given for the subject itself.
+pub struct IdentifierRow {
+    pub kind: String,
+    pub hash: Vec<u8>,
+    pub source_record: Option<Uuid>,
+}
+
+/// Subjects (normally at most one) that an identifier points to.
+pub fn subjects_by_identifier(db: &mut dyn Db, tenant: Uuid, kind: &str, hash: &[u8]) -> Result<Vec<Uuid>, StoreError> {
+    db.query(
+        "SELECT DISTINCT subject_id FROM subject_identifiers WHERE tenant_id = $1 AND kind = $2 AND hash = $3",
+        &[tenant.into(), kind.into(), hash.into()],
+    )?
+    .iter()
+    .map(|r| r.uuid(0))
+    .collect()
+}
+
+pub fn insert_identifier(db: &mut dyn Db, tenant: Uuid, subject: Uuid, i: &IdentifierRow) -> Result<(), StoreError> {
+    let source = i.source_record.map(|r| r.to_string()).unwrap_or_default();
+    db.exec(
+        "INSERT INTO subject_identifiers (tenant_id, kind, hash, source_record, subject_id) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT DO NOTHING",
+        &[tenant.into(), i.kind.as_str().into(), i.hash.as_slice().into(), source.into(), subject.into()],
+    )?;
+    Ok(())
+}
+
+pub fn delete_identifiers_of_record(db: &mut dyn Db, tenant: Uuid, record: Uuid) -> Result<(), StoreError> {
+    db.exec("DELETE FROM subject_identifiers WHERE tenant_id = $1 AND source_record = $2", &[tenant.into(), record.into()])?;
+    Ok(())
+}
+
+pub fn count_identifiers_of_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Result<i64, StoreError> {
+    db.query("SELECT COUNT(*) FROM subject_identifiers WHERE tenant_id = $1 AND subject_id = $2", &[tenant.into(), subject.into()])?[0].i64(0)
+}
+
+pub struct RecordRow {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub collection_id: Uuid,
+    pub subject_id: Uuid,
+    pub fields: Vec<u8>,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A record with its subject's wrapped key, ready to be opened.
+pub struct SealedRecord {
+    pub record: RecordRow,
+    pub subject_key: Vec<u8>,
+}
+
+fn sealed_record(r: &Row) -> Result<SealedRecord, StoreError> {
+    Ok(SealedRecord {
+        record: RecordRow {
+            tenant_id: r.uuid(0)?,
+            id: r.uuid(1)?,
+            collection_id: r.uuid(2)?,
+            subject_id: r.uuid(3)?,
+            fields: r.blob(4)?,
+            version: r.i64(5)?,
+            created_at: r.i64(6)?,
+            updated_at: r.i64(7)?,
+        },
+        subject_key: r.blob(8)?,
+    })
+}
+
+pub fn insert_record(db: &mut dyn Db, r: &RecordRow) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO records (tenant_id, id, collection_id, subject_id, fields, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            r.tenant_id.into(),
+            r.id.into(),
+            r.collection_id.into(),
+            r.subject_id.into(),
+            r.fields.as_slice().into(),
+            r.version.into(),
+            r.created_at.into(),
+            r.updated_at.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn get_record(db: &mut dyn Db, tenant: Uuid, collection: Uuid, id: Uuid) -> Result<Option<SealedRecord>, StoreError> {
+    db.query(
+        "SELECT r.tenant_id, r.id, r.collection_id, r.subject_id, r.fields, r.version, r.created_at, r.updated_at, s.wrapped_key \
+         FROM records r JOIN subjects s ON s.tenant_id = r.tenant_id AND s.id = r.subject_id \
+         WHERE r.tenant_id = $1 AND r.id = $2 AND r.collection_id = $3",
+        &[tenant.into(), id.into(), collection.into()],
+    )?
+    .first()
+    .map(sealed_record)
+    .transpose()
+}
+
+pub fn records_of_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Result<Vec<SealedRecord>, StoreError> {
+    db.query(
+        "SELECT r.tenant_id, r.id, r.collection_id, r.subject_id, r.fields, r.version, r.created_at, r.updated_at, s.wrapped_key \
+         FROM records r JOIN subjects s ON s.tenant_id = r.tenant_id AND s.id = r.subject_id \
+         WHERE r.tenant_id = $1 AND r.subject_id = $2 ORDER BY r.id",
+        &[tenant.into(), subject.into()],
+    )?
+    .iter()
+    .map(sealed_record)
+    .collect()
+}
+
+/// One page of a collection's records, in id order, after `after`.
+pub fn records_of_collection(db: &mut dyn Db, tenant: Uuid, collection: Uuid, after: Option<Uuid>, limit: i64) -> Result<Vec<SealedRecord>, StoreError> {
+    db.query(
+        "SELECT r.tenant_id, r.id, r.collection_id, r.subject_id, r.fields, r.version, r.created_at, r.updated_at, s.wrapped_key \
+         FROM records r JOIN subjects s ON s.tenant_id = r.tenant_id AND s.id = r.subject_id \
+         WHERE r.tenant_id = $1 AND r.collection_id = $2 AND r.id > $3 ORDER BY r.id LIMIT $4",
+        &[tenant.into(), collection.into(), after.map(|a| a.to_string()).unwrap_or_default().into(), limit.into()],
+    )?
+    .iter()
+    .map(sealed_record)
+    .collect()
+}
+
+/// Replaces a record's sealed fields if its version is still `expected`.
+pub fn update_record(db: &mut dyn Db, r: &RecordRow, expected: i64) -> Result<(), StoreError> {
+    let n = db.exec(
+        "UPDATE records SET fields = $1, version = $2, updated_at = $3 WHERE tenant_id = $4 AND id = $5 AND version = $6",
+        &[r.fields.as_slice().into(), r.version.into(), r.updated_at.into(), r.tenant_id.into(), r.id.into(), expected.into()],
+    )?;
+    if n == 0 {
+        return Err(StoreError::Stale);
+    }
+    Ok(())
+}
+
+pub fn delete_record(db: &mut dyn Db, tenant: Uuid, collection: Uuid, id: Uuid) -> Result<(), StoreError> {
+    delete_identifiers_of_record(db, tenant, id)?;
+    let n = db.exec(
+        "DELETE FROM records WHERE tenant_id = $1 AND id = $2 AND collection_id = $3",
+        &[tenant.into(), id.into(), collection.into()],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Erases a subject: records, identifiers and the wrapped key (crypto-shredding).
+pub fn delete_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Result<u64, StoreError> {
+    let records = db.exec("DELETE FROM records WHERE tenant_id = $1 AND subject_id = $2", &[tenant.into(), subject.into()])?;
+    db.exec("DELETE FROM subject_identifiers WHERE tenant_id = $1 AND subject_id = $2", &[tenant.into(), subject.into()])?;
+    let n = db.exec("DELETE FROM subjects WHERE tenant_id = $1 AND id = $2", &[tenant.into(), subject.into()])?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(records)
+}
+
