@@ -74,7 +74,9 @@ pub enum PolicyAction {
 
 /// The permission table as text: what `varuh policy show` prints.
 pub fn permission_table() -> String {
-    let mut out = String::from("action                     scope     roles                                  data op  four-eyes  what\n");
+    let mut out = String::from(
+        "action                     scope     roles                                  data op  four-eyes  what\n",
+    );
     for r in RULES {
         let scope = match r.scope {
             Scope::System => "system",
@@ -82,7 +84,11 @@ pub fn permission_table() -> String {
             Scope::Account => "own",
             Scope::Anonymous => "anyone",
         };
-        let roles = if r.roles.is_empty() { "-".to_string() } else { r.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",") };
+        let roles = if r.roles.is_empty() {
+            "-".to_string()
+        } else {
+            r.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
+        };
         out.push_str(&format!(
             "{:<26} {:<9} {:<38} {:<8} {:<10} {}\n",
             r.action.name(),
@@ -114,7 +120,8 @@ pub async fn user(v: &Vault, action: UserAction) -> anyhow::Result<()> {
     let err = |e: varuh::service::ServiceError| anyhow::anyhow!("{e}");
     match action {
         UserAction::Add { name, role, tenant, access } => {
-            let role = Role::parse(&role).ok_or_else(|| anyhow::anyhow!("--role must be administrator, dpo, operator, auditor or service"))?;
+            let role = Role::parse(&role)
+                .ok_or_else(|| anyhow::anyhow!("--role must be administrator, dpo, operator, auditor or service"))?;
             let access: Access = match access {
                 Some(j) => serde_json::from_str(&j).context("--access is not valid JSON grants")?,
                 None => Access::default(),
@@ -135,7 +142,15 @@ pub async fn user(v: &Vault, action: UserAction) -> anyhow::Result<()> {
                 } else {
                     "active"
                 };
-                println!("{}  {:<24} {:<13} {:<10} mfa={} locked={}", s.id, s.username, s.role.as_str(), state, s.mfa_enabled, s.locked);
+                println!(
+                    "{}  {:<24} {:<13} {:<10} mfa={} locked={}",
+                    s.id,
+                    s.username,
+                    s.role.as_str(),
+                    state,
+                    s.mfa_enabled,
+                    s.locked
+                );
             }
         }
         UserAction::Suspend { name } => {
@@ -182,7 +197,11 @@ pub async fn policy_store(v: &Vault, action: PolicyAction) -> anyhow::Result<()>
         PolicyAction::Show { tenant, .. } => {
             let p = v.get_policy(&a, tenant).await.map_err(err)?;
             print!("{}", permission_table());
-            println!("\n# policy in force for {}\n{}", tenant.map(|t| format!("tenant {t}")).unwrap_or("system staff".into()), p.to_toml());
+            println!(
+                "\n# policy in force for {}\n{}",
+                tenant.map(|t| format!("tenant {t}")).unwrap_or("system staff".into()),
+                p.to_toml()
+            );
             for line in p.describe() {
                 println!("# - {line}");
             }

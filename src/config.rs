@@ -78,7 +78,8 @@ impl Config {
             .unwrap_or_else(|| Config::default().data_dir);
         let path = file.map(Path::to_path_buf).unwrap_or_else(|| dir.join("varuh.toml"));
         let mut cfg = if path.exists() {
-            let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
             toml::from_str::<Config>(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
         } else if file.is_some() {
             anyhow::bail!("config file {} does not exist", path.display());
@@ -98,7 +99,8 @@ impl Config {
 
     fn apply_env(&mut self) -> anyhow::Result<()> {
         let var = |k: &str| std::env::var(format!("VARUH_{k}")).ok().filter(|v| !v.is_empty());
-        let num = |k: &str, v: String| v.parse::<u64>().map_err(|_| anyhow::anyhow!("VARUH_{k} must be a whole number"));
+        let num =
+            |k: &str, v: String| v.parse::<u64>().map_err(|_| anyhow::anyhow!("VARUH_{k} must be a whole number"));
         if let Some(v) = var("DATA_DIR") {
             self.data_dir = v.into();
         }
@@ -141,7 +143,9 @@ impl Config {
         if let Some(v) = var("POLICY_FILE") {
             self.policy_file = Some(v.into());
         }
-        let small = |k: &str, v: String| num(k, v).and_then(|n| u32::try_from(n).map_err(|_| anyhow::anyhow!("VARUH_{k} is too large")));
+        let small = |k: &str, v: String| {
+            num(k, v).and_then(|n| u32::try_from(n).map_err(|_| anyhow::anyhow!("VARUH_{k} is too large")))
+        };
         if let Some(v) = var("ARGON2_MEMORY_KIB") {
             self.argon2_memory_kib = small("ARGON2_MEMORY_KIB", v)?;
         }
@@ -162,7 +166,10 @@ impl Config {
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             anyhow::bail!("tls_cert and tls_key must be given together");
         }
-        let addr: std::net::SocketAddr = self.listen.parse().map_err(|_| anyhow::anyhow!("listen must be an address:port such as 127.0.0.1:8080"))?;
+        let addr: std::net::SocketAddr = self
+            .listen
+            .parse()
+            .map_err(|_| anyhow::anyhow!("listen must be an address:port such as 127.0.0.1:8080"))?;
         if self.tls_cert.is_none() && !addr.ip().is_loopback() {
             anyhow::bail!("without TLS varuh listens on loopback only: set tls_cert and tls_key (varuh init --tls makes a self-signed pair) or listen on 127.0.0.1");
         }

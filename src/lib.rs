@@ -2,6 +2,7 @@
 //! See `docs/architecture.md` for the map: http → service → domain, crypto,
 //! store; data flows one way.
 
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod crypto;
@@ -10,4 +11,3 @@ pub mod http;
 pub mod service;
 pub mod setup;
 pub mod store;
-pub mod audit;

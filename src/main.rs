@@ -1,7 +1,6 @@
 //! The `varuh` command: `serve` runs the server; the other subcommands are
 //! the operator's CLI.
 
-
 /// mimalloc: the request workers free what the store's writer and syncer
 /// threads allocated (and back); glibc's allocator serialised that on its
 /// arena locks.
@@ -91,19 +90,32 @@ enum ConfigAction {
     Check,
 }
 
-fn audit_verify(cfg: &Config, export: Option<PathBuf>, published: Vec<PathBuf>, key: Option<String>) -> anyhow::Result<()> {
+fn audit_verify(
+    cfg: &Config,
+    export: Option<PathBuf>,
+    published: Vec<PathBuf>,
+    key: Option<String>,
+) -> anyhow::Result<()> {
     use varuh::audit::{note::VerifierKey, verify};
     let key = match key {
         Some(k) => VerifierKey::parse(&k).map_err(|e| anyhow::anyhow!("--key: {e}"))?,
-        None => VerifierKey { name: cfg.audit_origin.clone(), public_key: setup::master_key(cfg, false)?.audit_signer().public_key() },
+        None => VerifierKey {
+            name: cfg.audit_origin.clone(),
+            public_key: setup::master_key(cfg, false)?.audit_signer().public_key(),
+        },
     };
     let started = std::time::Instant::now();
     let report = match export {
-        Some(p) => verify::verify_export(&std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?, &key),
+        Some(p) => verify::verify_export(
+            &std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?,
+            &key,
+        ),
         None => {
             let mut notes = Vec::new();
             for p in &published {
-                notes.extend(verify::read_published(&std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?));
+                notes.extend(verify::read_published(
+                    &std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+                ));
             }
             let location = varuh::store::Location::parse(&cfg.database_url())?;
             let mut db = varuh::store::Store::connect_raw(&location)?;
@@ -131,7 +143,10 @@ fn audit_verify(cfg: &Config, export: Option<PathBuf>, published: Vec<PathBuf>, 
             for x in &report.failures {
                 eprintln!("FAIL{}: {}", x.position.map(|p| format!(" at {p}")).unwrap_or_default(), x.message);
             }
-            eprintln!("first failing position: {}", f.position.map(|p| p.to_string()).unwrap_or_else(|| "(a head)".into()));
+            eprintln!(
+                "first failing position: {}",
+                f.position.map(|p| p.to_string()).unwrap_or_else(|| "(a head)".into())
+            );
             std::process::exit(1);
         }
     }
@@ -139,10 +154,15 @@ fn audit_verify(cfg: &Config, export: Option<PathBuf>, published: Vec<PathBuf>, 
 
 fn init_logs(cfg: &Config) -> anyhow::Result<()> {
     use tracing_subscriber::fmt::writer::MakeWriterExt;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("VARUH_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VARUH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let file = match &cfg.log_file {
         Some(p) => Some(std::sync::Arc::new(
-            std::fs::OpenOptions::new().create(true).append(true).open(p).with_context(|| format!("cannot open log file {}", p.display()))?,
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .with_context(|| format!("cannot open log file {}", p.display()))?,
         )),
         None => None,
     };
@@ -172,7 +192,10 @@ async fn main() -> anyhow::Result<()> {
             println!("configuration is valid");
             println!("  data_dir       = {}", cfg.data_dir.display());
             let url = cfg.database_url();
-            println!("  database       = {}", if url.starts_with("sqlite") { url.as_str() } else { "postgres (URL hidden)" });
+            println!(
+                "  database       = {}",
+                if url.starts_with("sqlite") { url.as_str() } else { "postgres (URL hidden)" }
+            );
             println!("  listen         = {}", cfg.listen);
             println!("  tls            = {}", if cfg.tls_cert.is_some() { "on" } else { "off (loopback only)" });
             println!("  max_body_bytes = {}", cfg.max_body_bytes);
@@ -214,7 +237,14 @@ async fn main() -> anyhow::Result<()> {
                 let (cert, key) = setup::self_signed_tls(&cfg, tls_name)?;
                 let conf = cfg.data_dir.join("varuh.toml");
                 if !conf.exists() {
-                    std::fs::write(&conf, format!("tls_cert = {:?}\ntls_key = {:?}\n", cert.display().to_string(), key.display().to_string()))?;
+                    std::fs::write(
+                        &conf,
+                        format!(
+                            "tls_cert = {:?}\ntls_key = {:?}\n",
+                            cert.display().to_string(),
+                            key.display().to_string()
+                        ),
+                    )?;
                 }
                 println!("self-signed TLS certificate: {}", cert.display());
             }

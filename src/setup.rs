@@ -79,13 +79,18 @@ pub async fn open(cfg: &Config, create: Create, clock: Clock) -> anyhow::Result<
     crate::crypto::set_argon2_params(cfg.argon2_memory_kib, cfg.argon2_iterations, cfg.argon2_parallelism)
         .map_err(|_| anyhow::anyhow!("the Argon2id parameters are not valid"))?;
     let default_policy = Arc::new(cfg.default_policy()?);
-    let vault = Vault::new(store, master, clock, Settings {
+    let vault = Vault::new(
+        store,
+        master,
+        clock,
+        Settings {
             session_ttl_ms: cfg.session_ttl_minutes as i64 * 60_000,
             default_policy,
             audit_origin: cfg.audit_origin.clone(),
             audit_publish_file: cfg.audit_publish_file.clone(),
             audit_publish_webhook: cfg.audit_publish_webhook.clone(),
-        });
+        },
+    );
     if cfg.audit_head_seconds > 0 {
         Vault::heads_on_schedule(&vault, std::time::Duration::from_secs(cfg.audit_head_seconds));
     }

@@ -420,7 +420,16 @@ mod tests {
     /// Transparency's test data): any other log's tooling agrees with ours.
     #[test]
     fn the_reference_tree_has_the_reference_roots_and_paths() {
-        let data: [&[u8]; 8] = [b"", &[0x00], &[0x10], &[0x20, 0x21], &[0x30, 0x31], &[0x40, 0x41, 0x42, 0x43], &[0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57], &[0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f]];
+        let data: [&[u8]; 8] = [
+            b"",
+            &[0x00],
+            &[0x10],
+            &[0x20, 0x21],
+            &[0x30, 0x31],
+            &[0x40, 0x41, 0x42, 0x43],
+            &[0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57],
+            &[0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f],
+        ];
         let roots = [
             "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
             "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
@@ -498,14 +507,24 @@ mod tests {
         let block = |b: usize, n: usize| (b, l[b * BLOCK..((b + 1) * BLOCK).min(n)].to_vec());
         for n in [1, 2, 1023, 1024, 1025, 1500, 2047, 2048, 2049, 2 * BLOCK + 600] {
             let full = roots[..n / BLOCK].to_vec();
-            for m in [0, 1, 511, 1022, 1023, 1024, 1025, 2000, 2047, 2048, 2100, 2 * BLOCK + 599].into_iter().filter(|m| *m < n) {
-                let t = Blocked::new(full.clone(), Blocked::blocks_for_inclusion(m, n).into_iter().map(|b| block(b, n)).collect());
+            for m in [0, 1, 511, 1022, 1023, 1024, 1025, 2000, 2047, 2048, 2100, 2 * BLOCK + 599]
+                .into_iter()
+                .filter(|m| *m < n)
+            {
+                let t = Blocked::new(
+                    full.clone(),
+                    Blocked::blocks_for_inclusion(m, n).into_iter().map(|b| block(b, n)).collect(),
+                );
                 assert_eq!(t.inclusion_proof(m, n), inclusion_proof(m, &l[..n]), "path {m} in {n}");
                 assert_eq!(t.leaf(m), Some(&l[m]));
-                let t = Blocked::new(full.clone(), Blocked::blocks_for_consistency(m, n).into_iter().map(|b| block(b, n)).collect());
+                let t = Blocked::new(
+                    full.clone(),
+                    Blocked::blocks_for_consistency(m, n).into_iter().map(|b| block(b, n)).collect(),
+                );
                 assert_eq!(t.consistency_proof(m, n), consistency_proof(m, &l[..n]), "consistency {m} → {n}");
             }
-            let t = Blocked::new(full, Blocked::blocks_for_consistency(0, n).into_iter().map(|b| block(b, n)).collect());
+            let t =
+                Blocked::new(full, Blocked::blocks_for_consistency(0, n).into_iter().map(|b| block(b, n)).collect());
             assert_eq!(t.range_root(0, n), root(&l[..n]), "root of {n}");
         }
     }

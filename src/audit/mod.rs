@@ -116,11 +116,17 @@ impl Appender {
             let mut frontier = Frontier::default();
             let mut prev = None;
             if let Some((size, bytes)) = queries::latest_audit_frontier(db, end)? {
-                frontier = Frontier::from_bytes(size as u64, &bytes).ok_or_else(|| StoreError::Corrupt(format!("audit frontier at {size} is malformed")))?;
+                frontier = Frontier::from_bytes(size as u64, &bytes)
+                    .ok_or_else(|| StoreError::Corrupt(format!("audit frontier at {size} is malformed")))?;
                 if size > 0 {
                     let h = queries::audit_leaf_hashes(db, size - 1, size)?;
-                    let (_, h) = h.first().ok_or_else(|| StoreError::Corrupt(format!("audit event {} is missing", size - 1)))?;
-                    prev = Some(h.clone().try_into().map_err(|_| StoreError::Corrupt(format!("audit event {}: bad leaf hash", size - 1)))?);
+                    let (_, h) =
+                        h.first().ok_or_else(|| StoreError::Corrupt(format!("audit event {} is missing", size - 1)))?;
+                    prev = Some(
+                        h.clone()
+                            .try_into()
+                            .map_err(|_| StoreError::Corrupt(format!("audit event {}: bad leaf hash", size - 1)))?,
+                    );
                 }
             }
             let start = frontier.size() as i64;
@@ -130,7 +136,8 @@ impl Appender {
             while from < end {
                 let to = (from + 100_000).min(end);
                 for (seq, h) in queries::audit_leaf_hashes(db, from, to)? {
-                    let h: Hash = h.try_into().map_err(|_| StoreError::Corrupt(format!("audit event {seq}: bad leaf hash")))?;
+                    let h: Hash =
+                        h.try_into().map_err(|_| StoreError::Corrupt(format!("audit event {seq}: bad leaf hash")))?;
                     if seq as u64 != frontier.size() {
                         return Err(StoreError::Corrupt(format!("audit event {} is missing", frontier.size())));
                     }
@@ -141,7 +148,8 @@ impl Appender {
             }
             let run = queries::audit_subject_entries(db, end / queries::SUBJECT_RUN * queries::SUBJECT_RUN, end)?;
             tracing::info!(events = end, read = end - start, "audit log state loaded");
-            self.state = Some(State { frontier, last: prev, last_time: last.map_or(0, |l| l.1), blocks, blocks_start, run });
+            self.state =
+                Some(State { frontier, last: prev, last_time: last.map_or(0, |l| l.1), blocks, blocks_start, run });
         }
         Ok(self.state.as_mut().expect("just loaded"))
     }
@@ -168,7 +176,10 @@ impl Appender {
         queries::insert_audit_event(db, &ix, &body, &leaf)?;
         // The subject index: kept in memory until the run is complete, then
         // written at once (nothing changes in memory if that fails).
-        let entry = ev.what.subject.map(|s| (ev.what.tenant.map(|t| t.to_string()).unwrap_or_default(), s.to_string(), ev.seq as i64));
+        let entry = ev
+            .what
+            .subject
+            .map(|s| (ev.what.tenant.map(|t| t.to_string()).unwrap_or_default(), s.to_string(), ev.seq as i64));
         if (ev.seq as i64 + 1) % queries::SUBJECT_RUN == 0 {
             let mut rows: Vec<_> = st.run.iter().cloned().chain(entry).collect();
             rows.sort_unstable();
@@ -242,4 +253,3 @@ pub fn block_leaves(db: &mut dyn Db, b: usize, size: u64) -> Result<Vec<Hash>, S
 pub fn block_roots(db: &mut dyn Db, count: usize) -> Result<Vec<Hash>, StoreError> {
     (0..count).map(|b| Ok(merkle::root(&block_leaves(db, b, u64::MAX)?))).collect()
 }
-

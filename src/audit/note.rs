@@ -112,10 +112,18 @@ pub fn open_text(note: &str, key: &VerifierKey) -> Result<String, String> {
     let id = key_id(&key.name, &key.public_key);
     let mut verified = false;
     for line in sigs.lines() {
-        let Some(rest) = line.strip_prefix("\u{2014} ") else { return Err("a signature line must start with an em dash".into()) };
-        let Some((name, sig)) = rest.split_once(' ') else { return Err("a signature line is: — name signature".into()) };
+        let Some(rest) = line.strip_prefix("\u{2014} ") else {
+            return Err("a signature line must start with an em dash".into());
+        };
+        let Some((name, sig)) = rest.split_once(' ') else {
+            return Err("a signature line is: — name signature".into());
+        };
         let raw = STANDARD.decode(sig).map_err(|_| "a signature is not base64".to_string())?;
-        if name == key.name && raw.len() == 68 && raw[..4] == id && verify_ed25519(&key.public_key, body.as_bytes(), &raw[4..]) {
+        if name == key.name
+            && raw.len() == 68
+            && raw[..4] == id
+            && verify_ed25519(&key.public_key, body.as_bytes(), &raw[4..])
+        {
             verified = true;
         }
     }
@@ -136,7 +144,8 @@ mod tests {
     #[test]
     fn the_specification_example_opens_and_signs_byte_for_byte() {
         let key = VerifierKey::parse("PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW").unwrap();
-        let text = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
+        let text =
+            "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
         let note = format!("{text}\n\u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n");
         assert_eq!(open_text(&note, &key).unwrap(), text);
         assert!(open_text(&note.replace("cryptography", "cryptographY"), &key).is_err());
@@ -161,7 +170,10 @@ mod tests {
         assert_eq!(open(&note, &vk).unwrap(), c);
         let forged = note.replacen("\n42\n", "\n41\n", 1);
         assert!(open(&forged, &vk).is_err());
-        let other = VerifierKey { name: vk.name.clone(), public_key: MasterKey::parse(&"22".repeat(32)).unwrap().audit_signer().public_key() };
+        let other = VerifierKey {
+            name: vk.name.clone(),
+            public_key: MasterKey::parse(&"22".repeat(32)).unwrap().audit_signer().public_key(),
+        };
         assert!(open(&note, &other).is_err());
         assert!(VerifierKey::parse("name+00000000+AQ==").is_err());
     }

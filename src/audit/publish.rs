@@ -24,8 +24,14 @@ pub fn payload(origin: &str, tree_size: u64, root: &[u8], checkpoint: &str) -> S
 /// Appends one line to the file and flushes it to disk.
 pub fn to_file(path: &std::path::Path, payload: &str) -> Result<(), String> {
     use std::io::Write;
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    f.write_all(format!("{payload}\n").as_bytes()).and_then(|_| f.sync_data()).map_err(|e| format!("{}: {e}", path.display()))
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    f.write_all(format!("{payload}\n").as_bytes())
+        .and_then(|_| f.sync_data())
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Checks a webhook address: `http://host:port/path`. (No TLS client is
@@ -50,7 +56,9 @@ async fn post(url: &str, payload: String) -> Result<(), String> {
     let uri = check_webhook(url)?;
     let host = uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
     let port = uri.port_u16().unwrap_or(80);
-    let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| format!("cannot reach the webhook: {e}"))?;
+    let stream = tokio::net::TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|e| format!("cannot reach the webhook: {e}"))?;
     let (mut send, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
         .await
         .map_err(|e| format!("webhook: {e}"))?;

@@ -7,9 +7,9 @@
 //! published outside the database the same way. It reports the first
 //! position that fails.
 
+use super::hex;
 use super::merkle::{self, Frontier, Hash};
 use super::note::{self, Checkpoint, VerifierKey};
-use super::hex;
 use std::collections::BTreeMap;
 
 /// One thing found wrong. `position` is the first event involved, if known.
@@ -88,7 +88,10 @@ impl Verifier {
                         }
                     }
                     last = Some((c.size, c.root));
-                    v.checks.entry(c.size).or_default().push(Check { root: c.root, what: format!("stored tree head of size {}", c.size) });
+                    v.checks
+                        .entry(c.size)
+                        .or_default()
+                        .push(Check { root: c.root, what: format!("stored tree head of size {}", c.size) });
                 }
             }
         }
@@ -96,9 +99,11 @@ impl Verifier {
             v.report.published_checked += 1;
             match note::open(text, key) {
                 Err(e) => v.fail(None, format!("published tree head: {e}")),
-                Ok(Checkpoint { size, root, .. }) => {
-                    v.checks.entry(size).or_default().push(Check { root, what: format!("published tree head of size {size}") })
-                }
+                Ok(Checkpoint { size, root, .. }) => v
+                    .checks
+                    .entry(size)
+                    .or_default()
+                    .push(Check { root, what: format!("published tree head of size {size}") }),
             }
         }
         v
@@ -141,7 +146,13 @@ impl Verifier {
     }
 
     /// Feeds the next stored event with its query columns, if it has them.
-    pub fn event_with_columns(&mut self, seq: i64, body: &[u8], stored_leaf: &[u8], columns: Option<&crate::store::queries::AuditColumns>) {
+    pub fn event_with_columns(
+        &mut self,
+        seq: i64,
+        body: &[u8],
+        stored_leaf: &[u8],
+        columns: Option<&crate::store::queries::AuditColumns>,
+    ) {
         let pos = self.frontier.size();
         let parsed = members(body);
         if let Some(c) = columns {
@@ -161,7 +172,10 @@ impl Verifier {
             None => self.fail(Some(pos), format!("event {pos}: the body is not a varuh audit event")),
             &Some(Members { seq: s, time, prev, .. }) => {
                 if s != pos {
-                    self.fail(Some(pos), format!("event {pos}: the body says it is event {s} (moved, inserted or deleted)"));
+                    self.fail(
+                        Some(pos),
+                        format!("event {pos}: the body says it is event {s} (moved, inserted or deleted)"),
+                    );
                 } else if !links(prev, self.prev.as_ref()) {
                     // Which one changed, this event or the one before? The
                     // next event tells: if it still links to this one, this
@@ -202,7 +216,10 @@ impl Verifier {
                 let from = self.good_size;
                 let located = self.report.failures.iter().any(|f| f.position.is_some_and(|p| p >= from && p < size));
                 if located {
-                    self.fail(Some(size - 1), format!("{}: the events up to {} do not hash to its signed root", c.what, size - 1));
+                    self.fail(
+                        Some(size - 1),
+                        format!("{}: the events up to {} do not hash to its signed root", c.what, size - 1),
+                    );
                 } else {
                     // Every link holds, so the chain itself was rewritten:
                     // the head can only bound where.
@@ -219,9 +236,15 @@ impl Verifier {
     /// vouched for by its successor (`next_links`), else on `p` itself.
     fn blame_link(&mut self, p: u64, next_links: bool) {
         if next_links && p > 0 {
-            self.fail(Some(p - 1), format!("event {}: changed after it was written (event {p} recorded another hash for it)", p - 1));
+            self.fail(
+                Some(p - 1),
+                format!("event {}: changed after it was written (event {p} recorded another hash for it)", p - 1),
+            );
         } else {
-            self.fail(Some(p), format!("event {p}: does not link to the event before it (inserted, removed or changed)"));
+            self.fail(
+                Some(p),
+                format!("event {p}: does not link to the event before it (inserted, removed or changed)"),
+            );
         }
     }
 
@@ -239,7 +262,13 @@ impl Verifier {
                 if size == 0 && c.root == merkle::empty_root() {
                     continue;
                 }
-                self.fail(Some(n), format!("{}: the log has only {n} events (events removed from the end, or the database rolled back)", c.what));
+                self.fail(
+                    Some(n),
+                    format!(
+                        "{}: the log has only {n} events (events removed from the end, or the database rolled back)",
+                        c.what
+                    ),
+                );
             }
         }
         self.report.events = n;
@@ -324,7 +353,12 @@ fn links(prev: &[u8], last: Option<&Hash>) -> bool {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     match last {
         None => prev.is_empty(),
-        Some(h) => prev.len() == 64 && h.iter().zip(prev.chunks_exact(2)).all(|(b, p)| p[0] == DIGITS[(b >> 4) as usize] && p[1] == DIGITS[(b & 15) as usize]),
+        Some(h) => {
+            prev.len() == 64
+                && h.iter()
+                    .zip(prev.chunks_exact(2))
+                    .all(|(b, p)| p[0] == DIGITS[(b >> 4) as usize] && p[1] == DIGITS[(b & 15) as usize])
+        }
     }
 }
 
@@ -343,7 +377,8 @@ fn same_value(raw: &[u8], col: Option<&str>) -> bool {
 /// Reads published heads: a file of JSON Lines with a `checkpoint` field
 /// (what varuh writes), or one bare signed note.
 pub fn read_published(text: &str) -> Vec<String> {
-    let lines: Vec<serde_json::Value> = text.lines().filter(|l| !l.trim().is_empty()).filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let lines: Vec<serde_json::Value> =
+        text.lines().filter(|l| !l.trim().is_empty()).filter_map(|l| serde_json::from_str(l).ok()).collect();
     if lines.is_empty() {
         return vec![text.to_string()];
     }
@@ -351,9 +386,14 @@ pub fn read_published(text: &str) -> Vec<String> {
 }
 
 /// Verifies the log stored in a database, page by page.
-pub fn verify_store(db: &mut dyn crate::store::db::Db, key: &VerifierKey, published: &[String]) -> Result<Report, crate::store::StoreError> {
+pub fn verify_store(
+    db: &mut dyn crate::store::db::Db,
+    key: &VerifierKey,
+    published: &[String],
+) -> Result<Report, crate::store::StoreError> {
     use crate::store::queries;
-    let heads: Vec<(u64, Vec<u8>, String)> = queries::audit_heads(db)?.into_iter().map(|h| (h.tree_size as u64, h.root, h.note)).collect();
+    let heads: Vec<(u64, Vec<u8>, String)> =
+        queries::audit_heads(db)?.into_iter().map(|h| (h.tree_size as u64, h.root, h.note)).collect();
     let mut v = Verifier::new(key, &heads, published);
     v.frontiers = queries::audit_frontiers(db)?.into_iter().map(|(s, b)| (s as u64, b)).collect();
     let mut from = 0i64;
@@ -380,7 +420,10 @@ pub fn verify_store(db: &mut dyn crate::store::db::Db, key: &VerifierKey, publis
         run += 1;
     }
     if let Some((r, seq)) = queries::first_subject_row_from(db, run)? {
-        v.fail(Some(seq.max(0) as u64), format!("the subject index has a row for event {seq} (run {r}), past the last complete run of events"));
+        v.fail(
+            Some(seq.max(0) as u64),
+            format!("the subject index has a row for event {seq} (run {r}), past the last complete run of events"),
+        );
     }
     Ok(v.finish())
 }
@@ -388,7 +431,12 @@ pub fn verify_store(db: &mut dyn crate::store::db::Db, key: &VerifierKey, publis
 /// Compares the stored subject index of one run with what its events (whose
 /// columns are checked against their bodies) call for: a removed row would
 /// hide an access from "who has seen this person", an added one invent it.
-fn check_subject_run(db: &mut dyn crate::store::db::Db, v: &mut Verifier, run: i64, expected: &mut Vec<crate::store::queries::SubjectEntry>) -> Result<(), crate::store::StoreError> {
+fn check_subject_run(
+    db: &mut dyn crate::store::db::Db,
+    v: &mut Verifier,
+    run: i64,
+    expected: &mut Vec<crate::store::queries::SubjectEntry>,
+) -> Result<(), crate::store::StoreError> {
     let mut stored = crate::store::queries::subject_run_rows(db, run)?;
     stored.sort_unstable();
     expected.sort_unstable();
@@ -441,7 +489,9 @@ pub fn verify_export(text: &str, key: &VerifierKey) -> Report {
         }
         let proof: Vec<Hash> = v["proof"]
             .as_array()
-            .map(|a| a.iter().filter_map(|h| h.as_str().and_then(super::unhex)).filter_map(|b| b.try_into().ok()).collect())
+            .map(|a| {
+                a.iter().filter_map(|h| h.as_str().and_then(super::unhex)).filter_map(|b| b.try_into().ok()).collect()
+            })
             .unwrap_or_default();
         if !merkle::verify_inclusion(seq, head.size, &leaf, &proof, &head.root) {
             fail(&mut report, Some(seq), format!("event {seq}: not included in the signed tree head"));
@@ -472,7 +522,12 @@ mod tests {
         let mut prev = String::new();
         (0..n)
             .map(|i| {
-                let ev = Event { seq: i, time: 1000 + i as i64, prev: prev.clone(), what: Draft { action: "record.read".into(), outcome: "ok".into(), ..Default::default() } };
+                let ev = Event {
+                    seq: i,
+                    time: 1000 + i as i64,
+                    prev: prev.clone(),
+                    what: Draft { action: "record.read".into(), outcome: "ok".into(), ..Default::default() },
+                };
                 let body = serde_json::to_vec(&ev).unwrap();
                 let leaf = merkle::leaf_hash(&body);
                 prev = hex(&leaf);
@@ -513,7 +568,11 @@ mod tests {
         let body = serde_json::to_vec(&ev).unwrap();
         let m = members(&body).expect("parses");
         assert_eq!((m.seq, m.time), (0, 1234));
-        let cols = |time: i64, tenant: Option<uuid::Uuid>, actor: Option<uuid::Uuid>, action: &str, subject: Option<uuid::Uuid>| crate::store::queries::AuditColumns {
+        let cols = |time: i64,
+                    tenant: Option<uuid::Uuid>,
+                    actor: Option<uuid::Uuid>,
+                    action: &str,
+                    subject: Option<uuid::Uuid>| crate::store::queries::AuditColumns {
             time_ms: time,
             tenant: tenant.map(|u| u.to_string()),
             actor: actor.map(|u| u.to_string()),

@@ -12,7 +12,6 @@
 //! each waiting until its event is durable, for `--seconds`; then
 //! `varuh audit verify`'s verifier checks the whole log on one thread.
 
-
 /// mimalloc: the request workers free what the store's writer and syncer
 /// threads allocated (and back); glibc's allocator serialised that on its
 /// arena locks.
@@ -24,12 +23,12 @@ use bytes::Bytes;
 use clap::Parser;
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[derive(Parser)]
 struct Args {
@@ -91,7 +90,8 @@ fn varuh_exe() -> Result<std::path::PathBuf> {
 fn start(args: &Args) -> Result<(Server, String)> {
     let dir = tempfile_dir::Dir::new()?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut envs: Vec<(&str, String)> = vec![("VARUH_LISTEN", format!("127.0.0.1:{port}")), ("VARUH_LOG", "warn".into())];
+    let mut envs: Vec<(&str, String)> =
+        vec![("VARUH_LISTEN", format!("127.0.0.1:{port}")), ("VARUH_LOG", "warn".into())];
     if let Some(u) = &args.database_url {
         envs.push(("VARUH_DATABASE_URL", u.clone()));
         envs.push(("VARUH_READERS", "8".into()));
@@ -106,7 +106,14 @@ fn start(args: &Args) -> Result<(Server, String)> {
         .lines()
         .find_map(|l| l.trim().strip_prefix("one-time password:").map(|p| p.trim().to_string()))
         .context("no one-time password printed")?;
-    let mut child = Command::new(&exe).arg("--data-dir").arg(&dir.0).arg("serve").envs(envs).stdout(Stdio::null()).stderr(Stdio::piped()).spawn()?;
+    let mut child = Command::new(&exe)
+        .arg("--data-dir")
+        .arg(&dir.0)
+        .arg("serve")
+        .envs(envs)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
     let err = child.stderr.take().unwrap();
     std::thread::spawn(move || {
         for l in std::io::BufReader::new(err).lines().map_while(Result::ok) {
@@ -135,7 +142,13 @@ async fn connect(port: u16) -> Result<Conn> {
     Ok(Conn { stream, buf: Vec::with_capacity(16 * 1024), req: Vec::with_capacity(1024) })
 }
 
-async fn call(c: &mut Conn, method: Method, path: &str, token: &str, body: Option<&Value>) -> Result<(StatusCode, Bytes)> {
+async fn call(
+    c: &mut Conn,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> Result<(StatusCode, Bytes)> {
     use std::io::Write;
     c.req.clear();
     write!(c.req, "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\n")?;
@@ -187,7 +200,13 @@ struct Phase {
 impl Phase {
     fn row(&mut self) -> String {
         self.lat_us.sort_unstable();
-        let pct = |p: f64| self.lat_us.get(((self.lat_us.len() as f64 * p) as usize).min(self.lat_us.len().saturating_sub(1))).copied().unwrap_or(0) as f64 / 1000.0;
+        let pct = |p: f64| {
+            self.lat_us
+                .get(((self.lat_us.len() as f64 * p) as usize).min(self.lat_us.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(0) as f64
+                / 1000.0
+        };
         format!(
             "| {:<28} | {:>9} | {:>10.0} | {:>8.2} | {:>8.2} | {:>6} |",
             self.name,
@@ -202,7 +221,15 @@ impl Phase {
 
 /// Runs `clients` connections, each calling `make(i)` for the next request
 /// number i, until `limit` requests are done or `secs` pass.
-async fn run<F>(name: &'static str, port: u16, token: &str, clients: usize, limit: usize, secs: u64, make: F) -> Result<(Phase, Vec<Bytes>)>
+async fn run<F>(
+    name: &'static str,
+    port: u16,
+    token: &str,
+    clients: usize,
+    limit: usize,
+    secs: u64,
+    make: F,
+) -> Result<(Phase, Vec<Bytes>)>
 where
     F: Fn(usize) -> (Method, String, Option<Value>, StatusCode) + Send + Sync + 'static,
 {
@@ -343,16 +370,34 @@ async fn audit(args: Args) -> Result<()> {
     if !report.ok() || report.events != head.tree_size {
         bail!("the log does not verify: {:?}", report.first());
     }
-    let mut check = Phase { name: "verify (one thread)", ops: report.events as usize, secs, lat_us: Vec::new(), errors: 0 };
+    let mut check =
+        Phase { name: "verify (one thread)", ops: report.events as usize, secs, lat_us: Vec::new(), errors: 0 };
     // A restart: the first append resumes from the frontier kept with the
     // last head (and reads only the leaf hashes after it).
     eprintln!("phase: audit reload");
     let reopened = varuh::setup::open(&cfg, varuh::setup::Create::No, varuh::clock::Clock::default()).await?;
     let t = Instant::now();
-    reopened.vault.record_event(Draft { request: "bench".into(), action: "bench.reload".into(), outcome: "ok".into(), ..Default::default() }).await?;
-    let mut reload = Phase { name: "restart: first append", ops: report.events as usize, secs: t.elapsed().as_secs_f64(), lat_us: Vec::new(), errors: 0 };
+    reopened
+        .vault
+        .record_event(Draft {
+            request: "bench".into(),
+            action: "bench.reload".into(),
+            outcome: "ok".into(),
+            ..Default::default()
+        })
+        .await?;
+    let mut reload = Phase {
+        name: "restart: first append",
+        ops: report.events as usize,
+        secs: t.elapsed().as_secs_f64(),
+        lat_us: Vec::new(),
+        errors: 0,
+    };
     drop(reopened);
-    println!("| {:<28} | {:>9} | {:>10} | {:>8} | {:>8} | {:>6} |", "operation", "events", "per second", "p50 ms", "p99 ms", "errors");
+    println!(
+        "| {:<28} | {:>9} | {:>10} | {:>8} | {:>8} | {:>6} |",
+        "operation", "events", "per second", "p50 ms", "p99 ms", "errors"
+    );
     println!("|{:-<30}|{:->11}|{:->12}|{:->10}|{:->10}|{:->8}|", "", "", "", "", "", "");
     println!("{}", append.row());
     println!("{}", check.row());
@@ -375,10 +420,18 @@ async fn vault(args: Args) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let mut c = c.context("varuh did not start")?;
-    let (_, b) = call(&mut c, Method::POST, "/v1/auth/login", "", Some(&json!({"username": "admin", "password": otp}))).await?;
+    let (_, b) =
+        call(&mut c, Method::POST, "/v1/auth/login", "", Some(&json!({"username": "admin", "password": otp}))).await?;
     let token = serde_json::from_slice::<Value>(&b)?["token"].as_str().context("login")?.to_string();
     let pw = "benchmark password 123";
-    call(&mut c, Method::POST, "/v1/auth/password", &token, Some(&json!({"current_password": otp, "new_password": pw}))).await?;
+    call(
+        &mut c,
+        Method::POST,
+        "/v1/auth/password",
+        &token,
+        Some(&json!({"current_password": otp, "new_password": pw})),
+    )
+    .await?;
     let (_, b) = call(&mut c, Method::POST, "/v1/tenants", &token, Some(&json!({"name": "Bench"}))).await?;
     let tenant = serde_json::from_slice::<Value>(&b)?["id"].as_str().context("tenant")?.to_string();
     let coll = json!({
@@ -407,18 +460,23 @@ async fn vault(args: Args) -> Result<()> {
     );
 
     let r = recs.clone();
-    let (mut preload, kept) = run("preload (create, new subject)", port, &token, args.clients, args.subjects, 3600, move |i| {
-        (Method::POST, r.clone(), Some(record(i, "p")), StatusCode::CREATED)
-    })
-    .await?;
+    let (mut preload, kept) =
+        run("preload (create, new subject)", port, &token, args.clients, args.subjects, 3600, move |i| {
+            (Method::POST, r.clone(), Some(record(i, "p")), StatusCode::CREATED)
+        })
+        .await?;
     let ids: Arc<Vec<String>> = Arc::new(
-        kept.iter().filter_map(|b| serde_json::from_slice::<Value>(b).ok()).filter_map(|v| v["id"].as_str().map(str::to_string)).collect(),
+        kept.iter()
+            .filter_map(|b| serde_json::from_slice::<Value>(b).ok())
+            .filter_map(|v| v["id"].as_str().map(str::to_string))
+            .collect(),
     );
     let r = recs.clone();
-    let (mut creates, _) = run("create (5 fields, durable)", port, &token, args.clients, usize::MAX, args.seconds, move |i| {
-        (Method::POST, r.clone(), Some(record(i, "c")), StatusCode::CREATED)
-    })
-    .await?;
+    let (mut creates, _) =
+        run("create (5 fields, durable)", port, &token, args.clients, usize::MAX, args.seconds, move |i| {
+            (Method::POST, r.clone(), Some(record(i, "c")), StatusCode::CREATED)
+        })
+        .await?;
     let (r, ids2) = (recs.clone(), ids.clone());
     let (mut reads, _) = run("read by id", port, &token, args.clients, usize::MAX, args.seconds, move |i| {
         let id = &ids2[(i.wrapping_mul(2654435761)) % ids2.len()];
@@ -429,10 +487,18 @@ async fn vault(args: Args) -> Result<()> {
     let n = args.subjects;
     let (mut lookups, _) = run("look-up by e-mail", port, &token, args.clients, usize::MAX, args.seconds, move |i| {
         let k = (i.wrapping_mul(2654435761)) % n;
-        (Method::POST, lookup.clone(), Some(json!({"kind": "email", "value": format!("person{k}.p@bench.example")})), StatusCode::OK)
+        (
+            Method::POST,
+            lookup.clone(),
+            Some(json!({"kind": "email", "value": format!("person{k}.p@bench.example")})),
+            StatusCode::OK,
+        )
     })
     .await?;
-    println!("| {:<28} | {:>9} | {:>10} | {:>8} | {:>8} | {:>6} |", "operation", "requests", "per second", "p50 ms", "p99 ms", "errors");
+    println!(
+        "| {:<28} | {:>9} | {:>10} | {:>8} | {:>8} | {:>6} |",
+        "operation", "requests", "per second", "p50 ms", "p99 ms", "errors"
+    );
     println!("|{:-<30}|{:->11}|{:->12}|{:->10}|{:->10}|{:->8}|", "", "", "", "", "", "");
     for p in [&mut preload, &mut creates, &mut reads, &mut lookups] {
         println!("{}", p.row());

@@ -116,17 +116,17 @@ impl MasterKey {
         let t = text.trim();
         let bytes = Zeroizing::new(if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
             (0..32)
-                .map(|i| u8::from_str_radix(&t[2 * i..2 * i + 2], 16).map_err(|_| CryptoError::MasterKey("not hex".into())))
+                .map(|i| {
+                    u8::from_str_radix(&t[2 * i..2 * i + 2], 16).map_err(|_| CryptoError::MasterKey("not hex".into()))
+                })
                 .collect::<Result<Vec<u8>, _>>()?
         } else {
             STANDARD
                 .decode(t)
                 .map_err(|_| CryptoError::MasterKey("expected 64 hex digits or base64 of 32 bytes".into()))?
         });
-        let arr: [u8; 32] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| CryptoError::MasterKey("must be exactly 32 bytes".into()))?;
+        let arr: [u8; 32] =
+            bytes.as_slice().try_into().map_err(|_| CryptoError::MasterKey("must be exactly 32 bytes".into()))?;
         Ok(MasterKey(Key(arr)))
     }
 
@@ -142,7 +142,8 @@ impl MasterKey {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
-        let mut f = opts.open(path).map_err(|e| CryptoError::MasterKey(format!("cannot create {}: {e}", path.display())))?;
+        let mut f =
+            opts.open(path).map_err(|e| CryptoError::MasterKey(format!("cannot create {}: {e}", path.display())))?;
         f.write_all(text.as_bytes())
             .and_then(|_| f.write_all(b"\n"))
             .and_then(|_| f.sync_all())
@@ -152,7 +153,8 @@ impl MasterKey {
 
     pub fn load_file(path: &Path) -> Result<Self, CryptoError> {
         let text = Zeroizing::new(
-            std::fs::read_to_string(path).map_err(|e| CryptoError::MasterKey(format!("cannot read {}: {e}", path.display())))?,
+            std::fs::read_to_string(path)
+                .map_err(|e| CryptoError::MasterKey(format!("cannot read {}: {e}", path.display())))?,
         );
         Self::parse(&text)
     }
@@ -235,7 +237,12 @@ impl TenantKeys {
         (SubjectKey(k), wrapped)
     }
 
-    pub fn open_subject_key(&self, tenant_id: Uuid, subject_id: Uuid, wrapped: &[u8]) -> Result<SubjectKey, CryptoError> {
+    pub fn open_subject_key(
+        &self,
+        tenant_id: Uuid,
+        subject_id: Uuid,
+        wrapped: &[u8],
+    ) -> Result<SubjectKey, CryptoError> {
         self.enc.unwrap_key(&subject_ad(tenant_id, subject_id), wrapped).map(SubjectKey)
     }
 
@@ -336,10 +343,7 @@ fn argon2() -> Argon2<'static> {
 /// Argon2id with the configured parameters (default m=19 MiB, t=2, p=1).
 pub fn hash_password(password: &str) -> Result<String, CryptoError> {
     let salt = SaltString::generate(&mut OsRng);
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|_| CryptoError::Hash)
+    argon2().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|_| CryptoError::Hash)
 }
 
 /// Constant-time verification (inside `argon2`).

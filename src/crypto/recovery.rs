@@ -100,12 +100,7 @@ mod tests {
             assert_eq!(c.len(), 19, "{c}");
             let groups: Vec<&str> = c.split('-').collect();
             assert_eq!(groups.len(), 4);
-            assert!(
-                groups
-                    .iter()
-                    .all(|g| g.len() == 4 && g.bytes().all(|b| ALPHABET.contains(&b))),
-                "{c}"
-            );
+            assert!(groups.iter().all(|g| g.len() == 4 && g.bytes().all(|b| ALPHABET.contains(&b))), "{c}");
             // Normalising a generated code only drops the dashes.
             assert_eq!(normalise(c), c.replace('-', ""));
         }

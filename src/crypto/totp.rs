@@ -119,15 +119,7 @@ impl TotpSecret {
     /// A `totp-rs` generator over a copy of the secret; `totp-rs` is built
     /// with its `zeroize` feature, so the copy is wiped when it is dropped.
     fn engine(&self) -> TOTP {
-        TOTP::new_unchecked(
-            Algorithm::SHA1,
-            DIGITS,
-            1,
-            STEP_SECONDS as u64,
-            self.0.to_vec(),
-            None,
-            String::new(),
-        )
+        TOTP::new_unchecked(Algorithm::SHA1, DIGITS, 1, STEP_SECONDS as u64, self.0.to_vec(), None, String::new())
     }
 }
 
@@ -160,11 +152,7 @@ pub fn qr_svg(uri: &str) -> String {
     use qrcode::render::svg;
     use qrcode::{EcLevel, QrCode};
     match QrCode::with_error_correction_level(uri.as_bytes(), EcLevel::M) {
-        Ok(code) => code
-            .render::<svg::Color>()
-            .min_dimensions(256, 256)
-            .quiet_zone(true)
-            .build(),
+        Ok(code) => code.render::<svg::Color>().min_dimensions(256, 256).quiet_zone(true).build(),
         Err(_) => concat!(
             r#"<svg xmlns="http://www.w3.org/2000/svg" width="256" height="64" viewBox="0 0 256 64">"#,
             r#"<text x="8" y="36" font-size="14">Too long for a QR code: enter the key by hand.</text></svg>"#
@@ -195,15 +183,8 @@ mod tests {
     #[test]
     fn rfc6238_vectors_eight_digits_through_the_crate() {
         // The crate itself reproduces the 8-digit vectors of the RFC.
-        let totp = TOTP::new_unchecked(
-            Algorithm::SHA1,
-            8,
-            1,
-            30,
-            b"12345678901234567890".to_vec(),
-            None,
-            String::new(),
-        );
+        let totp =
+            TOTP::new_unchecked(Algorithm::SHA1, 8, 1, 30, b"12345678901234567890".to_vec(), None, String::new());
         for (t, want) in RFC_VECTORS {
             assert_eq!(totp.generate(t as u64), want, "t = {t}");
         }
@@ -299,10 +280,7 @@ mod tests {
     fn uri_parses_back() {
         let s = TotpSecret::generate();
         let uri = s.otpauth_uri("Varuh Example", "alice@example.org");
-        assert!(
-            uri.starts_with("otpauth://totp/Varuh%20Example:alice%40example.org?"),
-            "{uri}"
-        );
+        assert!(uri.starts_with("otpauth://totp/Varuh%20Example:alice%40example.org?"), "{uri}");
         assert!(uri.contains(&format!("secret={}", s.base32())));
         assert!(uri.contains("issuer=Varuh%20Example"));
         assert!(uri.ends_with("&algorithm=SHA1&digits=6&period=30"));

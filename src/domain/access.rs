@@ -248,7 +248,7 @@ impl Denied {
     pub fn message(&self) -> String {
         match self {
             Denied::SystemOnly => "only system staff may do this".into(),
-            Denied::Role(roles) if roles.is_empty() => "nobody may do this directly".into(),
+            Denied::Role([]) => "nobody may do this directly".into(),
             Denied::Role(roles) => {
                 format!("only {} may do this", roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "))
             }

@@ -12,8 +12,9 @@ pub const PHONE: &str = "phone";
 pub fn normalise(kind: &str, value: &str, field: &str) -> Result<String, Invalid> {
     match kind {
         EMAIL => normalise_email(value).ok_or_else(|| Invalid::new(field, "is not an e-mail address")),
-        PHONE => normalise_phone(value)
-            .ok_or_else(|| Invalid::new(field, "is not a phone number in international form (+ country code, 7-15 digits)")),
+        PHONE => normalise_phone(value).ok_or_else(|| {
+            Invalid::new(field, "is not a phone number in international form (+ country code, 7-15 digits)")
+        }),
         _ => {
             let v = value.trim();
             if v.is_empty() || v.len() > 256 {
@@ -42,11 +43,7 @@ pub fn normalise_email(value: &str) -> Option<String> {
 
 pub fn normalise_phone(value: &str) -> Option<String> {
     let v = value.trim();
-    let rest = if let Some(r) = v.strip_prefix('+') {
-        r
-    } else {
-        v.strip_prefix("00")?
-    };
+    let rest = if let Some(r) = v.strip_prefix('+') { r } else { v.strip_prefix("00")? };
     let mut digits = String::with_capacity(16);
     for c in rest.chars() {
         match c {

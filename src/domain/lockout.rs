@@ -180,13 +180,7 @@ impl SourceLimiter {
     }
 
     fn with_max_sources(max_sources: usize) -> Self {
-        SourceLimiter {
-            sources: Mutex::new(Sources {
-                map: HashMap::new(),
-                pruned_minute: i64::MIN,
-            }),
-            max_sources,
-        }
+        SourceLimiter { sources: Mutex::new(Sources { map: HashMap::new(), pruned_minute: i64::MIN }), max_sources }
     }
 
     /// Whether one more attempt from `source` is allowed; an allowed attempt
@@ -206,11 +200,7 @@ impl SourceLimiter {
                 return true;
             }
         }
-        let w = s.map.entry(key).or_insert(Window {
-            minute,
-            current: 0,
-            previous: 0,
-        });
+        let w = s.map.entry(key).or_insert(Window { minute, current: 0, previous: 0 });
         if minute > w.minute {
             w.previous = if minute == w.minute + 1 { w.current } else { 0 };
             w.current = 0;
@@ -218,11 +208,7 @@ impl SourceLimiter {
         }
         // Time into the current minute; 0 (the previous minute counted in
         // full) if the clock stepped back into an earlier minute.
-        let elapsed = if minute == w.minute {
-            now_ms.rem_euclid(MINUTE_MS) as u64
-        } else {
-            0
-        };
+        let elapsed = if minute == w.minute { now_ms.rem_euclid(MINUTE_MS) as u64 } else { 0 };
         let minute_ms = MINUTE_MS as u64;
         let weighted = u64::from(w.current) * minute_ms + u64::from(w.previous) * (minute_ms - elapsed);
         if weighted < u64::from(per_minute) * minute_ms {
@@ -270,60 +256,24 @@ mod tests {
     #[test]
     fn default_policy_and_serde() {
         let p = policy();
-        assert_eq!(
-            (p.max_failures, p.wait_increment_seconds, p.max_wait_seconds),
-            (5, 30, 900)
-        );
-        assert_eq!(
-            (p.failure_reset_seconds, p.permanent_after, p.source_attempts_per_minute),
-            (43_200, None, 20)
-        );
+        assert_eq!((p.max_failures, p.wait_increment_seconds, p.max_wait_seconds), (5, 30, 900));
+        assert_eq!((p.failure_reset_seconds, p.permanent_after, p.source_attempts_per_minute), (43_200, None, 20));
         assert!(p.validate().is_ok());
         let q: LockoutPolicy = serde_json::from_str(r#"{"max_failures": 3}"#).unwrap();
-        assert_eq!(
-            q,
-            LockoutPolicy {
-                max_failures: 3,
-                ..policy()
-            }
-        );
+        assert_eq!(q, LockoutPolicy { max_failures: 3, ..policy() });
         assert!(serde_json::from_str::<LockoutPolicy>(r#"{"max_failure": 3}"#).is_err());
-        assert!(LockoutPolicy {
-            max_failures: 0,
-            ..policy()
-        }
-        .validate()
-        .is_err());
-        assert!(LockoutPolicy {
-            wait_increment_seconds: 0,
-            ..policy()
-        }
-        .validate()
-        .is_err());
-        assert!(LockoutPolicy {
-            wait_increment_seconds: 0,
-            permanent_after: Some(0),
-            ..policy()
-        }
-        .validate()
-        .is_ok());
-        let a = Attempts {
-            failures: 2,
-            last_failure_ms: Some(T0),
-            lockouts: 1,
-            locked_until_ms: None,
-            permanent: false,
-        };
+        assert!(LockoutPolicy { max_failures: 0, ..policy() }.validate().is_err());
+        assert!(LockoutPolicy { wait_increment_seconds: 0, ..policy() }.validate().is_err());
+        assert!(LockoutPolicy { wait_increment_seconds: 0, permanent_after: Some(0), ..policy() }.validate().is_ok());
+        let a =
+            Attempts { failures: 2, last_failure_ms: Some(T0), lockouts: 1, locked_until_ms: None, permanent: false };
         let back: Attempts = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
         assert_eq!(back, a);
     }
 
     #[test]
     fn growing_wait_capped() {
-        let p = LockoutPolicy {
-            max_wait_seconds: 100,
-            ..policy()
-        };
+        let p = LockoutPolicy { max_wait_seconds: 100, ..policy() };
         let mut a = Attempts::default();
         let mut now = T0;
         for (n, wait_s) in [(1, 30), (2, 60), (3, 90), (4, 100), (5, 100)] {
@@ -367,10 +317,7 @@ mod tests {
 
     #[test]
     fn reset_timer_does_not_forget_lockouts() {
-        let p = LockoutPolicy {
-            permanent_after: Some(2),
-            ..policy()
-        };
+        let p = LockoutPolicy { permanent_after: Some(2), ..policy() };
         let mut a = Attempts::default();
         let mut now = T0;
         for _ in 0..2 {
@@ -384,17 +331,12 @@ mod tests {
 
     #[test]
     fn permanent_after_n_lockouts() {
-        let p = LockoutPolicy {
-            permanent_after: Some(2),
-            ..policy()
-        };
+        let p = LockoutPolicy { permanent_after: Some(2), ..policy() };
         let mut a = Attempts::default();
         let mut now = T0;
         for n in 1..=2 {
             fail_n(&mut a, &p, 5, now);
-            let Gate::Locked { until_ms: Some(until) } = a.gate(&p, now) else {
-                panic!("lockout {n} not temporary")
-            };
+            let Gate::Locked { until_ms: Some(until) } = a.gate(&p, now) else { panic!("lockout {n} not temporary") };
             // A success between rounds resets failures but not the lockout count.
             now = until;
             a.succeeded();
@@ -413,11 +355,7 @@ mod tests {
     #[test]
     fn permanent_at_once_even_without_wait() {
         // keycloak#30969: a zero wait increment must not disable permanent lockout.
-        let p = LockoutPolicy {
-            wait_increment_seconds: 0,
-            permanent_after: Some(0),
-            ..policy()
-        };
+        let p = LockoutPolicy { wait_increment_seconds: 0, permanent_after: Some(0), ..policy() };
         let mut a = Attempts::default();
         fail_n(&mut a, &p, 5, T0);
         assert_eq!(a.gate(&p, T0), Gate::Locked { until_ms: None });
@@ -463,30 +401,13 @@ mod tests {
     #[test]
     fn huge_settings_do_not_overflow() {
         // keycloak#30939: very long waits must still lock.
-        let p = LockoutPolicy {
-            wait_increment_seconds: u32::MAX,
-            max_wait_seconds: u32::MAX,
-            ..policy()
-        };
-        let mut a = Attempts {
-            lockouts: u32::MAX - 1,
-            ..Attempts::default()
-        };
+        let p = LockoutPolicy { wait_increment_seconds: u32::MAX, max_wait_seconds: u32::MAX, ..policy() };
+        let mut a = Attempts { lockouts: u32::MAX - 1, ..Attempts::default() };
         fail_n(&mut a, &p, 5, T0);
-        assert_eq!(
-            a.gate(&p, T0),
-            Gate::Locked {
-                until_ms: Some(T0 + i64::from(u32::MAX) * 1000)
-            }
-        );
+        assert_eq!(a.gate(&p, T0), Gate::Locked { until_ms: Some(T0 + i64::from(u32::MAX) * 1000) });
         let mut b = Attempts::default();
         fail_n(&mut b, &p, 5, i64::MAX - 10);
-        assert_eq!(
-            b.gate(&p, i64::MAX - 10),
-            Gate::Locked {
-                until_ms: Some(i64::MAX)
-            }
-        );
+        assert_eq!(b.gate(&p, i64::MAX - 10), Gate::Locked { until_ms: Some(i64::MAX) });
     }
 
     fn ip(s: &str) -> IpAddr {

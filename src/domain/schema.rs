@@ -136,7 +136,10 @@ impl CollectionDef {
             return Err(Invalid::new("purposes", "must name at least one purpose, none empty"));
         }
         if self.subject_categories.is_empty() || self.subject_categories.iter().any(|p| p.trim().is_empty()) {
-            return Err(Invalid::new("subject_categories", "must name at least one category of data subjects, none empty"));
+            return Err(Invalid::new(
+                "subject_categories",
+                "must name at least one category of data subjects, none empty",
+            ));
         }
         if self.source.trim().is_empty() {
             return Err(Invalid::new("source", "must say where the data comes from"));
@@ -160,7 +163,10 @@ impl CollectionDef {
                 ));
             }
             if f.identifier && matches!(f.field_type, FieldType::Boolean | FieldType::Number | FieldType::Date) {
-                return Err(Invalid::new(format!("fields[{i}].identifier"), "only string, integer, email and phone fields can identify a subject"));
+                return Err(Invalid::new(
+                    format!("fields[{i}].identifier"),
+                    "only string, integer, email and phone fields can identify a subject",
+                ));
             }
         }
         Ok(())
@@ -175,9 +181,9 @@ impl CollectionDef {
     pub fn check_record(&self, data: &Map<String, Value>, partial: bool) -> Result<Vec<(String, Value)>, Invalid> {
         let mut out = Vec::with_capacity(data.len());
         for (name, value) in data {
-            let f = self
-                .field(name)
-                .ok_or_else(|| Invalid::new(format!("data.{}", printable(name)), "is not a field of this collection"))?;
+            let f = self.field(name).ok_or_else(|| {
+                Invalid::new(format!("data.{}", printable(name)), "is not a field of this collection")
+            })?;
             let path = format!("data.{name}");
             if value.is_null() {
                 if f.required {
@@ -288,7 +294,13 @@ mod tests {
     fn valid_definition_passes_and_special_category_needs_permission() {
         let mut c = customers();
         assert!(c.validate(false).is_ok());
-        c.fields.push(FieldDef { name: "diagnosis".into(), field_type: FieldType::String, category: "health".into(), required: false, identifier: false });
+        c.fields.push(FieldDef {
+            name: "diagnosis".into(),
+            field_type: FieldType::String,
+            category: "health".into(),
+            required: false,
+            identifier: false,
+        });
         assert_eq!(c.validate(false).unwrap_err().field, "fields[6].category");
         assert!(c.validate(true).is_ok());
     }

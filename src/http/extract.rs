@@ -2,9 +2,9 @@
 //! input into a problem naming the field (without echoing values), and the
 //! bearer-token authentication of staff.
 
-use crate::service::audit::RequestMeta;
 use super::problem::Problem;
 use super::AppState;
+use crate::service::audit::RequestMeta;
 use crate::service::Actor;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -30,9 +30,19 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
         }
         let limit = state.max_body_bytes;
         let too_large = || {
-            Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large", format!("the body must be at most {limit} bytes"))
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+                format!("the body must be at most {limit} bytes"),
+            )
         };
-        if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok()) {
+        if let Some(len) = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+        {
             if len > limit {
                 return Err(too_large());
             }
@@ -76,7 +86,12 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
         Err(e) => {
             let path = e.path().to_string();
             let inner = e.into_inner();
-            if matches!(inner.classify(), serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io) {
+            if matches!(
+                inner.classify(),
+                serde_json::error::Category::Syntax
+                    | serde_json::error::Category::Eof
+                    | serde_json::error::Category::Io
+            ) {
                 return Err(Problem::new(
                     StatusCode::BAD_REQUEST,
                     "malformed-json",
@@ -85,7 +100,8 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
                 ));
             }
             let msg = inner.to_string();
-            let join = |name: &str| if path == "." || path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
+            let join =
+                |name: &str| if path == "." || path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
             let quoted = |m: &str| m.split('`').nth(1).map(str::to_string);
             let (field, detail) = if let Some(rest) = msg.strip_prefix("missing field ") {
                 (join(&quoted(rest).unwrap_or_default()), "is required".to_string())
@@ -94,10 +110,16 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
                 let f = if path == "." { join(&quoted(&msg).unwrap_or_default()) } else { path.clone() };
                 (f, "is not a known field".to_string())
             } else if msg.starts_with("unknown variant") {
-                let expected = msg.split_once("expected ").map(|(_, e)| e.split(" at line").next().unwrap_or(e).to_string()).unwrap_or_default();
+                let expected = msg
+                    .split_once("expected ")
+                    .map(|(_, e)| e.split(" at line").next().unwrap_or(e).to_string())
+                    .unwrap_or_default();
                 (path.clone(), format!("must be {expected}"))
             } else if msg.starts_with("invalid type") {
-                let expected = msg.split_once("expected ").map(|(_, e)| e.split(" at line").next().unwrap_or(e).to_string()).unwrap_or_default();
+                let expected = msg
+                    .split_once("expected ")
+                    .map(|(_, e)| e.split(" at line").next().unwrap_or(e).to_string())
+                    .unwrap_or_default();
                 (path.clone(), format!("has the wrong type: expected {expected}"))
             } else {
                 (path.clone(), "has an invalid value".to_string())
@@ -132,10 +154,13 @@ pub fn request_meta(parts: &Parts) -> RequestMeta {
         .headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
+        .filter(|v| {
+            !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let source = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
+    let source =
+        parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
     let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|v| {
         v.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').take(120).collect::<String>().replace(' ', "_")
     });

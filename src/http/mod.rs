@@ -36,7 +36,10 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 
@@ -177,7 +180,10 @@ pub fn openapi() -> serde_json::Value {
     for (path, item) in paths.iter_mut() {
         let Some(item) = item.as_object_mut() else { continue };
         for (method, op) in item.iter_mut() {
-            let action = ROUTES.iter().find(|(m, p, _)| m == method && p == path).map(|(_, _, a)| a.map(|a| a.name()).unwrap_or("public"));
+            let action = ROUTES
+                .iter()
+                .find(|(m, p, _)| m == method && p == path)
+                .map(|(_, _, a)| a.map(|a| a.name()).unwrap_or("public"));
             if let Some(op) = op.as_object_mut() {
                 op.insert("x-varuh-action".into(), serde_json::Value::from(action.unwrap_or("unmapped")));
                 if let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) {
@@ -214,7 +220,12 @@ pub fn app(state: AppState) -> Router {
         )
         .fallback(|| async { problem::Problem::not_found("route") })
         .method_not_allowed_fallback(|| async {
-            problem::Problem::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed", "this route does not take this method")
+            problem::Problem::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                "this route does not take this method",
+            )
         })
         .layer(axum::middleware::from_fn(access_log))
         .with_state(state)
@@ -227,7 +238,11 @@ async fn access_log(req: axum::extract::Request, next: axum::middleware::Next) -
         return next.run(req).await;
     }
     let method = req.method().clone();
-    let route = req.extensions().get::<axum::extract::MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "(unmatched)".into());
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "(unmatched)".into());
     let start = std::time::Instant::now();
     let resp = next.run(req).await;
     tracing::debug!(target: "varuh::access", %method, %route, status = resp.status().as_u16(), micros = start.elapsed().as_micros() as u64, "request");

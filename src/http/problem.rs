@@ -24,7 +24,13 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
-        Problem { kind: format!("https://varuh.dev/problems/{slug}"), title: title.into(), status: status.as_u16(), detail: detail.into(), field: None }
+        Problem {
+            kind: format!("https://varuh.dev/problems/{slug}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            field: None,
+        }
     }
 
     pub fn field(mut self, f: impl Into<String>) -> Self {
@@ -60,8 +66,18 @@ impl From<ServiceError> for Problem {
     fn from(e: ServiceError) -> Self {
         use ServiceError::*;
         match e {
-            Unauthenticated => Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required", "a valid bearer token is required"),
-            BadCredentials => Problem::new(StatusCode::UNAUTHORIZED, "bad-credentials", "Invalid credentials", "the login name or password is wrong"),
+            Unauthenticated => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Authentication required",
+                "a valid bearer token is required",
+            ),
+            BadCredentials => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "bad-credentials",
+                "Invalid credentials",
+                "the login name or password is wrong",
+            ),
             Forbidden(why) => Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", why),
             PasswordChangeRequired => Problem::new(
                 StatusCode::FORBIDDEN,
@@ -81,19 +97,41 @@ impl From<ServiceError> for Problem {
                 "Second factor required",
                 "send the code of your authenticator app (otp) or a recovery code (recovery_code)",
             ),
-            RateLimited => Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests", "too many sign-in attempts from this address; wait a minute"),
+            RateLimited => Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+                "too many sign-in attempts from this address; wait a minute",
+            ),
             NotFound(what) => Problem::not_found(what),
             Invalid(i) => Problem::invalid(i.field, i.message),
             Conflict(why) => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", why),
-            Stale => Problem::new(StatusCode::PRECONDITION_FAILED, "stale", "Precondition failed", "the record was changed since the version given"),
+            Stale => Problem::new(
+                StatusCode::PRECONDITION_FAILED,
+                "stale",
+                "Precondition failed",
+                "the record was changed since the version given",
+            ),
             Unavailable(m) => {
                 tracing::warn!(error = %m, "store unavailable");
-                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable", "the store is not available; try again")
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Service unavailable",
+                    "the store is not available; try again",
+                )
             }
-            NotPublished(m) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not-published", "Tree head not published", m),
+            NotPublished(m) => {
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not-published", "Tree head not published", m)
+            }
             Internal(m) => {
                 tracing::error!(error = %m, "internal error");
-                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "an internal error occurred; it has been logged")
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    "an internal error occurred; it has been logged",
+                )
             }
         }
     }

@@ -15,7 +15,12 @@ pub struct Tls<'a> {
 }
 
 /// Serves until a shutdown signal; returns after in-flight requests end.
-pub async fn serve(state: AppState, listen: SocketAddr, tls: Option<Tls<'_>>, ready: Option<tokio::sync::oneshot::Sender<SocketAddr>>) -> anyhow::Result<()> {
+pub async fn serve(
+    state: AppState,
+    listen: SocketAddr,
+    tls: Option<Tls<'_>>,
+    ready: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
+) -> anyhow::Result<()> {
     let handle = Handle::new();
     let h = handle.clone();
     tokio::spawn(async move {
@@ -24,7 +29,8 @@ pub async fn serve(state: AppState, listen: SocketAddr, tls: Option<Tls<'_>>, re
         h.graceful_shutdown(Some(Duration::from_secs(30)));
     });
     let router = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    let std_listener = std::net::TcpListener::bind(listen).map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let std_listener =
+        std::net::TcpListener::bind(listen).map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     std_listener.set_nonblocking(true)?;
     let addr = std_listener.local_addr()?;
     match tls {
@@ -45,7 +51,11 @@ pub async fn serve(state: AppState, listen: SocketAddr, tls: Option<Tls<'_>>, re
                 let _ = r.send(addr);
             }
             // No Nagle delay: a response is one small write the client waits for.
-            axum_server::from_tcp(std_listener).acceptor(axum_server::accept::NoDelayAcceptor::new()).handle(handle).serve(router).await?;
+            axum_server::from_tcp(std_listener)
+                .acceptor(axum_server::accept::NoDelayAcceptor::new())
+                .handle(handle)
+                .serve(router)
+                .await?;
         }
     }
     tracing::info!("server stopped");

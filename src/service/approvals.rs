@@ -45,7 +45,7 @@ impl Command {
 /// A use case that may be held for approval: done, or waiting.
 pub enum Held<T> {
     Done(T),
-    Pending(ApprovalInfo),
+    Pending(Box<ApprovalInfo>),
 }
 
 #[derive(Debug, Clone)]
@@ -106,17 +106,26 @@ impl Vault {
         let held = match call.tenant {
             Some(t) if actor.approval.is_none() => {
                 let p = self.policy(Some(t)).await?;
-                p.four_eyes.operations.iter().any(|o| o == call.action.name()).then_some((t, p.four_eyes.approval_hours))
+                p.four_eyes
+                    .operations
+                    .iter()
+                    .any(|o| o == call.action.name())
+                    .then_some((t, p.four_eyes.approval_hours))
             }
             _ => None,
         };
         let Some((tenant, hours)) = held else {
-            return self.run(call, |cx| async move { work(cx).await.map(Held::Done) }, |v, d| {
-                if let Held::Done(v) = v {
-                    fill(v, d)
-                }
-            })
-            .await;
+            return self
+                .run(
+                    call,
+                    |cx| async move { work(cx).await.map(Held::Done) },
+                    |v, d| {
+                        if let Held::Done(v) = v {
+                            fill(v, d)
+                        }
+                    },
+                )
+                .await;
         };
         let now = self.clock.now_ms();
         let row = ApprovalRow {
@@ -142,7 +151,7 @@ impl Vault {
                     queries::insert_approval(db, &row)
                 })
                 .await?;
-                Ok(Held::Pending(out))
+                Ok(Held::Pending(Box::new(out)))
             },
             |_, _| {},
         )
@@ -155,7 +164,13 @@ impl Vault {
             call,
             |_| async {
                 let now = self.clock.now_ms();
-                Ok(self.store.read(move |db| queries::list_approvals(db, tenant)).await?.iter().map(|r| info(r, now)).collect())
+                Ok(self
+                    .store
+                    .read(move |db| queries::list_approvals(db, tenant))
+                    .await?
+                    .iter()
+                    .map(|r| info(r, now))
+                    .collect())
             },
             |_, _| {},
         )
@@ -163,7 +178,13 @@ impl Vault {
     }
 
     /// Approves (and runs, as its requester) or rejects a pending approval.
-    pub async fn decide_approval(&self, actor: &Actor, tenant: Uuid, id: Uuid, decision: Decision) -> Result<ApprovalInfo> {
+    pub async fn decide_approval(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        id: Uuid,
+        decision: Decision,
+    ) -> Result<ApprovalInfo> {
         let call = self.call(actor, Action::ApprovalDecide, Some(tenant)).detail(format!("approval={id}"));
         let (approved, row) = self
             .run(
@@ -179,8 +200,10 @@ impl Vault {
                         return Err(ServiceError::Conflict("this approval was decided already"));
                     }
                     if now >= row.expires_at {
-                        self.write_recorded(move |db, _| queries::decide_approval(db, tenant, id, "expired", Uuid::nil(), now, None))
-                            .await?;
+                        self.write_recorded(move |db, _| {
+                            queries::decide_approval(db, tenant, id, "expired", Uuid::nil(), now, None)
+                        })
+                        .await?;
                         return Err(ServiceError::Conflict("this approval has expired"));
                     }
                     if row.requested_by == actor.staff_id {
@@ -222,10 +245,17 @@ impl Vault {
     }
 
     /// Collects an approved export, once, as its requester.
-    pub async fn collect_export(&self, actor: &Actor, tenant: Uuid, approval: Uuid) -> Result<Vec<super::records::RecordView>> {
+    pub async fn collect_export(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        approval: Uuid,
+    ) -> Result<Vec<super::records::RecordView>> {
         self.tenant_for(actor, tenant).await?;
         let row = self.store.read_latest(move |db| queries::get_approval(db, tenant, approval)).await?;
-        let row = row.filter(|r| r.requested_by == actor.staff_id && r.action == Action::RecordsExport.name()).ok_or(ServiceError::NotFound("approval"))?;
+        let row = row
+            .filter(|r| r.requested_by == actor.staff_id && r.action == Action::RecordsExport.name())
+            .ok_or(ServiceError::NotFound("approval"))?;
         if row.state != "approved" {
             return Err(ServiceError::Conflict("this export is not approved, or was collected already"));
         }
@@ -245,7 +275,11 @@ impl Vault {
 
     /// The requester of an approval, as the actor its command runs as.
     async fn requester(&self, decider: &Actor, staff: Uuid, approval: Uuid) -> Result<Actor> {
-        let s = self.store.read_latest(move |db| queries::staff_by_id(db, staff)).await?.ok_or(ServiceError::NotFound("staff"))?;
+        let s = self
+            .store
+            .read_latest(move |db| queries::staff_by_id(db, staff))
+            .await?
+            .ok_or(ServiceError::NotFound("staff"))?;
         if s.disabled {
             return Err(ServiceError::Conflict("the requester's account is suspended; the command did not run"));
         }

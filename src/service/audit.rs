@@ -9,18 +9,18 @@
 //! system administrator all of it, a tenant administrator the tenant's.
 
 use super::{Actor, Result, ServiceError, Vault};
-use crate::domain::access::Action;
-use crate::audit::note::{self, Checkpoint, VerifierKey};
 use crate::audit::merkle::Proofs;
-use crate::audit::{self as log, merkle, Draft, Event};
-use crate::store::queries::{self, AuditFilter, HeadRow};
-use crate::store::db::Db;
-use crate::store::StoreError;
+use crate::audit::note::{self, Checkpoint, VerifierKey};
 use crate::audit::publish;
-use std::sync::atomic::Ordering;
-use tokio::sync::oneshot;
+use crate::audit::{self as log, merkle, Draft, Event};
+use crate::domain::access::Action;
+use crate::store::db::Db;
+use crate::store::queries::{self, AuditFilter, HeadRow};
+use crate::store::StoreError;
 use std::cell::RefCell;
 use std::future::Future;
+use std::sync::atomic::Ordering;
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 /// Events waiting for the writer. Appending from many requests at once,
@@ -136,7 +136,9 @@ fn stored_event(r: &queries::AuditRow) -> Result<StoredEvent> {
 pub(crate) fn outcome(e: &ServiceError) -> &'static str {
     match e {
         ServiceError::Unauthenticated | ServiceError::BadCredentials => "unauthenticated",
-        ServiceError::Forbidden(_) | ServiceError::PasswordChangeRequired | ServiceError::MfaEnrolmentRequired => "denied",
+        ServiceError::Forbidden(_) | ServiceError::PasswordChangeRequired | ServiceError::MfaEnrolmentRequired => {
+            "denied"
+        }
         ServiceError::MfaRequired | ServiceError::RateLimited => "unauthenticated",
         ServiceError::NotFound(_) => "not_found",
         ServiceError::Invalid(_) => "invalid",
@@ -239,7 +241,13 @@ impl Vault {
     /// After a use case that showed many subjects' records at once (a page
     /// of a collection), one `subject.seen` event per subject, so that "who
     /// has seen this person's data" finds it by subject.
-    pub(crate) async fn record_seen(&self, actor: &Actor, tenant: Uuid, via: &str, records: &[super::records::RecordView]) -> Result<()> {
+    pub(crate) async fn record_seen(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        via: &str,
+        records: &[super::records::RecordView],
+    ) -> Result<()> {
         let mut by_subject: std::collections::BTreeMap<Uuid, Vec<&super::records::RecordView>> = Default::default();
         for r in records {
             by_subject.entry(r.subject).or_default().push(r);
@@ -247,7 +255,8 @@ impl Vault {
         let drafts = by_subject
             .into_iter()
             .map(|(subject, rs)| {
-                let mut d = self.draft(actor, crate::domain::access::Action::SubjectSeen.name(), Some(tenant)).subject(subject);
+                let mut d =
+                    self.draft(actor, crate::domain::access::Action::SubjectSeen.name(), Some(tenant)).subject(subject);
                 d.fields = super::records::read_fields(actor, &rs);
                 d.outcome = "ok".into();
                 d.collection = rs.first().map(|r| r.collection.clone());
@@ -264,7 +273,12 @@ impl Vault {
     /// A use case that changes data does so through `write_recorded`, which
     /// commits the change and its event together; then nothing is appended
     /// here unless the use case fails after that commit.
-    pub(crate) async fn audited<T>(&self, d: Draft, work: impl Future<Output = Result<T>>, fill: impl FnOnce(&T, &mut Draft)) -> Result<T> {
+    pub(crate) async fn audited<T>(
+        &self,
+        d: Draft,
+        work: impl Future<Output = Result<T>>,
+        fill: impl FnOnce(&T, &mut Draft),
+    ) -> Result<T> {
         let (r, p) = PENDING
             .scope(RefCell::new(Pending { draft: d, recorded: false }), async move {
                 let r = work.await;
@@ -339,12 +353,15 @@ impl Vault {
                 let key = self.audit_key();
                 let c = Checkpoint { origin: key.name.clone(), size, root };
                 let text = note::sign(&c, &key.name, &self.signer);
-                let row = HeadRow { tree_size: size as i64, root: root.to_vec(), time_ms: self.clock.now_ms(), note: text };
+                let row =
+                    HeadRow { tree_size: size as i64, root: root.to_vec(), time_ms: self.clock.now_ms(), note: text };
                 let stored = row.clone();
                 match self.store.write(move |db| queries::insert_audit_head(db, &row)).await {
                     Ok(()) => head_of(stored)?,
                     // Another caller made the head of this size first.
-                    Err(StoreError::Conflict) => head_of(self.store.read_latest(queries::latest_audit_head).await?.ok_or(ServiceError::Stale)?)?,
+                    Err(StoreError::Conflict) => {
+                        head_of(self.store.read_latest(queries::latest_audit_head).await?.ok_or(ServiceError::Stale)?)?
+                    }
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -357,7 +374,9 @@ impl Vault {
     /// unless a head at least as large was published already.
     async fn publish(&self, h: &Head) -> Result<()> {
         let s = &self.settings;
-        if (s.audit_publish_file.is_none() && s.audit_publish_webhook.is_none()) || self.published.load(Ordering::Acquire) > h.tree_size {
+        if (s.audit_publish_file.is_none() && s.audit_publish_webhook.is_none())
+            || self.published.load(Ordering::Acquire) > h.tree_size
+        {
             return Ok(());
         }
         let _one_at_a_time = self.publishing.lock().await;
@@ -367,11 +386,17 @@ impl Vault {
         let payload = publish::payload(&s.audit_origin, h.tree_size, &h.root, &h.checkpoint);
         let fail = |e: String| {
             tracing::error!(error = %e, tree_size = h.tree_size, "cannot publish the audit tree head");
-            ServiceError::NotPublished(format!("the tree head of size {} is stored but could not be published: {e}", h.tree_size))
+            ServiceError::NotPublished(format!(
+                "the tree head of size {} is stored but could not be published: {e}",
+                h.tree_size
+            ))
         };
         if let Some(path) = &s.audit_publish_file {
             let (path, p) = (path.clone(), payload.clone());
-            tokio::task::spawn_blocking(move || publish::to_file(&path, &p)).await.map_err(|e| fail(e.to_string()))?.map_err(fail)?;
+            tokio::task::spawn_blocking(move || publish::to_file(&path, &p))
+                .await
+                .map_err(|e| fail(e.to_string()))?
+                .map_err(fail)?;
         }
         if let Some(url) = &s.audit_publish_webhook {
             publish::to_webhook(url, &payload).await.map_err(fail)?;
@@ -402,14 +427,7 @@ impl Vault {
     /// Makes a head on request (administrators), recorded.
     pub async fn request_head(&self, actor: &Actor) -> Result<Head> {
         let call = self.call(actor, Action::AuditHeadCreate, actor.tenant);
-        self.run(
-            call,
-            |_| async {
-                self.make_head().await
-            },
-            |_, _| {},
-        )
-        .await
+        self.run(call, |_| async { self.make_head().await }, |_, _| {}).await
     }
 
     /// The latest signed head.
@@ -449,7 +467,10 @@ impl Vault {
                         r
                     }
                 };
-                let blocks = need.into_iter().map(|b| Ok((b, log::block_leaves(db, b, size)?))).collect::<std::result::Result<Vec<_>, StoreError>>()?;
+                let blocks = need
+                    .into_iter()
+                    .map(|b| Ok((b, log::block_leaves(db, b, size)?)))
+                    .collect::<std::result::Result<Vec<_>, StoreError>>()?;
                 Ok(merkle::Blocked::new(roots, blocks))
             })
             .await
@@ -460,7 +481,12 @@ impl Vault {
     }
 
     /// Inclusion proof of event `seq` in the tree of `size` events.
-    pub async fn inclusion_proof(&self, actor: &Actor, seq: u64, size: u64) -> Result<(merkle::Hash, Vec<merkle::Hash>)> {
+    pub async fn inclusion_proof(
+        &self,
+        actor: &Actor,
+        seq: u64,
+        size: u64,
+    ) -> Result<(merkle::Hash, Vec<merkle::Hash>)> {
         let call = self.call(actor, Action::AuditInclusion, actor.tenant).detail(format!("seq={seq} tree_size={size}"));
         self.run(
             call,
@@ -479,7 +505,8 @@ impl Vault {
 
     /// Consistency proof between the trees of `first` and `second` events.
     pub async fn consistency_proof(&self, actor: &Actor, first: u64, second: u64) -> Result<Vec<merkle::Hash>> {
-        let call = self.call(actor, Action::AuditConsistency, actor.tenant).detail(format!("first={first} second={second}"));
+        let call =
+            self.call(actor, Action::AuditConsistency, actor.tenant).detail(format!("first={first} second={second}"));
         self.run(
             call,
             |_| async {
@@ -530,8 +557,15 @@ impl Vault {
     /// Events `from..to` of the latest head with inclusion proofs against it:
     /// what an outside auditor needs to verify them without the database.
     /// System administrators only (an export holds every tenant's events).
-    pub async fn export(&self, actor: &Actor, from: u64, to: Option<u64>) -> Result<(Head, Vec<(StoredEvent, Vec<merkle::Hash>)>)> {
-        let call = self.call(actor, Action::AuditExport, None).detail(format!("from={from} to={}", to.map(|t| t.to_string()).unwrap_or_default()));
+    pub async fn export(
+        &self,
+        actor: &Actor,
+        from: u64,
+        to: Option<u64>,
+    ) -> Result<(Head, Vec<(StoredEvent, Vec<merkle::Hash>)>)> {
+        let call = self
+            .call(actor, Action::AuditExport, None)
+            .detail(format!("from={from} to={}", to.map(|t| t.to_string()).unwrap_or_default()));
         self.run(
             call,
             |_| async {
@@ -542,12 +576,16 @@ impl Vault {
                 }
                 let size = head.tree_size;
                 let (b, n) = (merkle::BLOCK, size as usize);
-                let mut need: Vec<usize> = if to > from { (from as usize / b..=(to as usize - 1) / b).collect() } else { Vec::new() };
+                let mut need: Vec<usize> =
+                    if to > from { (from as usize / b..=(to as usize - 1) / b).collect() } else { Vec::new() };
                 if n % b != 0 && need.last() != Some(&(n / b)) {
                     need.push(n / b);
                 }
                 let tree = self.blocked(size, need).await?;
-                let rows = self.store.read_long(move |db| queries::audit_events_from(db, from as i64, (to - from) as i64)).await?;
+                let rows = self
+                    .store
+                    .read_long(move |db| queries::audit_events_from(db, from as i64, (to - from) as i64))
+                    .await?;
                 let mut out = Vec::with_capacity(rows.len());
                 for r in rows {
                     out.push((stored_event(&r)?, tree.inclusion_proof(r.seq as usize, size as usize)));
@@ -563,7 +601,9 @@ impl Vault {
 /// Keeps the kernel's note (`approval=…`, `via=local`) when a use case
 /// replaces its event's detail, so an approved command stays linked to its approval.
 fn keep_note(before: Option<&str>, d: &mut Draft) {
-    let Some(note) = before.and_then(|b| b.split(' ').find(|w| w.starts_with("approval=") || *w == "via=local")) else { return };
+    let Some(note) = before.and_then(|b| b.split(' ').find(|w| w.starts_with("approval=") || *w == "via=local")) else {
+        return;
+    };
     match &mut d.detail {
         Some(x) if x.contains(note) => {}
         Some(x) => {
@@ -575,7 +615,9 @@ fn keep_note(before: Option<&str>, d: &mut Draft) {
 }
 
 /// The field names present in some records, sorted, each once.
-pub(crate) fn field_names<'a>(records: impl IntoIterator<Item = &'a serde_json::Map<String, serde_json::Value>>) -> Vec<String> {
+pub(crate) fn field_names<'a>(
+    records: impl IntoIterator<Item = &'a serde_json::Map<String, serde_json::Value>>,
+) -> Vec<String> {
     let mut names: Vec<String> = records.into_iter().flat_map(|m| m.keys().cloned()).collect();
     names.sort();
     names.dedup();

@@ -77,7 +77,12 @@ impl Vault {
 
     /// Checks the call, then runs `work` inside its audit record; `fill`
     /// adds to the event what only the result knows.
-    pub(crate) async fn run<'a, T, F, Fut>(&self, call: Call<'a>, work: F, fill: impl FnOnce(&T, &mut Draft)) -> Result<T>
+    pub(crate) async fn run<'a, T, F, Fut>(
+        &self,
+        call: Call<'a>,
+        work: F,
+        fill: impl FnOnce(&T, &mut Draft),
+    ) -> Result<T>
     where
         F: FnOnce(Cx<'a>) -> Fut,
         Fut: Future<Output = Result<T>>,
@@ -103,7 +108,13 @@ impl Vault {
     }
 
     /// The checks of [`Vault::run`], in their order.
-    async fn admit<'a>(&self, actor: &'a Actor, action: Action, tenant: Option<Uuid>, collection: Option<&str>) -> Result<Cx<'a>> {
+    async fn admit<'a>(
+        &self,
+        actor: &'a Actor,
+        action: Action,
+        tenant: Option<Uuid>,
+        collection: Option<&str>,
+    ) -> Result<Cx<'a>> {
         let rule = action.rule();
         if rule.scope == Scope::Anonymous {
             return Err(ServiceError::Forbidden(access::Denied::Role(&[]).message()));
@@ -125,7 +136,8 @@ impl Vault {
         if system_wide && !system {
             return Err(ServiceError::Forbidden(access::Denied::SystemOnly.message()));
         }
-        access::permit(rule, actor.role, system, &actor.access, collection).map_err(|d| ServiceError::Forbidden(d.message()))?;
+        access::permit(rule, actor.role, system, &actor.access, collection)
+            .map_err(|d| ServiceError::Forbidden(d.message()))?;
         Ok(Cx { actor, tenant: t })
     }
 

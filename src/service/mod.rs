@@ -18,8 +18,8 @@ pub mod tenancy;
 
 use crate::clock::Clock;
 use crate::crypto::{MasterKey, TenantKeys};
-use crate::domain::schema::CollectionDef;
 use crate::domain::access::Access;
+use crate::domain::schema::CollectionDef;
 use crate::domain::{Invalid, Role};
 use crate::store::{queries, Store, StoreError};
 use std::collections::HashMap;
@@ -114,7 +114,11 @@ impl Actor {
     /// API, not the machine: this actor's calls are not held.
     pub fn local() -> Actor {
         Actor {
-            req: audit::RequestMeta { id: format!("cli-{}", Uuid::now_v7()), source: Some("local".into()), user_agent: Some("varuh-cli".into()) },
+            req: audit::RequestMeta {
+                id: format!("cli-{}", Uuid::now_v7()),
+                source: Some("local".into()),
+                user_agent: Some("varuh-cli".into()),
+            },
             staff_id: Uuid::nil(),
             tenant: None,
             role: Role::Administrator,
@@ -140,7 +144,13 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { session_ttl_ms: 8 * 3600 * 1000, default_policy: Arc::default(), audit_origin: "varuh.local/audit".into(), audit_publish_file: None, audit_publish_webhook: None }
+        Settings {
+            session_ttl_ms: 8 * 3600 * 1000,
+            default_policy: Arc::default(),
+            audit_origin: "varuh.local/audit".into(),
+            audit_publish_file: None,
+            audit_publish_webhook: None,
+        }
     }
 }
 
@@ -230,8 +240,13 @@ impl Vault {
         if let Some(t) = self.tenants.read().unwrap_or_else(|e| e.into_inner()).get(&tenant) {
             return Ok(t.clone());
         }
-        let row = self.store.read(move |db| queries::get_tenant(db, tenant)).await?.ok_or(ServiceError::NotFound("tenant"))?;
-        let keys = self.master.open_tenant(row.id, &row.wrapped_key).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let row = self
+            .store
+            .read(move |db| queries::get_tenant(db, tenant))
+            .await?
+            .ok_or(ServiceError::NotFound("tenant"))?;
+        let keys =
+            self.master.open_tenant(row.id, &row.wrapped_key).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let ctx = Arc::new(TenantCtx { id: row.id, allow_special: row.allow_special, keys });
         self.tenants.write().unwrap_or_else(|e| e.into_inner()).insert(tenant, ctx.clone());
         Ok(ctx)
@@ -248,10 +263,10 @@ impl Vault {
             .read(move |db| queries::collection_by_name(db, tenant, &n))
             .await?
             .ok_or(ServiceError::NotFound("collection"))?;
-        let def: CollectionDef = serde_json::from_str(&row.definition).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let def: CollectionDef =
+            serde_json::from_str(&row.definition).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let c = Arc::new(Collection { id: row.id, def, created_at: row.created_at });
         self.collections.write().unwrap_or_else(|e| e.into_inner()).insert(key, c.clone());
         Ok(c)
     }
 }
-

@@ -3,12 +3,12 @@
 //! records. Fields are sealed here, before anything reaches the store, and
 //! opened here after reading (CONF-1, CONF-3).
 
-use super::audit::field_names;
 use super::approvals::{Command, Held};
+use super::audit::field_names;
 use super::{Actor, Collection, Result, ServiceError, TenantCtx, Vault};
 use crate::crypto::{FieldContext, SubjectKey};
-use crate::domain::schema::identifier_text;
 use crate::domain::access::Action;
+use crate::domain::schema::identifier_text;
 use crate::domain::{check_name, identifiers, Invalid};
 use crate::store::db::Db;
 use crate::store::queries::{self, IdentifierRow, RecordRow, SealedRecord, SubjectRow};
@@ -65,9 +65,16 @@ impl Vault {
     }
 
     /// Blind indexes of caller-given identifiers (`{"email": "…"}`).
-    fn identifier_rows(&self, t: &TenantCtx, given: &BTreeMap<String, String>, prefix: &str) -> Result<Vec<IdentifierRow>> {
+    fn identifier_rows(
+        &self,
+        t: &TenantCtx,
+        given: &BTreeMap<String, String>,
+        prefix: &str,
+    ) -> Result<Vec<IdentifierRow>> {
         if given.is_empty() {
-            return Err(Invalid::new(prefix, "must give at least one identifier (email, phone, customer_number …)").into());
+            return Err(
+                Invalid::new(prefix, "must give at least one identifier (email, phone, customer_number …)").into()
+            );
         }
         given
             .iter()
@@ -75,47 +82,63 @@ impl Vault {
                 let field = format!("{prefix}.{kind}");
                 check_name(&field, kind)?;
                 let n = identifiers::normalise(kind, value, &field)?;
-                Ok(IdentifierRow { kind: kind.clone(), hash: t.keys.blind_index(kind, &n).to_vec(), source_record: None })
+                Ok(IdentifierRow {
+                    kind: kind.clone(),
+                    hash: t.keys.blind_index(kind, &n).to_vec(),
+                    source_record: None,
+                })
             })
             .collect()
     }
 
     /// Finds the subject with these identifiers, or creates one (DSR-8, CONF-3).
-    pub async fn find_or_create_subject(&self, actor: &Actor, tenant: Uuid, given: &BTreeMap<String, String>) -> Result<SubjectInfo> {
+    pub async fn find_or_create_subject(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        given: &BTreeMap<String, String>,
+    ) -> Result<SubjectInfo> {
         let call = self.call(actor, Action::SubjectFindOrCreate, Some(tenant)).fields_of(given.keys());
         self.run(
             call,
             |cx| async move {
-        let t = cx.tenant()?.clone();
-        let idents = self.identifier_rows(&t, given, "identifiers")?;
-        let id = Uuid::now_v7();
-        let (_, wrapped) = t.keys.new_subject_key(tenant, id);
-        let now = self.clock.now_ms();
-        let found = self
-            .write_recorded(move |db, d| {
-                if let Some(existing) = owner_of(db, tenant, &idents, None)? {
-                    // Known by one identifier: attach the others to the same person.
-                    for i in &idents {
-                        queries::insert_identifier(db, tenant, existing, i)?;
+                let t = cx.tenant()?.clone();
+                let idents = self.identifier_rows(&t, given, "identifiers")?;
+                let id = Uuid::now_v7();
+                let (_, wrapped) = t.keys.new_subject_key(tenant, id);
+                let now = self.clock.now_ms();
+                let found = self
+                    .write_recorded(move |db, d| {
+                        if let Some(existing) = owner_of(db, tenant, &idents, None)? {
+                            // Known by one identifier: attach the others to the same person.
+                            for i in &idents {
+                                queries::insert_identifier(db, tenant, existing, i)?;
+                            }
+                            d.subject = Some(existing);
+                            return Ok(Some(existing));
+                        }
+                        d.subject = Some(id);
+                        queries::insert_subject(
+                            db,
+                            &SubjectRow { tenant_id: tenant, id, wrapped_key: wrapped, created_at: now },
+                        )?;
+                        for i in &idents {
+                            queries::insert_identifier(db, tenant, id, i)?;
+                        }
+                        Ok(None)
+                    })
+                    .await?;
+                match found {
+                    Some(existing) => {
+                        let s = self
+                            .store
+                            .read(move |db| queries::get_subject(db, tenant, existing))
+                            .await?
+                            .ok_or(ServiceError::NotFound("subject"))?;
+                        Ok(SubjectInfo { id: s.id, created_at: s.created_at, created: false })
                     }
-                    d.subject = Some(existing);
-                    return Ok(Some(existing));
+                    None => Ok(SubjectInfo { id, created_at: now, created: true }),
                 }
-                d.subject = Some(id);
-                queries::insert_subject(db, &SubjectRow { tenant_id: tenant, id, wrapped_key: wrapped, created_at: now })?;
-                for i in &idents {
-                    queries::insert_identifier(db, tenant, id, i)?;
-                }
-                Ok(None)
-            })
-            .await?;
-        match found {
-            Some(existing) => {
-                let s = self.store.read(move |db| queries::get_subject(db, tenant, existing)).await?.ok_or(ServiceError::NotFound("subject"))?;
-                Ok(SubjectInfo { id: s.id, created_at: s.created_at, created: false })
-            }
-            None => Ok(SubjectInfo { id, created_at: now, created: true }),
-        }
             },
             |s, d| d.subject = Some(s.id),
         )
@@ -126,9 +149,13 @@ impl Vault {
         let call = self.call(actor, Action::SubjectRead, Some(tenant)).subject(subject);
         self.run(
             call,
-            |cx| async move {
-        let s = self.store.read(move |db| queries::get_subject(db, tenant, subject)).await?.ok_or(ServiceError::NotFound("subject"))?;
-        Ok(SubjectInfo { id: s.id, created_at: s.created_at, created: false })
+            |_| async move {
+                let s = self
+                    .store
+                    .read(move |db| queries::get_subject(db, tenant, subject))
+                    .await?
+                    .ok_or(ServiceError::NotFound("subject"))?;
+                Ok(SubjectInfo { id: s.id, created_at: s.created_at, created: false })
             },
             |_, _| {},
         )
@@ -141,23 +168,23 @@ impl Vault {
         self.run(
             call,
             |cx| async move {
-        let t = cx.tenant()?.clone();
-        check_name("kind", kind)?;
-        let n = identifiers::normalise(kind, value, "value")?;
-        let h = t.keys.blind_index(kind, &n).to_vec();
-        let kind = kind.to_string();
-        let found = self
-            .store
-            .read(move |db| {
-                let ids = queries::subjects_by_identifier(db, tenant, &kind, &h)?;
-                match ids.first() {
-                    Some(id) => queries::get_subject(db, tenant, *id),
-                    None => Ok(None),
-                }
-            })
-            .await?
-            .ok_or(ServiceError::NotFound("subject"))?;
-        Ok(SubjectInfo { id: found.id, created_at: found.created_at, created: false })
+                let t = cx.tenant()?.clone();
+                check_name("kind", kind)?;
+                let n = identifiers::normalise(kind, value, "value")?;
+                let h = t.keys.blind_index(kind, &n).to_vec();
+                let kind = kind.to_string();
+                let found = self
+                    .store
+                    .read(move |db| {
+                        let ids = queries::subjects_by_identifier(db, tenant, &kind, &h)?;
+                        match ids.first() {
+                            Some(id) => queries::get_subject(db, tenant, *id),
+                            None => Ok(None),
+                        }
+                    })
+                    .await?
+                    .ok_or(ServiceError::NotFound("subject"))?;
+                Ok(SubjectInfo { id: found.id, created_at: found.created_at, created: false })
             },
             |s, d| d.subject = Some(s.id),
         )
@@ -170,25 +197,33 @@ impl Vault {
         self.run(
             call,
             |cx| async move {
-        let t = cx.tenant()?.clone();
-        let (exists, rows) = self
-            .store
-            .read(move |db| Ok((queries::get_subject(db, tenant, subject)?.is_some(), queries::records_of_subject(db, tenant, subject)?)))
-            .await?;
-        if !exists {
-            return Err(ServiceError::NotFound("subject"));
-        }
-        let names = self.collection_names(tenant).await?;
-        rows.iter()
-            .filter_map(|r| {
-                let name = names.get(&r.record.collection_id).cloned().unwrap_or_default();
-                // An operator sees the collections granted to it, no others.
-                self.also(&cx, Action::RecordRead, Some(&name)).ok()?;
-                Some(self.open_record(&t, &name, r).map(|v| masked(actor, v)))
-            })
-            .collect()
+                let t = cx.tenant()?.clone();
+                let (exists, rows) = self
+                    .store
+                    .read(move |db| {
+                        Ok((
+                            queries::get_subject(db, tenant, subject)?.is_some(),
+                            queries::records_of_subject(db, tenant, subject)?,
+                        ))
+                    })
+                    .await?;
+                if !exists {
+                    return Err(ServiceError::NotFound("subject"));
+                }
+                let names = self.collection_names(tenant).await?;
+                rows.iter()
+                    .filter_map(|r| {
+                        let name = names.get(&r.record.collection_id).cloned().unwrap_or_default();
+                        // An operator sees the collections granted to it, no others.
+                        self.also(&cx, Action::RecordRead, Some(&name)).ok()?;
+                        Some(self.open_record(&t, &name, r).map(|v| masked(actor, v)))
+                    })
+                    .collect()
             },
-            |v: &Vec<RecordView>, d: &mut crate::audit::Draft| { d.fields = read_fields(actor, &v.iter().collect::<Vec<_>>()); d.detail = Some(format!("records={}", v.len())) },
+            |v: &Vec<RecordView>, d: &mut crate::audit::Draft| {
+                d.fields = read_fields(actor, &v.iter().collect::<Vec<_>>());
+                d.detail = Some(format!("records={}", v.len()))
+            },
         )
         .await
     }
@@ -240,7 +275,10 @@ impl Vault {
                     let mut out = Vec::new();
                     let mut after = None;
                     loop {
-                        let rows = self.store.read_long(move |db| queries::records_of_collection(db, tenant, cid, after, MAX_PAGE)).await?;
+                        let rows = self
+                            .store
+                            .read_long(move |db| queries::records_of_collection(db, tenant, cid, after, MAX_PAGE))
+                            .await?;
                         let n = rows.len();
                         for r in &rows {
                             out.push(masked(actor, self.open_record(&t, &c.def.name, r)?));
@@ -265,111 +303,138 @@ impl Vault {
     }
 
     /// Stores a new record, finding or creating its subject.
-    pub async fn create_record(&self, actor: &Actor, tenant: Uuid, collection: &str, subject: SubjectRef, data: &Map<String, Value>) -> Result<RecordView> {
+    pub async fn create_record(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        collection: &str,
+        subject: SubjectRef,
+        data: &Map<String, Value>,
+    ) -> Result<RecordView> {
         let call = self.call(actor, Action::RecordCreate, Some(tenant)).collection(collection).fields_of(data.keys());
         self.run(
             call,
             |cx| async move {
-        let t = cx.tenant()?.clone();
-        let c = self.collection(tenant, collection).await?;
-        let values = c.def.check_record(data, false)?;
-        let id = Uuid::now_v7();
-        let idents = record_identifiers(&t, &c, &values, id);
-        // Without a subject id, optimistically make a new subject: the write
-        // step checks, in its transaction, whether an identifier already
-        // names someone, and then the record goes to that subject instead.
-        let mut subject_id = match subject {
-            SubjectRef::Id(s) => Some(s),
-            SubjectRef::FromData if idents.is_empty() => {
-                return Err(Invalid::new("subject_id", "is required: this record has no identifier field to find its subject by").into());
-            }
-            SubjectRef::FromData => None,
-        };
-        let explicit = matches!(subject, SubjectRef::Id(_));
-        let now = self.clock.now_ms();
-        // At most three rounds: new subject → the one that exists → once more
-        // if that one was erased meanwhile.
-        for _ in 0..3 {
-            let (sid, key, new_subject) = match subject_id {
-                Some(sid) => {
-                    let s = self.store.read(move |db| queries::get_subject(db, tenant, sid)).await?;
-                    let Some(s) = s else {
-                        return Err(if explicit {
-                            Invalid::new("subject_id", "no such subject in this tenant").into()
-                        } else {
-                            ServiceError::Conflict("the subject was erased meanwhile")
-                        });
+                let t = cx.tenant()?.clone();
+                let c = self.collection(tenant, collection).await?;
+                let values = c.def.check_record(data, false)?;
+                let id = Uuid::now_v7();
+                let idents = record_identifiers(&t, &c, &values, id);
+                // Without a subject id, optimistically make a new subject: the write
+                // step checks, in its transaction, whether an identifier already
+                // names someone, and then the record goes to that subject instead.
+                let mut subject_id = match subject {
+                    SubjectRef::Id(s) => Some(s),
+                    SubjectRef::FromData if idents.is_empty() => {
+                        return Err(Invalid::new(
+                            "subject_id",
+                            "is required: this record has no identifier field to find its subject by",
+                        )
+                        .into());
+                    }
+                    SubjectRef::FromData => None,
+                };
+                let explicit = matches!(subject, SubjectRef::Id(_));
+                let now = self.clock.now_ms();
+                // At most three rounds: new subject → the one that exists → once more
+                // if that one was erased meanwhile.
+                for _ in 0..3 {
+                    let (sid, key, new_subject) = match subject_id {
+                        Some(sid) => {
+                            let s = self.store.read(move |db| queries::get_subject(db, tenant, sid)).await?;
+                            let Some(s) = s else {
+                                return Err(if explicit {
+                                    Invalid::new("subject_id", "no such subject in this tenant").into()
+                                } else {
+                                    ServiceError::Conflict("the subject was erased meanwhile")
+                                });
+                            };
+                            (sid, self.subject_key(&t, sid, &s.wrapped_key).await?, None)
+                        }
+                        None => {
+                            let sid = Uuid::now_v7();
+                            let (key, wrapped) = t.keys.new_subject_key(tenant, sid);
+                            (
+                                sid,
+                                key,
+                                Some(SubjectRow { tenant_id: tenant, id: sid, wrapped_key: wrapped, created_at: now }),
+                            )
+                        }
                     };
-                    (sid, self.subject_key(&t, sid, &s.wrapped_key).await?, None)
-                }
-                None => {
-                    let sid = Uuid::now_v7();
-                    let (key, wrapped) = t.keys.new_subject_key(tenant, sid);
-                    (sid, key, Some(SubjectRow { tenant_id: tenant, id: sid, wrapped_key: wrapped, created_at: now }))
-                }
-            };
-            let row = RecordRow {
-                tenant_id: tenant,
-                id,
-                collection_id: c.id,
-                subject_id: sid,
-                fields: seal_fields(&key, tenant, c.id, id, &values),
-                version: 1,
-                created_at: now,
-                updated_at: now,
-            };
-            let idents = record_identifiers(&t, &c, &values, id);
-            let placed = self
-                .write_recorded(move |db, d| {
-                    let probe: Vec<(String, Vec<u8>)> = idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
-                    match owner_of_hashes(db, tenant, &probe, Some(sid))? {
-                        // Not a change: the job fails so that nothing (no event either) is written.
-                        Some(other) if new_subject.is_some() => return Err(StoreError::Elsewhere(other)),
-                        Some(_) => return Err(StoreError::Conflict),
-                        None => {}
-                    }
-                    if let Some(s) = &new_subject {
-                        queries::insert_subject(db, s)?;
-                    }
-                    queries::insert_record(db, &row)?;
-                    for i in &idents {
-                        queries::insert_identifier(db, tenant, sid, i)?;
-                    }
-                    d.record = Some(id);
-                    d.subject = Some(sid);
-                    Ok(Placed::Done)
-                })
-                .await
-                .or_else(|e| match e {
-                    StoreError::Elsewhere(other) => Ok(Placed::SubjectExists(other)),
-                    StoreError::Conflict => Err(ServiceError::Conflict("an identifier in this record belongs to another subject")),
-                    e => Err(e.into()),
-                })?;
-            match placed {
-                Placed::Done => {
-                    return Ok(masked(actor, RecordView {
+                    let row = RecordRow {
+                        tenant_id: tenant,
                         id,
-                        collection: c.def.name.clone(),
-                        subject: sid,
-                        data: values.into_iter().collect(),
+                        collection_id: c.id,
+                        subject_id: sid,
+                        fields: seal_fields(&key, tenant, c.id, id, &values),
                         version: 1,
                         created_at: now,
                         updated_at: now,
-                    }))
+                    };
+                    let idents = record_identifiers(&t, &c, &values, id);
+                    let placed = self
+                        .write_recorded(move |db, d| {
+                            let probe: Vec<(String, Vec<u8>)> =
+                                idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
+                            match owner_of_hashes(db, tenant, &probe, Some(sid))? {
+                                // Not a change: the job fails so that nothing (no event either) is written.
+                                Some(other) if new_subject.is_some() => return Err(StoreError::Elsewhere(other)),
+                                Some(_) => return Err(StoreError::Conflict),
+                                None => {}
+                            }
+                            if let Some(s) = &new_subject {
+                                queries::insert_subject(db, s)?;
+                            }
+                            queries::insert_record(db, &row)?;
+                            for i in &idents {
+                                queries::insert_identifier(db, tenant, sid, i)?;
+                            }
+                            d.record = Some(id);
+                            d.subject = Some(sid);
+                            Ok(Placed::Done)
+                        })
+                        .await
+                        .or_else(|e| match e {
+                            StoreError::Elsewhere(other) => Ok(Placed::SubjectExists(other)),
+                            StoreError::Conflict => {
+                                Err(ServiceError::Conflict("an identifier in this record belongs to another subject"))
+                            }
+                            e => Err(e.into()),
+                        })?;
+                    match placed {
+                        Placed::Done => {
+                            return Ok(masked(
+                                actor,
+                                RecordView {
+                                    id,
+                                    collection: c.def.name.clone(),
+                                    subject: sid,
+                                    data: values.into_iter().collect(),
+                                    version: 1,
+                                    created_at: now,
+                                    updated_at: now,
+                                },
+                            ))
+                        }
+                        Placed::SubjectExists(other) => subject_id = Some(other),
+                    }
                 }
-                Placed::SubjectExists(other) => subject_id = Some(other),
-            }
-        }
-        Err(ServiceError::Conflict("the subject changed concurrently; try again"))
+                Err(ServiceError::Conflict("the subject changed concurrently; try again"))
             },
-            |v, d| { d.record = Some(v.id); d.subject = Some(v.subject) },
+            |v, d| {
+                d.record = Some(v.id);
+                d.subject = Some(v.subject)
+            },
         )
         .await
     }
 
     async fn read_sealed(&self, tenant: Uuid, c: &Collection, id: Uuid) -> Result<SealedRecord> {
         let cid = c.id;
-        self.store.read(move |db| queries::get_record(db, tenant, cid, id)).await?.ok_or(ServiceError::NotFound("record"))
+        self.store
+            .read(move |db| queries::get_record(db, tenant, cid, id))
+            .await?
+            .ok_or(ServiceError::NotFound("record"))
     }
 
     pub async fn get_record(&self, actor: &Actor, tenant: Uuid, collection: &str, id: Uuid) -> Result<RecordView> {
@@ -377,36 +442,53 @@ impl Vault {
         self.run(
             call,
             |cx| async move {
-        let t = cx.tenant()?.clone();
-        let c = self.collection(tenant, collection).await?;
-        let r = self.read_sealed(tenant, &c, id).await?;
-        Ok(masked(actor, self.open_record(&t, &c.def.name, &r)?))
+                let t = cx.tenant()?.clone();
+                let c = self.collection(tenant, collection).await?;
+                let r = self.read_sealed(tenant, &c, id).await?;
+                Ok(masked(actor, self.open_record(&t, &c.def.name, &r)?))
             },
-            |v, d| { d.subject = Some(v.subject); d.fields = read_fields(actor, &[v]) },
+            |v, d| {
+                d.subject = Some(v.subject);
+                d.fields = read_fields(actor, &[v])
+            },
         )
         .await
     }
 
     /// One page of a collection's records; `after` is the last id seen.
     /// Besides its own event, each subject shown gets a `subject.seen` event.
-    pub async fn list_records(&self, actor: &Actor, tenant: Uuid, collection: &str, after: Option<Uuid>, limit: Option<i64>) -> Result<Vec<RecordView>> {
+    pub async fn list_records(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        collection: &str,
+        after: Option<Uuid>,
+        limit: Option<i64>,
+    ) -> Result<Vec<RecordView>> {
         let call = self.call(actor, Action::RecordList, Some(tenant)).collection(collection);
-        let list = self.run(
-            call,
-            |cx| async move {
-        let t = cx.tenant()?.clone();
-        let c = self.collection(tenant, collection).await?;
-        let limit = limit.unwrap_or(100);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(Invalid::new("limit", format!("must be 1-{MAX_PAGE}")).into());
-        }
-        let cid = c.id;
-        let rows = self.store.read(move |db| queries::records_of_collection(db, tenant, cid, after, limit)).await?;
-        rows.iter().map(|r| self.open_record(&t, &c.def.name, r).map(|v| masked(actor, v))).collect()
-            },
-            |v: &Vec<RecordView>, d: &mut crate::audit::Draft| { d.fields = read_fields(actor, &v.iter().collect::<Vec<_>>()); d.detail = Some(format!("records={}", v.len())) },
-        )
-        .await?;
+        let list = self
+            .run(
+                call,
+                |cx| async move {
+                    let t = cx.tenant()?.clone();
+                    let c = self.collection(tenant, collection).await?;
+                    let limit = limit.unwrap_or(100);
+                    if !(1..=MAX_PAGE).contains(&limit) {
+                        return Err(Invalid::new("limit", format!("must be 1-{MAX_PAGE}")).into());
+                    }
+                    let cid = c.id;
+                    let rows = self
+                        .store
+                        .read(move |db| queries::records_of_collection(db, tenant, cid, after, limit))
+                        .await?;
+                    rows.iter().map(|r| self.open_record(&t, &c.def.name, r).map(|v| masked(actor, v))).collect()
+                },
+                |v: &Vec<RecordView>, d: &mut crate::audit::Draft| {
+                    d.fields = read_fields(actor, &v.iter().collect::<Vec<_>>());
+                    d.detail = Some(format!("records={}", v.len()))
+                },
+            )
+            .await?;
         self.record_seen(actor, tenant, "record.list", &list).await?;
         Ok(list)
     }
@@ -421,69 +503,87 @@ impl Vault {
         id: Uuid,
         change: Change<'_>,
     ) -> Result<RecordView> {
-        let call = self.call(actor, Action::RecordUpdate, Some(tenant)).collection(collection).record(id).fields_of(change.data.keys());
+        let call = self
+            .call(actor, Action::RecordUpdate, Some(tenant))
+            .collection(collection)
+            .record(id)
+            .fields_of(change.data.keys());
         self.run(
             call,
             |cx| async move {
-        let Change { data, merge, expected_version } = change;
-        let t = cx.tenant()?.clone();
-        let c = self.collection(tenant, collection).await?;
-        let sealed = self.read_sealed(tenant, &c, id).await?;
-        let current = sealed.record.version;
-        if let Some(v) = expected_version {
-            if v != current {
-                return Err(ServiceError::Stale);
-            }
-        }
-        let next = if merge {
-            c.def.check_record(data, true)?; // name the field at fault in the caller's terms
-            let mut m = self.open_record(&t, &c.def.name, &sealed)?.data;
-            for (k, v) in data {
-                if v.is_null() {
-                    m.remove(k);
+                let Change { data, merge, expected_version } = change;
+                let t = cx.tenant()?.clone();
+                let c = self.collection(tenant, collection).await?;
+                let sealed = self.read_sealed(tenant, &c, id).await?;
+                let current = sealed.record.version;
+                if let Some(v) = expected_version {
+                    if v != current {
+                        return Err(ServiceError::Stale);
+                    }
+                }
+                let next = if merge {
+                    c.def.check_record(data, true)?; // name the field at fault in the caller's terms
+                    let mut m = self.open_record(&t, &c.def.name, &sealed)?.data;
+                    for (k, v) in data {
+                        if v.is_null() {
+                            m.remove(k);
+                        } else {
+                            m.insert(k.clone(), v.clone());
+                        }
+                    }
+                    m
                 } else {
-                    m.insert(k.clone(), v.clone());
-                }
-            }
-            m
-        } else {
-            data.clone()
-        };
-        let values = c.def.check_record(&next, false)?;
-        let key = self.subject_key(&t, sealed.record.subject_id, &sealed.subject_key).await?;
-        let now = self.clock.now_ms();
-        let sid = sealed.record.subject_id;
-        let row = RecordRow {
-            tenant_id: tenant,
-            id,
-            collection_id: c.id,
-            subject_id: sid,
-            fields: seal_fields(&key, tenant, c.id, id, &values),
-            version: current + 1,
-            created_at: sealed.record.created_at,
-            updated_at: now,
-        };
-        let idents = record_identifiers(&t, &c, &values, id);
-        let created_at = row.created_at;
-        self.write_recorded(move |db, d| {
-                d.subject = Some(sid);
-                let probe: Vec<(String, Vec<u8>)> = idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
-                if owner_of_hashes(db, tenant, &probe, Some(sid))?.is_some() {
-                    return Err(StoreError::Conflict);
-                }
-                queries::update_record(db, &row, current)?;
-                queries::delete_identifiers_of_record(db, tenant, id)?;
-                for i in &idents {
-                    queries::insert_identifier(db, tenant, sid, i)?;
-                }
-                Ok(())
-            })
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict => ServiceError::Conflict("an identifier in this record belongs to another subject"),
-                e => e.into(),
-            })?;
-        Ok(masked(actor, RecordView { id, collection: c.def.name.clone(), subject: sid, data: values.into_iter().collect(), version: current + 1, created_at, updated_at: now }))
+                    data.clone()
+                };
+                let values = c.def.check_record(&next, false)?;
+                let key = self.subject_key(&t, sealed.record.subject_id, &sealed.subject_key).await?;
+                let now = self.clock.now_ms();
+                let sid = sealed.record.subject_id;
+                let row = RecordRow {
+                    tenant_id: tenant,
+                    id,
+                    collection_id: c.id,
+                    subject_id: sid,
+                    fields: seal_fields(&key, tenant, c.id, id, &values),
+                    version: current + 1,
+                    created_at: sealed.record.created_at,
+                    updated_at: now,
+                };
+                let idents = record_identifiers(&t, &c, &values, id);
+                let created_at = row.created_at;
+                self.write_recorded(move |db, d| {
+                    d.subject = Some(sid);
+                    let probe: Vec<(String, Vec<u8>)> =
+                        idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
+                    if owner_of_hashes(db, tenant, &probe, Some(sid))?.is_some() {
+                        return Err(StoreError::Conflict);
+                    }
+                    queries::update_record(db, &row, current)?;
+                    queries::delete_identifiers_of_record(db, tenant, id)?;
+                    for i in &idents {
+                        queries::insert_identifier(db, tenant, sid, i)?;
+                    }
+                    Ok(())
+                })
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict => {
+                        ServiceError::Conflict("an identifier in this record belongs to another subject")
+                    }
+                    e => e.into(),
+                })?;
+                Ok(masked(
+                    actor,
+                    RecordView {
+                        id,
+                        collection: c.def.name.clone(),
+                        subject: sid,
+                        data: values.into_iter().collect(),
+                        version: current + 1,
+                        created_at,
+                        updated_at: now,
+                    },
+                ))
             },
             |v, d| d.subject = Some(v.subject),
         )
@@ -494,13 +594,14 @@ impl Vault {
         let call = self.call(actor, Action::RecordDelete, Some(tenant)).collection(collection).record(id);
         self.run(
             call,
-            |cx| async move {
-        let c = self.collection(tenant, collection).await?;
-        let cid = c.id;
-        self.write_recorded(move |db, _| queries::delete_record(db, tenant, cid, id)).await.map_err(|e| match e {
-            StoreError::NotFound => ServiceError::NotFound("record"),
-            e => e.into(),
-        })
+            |_| async move {
+                let c = self.collection(tenant, collection).await?;
+                let cid = c.id;
+                self.write_recorded(move |db, _| queries::delete_record(db, tenant, cid, id)).await.map_err(|e| match e
+                {
+                    StoreError::NotFound => ServiceError::NotFound("record"),
+                    e => e.into(),
+                })
             },
             |_, _| {},
         )
@@ -509,12 +610,16 @@ impl Vault {
 
     fn open_record(&self, t: &TenantCtx, collection: &str, r: &SealedRecord) -> Result<RecordView> {
         let rec = &r.record;
-        let key = t.keys.open_subject_key(t.id, rec.subject_id, &r.subject_key).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let key = t
+            .keys
+            .open_subject_key(t.id, rec.subject_id, &r.subject_key)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let mut data = Map::new();
         for (name, sealed) in decode_fields(&rec.fields)? {
             let ctx = FieldContext { tenant: t.id, collection: rec.collection_id, record: rec.id, field: &name };
             let plain = key.open_field(&ctx, &sealed).map_err(|e| ServiceError::Internal(e.to_string()))?;
-            let v: Value = serde_json::from_slice(&plain).map_err(|_| ServiceError::Internal("sealed field is not JSON".into()))?;
+            let v: Value = serde_json::from_slice(&plain)
+                .map_err(|_| ServiceError::Internal("sealed field is not JSON".into()))?;
             data.insert(name, v);
         }
         Ok(RecordView {
@@ -552,19 +657,33 @@ pub(crate) fn read_fields(actor: &Actor, views: &[&RecordView]) -> Vec<String> {
 }
 
 /// The blind indexes a record's identifier fields yield.
-fn record_identifiers(t: &Arc<TenantCtx>, c: &Collection, values: &[(String, Value)], record: Uuid) -> Vec<IdentifierRow> {
+fn record_identifiers(
+    t: &Arc<TenantCtx>,
+    c: &Collection,
+    values: &[(String, Value)],
+    record: Uuid,
+) -> Vec<IdentifierRow> {
     values
         .iter()
         .filter_map(|(name, v)| {
             let kind = c.def.field(name)?.identifier_kind()?;
             let text = identifier_text(v)?;
-            Some(IdentifierRow { kind: kind.to_string(), hash: t.keys.blind_index(kind, &text).to_vec(), source_record: Some(record) })
+            Some(IdentifierRow {
+                kind: kind.to_string(),
+                hash: t.keys.blind_index(kind, &text).to_vec(),
+                source_record: Some(record),
+            })
         })
         .collect()
 }
 
 /// The subject (other than `except`) owning any of these identifiers.
-fn owner_of_hashes(db: &mut dyn Db, tenant: Uuid, idents: &[(String, Vec<u8>)], except: Option<Uuid>) -> std::result::Result<Option<Uuid>, StoreError> {
+fn owner_of_hashes(
+    db: &mut dyn Db,
+    tenant: Uuid,
+    idents: &[(String, Vec<u8>)],
+    except: Option<Uuid>,
+) -> std::result::Result<Option<Uuid>, StoreError> {
     for (kind, hash) in idents {
         for s in queries::subjects_by_identifier(db, tenant, kind, hash)? {
             if Some(s) != except {
@@ -575,7 +694,12 @@ fn owner_of_hashes(db: &mut dyn Db, tenant: Uuid, idents: &[(String, Vec<u8>)], 
     Ok(None)
 }
 
-fn owner_of(db: &mut dyn Db, tenant: Uuid, idents: &[IdentifierRow], except: Option<Uuid>) -> std::result::Result<Option<Uuid>, StoreError> {
+fn owner_of(
+    db: &mut dyn Db,
+    tenant: Uuid,
+    idents: &[IdentifierRow],
+    except: Option<Uuid>,
+) -> std::result::Result<Option<Uuid>, StoreError> {
     let probe: Vec<(String, Vec<u8>)> = idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
     owner_of_hashes(db, tenant, &probe, except)
 }

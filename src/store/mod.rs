@@ -250,7 +250,18 @@ impl Store {
                     .map_err(|e| StoreError::Unavailable(e.to_string()))?,
             );
         }
-        Ok(Store { writer: Some(wtx), readers: Some(rtx), pool, location: location.clone(), checkpoint: Some(ctx), threads, dialect, on_rollback, vault_gen, gate })
+        Ok(Store {
+            writer: Some(wtx),
+            readers: Some(rtx),
+            pool,
+            location: location.clone(),
+            checkpoint: Some(ctx),
+            threads,
+            dialect,
+            on_rollback,
+            vault_gen,
+            gate,
+        })
     }
 
     /// Sets what the writer calls when a batch fails to commit.
@@ -406,7 +417,8 @@ impl Store {
         let mut threads = self.threads.drain(..);
         // Writer and readers first, then the final checkpoint.
         let rest: Vec<_> = threads.by_ref().collect();
-        let (ck, others): (Vec<_>, Vec<_>) = rest.into_iter().partition(|t| t.thread().name() == Some("varuh-checkpoint"));
+        let (ck, others): (Vec<_>, Vec<_>) =
+            rest.into_iter().partition(|t| t.thread().name() == Some("varuh-checkpoint"));
         for t in others {
             let _ = t.join();
         }
@@ -456,32 +468,39 @@ fn writer_loop(
     let mut data = false;
     // Audit jobs that arrived during a flush, to run just before the commit.
     let mut late: Vec<WriteJob> = Vec::new();
-    let run = |db: &mut Box<dyn Db>, open: &mut bool, replies: &mut Vec<Reply>, data: &mut bool, (job, changes): Queued| {
-        *data |= changes;
-        if !*open {
-            if let Err(e) = db.batch(begin) {
-                let msg = e.to_string();
-                tracing::error!(error = %msg, "cannot begin a write transaction");
-                // The job still answers: with the failure, not its result.
-                let (_, reply) = job(&mut FailingDb(msg.clone()));
-                reply(Err(msg));
-                return;
+    let run =
+        |db: &mut Box<dyn Db>, open: &mut bool, replies: &mut Vec<Reply>, data: &mut bool, (job, changes): Queued| {
+            *data |= changes;
+            if !*open {
+                if let Err(e) = db.batch(begin) {
+                    let msg = e.to_string();
+                    tracing::error!(error = %msg, "cannot begin a write transaction");
+                    // The job still answers: with the failure, not its result.
+                    let (_, reply) = job(&mut FailingDb(msg.clone()));
+                    reply(Err(msg));
+                    return;
+                }
+                *open = true;
             }
-            *open = true;
-        }
-        let sp = db.control("SAVEPOINT j");
-        let (ok, reply) = job(db.as_mut());
-        let end = if ok && sp.is_ok() {
-            db.control("RELEASE j")
-        } else {
-            db.control("ROLLBACK TO j").and_then(|_| db.control("RELEASE j"))
+            let sp = db.control("SAVEPOINT j");
+            let (ok, reply) = job(db.as_mut());
+            let end = if ok && sp.is_ok() {
+                db.control("RELEASE j")
+            } else {
+                db.control("ROLLBACK TO j").and_then(|_| db.control("RELEASE j"))
+            };
+            if let Err(e) = end {
+                tracing::error!(error = %e, "savepoint failed");
+            }
+            replies.push(reply);
         };
-        if let Err(e) = end {
-            tracing::error!(error = %e, "savepoint failed");
-        }
-        replies.push(reply);
-    };
-    let queue = |db: &mut Box<dyn Db>, open: &mut bool, replies: &mut Vec<Reply>, data: &mut bool, late: &mut Vec<WriteJob>, in_flight: bool, q: Queued| {
+    let queue = |db: &mut Box<dyn Db>,
+                 open: &mut bool,
+                 replies: &mut Vec<Reply>,
+                 data: &mut bool,
+                 late: &mut Vec<WriteJob>,
+                 in_flight: bool,
+                 q: Queued| {
         if in_flight && !q.1 {
             late.push(q.0);
         } else {
@@ -656,24 +675,22 @@ impl Db for FailingDb {
     }
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str)] =
-    &[
-        (1, include_str!("migrations/sqlite/0001_vault.sql")),
-        (2, include_str!("migrations/sqlite/0002_audit.sql")),
-        (3, include_str!("migrations/sqlite/0003_audit_time.sql")),
-        (4, include_str!("migrations/sqlite/0004_audit_frontier.sql")),
-        (5, include_str!("migrations/sqlite/0005_audit_subject_runs.sql")),
-        (6, include_str!("migrations/sqlite/0006_identity.sql")),
-    ];
-const POSTGRES_MIGRATIONS: &[(i64, &str)] =
-    &[
-        (1, include_str!("migrations/postgres/0001_vault.sql")),
-        (2, include_str!("migrations/postgres/0002_audit.sql")),
-        (3, include_str!("migrations/postgres/0003_audit_time.sql")),
-        (4, include_str!("migrations/postgres/0004_audit_frontier.sql")),
-        (5, include_str!("migrations/postgres/0005_audit_subject_runs.sql")),
-        (6, include_str!("migrations/postgres/0006_identity.sql")),
-    ];
+const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/sqlite/0001_vault.sql")),
+    (2, include_str!("migrations/sqlite/0002_audit.sql")),
+    (3, include_str!("migrations/sqlite/0003_audit_time.sql")),
+    (4, include_str!("migrations/sqlite/0004_audit_frontier.sql")),
+    (5, include_str!("migrations/sqlite/0005_audit_subject_runs.sql")),
+    (6, include_str!("migrations/sqlite/0006_identity.sql")),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/postgres/0001_vault.sql")),
+    (2, include_str!("migrations/postgres/0002_audit.sql")),
+    (3, include_str!("migrations/postgres/0003_audit_time.sql")),
+    (4, include_str!("migrations/postgres/0004_audit_frontier.sql")),
+    (5, include_str!("migrations/postgres/0005_audit_subject_runs.sql")),
+    (6, include_str!("migrations/postgres/0006_identity.sql")),
+];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.
 fn migrate(db: &mut dyn Db) -> Result<(), StoreError> {
@@ -681,11 +698,20 @@ fn migrate(db: &mut dyn Db) -> Result<(), StoreError> {
     // Only if missing: on PostgreSQL a role that may not create tables (the
     // application role next to an administrator who migrates) may still start.
     let exists = match dialect {
-        Dialect::Sqlite => !db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'varuh_migrations'", &[])?.is_empty(),
-        Dialect::Postgres => !db.query("SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'varuh_migrations'", &[])?.is_empty(),
+        Dialect::Sqlite => {
+            !db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'varuh_migrations'", &[])?.is_empty()
+        }
+        Dialect::Postgres => !db
+            .query(
+                "SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'varuh_migrations'",
+                &[],
+            )?
+            .is_empty(),
     };
     if !exists {
-        db.batch("CREATE TABLE IF NOT EXISTS varuh_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")?;
+        db.batch(
+            "CREATE TABLE IF NOT EXISTS varuh_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )?;
     }
     let list = match dialect {
         Dialect::Sqlite => SQLITE_MIGRATIONS,

@@ -26,7 +26,8 @@ impl Sqlite {
                 path.display()
             )));
         }
-        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let mut flags =
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
         if create {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
@@ -45,7 +46,6 @@ impl Sqlite {
         conn.set_prepared_statement_cache_capacity(128);
         Ok(Sqlite { conn, sql: HashMap::new() })
     }
-
 }
 
 fn err(e: rusqlite::Error) -> StoreError {
@@ -91,7 +91,9 @@ impl Db for Sqlite {
                     ValueRef::Null => Val::Null,
                     ValueRef::Integer(v) => Val::I64(v),
                     ValueRef::Real(v) => Val::I64(v as i64),
-                    ValueRef::Text(t) => Val::Text(std::str::from_utf8(t).map_or_else(|_| String::from_utf8_lossy(t).into_owned(), str::to_string)),
+                    ValueRef::Text(t) => Val::Text(
+                        std::str::from_utf8(t).map_or_else(|_| String::from_utf8_lossy(t).into_owned(), str::to_string),
+                    ),
                     ValueRef::Blob(b) => Val::Blob(b.to_vec()),
                 });
             }

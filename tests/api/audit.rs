@@ -30,7 +30,14 @@ async fn activity(b: Backend) -> (TestServer, String, String, String) {
 async fn aud1_every_access_is_recorded_without_values(b: Backend) {
     let (s, op, t, subject) = activity(b).await;
     // A failed login and a request without a token are recorded too.
-    let (st, _) = s.call(reqwest::Method::POST, "/v1/auth/login", None, Some(json!({"username": "ana.operator", "password": "wrong password!!"}))).await;
+    let (st, _) = s
+        .call(
+            reqwest::Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(json!({"username": "ana.operator", "password": "wrong password!!"})),
+        )
+        .await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     let (st, _) = s.call(reqwest::Method::GET, "/v1/tenants", None, None).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
@@ -55,14 +62,22 @@ async fn aud1_every_access_is_recorded_without_values(b: Backend) {
     let (_, all) = s.get("/v1/audit/events?limit=1000", &s.admin).await;
     let text = all.to_string();
     assert!(!text.contains("mojca") && !text.contains("Mojca"), "a value leaked into the audit trail");
-    for (action, outcome) in [("auth.login", "unauthenticated"), ("auth.session", "unauthenticated"), ("auth.login", "ok")] {
+    for (action, outcome) in
+        [("auth.login", "unauthenticated"), ("auth.session", "unauthenticated"), ("auth.login", "ok")]
+    {
         assert!(
-            all["events"].as_array().unwrap().iter().any(|e| e["event"]["action"] == action && e["event"]["outcome"] == outcome),
+            all["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["event"]["action"] == action && e["event"]["outcome"] == outcome),
             "no {action} {outcome} event"
         );
     }
     // By actor, and the query itself was recorded.
-    let (_, by_actor) = s.get(&format!("/v1/audit/events?actor={}&action=record.read", me["staff_id"].as_str().unwrap()), &s.admin).await;
+    let (_, by_actor) = s
+        .get(&format!("/v1/audit/events?actor={}&action=record.read", me["staff_id"].as_str().unwrap()), &s.admin)
+        .await;
     assert_eq!(by_actor["events"].as_array().unwrap().len(), 1);
     let (_, queries) = s.get("/v1/audit/events?action=audit.query", &s.admin).await;
     assert!(queries["events"].as_array().unwrap().len() >= 3, "{queries}");
@@ -76,7 +91,9 @@ both!(aud1_every_access_is_recorded_without_values);
 
 async fn aud2_only_administrators_read_the_trail(b: Backend) {
     let (s, op, _, _) = activity(b).await;
-    for path in ["/v1/audit/events", "/v1/audit/head", "/v1/audit/proofs/consistency?first=1&second=2", "/v1/audit/export"] {
+    for path in
+        ["/v1/audit/events", "/v1/audit/head", "/v1/audit/proofs/consistency?first=1&second=2", "/v1/audit/export"]
+    {
         let (st, _) = s.get(path, &op).await;
         assert_eq!(st, StatusCode::FORBIDDEN, "{path}");
     }
@@ -104,7 +121,8 @@ async fn aud3_heads_and_proofs_verify(b: Backend) {
     assert!(merkle::verify_inclusion(3, c2.size, &hash(&inc["leaf_hash"]), &path, &c2.root));
     assert!(!merkle::verify_inclusion(4, c2.size, &hash(&inc["leaf_hash"]), &path, &c2.root));
     // Consistency between the two heads.
-    let (_, cons) = s.get(&format!("/v1/audit/proofs/consistency?first={}&second={}", c1.size, c2.size), &s.admin).await;
+    let (_, cons) =
+        s.get(&format!("/v1/audit/proofs/consistency?first={}&second={}", c1.size, c2.size), &s.admin).await;
     let proof: Vec<merkle::Hash> = cons["proof"].as_array().unwrap().iter().map(hash).collect();
     assert!(merkle::verify_consistency(c1.size, c2.size, &c1.root, &c2.root, &proof));
     // Bad input: a proof beyond the log.
@@ -233,30 +251,44 @@ async fn aud1_a_change_without_its_event_is_not_stored(b: Backend) {
             .await
         }
     }
-    let (st, body) = s.post(&recs, &s.admin, json!({"data": {"email": "mojca.kos@example.si", "name": "Mojca Kos"}})).await;
+    let (st, body) =
+        s.post(&recs, &s.admin, json!({"data": {"email": "mojca.kos@example.si", "name": "Mojca Kos"}})).await;
     assert!(st.is_server_error(), "{st} {body}");
     assert!(!body.to_string().contains("mojca"), "{body}");
-    let (st, _) = s.post(&format!("/v1/tenants/{t}/collections"), &s.admin, json!({"name": "other", "fields": []})).await;
+    let (st, _) =
+        s.post(&format!("/v1/tenants/{t}/collections"), &s.admin, json!({"name": "other", "fields": []})).await;
     assert!(st.is_server_error() || st == StatusCode::UNPROCESSABLE_ENTITY, "{st}");
     match b {
         Backend::Sqlite => sql(&s, "DROP TRIGGER refuse_audit;").await,
         Backend::Postgres => sql(&s, "DROP TRIGGER refuse_audit ON audit_events;").await,
     }
     // Nothing of the refused change was kept: no record, no subject.
-    let (st, _) = s.post(&format!("/v1/tenants/{t}/subjects/lookup"), &s.admin, json!({"kind": "email", "value": "mojca.kos@example.si"})).await;
+    let (st, _) = s
+        .post(
+            &format!("/v1/tenants/{t}/subjects/lookup"),
+            &s.admin,
+            json!({"kind": "email", "value": "mojca.kos@example.si"}),
+        )
+        .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     let (_, list) = s.get(&recs, &s.admin).await;
     assert_eq!(list.as_array().map(Vec::len), Some(0), "{list}");
     // And the log is whole: the next change and its event go through.
-    let (st, r) = s.post(&recs, &s.admin, json!({"data": {"email": "mojca.kos@example.si", "name": "Mojca Kos"}})).await;
+    let (st, r) =
+        s.post(&recs, &s.admin, json!({"data": {"email": "mojca.kos@example.si", "name": "Mojca Kos"}})).await;
     assert_eq!(st, StatusCode::CREATED, "{r}");
-    let (_, evs) = s.get(&format!("/v1/audit/events?tenant={t}&subject={}", r["subject_id"].as_str().unwrap()), &s.admin).await;
+    let (_, evs) =
+        s.get(&format!("/v1/audit/events?tenant={t}&subject={}", r["subject_id"].as_str().unwrap()), &s.admin).await;
     assert_eq!(evs["events"][0]["event"]["action"], "record.create", "{evs}");
     assert_eq!(evs["events"][0]["event"]["record"], r["id"]);
     let location = Location::parse(&s.cfg.database_url()).unwrap();
     let (_, h) = s.post("/v1/audit/heads", &s.admin, json!({})).await;
     let key = VerifierKey::parse(h["key"].as_str().unwrap()).unwrap();
-    let rep = tokio::task::spawn_blocking(move || verify::verify_store(Store::connect_raw(&location).unwrap().as_mut(), &key, &[]).unwrap()).await.unwrap();
+    let rep = tokio::task::spawn_blocking(move || {
+        verify::verify_store(Store::connect_raw(&location).unwrap().as_mut(), &key, &[]).unwrap()
+    })
+    .await
+    .unwrap();
     assert!(rep.ok(), "{:?}", rep.failures);
 }
 both!(aud1_a_change_without_its_event_is_not_stored);
@@ -323,7 +355,11 @@ async fn aud4_heads_are_published_and_a_rollback_is_caught(b: Backend) {
     // The command-line verifier agrees with the published heads.
     let cli = |extra: &[&str]| {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_varuh"));
-        c.arg("--data-dir").arg(&s.cfg.data_dir).env("VARUH_DATABASE_URL", s.cfg.database_url()).args(["audit", "verify"]).args(extra);
+        c.arg("--data-dir")
+            .arg(&s.cfg.data_dir)
+            .env("VARUH_DATABASE_URL", s.cfg.database_url())
+            .args(["audit", "verify"])
+            .args(extra);
         c.output().unwrap()
     };
     let published_arg = file.to_str().unwrap().to_string();
@@ -368,7 +404,8 @@ async fn aud4_heads_are_published_and_a_rollback_is_caught(b: Backend) {
 both!(aud4_heads_are_published_and_a_rollback_is_caught);
 
 async fn aud4_publishing_needs_a_valid_webhook() {
-    let mut c = varuh::config::Config { audit_publish_webhook: Some("https://example.org/x".into()), ..Default::default() };
+    let mut c =
+        varuh::config::Config { audit_publish_webhook: Some("https://example.org/x".into()), ..Default::default() };
     assert!(c.check().unwrap_err().to_string().contains("audit_publish_webhook"));
     c.audit_publish_webhook = Some("not a url".into());
     assert!(c.check().is_err());
@@ -406,13 +443,15 @@ async fn aud4_a_refused_publication_is_reported_and_retried() {
 async fn aud1_a_list_is_recorded_for_each_subject_shown(b: Backend) {
     let (s, op, t, subject) = activity(b).await;
     let recs = format!("/v1/tenants/{t}/collections/customers/records");
-    let (st, r2) = s.post(&recs, &op, json!({"data": {"email": "janez.novak@example.si", "name": "Janez Novak"}})).await;
+    let (st, r2) =
+        s.post(&recs, &op, json!({"data": {"email": "janez.novak@example.si", "name": "Janez Novak"}})).await;
     assert_eq!(st, StatusCode::CREATED, "{r2}");
     let (st, list) = s.get(&recs, &op).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(list.as_array().unwrap().len(), 2);
     for sid in [subject.as_str(), r2["subject_id"].as_str().unwrap()] {
-        let (_, page) = s.get(&format!("/v1/audit/events?tenant={t}&subject={sid}&action=subject.seen"), &s.admin).await;
+        let (_, page) =
+            s.get(&format!("/v1/audit/events?tenant={t}&subject={sid}&action=subject.seen"), &s.admin).await;
         let evs = page["events"].as_array().unwrap();
         assert_eq!(evs.len(), 1, "{page}");
         assert_eq!(evs[0]["event"]["detail"], "via=record.list records=1");
@@ -456,7 +495,13 @@ async fn aud3_postgres_app_role_can_only_insert_and_select_audit_rows() {
     let s = TestServer::start_with(Backend::Postgres, move |c| c.database_url = Some(u)).await;
     let t = s.tenant("Ham d.o.o.", false).await;
     s.collection(&t, customers()).await;
-    let (st, _) = s.post(&format!("/v1/tenants/{t}/collections/customers/records"), &s.admin, json!({"data": {"email": "a@example.si", "name": "A"}})).await;
+    let (st, _) = s
+        .post(
+            &format!("/v1/tenants/{t}/collections/customers/records"),
+            &s.admin,
+            json!({"data": {"email": "a@example.si", "name": "A"}}),
+        )
+        .await;
     assert_eq!(st, StatusCode::CREATED);
     let (st, _) = s.post("/v1/audit/heads", &s.admin, json!({})).await;
     assert_eq!(st, StatusCode::CREATED);
@@ -475,7 +520,10 @@ async fn aud3_postgres_app_role_can_only_insert_and_select_audit_rows() {
         ] {
             let e = c.batch_execute(sql).expect_err(sql);
             let e = e.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| e.to_string());
-            assert!(e.contains("permission denied") || e.contains("must be owner") || e.contains("privilege"), "{sql}: {e}");
+            assert!(
+                e.contains("permission denied") || e.contains("must be owner") || e.contains("privilege"),
+                "{sql}: {e}"
+            );
         }
         // Granting itself more is a no-op (a warning), not a way round.
         let _ = c.batch_execute("GRANT UPDATE, DELETE ON audit_events TO CURRENT_USER");
@@ -514,16 +562,36 @@ async fn aud3_proofs_across_blocks(b: Backend) {
     for first in [1, 1024, 1025, 2048, c.size - 1] {
         let (_, h1) = s.get(&format!("/v1/audit/proofs/inclusion?seq=0&tree_size={first}"), &s.admin).await;
         assert!(h1["path"].is_array());
-        let (st, cons) = s.get(&format!("/v1/audit/proofs/consistency?first={first}&second={}", c.size), &s.admin).await;
+        let (st, cons) =
+            s.get(&format!("/v1/audit/proofs/consistency?first={first}&second={}", c.size), &s.admin).await;
         assert_eq!(st, StatusCode::OK, "{cons}");
         // The first tree's root, from an export of everything up to it.
-        let text = s.http.get(format!("{}/v1/audit/export?to={first}", s.base)).bearer_auth(&s.admin).send().await.unwrap().text().await.unwrap();
-        let leaves: Vec<merkle::Hash> = text.lines().skip(1).map(|l| hash(&serde_json::from_str::<Value>(l).unwrap()["leaf_hash"])).collect();
+        let text = s
+            .http
+            .get(format!("{}/v1/audit/export?to={first}", s.base))
+            .bearer_auth(&s.admin)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let leaves: Vec<merkle::Hash> =
+            text.lines().skip(1).map(|l| hash(&serde_json::from_str::<Value>(l).unwrap()["leaf_hash"])).collect();
         assert_eq!(leaves.len() as u64, first);
         let proof: Vec<merkle::Hash> = cons["proof"].as_array().unwrap().iter().map(hash).collect();
         assert!(merkle::verify_consistency(first, c.size, &merkle::root(&leaves), &c.root, &proof), "first {first}");
     }
-    let text = s.http.get(format!("{}/v1/audit/export", s.base)).bearer_auth(&s.admin).send().await.unwrap().text().await.unwrap();
+    let text = s
+        .http
+        .get(format!("{}/v1/audit/export", s.base))
+        .bearer_auth(&s.admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let r = verify::verify_export(&text, &key);
     assert!(r.ok() && r.events > 2048, "{:?}", r.failures);
 }
@@ -626,7 +694,8 @@ async fn aud4_events_in_a_time_window(b: Backend) {
     let after = one["next_after"].as_u64().unwrap();
     let (_, two) = s.get(&format!("{q}&action=tenant.list&limit=1&after={after}"), &s.admin).await;
     assert_eq!(two["events"].as_array().unwrap().len(), 1, "{two}");
-    let (_, three) = s.get(&format!("{q}&action=tenant.list&limit=1&after={}", two["next_after"].as_u64().unwrap()), &s.admin).await;
+    let (_, three) =
+        s.get(&format!("{q}&action=tenant.list&limit=1&after={}", two["next_after"].as_u64().unwrap()), &s.admin).await;
     assert!(three["events"].as_array().unwrap().is_empty(), "{three}");
     // A window before the log began, and one in the future, are empty.
     let (_, none) = s.get("/v1/audit/events?to=2000-01-01T00:00:00Z", &s.admin).await;
@@ -644,13 +713,20 @@ async fn aud3_subject_queries_across_index_runs(b: Backend) {
     use varuh::audit::Draft;
     use varuh::store::queries::{self, AuditFilter, SUBJECT_RUN};
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = varuh::config::Config { data_dir: dir.path().to_path_buf(), readers: 2, audit_head_seconds: 0, ..Default::default() };
+    let mut cfg = varuh::config::Config {
+        data_dir: dir.path().to_path_buf(),
+        readers: 2,
+        audit_head_seconds: 0,
+        ..Default::default()
+    };
     if b == Backend::Postgres {
         cfg.database_url = Some(crate::support::fresh_pg_database().await);
     }
     let tenant = uuid::Uuid::now_v7();
     let subjects: Vec<uuid::Uuid> = (0..3).map(|_| uuid::Uuid::now_v7()).collect();
-    let append = |vault: std::sync::Arc<varuh::service::Vault>, range: std::ops::Range<usize>, subjects: Vec<uuid::Uuid>| async move {
+    let append = |vault: std::sync::Arc<varuh::service::Vault>,
+                  range: std::ops::Range<usize>,
+                  subjects: Vec<uuid::Uuid>| async move {
         let mut tasks = Vec::new();
         for chunk in range.collect::<Vec<_>>().chunks(100) {
             let (vault, subjects, chunk) = (vault.clone(), subjects.clone(), chunk.to_vec());

@@ -28,7 +28,10 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 fn scan(dir: &std::path::Path, needles: &[String], control: &str) {
     let mut files = Vec::new();
     files_under(dir, &mut files);
-    assert!(files.iter().any(|f| f.extension().is_some_and(|e| e == "db")), "the database is in the data directory: {files:?}");
+    assert!(
+        files.iter().any(|f| f.extension().is_some_and(|e| e == "db")),
+        "the database is in the data directory: {files:?}"
+    );
     let mut control_seen = false;
     for f in &files {
         let bytes = std::fs::read(f).unwrap();
@@ -66,14 +69,22 @@ async fn conf1_conf2_no_plaintext_in_data_dir() {
             (st, r.json::<Value>().await.unwrap_or(Value::Null))
         }
     };
-    let (_, l) = call(reqwest::Method::POST, "/v1/auth/login".into(), None, json!({"username": "admin", "password": otp})).await;
+    let (_, l) =
+        call(reqwest::Method::POST, "/v1/auth/login".into(), None, json!({"username": "admin", "password": otp})).await;
     let token = l["token"].as_str().unwrap().to_string();
-    let (st, _) = call(reqwest::Method::POST, "/v1/auth/password".into(), Some(token.clone()), json!({"current_password": otp, "new_password": PASSWORD})).await;
+    let (st, _) = call(
+        reqwest::Method::POST,
+        "/v1/auth/password".into(),
+        Some(token.clone()),
+        json!({"current_password": otp, "new_password": PASSWORD}),
+    )
+    .await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     let control = format!("Control Tenant {}", uuid::Uuid::new_v4().simple());
     let (_, t) = call(reqwest::Method::POST, "/v1/tenants".into(), Some(token.clone()), json!({"name": control})).await;
     let t = t["id"].as_str().unwrap().to_string();
-    let (st, _) = call(reqwest::Method::POST, format!("/v1/tenants/{t}/collections"), Some(token.clone()), customers()).await;
+    let (st, _) =
+        call(reqwest::Method::POST, format!("/v1/tenants/{t}/collections"), Some(token.clone()), customers()).await;
     assert_eq!(st, StatusCode::CREATED);
 
     let tag = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
@@ -102,17 +113,41 @@ async fn conf1_conf2_no_plaintext_in_data_dir() {
     }
     // Reads, updates and look-ups go through the logs too.
     for (i, id) in ids.iter().enumerate() {
-        let (st, got) = call(reqwest::Method::GET, format!("/v1/tenants/{t}/collections/customers/records/{id}"), Some(token.clone()), Value::Null).await;
+        let (st, got) = call(
+            reqwest::Method::GET,
+            format!("/v1/tenants/{t}/collections/customers/records/{id}"),
+            Some(token.clone()),
+            Value::Null,
+        )
+        .await;
         assert_eq!(st, StatusCode::OK);
         assert_eq!(got["data"]["email"], needles[i * 5 + 1].as_str(), "values read back in the clear over the API");
     }
-    let (st, _) = call(reqwest::Method::POST, format!("/v1/tenants/{t}/subjects/lookup"), Some(token.clone()), json!({"kind": "email", "value": needles[0]})).await;
+    let (st, _) = call(
+        reqwest::Method::POST,
+        format!("/v1/tenants/{t}/subjects/lookup"),
+        Some(token.clone()),
+        json!({"kind": "email", "value": needles[0]}),
+    )
+    .await;
     assert_eq!(st, StatusCode::OK);
-    let (st, _) = call(reqwest::Method::PATCH, format!("/v1/tenants/{t}/collections/customers/records/{}", ids[0]), Some(token.clone()), json!({"data": {"name": needles[2]}})).await;
+    let (st, _) = call(
+        reqwest::Method::PATCH,
+        format!("/v1/tenants/{t}/collections/customers/records/{}", ids[0]),
+        Some(token.clone()),
+        json!({"data": {"name": needles[2]}}),
+    )
+    .await;
     assert_eq!(st, StatusCode::OK);
     // A refused value must not reach the logs either.
     let bad = format!("not-an-email-{tag}");
-    let (st, _) = call(reqwest::Method::POST, format!("/v1/tenants/{t}/collections/customers/records"), Some(token.clone()), json!({"data": {"email": bad, "name": "x"}})).await;
+    let (st, _) = call(
+        reqwest::Method::POST,
+        format!("/v1/tenants/{t}/collections/customers/records"),
+        Some(token.clone()),
+        json!({"data": {"email": bad, "name": "x"}}),
+    )
+    .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     needles.push(bad);
     needles.push("1987-03-14".into());
@@ -138,7 +173,13 @@ async fn conf2_no_plaintext_in_postgres_files() {
     for i in 0..10 {
         let email = format!("Tina.Pg{i}.{tag}@Primer.si");
         let name = format!("Tina Pg-{tag}-{i}");
-        let (st, r) = s.post(&format!("/v1/tenants/{t}/collections/customers/records"), &s.admin, json!({"data": {"email": email, "name": name}})).await;
+        let (st, r) = s
+            .post(
+                &format!("/v1/tenants/{t}/collections/customers/records"),
+                &s.admin,
+                json!({"data": {"email": email, "name": name}}),
+            )
+            .await;
         assert_eq!(st, StatusCode::CREATED, "{r}");
         needles.push(email.to_lowercase());
         needles.push(email);

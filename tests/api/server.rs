@@ -17,12 +17,22 @@ async fn openapi_lists_every_route(b: Backend) {
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (m, op) in item.as_object().unwrap() {
             documented += 1;
-            assert!(expected.contains(&(m.as_str(), path.as_str())), "{m} {path} is documented but not expected by this test");
+            assert!(
+                expected.contains(&(m.as_str(), path.as_str())),
+                "{m} {path} is documented but not expected by this test"
+            );
             assert!(op["responses"].is_object(), "{m} {path} documents its responses");
             assert_ne!(op["x-varuh-action"], "unmapped", "{m} {path} names its action in varuh::http::ROUTES");
             // …and the server really answers it (not with "no such route").
             let url = path.replace(['{', '}'], "x");
-            let resp = s.http.request(m.to_uppercase().parse().unwrap(), format!("{}{url}", s.base)).bearer_auth(&s.admin).json(&json!({})).send().await.unwrap();
+            let resp = s
+                .http
+                .request(m.to_uppercase().parse().unwrap(), format!("{}{url}", s.base))
+                .bearer_auth(&s.admin)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
             assert_ne!(resp.status(), StatusCode::METHOD_NOT_ALLOWED, "{m} {path}");
             let body: Value = resp.json().await.unwrap_or(Value::Null);
             assert_ne!(body["detail"], "route not found", "{m} {path} is documented but not served");
@@ -44,12 +54,20 @@ both!(openapi_lists_every_route);
 async fn conf6_tls_when_configured() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("d");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_varuh")).arg("--data-dir").arg(&data).args(["init", "--tls"]).output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_varuh"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["init", "--tls"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("one-time password:"));
     let cert = std::fs::read(data.join("tls/cert.pem")).unwrap();
-    let https = reqwest::Client::builder().add_root_certificate(reqwest::Certificate::from_pem(&cert).unwrap()).build().unwrap();
+    let https = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&cert).unwrap())
+        .build()
+        .unwrap();
     let mut p = Proc::start(&data, &["serve"], &[], true);
     let url = p.base.replace("127.0.0.1", "localhost");
     let mut ok = false;
@@ -92,7 +110,11 @@ async fn without_tls_only_loopback() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no database at"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no database at"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!dir.path().join("typo.db").exists());
 }
 
@@ -106,12 +128,40 @@ async fn avl3_sigterm_keeps_acknowledged_writes() {
     p.wait_ready(&http).await;
     let otp = p.one_time_password().unwrap();
     let base = p.base.clone();
-    let l: Value = http.post(format!("{base}/v1/auth/login")).json(&json!({"username": "admin", "password": otp})).send().await.unwrap().json().await.unwrap();
+    let l: Value = http
+        .post(format!("{base}/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": otp}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let token = l["token"].as_str().unwrap().to_string();
-    http.post(format!("{base}/v1/auth/password")).bearer_auth(&token).json(&json!({"current_password": otp, "new_password": PASSWORD})).send().await.unwrap();
-    let t: Value = http.post(format!("{base}/v1/tenants")).bearer_auth(&token).json(&json!({"name": "Durable"})).send().await.unwrap().json().await.unwrap();
+    http.post(format!("{base}/v1/auth/password"))
+        .bearer_auth(&token)
+        .json(&json!({"current_password": otp, "new_password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let t: Value = http
+        .post(format!("{base}/v1/tenants"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "Durable"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let t = t["id"].as_str().unwrap().to_string();
-    let r = http.post(format!("{base}/v1/tenants/{t}/collections")).bearer_auth(&token).json(&crate::support::newsletter()).send().await.unwrap();
+    let r = http
+        .post(format!("{base}/v1/tenants/{t}/collections"))
+        .bearer_auth(&token)
+        .json(&crate::support::newsletter())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let url = format!("{base}/v1/tenants/{t}/collections/newsletter/records");
     let mut tasks = Vec::new();
@@ -120,8 +170,16 @@ async fn avl3_sigterm_keeps_acknowledged_writes() {
         tasks.push(tokio::spawn(async move {
             let mut acked = Vec::new();
             for i in 0..10_000 {
-                match http.post(&url).bearer_auth(&token).json(&json!({"data": {"email": format!("w{w}.{i}@d.si")}})).send().await {
-                    Ok(r) if r.status() == StatusCode::CREATED => acked.push(r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()),
+                match http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({"data": {"email": format!("w{w}.{i}@d.si")}}))
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status() == StatusCode::CREATED => {
+                        acked.push(r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string())
+                    }
                     _ => break,
                 }
             }
@@ -138,21 +196,44 @@ async fn avl3_sigterm_keeps_acknowledged_writes() {
     let mut p = Proc::start(&data, &["serve"], &[], false);
     p.wait_ready(&http).await;
     let base = p.base.clone();
-    let l: Value = http.post(format!("{base}/v1/auth/login")).json(&json!({"username": "admin", "password": PASSWORD})).send().await.unwrap().json().await.unwrap();
+    let l: Value = http
+        .post(format!("{base}/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     // The restart resumed the trail from the frontier kept with the head
     // made at shutdown: no stored leaf had to be read again.
     let out = p.stdout.lock().unwrap().clone();
     // Without the terminal colours of the text log format.
-    let plain: String = out.split('\x1b').enumerate().map(|(i, part)| if i == 0 { part } else { part.split_once('m').map_or("", |(_, rest)| rest) }).collect();
+    let plain: String = out
+        .split('\x1b')
+        .enumerate()
+        .map(|(i, part)| if i == 0 { part } else { part.split_once('m').map_or("", |(_, rest)| rest) })
+        .collect();
     assert!(plain.lines().any(|l| l.contains("audit log state loaded") && l.contains("read=0")), "{plain}");
     // Proofs after the restart (block roots before the kept frontier are
     // rebuilt once from the stored leaves, then kept).
     let token0 = l["token"].as_str().unwrap().to_string();
-    let h: Value = http.post(format!("{base}/v1/audit/heads")).bearer_auth(&token0).json(&json!({})).send().await.unwrap().json().await.unwrap();
+    let h: Value = http
+        .post(format!("{base}/v1/audit/heads"))
+        .bearer_auth(&token0)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let key = varuh::audit::note::VerifierKey::parse(h["key"].as_str().unwrap()).unwrap();
     let c = varuh::audit::note::open(h["checkpoint"].as_str().unwrap(), &key).unwrap();
     assert!(c.size > 2048, "{}", c.size);
-    let unhex = |v: &Value| -> varuh::audit::merkle::Hash { varuh::audit::unhex(v.as_str().unwrap()).unwrap().try_into().unwrap() };
+    let unhex = |v: &Value| -> varuh::audit::merkle::Hash {
+        varuh::audit::unhex(v.as_str().unwrap()).unwrap().try_into().unwrap()
+    };
     for seq in [3, 2050, c.size - 1] {
         let inc: Value = http
             .get(format!("{base}/v1/audit/proofs/inclusion?seq={seq}&tree_size={}", c.size))
@@ -164,14 +245,25 @@ async fn avl3_sigterm_keeps_acknowledged_writes() {
             .await
             .unwrap();
         let path: Vec<varuh::audit::merkle::Hash> = inc["path"].as_array().unwrap().iter().map(unhex).collect();
-        assert!(varuh::audit::merkle::verify_inclusion(seq, c.size, &unhex(&inc["leaf_hash"]), &path, &c.root), "seq {seq}: {inc}");
+        assert!(
+            varuh::audit::merkle::verify_inclusion(seq, c.size, &unhex(&inc["leaf_hash"]), &path, &c.root),
+            "seq {seq}: {inc}"
+        );
     }
     let token = l["token"].as_str().unwrap().to_string();
     let mut found = std::collections::HashSet::new();
     let mut after = String::new();
     loop {
         let q = if after.is_empty() { "?limit=1000".to_string() } else { format!("?limit=1000&after={after}") };
-        let page: Vec<Value> = http.get(format!("{base}/v1/tenants/{t}/collections/newsletter/records{q}")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let page: Vec<Value> = http
+            .get(format!("{base}/v1/tenants/{t}/collections/newsletter/records{q}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if page.is_empty() {
             break;
         }
@@ -183,11 +275,18 @@ async fn avl3_sigterm_keeps_acknowledged_writes() {
     }
     assert!(p.terminate().success());
     // The trail runs on across the restart, and each shutdown signed a head.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_varuh")).arg("--data-dir").arg(&data).args(["audit", "verify"]).output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_varuh"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
-    let heads: u64 = text.split(" stored heads").next().and_then(|l| l.rsplit(' ').next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+    let heads: u64 =
+        text.split(" stored heads").next().and_then(|l| l.rsplit(' ').next()).and_then(|n| n.parse().ok()).unwrap_or(0);
     assert!(heads >= 2, "a head at each shutdown: {text}");
-    let events: u64 = text.split(" events,").next().and_then(|l| l.rsplit(' ').next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+    let events: u64 =
+        text.split(" events,").next().and_then(|l| l.rsplit(' ').next()).and_then(|n| n.parse().ok()).unwrap_or(0);
     assert!(events as usize > acked.len(), "every acknowledged create has its event: {text}");
 }

@@ -109,7 +109,8 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap();
         let policy = dir.path().join("policy.toml");
         std::fs::write(&policy, TEST_POLICY).unwrap();
-        let mut cfg = Config { data_dir: dir.path().to_path_buf(), readers: 2, policy_file: Some(policy), ..Config::default() };
+        let mut cfg =
+            Config { data_dir: dir.path().to_path_buf(), readers: 2, policy_file: Some(policy), ..Config::default() };
         if backend == Backend::Postgres {
             cfg.database_url = Some(fresh_pg_database().await);
         }
@@ -120,7 +121,8 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
+            let _ =
+                axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
         });
         let mut s = TestServer {
             base: format!("http://{addr}"),
@@ -136,17 +138,29 @@ impl TestServer {
 
     /// Logs in with a one-time password, sets `PASSWORD`, returns a token.
     pub async fn first_login(&self, user: &str, otp: &str) -> String {
-        let (st, body) = self.call(Method::POST, "/v1/auth/login", None, Some(json!({"username": user, "password": otp}))).await;
+        let (st, body) =
+            self.call(Method::POST, "/v1/auth/login", None, Some(json!({"username": user, "password": otp}))).await;
         assert_eq!(st, StatusCode::OK, "{body}");
         let token = body["token"].as_str().unwrap().to_string();
         let (st, body) = self
-            .call(Method::POST, "/v1/auth/password", Some(&token), Some(json!({"current_password": otp, "new_password": PASSWORD})))
+            .call(
+                Method::POST,
+                "/v1/auth/password",
+                Some(&token),
+                Some(json!({"current_password": otp, "new_password": PASSWORD})),
+            )
             .await;
         assert_eq!(st, StatusCode::NO_CONTENT, "{body}");
         token
     }
 
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut rb = self.http.request(method, format!("{}{path}", self.base));
         if let Some(t) = token {
             rb = rb.bearer_auth(t);
@@ -169,7 +183,9 @@ impl TestServer {
 
     /// Creates a tenant and returns its id.
     pub async fn tenant(&self, name: &str, allow_special: bool) -> String {
-        let (st, b) = self.post("/v1/tenants", &self.admin, json!({"name": name, "allow_special_categories": allow_special})).await;
+        let (st, b) = self
+            .post("/v1/tenants", &self.admin, json!({"name": name, "allow_special_categories": allow_special}))
+            .await;
         assert_eq!(st, StatusCode::CREATED, "{b}");
         b["id"].as_str().unwrap().to_string()
     }
@@ -177,14 +193,20 @@ impl TestServer {
     /// Creates a staff member in a tenant and returns a ready token. An
     /// operator is granted every operation on every collection.
     pub async fn staff(&self, tenant: &str, username: &str, role: &str) -> String {
-        let access = if role == "operator" { json!({"grants": {"*": ["read", "write", "erase", "export"]}}) } else { json!({}) };
+        let access =
+            if role == "operator" { json!({"grants": {"*": ["read", "write", "erase", "export"]}}) } else { json!({}) };
         self.staff_with(tenant, username, role, access).await
     }
 
     /// Creates a staff member with these grants and masks; returns a ready token.
     pub async fn staff_with(&self, tenant: &str, username: &str, role: &str, access: Value) -> String {
-        let (st, b) =
-            self.post(&format!("/v1/tenants/{tenant}/staff"), &self.admin, json!({"username": username, "role": role, "access": access})).await;
+        let (st, b) = self
+            .post(
+                &format!("/v1/tenants/{tenant}/staff"),
+                &self.admin,
+                json!({"username": username, "role": role, "access": access}),
+            )
+            .await;
         assert_eq!(st, StatusCode::CREATED, "{b}");
         self.first_login(username, b["one_time_password"].as_str().unwrap()).await
     }
@@ -262,9 +284,12 @@ impl Proc {
         cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
         let mut child = cmd.spawn().expect("spawn varuh");
         let out = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        for pipe in [child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>), child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>)]
-            .into_iter()
-            .flatten()
+        for pipe in [
+            child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+            child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
         {
             let o = out.clone();
             std::thread::spawn(move || {

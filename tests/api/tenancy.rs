@@ -55,10 +55,17 @@ async fn conf4_other_tenant_gets_404_everywhere(b: Backend) {
     let tb = s.tenant("Tenant B", false).await;
     s.collection(&ta, customers()).await;
     s.collection(&tb, customers()).await;
-    let (_, rec) = s.post(&format!("/v1/tenants/{tb}/collections/customers/records"), &s.admin, json!({"data": {"email": "b@b.si", "name": "B"}})).await;
+    let (_, rec) = s
+        .post(
+            &format!("/v1/tenants/{tb}/collections/customers/records"),
+            &s.admin,
+            json!({"data": {"email": "b@b.si", "name": "B"}}),
+        )
+        .await;
     let rb = rec["id"].as_str().unwrap().to_string();
     let sb = rec["subject_id"].as_str().unwrap().to_string();
-    let (_, sb_staff) = s.post(&format!("/v1/tenants/{tb}/staff"), &s.admin, json!({"username": "bob.b", "role": "operator"})).await;
+    let (_, sb_staff) =
+        s.post(&format!("/v1/tenants/{tb}/staff"), &s.admin, json!({"username": "bob.b", "role": "operator"})).await;
     let staff_b = sb_staff["id"].as_str().unwrap().to_string();
     let admin_a = s.staff(&ta, "admin.a", "administrator").await;
     let op_a = s.staff(&ta, "op.a", "operator").await;
@@ -77,7 +84,8 @@ async fn conf4_other_tenant_gets_404_everywhere(b: Backend) {
             .replace("{approval}", &uuid::Uuid::now_v7().to_string())
             .replace("{key}", &uuid::Uuid::now_v7().to_string());
         for token in [&admin_a, &op_a] {
-            let body = (method == Method::POST || method == Method::PUT || method == Method::PATCH).then(|| body_for(&tpl));
+            let body =
+                (method == Method::POST || method == Method::PUT || method == Method::PATCH).then(|| body_for(&tpl));
             let (st, p) = s.call(method.clone(), &path, Some(token), body).await;
             assert_eq!(st, StatusCode::NOT_FOUND, "{method} {tpl} answered {st}: {p}");
             assert!(!p.to_string().contains(&tb), "the problem must not echo the other tenant's id");

@@ -31,7 +31,10 @@ async fn bad_input_table_names_field_and_stores_nothing(b: Backend) {
     let ok = json!({"email": "a@b.si", "name": "A"});
     let mut special = customers();
     special["name"] = json!("patients");
-    special["fields"].as_array_mut().unwrap().push(json!({"name": "diagnosis", "type": "string", "category": "health"}));
+    special["fields"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "diagnosis", "type": "string", "category": "health"}));
     let mut no_purpose = customers();
     no_purpose["name"] = json!("nopurpose");
     no_purpose["purposes"] = json!([]);
@@ -44,38 +47,270 @@ async fn bad_input_table_names_field_and_stores_nothing(b: Backend) {
 
     use StatusCode as S;
     let cases = vec![
-        Case { what: "unknown collection", path: format!("/v1/tenants/{t}/collections/nope/records"), content_type: "application/json", body: j(json!({"data": ok})), status: S::NOT_FOUND, slug: "not-found", field: None },
-        Case { what: "field not in schema", path: recs.clone(), content_type: "application/json", body: j(json!({"data": {"email": "a@b.si", "name": "A", "shoe_size": 44}})), status: S::UNPROCESSABLE_ENTITY, slug: "invalid", field: Some("data.shoe_size") },
-        Case { what: "wrong type", path: recs.clone(), content_type: "application/json", body: j(json!({"data": {"email": "a@b.si", "name": "A", "orders": "many"}})), status: S::UNPROCESSABLE_ENTITY, slug: "invalid", field: Some("data.orders") },
-        Case { what: "wrong type (float for integer)", path: recs.clone(), content_type: "application/json", body: j(json!({"data": {"email": "a@b.si", "name": "A", "orders": 1.5}})), status: S::UNPROCESSABLE_ENTITY, slug: "invalid", field: Some("data.orders") },
-        Case { what: "bad date", path: recs.clone(), content_type: "application/json", body: j(json!({"data": {"email": "a@b.si", "name": "A", "born": "31.12.1990"}})), status: S::UNPROCESSABLE_ENTITY, slug: "invalid", field: Some("data.born") },
-        Case { what: "bad e-mail", path: recs.clone(), content_type: "application/json", body: j(json!({"data": {"email": "a-at-b.si", "name": "A"}})), status: S::UNPROCESSABLE_ENTITY, slug: "invalid", field: Some("data.email") },
-        Case { what: "bad phone", path: recs.clone(), content_type: "application/json", body: j(json!({"data": {"email": "a@b.si", "name": "A", "phone": "041 123"}})), status: S::UNPROCESSABLE_ENTITY, slug: "invalid", field: Some("data.phone") },
-        Case { what: "missing required field", path: recs.clone(), content_type: "application/json", body: j(json!({"data": {"email": "a@b.si"}})), status: S::UNPROCESSABLE_ENTITY, slug: "invalid", field: Some("data.name") },
-        Case { what: "required field null", path: recs.clone(), content_type: "application/json", body: j(json!({"data": {"email": "a@b.si", "name": null}})), status: S::UNPROCESSABLE_ENTITY, slug: "invalid", field: Some("data.name") },
-        Case { what: "missing data", path: recs.clone(), content_type: "application/json", body: j(json!({})), status: S::UNPROCESSABLE_ENTITY, slug: "invalid", field: Some("data") },
-        Case { what: "data not an object", path: recs.clone(), content_type: "application/json", body: j(json!({"data": [1, 2]})), status: S::UNPROCESSABLE_ENTITY, slug: "invalid", field: Some("data") },
-        Case { what: "unknown top-level field", path: recs.clone(), content_type: "application/json", body: j(json!({"data": ok, "extra": 1})), status: S::UNPROCESSABLE_ENTITY, slug: "invalid", field: Some("extra") },
-        Case { what: "bad subject id", path: recs.clone(), content_type: "application/json", body: j(json!({"subject_id": "nope", "data": ok})), status: S::UNPROCESSABLE_ENTITY, slug: "invalid", field: Some("subject_id") },
-        Case { what: "unknown subject id", path: recs.clone(), content_type: "application/json", body: j(json!({"subject_id": uuid::Uuid::now_v7().to_string(), "data": ok})), status: S::UNPROCESSABLE_ENTITY, slug: "invalid", field: Some("subject_id") },
-        Case { what: "special category in a tenant that does not allow it", path: cols.clone(), content_type: "application/json", body: j(special), status: S::UNPROCESSABLE_ENTITY, slug: "invalid", field: Some("fields[5].category") },
-        Case { what: "collection without purpose", path: cols.clone(), content_type: "application/json", body: j(no_purpose), status: S::UNPROCESSABLE_ENTITY, slug: "invalid", field: Some("purposes") },
-        Case { what: "unknown legal basis", path: cols.clone(), content_type: "application/json", body: j(bad_basis), status: S::UNPROCESSABLE_ENTITY, slug: "invalid", field: Some("legal_basis") },
-        Case { what: "collection without source", path: cols.clone(), content_type: "application/json", body: j(no_source), status: S::UNPROCESSABLE_ENTITY, slug: "invalid", field: Some("source") },
-        Case { what: "oversize body", path: recs.clone(), content_type: "application/json", body: j(json!({"data": {"email": "a@b.si", "name": "x".repeat(5000)}})), status: S::PAYLOAD_TOO_LARGE, slug: "payload-too-large", field: None },
-        Case { what: "malformed JSON", path: recs.clone(), content_type: "application/json", body: b"{\"data\": {\"email\": ".to_vec(), status: S::BAD_REQUEST, slug: "malformed-json", field: None },
-        Case { what: "not JSON at all", path: recs.clone(), content_type: "application/json", body: b"email=a@b.si".to_vec(), status: S::BAD_REQUEST, slug: "malformed-json", field: None },
-        Case { what: "wrong content type", path: recs.clone(), content_type: "text/plain", body: j(json!({"data": ok})), status: S::UNSUPPORTED_MEDIA_TYPE, slug: "unsupported-media-type", field: None },
-        Case { what: "form content type", path: recs.clone(), content_type: "application/x-www-form-urlencoded", body: b"email=a@b.si".to_vec(), status: S::UNSUPPORTED_MEDIA_TYPE, slug: "unsupported-media-type", field: None },
-        Case { what: "duplicate collection", path: cols.clone(), content_type: "application/json", body: j(customers()), status: S::CONFLICT, slug: "conflict", field: None },
-        Case { what: "tenant name empty", path: "/v1/tenants".into(), content_type: "application/json", body: j(json!({"name": " "})), status: S::UNPROCESSABLE_ENTITY, slug: "invalid", field: Some("name") },
-        Case { what: "bad role", path: format!("/v1/tenants/{t}/staff"), content_type: "application/json", body: j(json!({"username": "q", "role": "king"})), status: S::UNPROCESSABLE_ENTITY, slug: "invalid", field: Some("role") },
-        Case { what: "lookup without kind", path: format!("/v1/tenants/{t}/subjects/lookup"), content_type: "application/json", body: j(json!({"value": "a@b.si"})), status: S::UNPROCESSABLE_ENTITY, slug: "invalid", field: Some("kind") },
-        Case { what: "subject without identifiers", path: format!("/v1/tenants/{t}/subjects"), content_type: "application/json", body: j(json!({"identifiers": {}})), status: S::UNPROCESSABLE_ENTITY, slug: "invalid", field: Some("identifiers") },
+        Case {
+            what: "unknown collection",
+            path: format!("/v1/tenants/{t}/collections/nope/records"),
+            content_type: "application/json",
+            body: j(json!({"data": ok})),
+            status: S::NOT_FOUND,
+            slug: "not-found",
+            field: None,
+        },
+        Case {
+            what: "field not in schema",
+            path: recs.clone(),
+            content_type: "application/json",
+            body: j(json!({"data": {"email": "a@b.si", "name": "A", "shoe_size": 44}})),
+            status: S::UNPROCESSABLE_ENTITY,
+            slug: "invalid",
+            field: Some("data.shoe_size"),
+        },
+        Case {
+            what: "wrong type",
+            path: recs.clone(),
+            content_type: "application/json",
+            body: j(json!({"data": {"email": "a@b.si", "name": "A", "orders": "many"}})),
+            status: S::UNPROCESSABLE_ENTITY,
+            slug: "invalid",
+            field: Some("data.orders"),
+        },
+        Case {
+            what: "wrong type (float for integer)",
+            path: recs.clone(),
+            content_type: "application/json",
+            body: j(json!({"data": {"email": "a@b.si", "name": "A", "orders": 1.5}})),
+            status: S::UNPROCESSABLE_ENTITY,
+            slug: "invalid",
+            field: Some("data.orders"),
+        },
+        Case {
+            what: "bad date",
+            path: recs.clone(),
+            content_type: "application/json",
+            body: j(json!({"data": {"email": "a@b.si", "name": "A", "born": "31.12.1990"}})),
+            status: S::UNPROCESSABLE_ENTITY,
+            slug: "invalid",
+            field: Some("data.born"),
+        },
+        Case {
+            what: "bad e-mail",
+            path: recs.clone(),
+            content_type: "application/json",
+            body: j(json!({"data": {"email": "a-at-b.si", "name": "A"}})),
+            status: S::UNPROCESSABLE_ENTITY,
+            slug: "invalid",
+            field: Some("data.email"),
+        },
+        Case {
+            what: "bad phone",
+            path: recs.clone(),
+            content_type: "application/json",
+            body: j(json!({"data": {"email": "a@b.si", "name": "A", "phone": "041 123"}})),
+            status: S::UNPROCESSABLE_ENTITY,
+            slug: "invalid",
+            field: Some("data.phone"),
+        },
+        Case {
+            what: "missing required field",
+            path: recs.clone(),
+            content_type: "application/json",
+            body: j(json!({"data": {"email": "a@b.si"}})),
+            status: S::UNPROCESSABLE_ENTITY,
+            slug: "invalid",
+            field: Some("data.name"),
+        },
+        Case {
+            what: "required field null",
+            path: recs.clone(),
+            content_type: "application/json",
+            body: j(json!({"data": {"email": "a@b.si", "name": null}})),
+            status: S::UNPROCESSABLE_ENTITY,
+            slug: "invalid",
+            field: Some("data.name"),
+        },
+        Case {
+            what: "missing data",
+            path: recs.clone(),
+            content_type: "application/json",
+            body: j(json!({})),
+            status: S::UNPROCESSABLE_ENTITY,
+            slug: "invalid",
+            field: Some("data"),
+        },
+        Case {
+            what: "data not an object",
+            path: recs.clone(),
+            content_type: "application/json",
+            body: j(json!({"data": [1, 2]})),
+            status: S::UNPROCESSABLE_ENTITY,
+            slug: "invalid",
+            field: Some("data"),
+        },
+        Case {
+            what: "unknown top-level field",
+            path: recs.clone(),
+            content_type: "application/json",
+            body: j(json!({"data": ok, "extra": 1})),
+            status: S::UNPROCESSABLE_ENTITY,
+            slug: "invalid",
+            field: Some("extra"),
+        },
+        Case {
+            what: "bad subject id",
+            path: recs.clone(),
+            content_type: "application/json",
+            body: j(json!({"subject_id": "nope", "data": ok})),
+            status: S::UNPROCESSABLE_ENTITY,
+            slug: "invalid",
+            field: Some("subject_id"),
+        },
+        Case {
+            what: "unknown subject id",
+            path: recs.clone(),
+            content_type: "application/json",
+            body: j(json!({"subject_id": uuid::Uuid::now_v7().to_string(), "data": ok})),
+            status: S::UNPROCESSABLE_ENTITY,
+            slug: "invalid",
+            field: Some("subject_id"),
+        },
+        Case {
+            what: "special category in a tenant that does not allow it",
+            path: cols.clone(),
+            content_type: "application/json",
+            body: j(special),
+            status: S::UNPROCESSABLE_ENTITY,
+            slug: "invalid",
+            field: Some("fields[5].category"),
+        },
+        Case {
+            what: "collection without purpose",
+            path: cols.clone(),
+            content_type: "application/json",
+            body: j(no_purpose),
+            status: S::UNPROCESSABLE_ENTITY,
+            slug: "invalid",
+            field: Some("purposes"),
+        },
+        Case {
+            what: "unknown legal basis",
+            path: cols.clone(),
+            content_type: "application/json",
+            body: j(bad_basis),
+            status: S::UNPROCESSABLE_ENTITY,
+            slug: "invalid",
+            field: Some("legal_basis"),
+        },
+        Case {
+            what: "collection without source",
+            path: cols.clone(),
+            content_type: "application/json",
+            body: j(no_source),
+            status: S::UNPROCESSABLE_ENTITY,
+            slug: "invalid",
+            field: Some("source"),
+        },
+        Case {
+            what: "oversize body",
+            path: recs.clone(),
+            content_type: "application/json",
+            body: j(json!({"data": {"email": "a@b.si", "name": "x".repeat(5000)}})),
+            status: S::PAYLOAD_TOO_LARGE,
+            slug: "payload-too-large",
+            field: None,
+        },
+        Case {
+            what: "malformed JSON",
+            path: recs.clone(),
+            content_type: "application/json",
+            body: b"{\"data\": {\"email\": ".to_vec(),
+            status: S::BAD_REQUEST,
+            slug: "malformed-json",
+            field: None,
+        },
+        Case {
+            what: "not JSON at all",
+            path: recs.clone(),
+            content_type: "application/json",
+            body: b"email=a@b.si".to_vec(),
+            status: S::BAD_REQUEST,
+            slug: "malformed-json",
+            field: None,
+        },
+        Case {
+            what: "wrong content type",
+            path: recs.clone(),
+            content_type: "text/plain",
+            body: j(json!({"data": ok})),
+            status: S::UNSUPPORTED_MEDIA_TYPE,
+            slug: "unsupported-media-type",
+            field: None,
+        },
+        Case {
+            what: "form content type",
+            path: recs.clone(),
+            content_type: "application/x-www-form-urlencoded",
+            body: b"email=a@b.si".to_vec(),
+            status: S::UNSUPPORTED_MEDIA_TYPE,
+            slug: "unsupported-media-type",
+            field: None,
+        },
+        Case {
+            what: "duplicate collection",
+            path: cols.clone(),
+            content_type: "application/json",
+            body: j(customers()),
+            status: S::CONFLICT,
+            slug: "conflict",
+            field: None,
+        },
+        Case {
+            what: "tenant name empty",
+            path: "/v1/tenants".into(),
+            content_type: "application/json",
+            body: j(json!({"name": " "})),
+            status: S::UNPROCESSABLE_ENTITY,
+            slug: "invalid",
+            field: Some("name"),
+        },
+        Case {
+            what: "bad role",
+            path: format!("/v1/tenants/{t}/staff"),
+            content_type: "application/json",
+            body: j(json!({"username": "q", "role": "king"})),
+            status: S::UNPROCESSABLE_ENTITY,
+            slug: "invalid",
+            field: Some("role"),
+        },
+        Case {
+            what: "lookup without kind",
+            path: format!("/v1/tenants/{t}/subjects/lookup"),
+            content_type: "application/json",
+            body: j(json!({"value": "a@b.si"})),
+            status: S::UNPROCESSABLE_ENTITY,
+            slug: "invalid",
+            field: Some("kind"),
+        },
+        Case {
+            what: "subject without identifiers",
+            path: format!("/v1/tenants/{t}/subjects"),
+            content_type: "application/json",
+            body: j(json!({"identifiers": {}})),
+            status: S::UNPROCESSABLE_ENTITY,
+            slug: "invalid",
+            field: Some("identifiers"),
+        },
     ];
     let secret = "a-value-that-must-not-echo";
     for c in &cases {
-        let resp = s.http.post(format!("{}{}", s.base, c.path)).bearer_auth(&s.admin).header("content-type", c.content_type).body(c.body.clone()).send().await.unwrap();
+        let resp = s
+            .http
+            .post(format!("{}{}", s.base, c.path))
+            .bearer_auth(&s.admin)
+            .header("content-type", c.content_type)
+            .body(c.body.clone())
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), c.status, "{}", c.what);
         assert_eq!(resp.headers()["content-type"], "application/problem+json", "{}", c.what);
         let p: Value = resp.json().await.unwrap();
@@ -103,7 +338,9 @@ async fn bad_input_table_names_field_and_stores_nothing(b: Backend) {
     assert_eq!(collections.as_array().unwrap().len(), 1);
     let (_, tenants) = s.get("/v1/tenants", &s.admin).await;
     assert_eq!(tenants.as_array().unwrap().len(), 1);
-    let (st, _) = s.post(&format!("/v1/tenants/{t}/subjects/lookup"), &s.admin, json!({"kind": "email", "value": "a@b.si"})).await;
+    let (st, _) = s
+        .post(&format!("/v1/tenants/{t}/subjects/lookup"), &s.admin, json!({"kind": "email", "value": "a@b.si"}))
+        .await;
     assert_eq!(st, StatusCode::NOT_FOUND, "no subject was created by refused records");
 }
 both!(bad_input_table_names_field_and_stores_nothing);

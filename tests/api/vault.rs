@@ -24,7 +24,13 @@ async fn records_crud_and_subject_listing(b: Backend) {
     let id = r1["id"].as_str().unwrap().to_string();
 
     // A second collection's record by the same e-mail lands on the same subject.
-    let (st, n1) = s.post(&format!("/v1/tenants/{t}/collections/newsletter/records"), &op, json!({"data": {"email": "mojca.kos@example.si", "topics": "garden"}})).await;
+    let (st, n1) = s
+        .post(
+            &format!("/v1/tenants/{t}/collections/newsletter/records"),
+            &op,
+            json!({"data": {"email": "mojca.kos@example.si", "topics": "garden"}}),
+        )
+        .await;
     assert_eq!(st, StatusCode::CREATED, "{n1}");
     assert_eq!(n1["subject_id"], subject.as_str());
 
@@ -35,7 +41,9 @@ async fn records_crud_and_subject_listing(b: Backend) {
     assert_eq!(got["data"]["orders"], 2);
 
     // Another record with an explicit subject id.
-    let (st, r2) = s.post(&recs, &op, json!({"subject_id": subject, "data": {"email": "mojca.kos@example.si", "name": "Mojca K."}})).await;
+    let (st, r2) = s
+        .post(&recs, &op, json!({"subject_id": subject, "data": {"email": "mojca.kos@example.si", "name": "Mojca K."}}))
+        .await;
     assert_eq!(st, StatusCode::CREATED, "{r2}");
 
     // List the collection, in pages.
@@ -48,7 +56,9 @@ async fn records_crud_and_subject_listing(b: Backend) {
     assert_ne!(page2[0]["id"], page[0]["id"]);
 
     // PATCH merges; null removes an optional field.
-    let (st, p) = s.call(Method::PATCH, &format!("{recs}/{id}"), Some(&op), Some(json!({"data": {"orders": 3, "phone": null}}))).await;
+    let (st, p) = s
+        .call(Method::PATCH, &format!("{recs}/{id}"), Some(&op), Some(json!({"data": {"orders": 3, "phone": null}})))
+        .await;
     assert_eq!(st, StatusCode::OK, "{p}");
     assert_eq!(p["version"], 2);
     assert_eq!(p["data"]["orders"], 3);
@@ -102,7 +112,13 @@ async fn records_crud_and_subject_listing(b: Backend) {
     assert_eq!(e["records_deleted"], 2);
     let (st, _) = s.get(&format!("/v1/tenants/{t}/subjects/{subject}/records"), &op).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
-    let (st, _) = s.post(&format!("/v1/tenants/{t}/subjects/lookup"), &op, json!({"kind": "email", "value": "mojca.kos@example.si"})).await;
+    let (st, _) = s
+        .post(
+            &format!("/v1/tenants/{t}/subjects/lookup"),
+            &op,
+            json!({"kind": "email", "value": "mojca.kos@example.si"}),
+        )
+        .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 }
 both!(records_crud_and_subject_listing);
@@ -112,7 +128,9 @@ async fn conf3_lookup_by_blind_index(b: Backend) {
     let t = s.tenant("EximiTech", false).await;
     s.collection(&t, customers()).await;
     let recs = format!("/v1/tenants/{t}/collections/customers/records");
-    let (_, r) = s.post(&recs, &s.admin, json!({"data": {"email": "peter@exi.si", "name": "Peter", "phone": "+386 1 234 5678"}})).await;
+    let (_, r) = s
+        .post(&recs, &s.admin, json!({"data": {"email": "peter@exi.si", "name": "Peter", "phone": "+386 1 234 5678"}}))
+        .await;
     let subject = r["subject_id"].as_str().unwrap();
     let lookup = format!("/v1/tenants/{t}/subjects/lookup");
     for (kind, value) in [("email", " PETER@Exi.SI"), ("phone", "00386 1 234-5678"), ("phone", "+38612345678")] {
@@ -128,7 +146,8 @@ async fn conf3_lookup_by_blind_index(b: Backend) {
 
     // Find-or-create: the same e-mail finds the same person; a new one creates.
     let subjects = format!("/v1/tenants/{t}/subjects");
-    let (st, got) = s.post(&subjects, &s.admin, json!({"identifiers": {"email": "Peter@exi.si", "customer_number": "C-1"}})).await;
+    let (st, got) =
+        s.post(&subjects, &s.admin, json!({"identifiers": {"email": "Peter@exi.si", "customer_number": "C-1"}})).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(got["id"], subject);
     let (st, _) = s.post(&lookup, &s.admin, json!({"kind": "customer_number", "value": "C-1"})).await;
@@ -141,7 +160,8 @@ async fn conf3_lookup_by_blind_index(b: Backend) {
     assert_eq!(got["id"], new["id"]);
 
     // An e-mail that belongs to one subject cannot be filed under another.
-    let (st, p) = s.post(&recs, &s.admin, json!({"subject_id": new["id"], "data": {"email": "peter@exi.si", "name": "X"}})).await;
+    let (st, p) =
+        s.post(&recs, &s.admin, json!({"subject_id": new["id"], "data": {"email": "peter@exi.si", "name": "X"}})).await;
     assert_eq!(st, StatusCode::CONFLICT, "{p}");
 }
 both!(conf3_lookup_by_blind_index);
@@ -149,16 +169,21 @@ both!(conf3_lookup_by_blind_index);
 async fn auth3_generated_password_must_be_changed(b: Backend) {
     let s = TestServer::start(b).await;
     let t = s.tenant("2Mobile", false).await;
-    let (st, created) = s.post(&format!("/v1/tenants/{t}/staff"), &s.admin, json!({"username": "Luka", "role": "operator"})).await;
+    let (st, created) =
+        s.post(&format!("/v1/tenants/{t}/staff"), &s.admin, json!({"username": "Luka", "role": "operator"})).await;
     assert_eq!(st, StatusCode::CREATED);
     assert_eq!(created["password_change_required"], true);
     let otp = created["one_time_password"].as_str().unwrap();
 
-    let (st, _) = s.call(Method::POST, "/v1/auth/login", None, Some(json!({"username": "luka", "password": "wrong password!"}))).await;
+    let (st, _) = s
+        .call(Method::POST, "/v1/auth/login", None, Some(json!({"username": "luka", "password": "wrong password!"})))
+        .await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
-    let (st, _) = s.call(Method::POST, "/v1/auth/login", None, Some(json!({"username": "nobody", "password": otp}))).await;
+    let (st, _) =
+        s.call(Method::POST, "/v1/auth/login", None, Some(json!({"username": "nobody", "password": otp}))).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
-    let (st, l) = s.call(Method::POST, "/v1/auth/login", None, Some(json!({"username": "LUKA", "password": otp}))).await;
+    let (st, l) =
+        s.call(Method::POST, "/v1/auth/login", None, Some(json!({"username": "LUKA", "password": otp}))).await;
     assert_eq!(st, StatusCode::OK);
     let token = l["token"].as_str().unwrap();
     assert_eq!(l["staff"]["password_change_required"], true);
@@ -169,9 +194,17 @@ async fn auth3_generated_password_must_be_changed(b: Backend) {
     let (st, p) = s.post("/v1/auth/password", token, json!({"current_password": otp, "new_password": "short"})).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(p["field"], "new_password");
-    let (st, _) = s.post("/v1/auth/password", token, json!({"current_password": "wrong", "new_password": "a much longer password"})).await;
+    let (st, _) = s
+        .post(
+            "/v1/auth/password",
+            token,
+            json!({"current_password": "wrong", "new_password": "a much longer password"}),
+        )
+        .await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
-    let (st, _) = s.post("/v1/auth/password", token, json!({"current_password": otp, "new_password": "a much longer password"})).await;
+    let (st, _) = s
+        .post("/v1/auth/password", token, json!({"current_password": otp, "new_password": "a much longer password"}))
+        .await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     let (st, _) = s.get(&format!("/v1/tenants/{t}/collections"), token).await;
     assert_eq!(st, StatusCode::OK);
@@ -180,14 +213,16 @@ async fn auth3_generated_password_must_be_changed(b: Backend) {
     assert_eq!(me["role"], "operator");
     assert_eq!(me["tenant_id"], t.as_str());
     // The one-time password no longer works; logout ends the session.
-    let (st, _) = s.call(Method::POST, "/v1/auth/login", None, Some(json!({"username": "luka", "password": otp}))).await;
+    let (st, _) =
+        s.call(Method::POST, "/v1/auth/login", None, Some(json!({"username": "luka", "password": otp}))).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     let (st, _) = s.call(Method::POST, "/v1/auth/logout", Some(token), None).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     let (st, _) = s.get("/v1/auth/me", token).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     // Duplicate login names are refused.
-    let (st, _) = s.post(&format!("/v1/tenants/{t}/staff"), &s.admin, json!({"username": "luka", "role": "operator"})).await;
+    let (st, _) =
+        s.post(&format!("/v1/tenants/{t}/staff"), &s.admin, json!({"username": "luka", "role": "operator"})).await;
     assert_eq!(st, StatusCode::CONFLICT);
     // Staff listings show names to administrators.
     let (st, list) = s.get(&format!("/v1/tenants/{t}/staff"), &s.admin).await;
@@ -205,7 +240,13 @@ async fn concurrent_creates_for_one_new_email_make_one_subject(b: Backend) {
     for i in 0..16 {
         let (http, url, token) = (s.http.clone(), format!("{}{path}", s.base), s.admin.clone());
         tasks.push(tokio::spawn(async move {
-            let r = http.post(url).bearer_auth(token).json(&json!({"data": {"email": "same@race.si", "topics": format!("t{i}")}})).send().await.unwrap();
+            let r = http
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"data": {"email": "same@race.si", "topics": format!("t{i}")}}))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), StatusCode::CREATED);
             r.json::<serde_json::Value>().await.unwrap()["subject_id"].as_str().unwrap().to_string()
         }));
@@ -246,7 +287,8 @@ async fn reads_see_every_answered_write(b: Backend) {
         }));
     }
     for i in 1..=40 {
-        let (st, p) = s.call(Method::PATCH, &format!("{recs}/{bid}"), Some(&op), Some(json!({"data": {"orders": i}}))).await;
+        let (st, p) =
+            s.call(Method::PATCH, &format!("{recs}/{bid}"), Some(&op), Some(json!({"data": {"orders": i}}))).await;
         assert_eq!(st, StatusCode::OK, "{p}");
         let (st, got) = s.get(&format!("{recs}/{bid}"), &op).await;
         assert_eq!(st, StatusCode::OK);
@@ -255,7 +297,8 @@ async fn reads_see_every_answered_write(b: Backend) {
         let email = format!("new{i}@example.si");
         let (st, _) = s.post(&recs, &op, json!({"data": {"email": email, "name": "N"}})).await;
         assert_eq!(st, StatusCode::CREATED);
-        let (st, found) = s.post(&format!("/v1/tenants/{t}/subjects/lookup"), &op, json!({"kind": "email", "value": email})).await;
+        let (st, found) =
+            s.post(&format!("/v1/tenants/{t}/subjects/lookup"), &op, json!({"kind": "email", "value": email})).await;
         assert_eq!(st, StatusCode::OK, "look-up after create {i}: {found}");
     }
     let (st, _) = s.call(Method::DELETE, &format!("{recs}/{bid}"), Some(&op), None).await;

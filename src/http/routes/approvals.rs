@@ -53,7 +53,7 @@ pub fn approval_out(a: ApprovalInfo) -> ApprovalOut {
 pub fn held<T>(h: Held<T>, ok: impl FnOnce(T) -> Response) -> Response {
     match h {
         Held::Done(v) => ok(v),
-        Held::Pending(a) => (StatusCode::ACCEPTED, Json(approval_out(a))).into_response(),
+        Held::Pending(a) => (StatusCode::ACCEPTED, Json(approval_out(*a))).into_response(),
     }
 }
 
@@ -61,7 +61,11 @@ pub fn held<T>(h: Held<T>, ok: impl FnOnce(T) -> Response) -> Response {
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/approvals", tag = "approvals", security(("bearer" = [])),
     params(("tenant" = String, Path, description = "Tenant id")),
     responses((status = 200, body = Vec<ApprovalOut>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn list_approvals(State(s): State<AppState>, a: Auth, Path(tenant): Path<String>) -> ApiResult<Json<Vec<ApprovalOut>>> {
+pub async fn list_approvals(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+) -> ApiResult<Json<Vec<ApprovalOut>>> {
     let t = path_id(&tenant, "tenant")?;
     Ok(Json(s.vault.list_approvals(&a.actor, t).await?.into_iter().map(approval_out).collect()))
 }
@@ -70,7 +74,11 @@ pub async fn list_approvals(State(s): State<AppState>, a: Auth, Path(tenant): Pa
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/approvals/{approval}/approve", tag = "approvals", security(("bearer" = [])),
     params(("tenant" = String, Path, description = "Tenant id"), ("approval" = String, Path, description = "Approval id")),
     responses((status = 200, body = ApprovalOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn approve(State(s): State<AppState>, a: Auth, Path((tenant, id)): Path<(String, String)>) -> ApiResult<Json<ApprovalOut>> {
+pub async fn approve(
+    State(s): State<AppState>,
+    a: Auth,
+    Path((tenant, id)): Path<(String, String)>,
+) -> ApiResult<Json<ApprovalOut>> {
     let (t, id) = (path_id(&tenant, "tenant")?, path_id(&id, "approval")?);
     Ok(Json(approval_out(s.vault.decide_approval(&a.actor, t, id, Decision::Approve).await?)))
 }
@@ -87,7 +95,12 @@ pub struct Rejection {
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/approvals/{approval}/reject", tag = "approvals", security(("bearer" = [])), request_body = Rejection,
     params(("tenant" = String, Path, description = "Tenant id"), ("approval" = String, Path, description = "Approval id")),
     responses((status = 200, body = ApprovalOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
-pub async fn reject(State(s): State<AppState>, a: Auth, Path((tenant, id)): Path<(String, String)>, Body(req): Body<Rejection>) -> ApiResult<Json<ApprovalOut>> {
+pub async fn reject(
+    State(s): State<AppState>,
+    a: Auth,
+    Path((tenant, id)): Path<(String, String)>,
+    Body(req): Body<Rejection>,
+) -> ApiResult<Json<ApprovalOut>> {
     let (t, id) = (path_id(&tenant, "tenant")?, path_id(&id, "approval")?);
     Ok(Json(approval_out(s.vault.decide_approval(&a.actor, t, id, Decision::Reject { reason: req.reason }).await?)))
 }
@@ -96,7 +109,11 @@ pub async fn reject(State(s): State<AppState>, a: Auth, Path((tenant, id)): Path
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/approvals/{approval}/export", tag = "approvals", security(("bearer" = [])),
     params(("tenant" = String, Path, description = "Tenant id"), ("approval" = String, Path, description = "Approval id")),
     responses((status = 200, body = Vec<RecordOut>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
-pub async fn collect_export(State(s): State<AppState>, a: Auth, Path((tenant, id)): Path<(String, String)>) -> ApiResult<Json<Vec<RecordOut>>> {
+pub async fn collect_export(
+    State(s): State<AppState>,
+    a: Auth,
+    Path((tenant, id)): Path<(String, String)>,
+) -> ApiResult<Json<Vec<RecordOut>>> {
     let (t, id) = (path_id(&tenant, "tenant")?, path_id(&id, "approval")?);
     Ok(Json(s.vault.collect_export(&a.actor, t, id).await?.into_iter().map(record_out).collect()))
 }

@@ -2,10 +2,10 @@
 //! proofs, queries and exports. Administrators only; every call is itself
 //! recorded (by the service).
 
+use crate::audit::hex;
 use crate::http::extract::{Auth, Params};
 use crate::http::problem::{ApiResult, Problem};
 use crate::http::{time, AppState};
-use crate::audit::hex;
 use crate::service::audit::{Head, StoredEvent};
 use crate::store::queries::AuditFilter;
 use axum::extract::State;
@@ -28,7 +28,13 @@ pub struct HeadOut {
 }
 
 fn head_out(s: &AppState, h: Head) -> HeadOut {
-    HeadOut { tree_size: h.tree_size, root: hex(&h.root), time: time(h.time_ms), checkpoint: h.checkpoint, key: s.vault.audit_key().encode() }
+    HeadOut {
+        tree_size: h.tree_size,
+        root: hex(&h.root),
+        time: time(h.time_ms),
+        checkpoint: h.checkpoint,
+        key: s.vault.audit_key().encode(),
+    }
 }
 
 /// The latest signed tree head.
@@ -66,9 +72,18 @@ pub struct InclusionOut {
 /// Inclusion proof of one event in a tree size.
 #[utoipa::path(get, path = "/v1/audit/proofs/inclusion", tag = "audit", security(("bearer" = [])), params(InclusionQuery),
     responses((status = 200, body = InclusionOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
-pub async fn inclusion(State(s): State<AppState>, a: Auth, Params(q): Params<InclusionQuery>) -> ApiResult<Json<InclusionOut>> {
+pub async fn inclusion(
+    State(s): State<AppState>,
+    a: Auth,
+    Params(q): Params<InclusionQuery>,
+) -> ApiResult<Json<InclusionOut>> {
     let (leaf, path) = s.vault.inclusion_proof(&a.actor, q.seq, q.tree_size).await?;
-    Ok(Json(InclusionOut { seq: q.seq, tree_size: q.tree_size, leaf_hash: hex(&leaf), path: path.iter().map(|h| hex(h)).collect() }))
+    Ok(Json(InclusionOut {
+        seq: q.seq,
+        tree_size: q.tree_size,
+        leaf_hash: hex(&leaf),
+        path: path.iter().map(|h| hex(h)).collect(),
+    }))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -89,7 +104,11 @@ pub struct ConsistencyOut {
 /// Consistency proof between two tree sizes.
 #[utoipa::path(get, path = "/v1/audit/proofs/consistency", tag = "audit", security(("bearer" = [])), params(ConsistencyQuery),
     responses((status = 200, body = ConsistencyOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
-pub async fn consistency(State(s): State<AppState>, a: Auth, Params(q): Params<ConsistencyQuery>) -> ApiResult<Json<ConsistencyOut>> {
+pub async fn consistency(
+    State(s): State<AppState>,
+    a: Auth,
+    Params(q): Params<ConsistencyQuery>,
+) -> ApiResult<Json<ConsistencyOut>> {
     let proof = s.vault.consistency_proof(&a.actor, q.first, q.second).await?;
     Ok(Json(ConsistencyOut { first: q.first, second: q.second, proof: proof.iter().map(|h| hex(h)).collect() }))
 }
@@ -142,8 +161,11 @@ fn event_out(e: &StoredEvent) -> EventOut {
 }
 
 fn parse_time(field: &'static str, v: Option<String>) -> Result<Option<i64>, Problem> {
-    v.map(|t| crate::clock::parse_rfc3339(&t).ok_or_else(|| Problem::invalid(field.to_string(), "must be an RFC 3339 time".to_string())))
-        .transpose()
+    v.map(|t| {
+        crate::clock::parse_rfc3339(&t)
+            .ok_or_else(|| Problem::invalid(field.to_string(), "must be an RFC 3339 time".to_string()))
+    })
+    .transpose()
 }
 
 /// Audit events by subject, actor, action and time window; paged, oldest first.

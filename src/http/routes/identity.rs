@@ -80,7 +80,11 @@ pub struct LoginResponse {
 /// `otp` (or `recovery_code`) too: without one the answer is `401 mfa-required`.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
-pub async fn login(State(s): State<AppState>, Meta(meta): Meta, Body(req): Body<LoginRequest>) -> ApiResult<Json<LoginResponse>> {
+pub async fn login(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    Body(req): Body<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
     let second = SecondFactor { otp: req.otp.as_deref(), recovery_code: req.recovery_code.as_deref() };
     let l = s.vault.login(&meta, &req.username, &req.password, second).await?;
     let next = if l.actor.must_change_password {
@@ -130,7 +134,11 @@ pub struct PasswordChange {
 /// sessions of the account end.
 #[utoipa::path(post, path = "/v1/auth/password", tag = "auth", security(("bearer" = [])), request_body = PasswordChange,
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
-pub async fn change_password(State(s): State<AppState>, a: Auth, Body(req): Body<PasswordChange>) -> ApiResult<StatusCode> {
+pub async fn change_password(
+    State(s): State<AppState>,
+    a: Auth,
+    Body(req): Body<PasswordChange>,
+) -> ApiResult<StatusCode> {
     s.vault.change_password(&a.actor, &a.token, &req.current_password, &req.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -170,7 +178,11 @@ pub struct RecoveryCodes {
 /// Confirms TOTP enrolment with a code; MFA is on from now. Returns the recovery codes.
 #[utoipa::path(post, path = "/v1/auth/mfa/confirm", tag = "auth", security(("bearer" = [])), request_body = MfaCode,
     responses((status = 200, body = RecoveryCodes), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
-pub async fn mfa_confirm(State(s): State<AppState>, a: Auth, Body(req): Body<MfaCode>) -> ApiResult<Json<RecoveryCodes>> {
+pub async fn mfa_confirm(
+    State(s): State<AppState>,
+    a: Auth,
+    Body(req): Body<MfaCode>,
+) -> ApiResult<Json<RecoveryCodes>> {
     Ok(Json(RecoveryCodes { recovery_codes: s.vault.mfa_confirm(&a.actor, &req.code).await? }))
 }
 
@@ -288,9 +300,19 @@ fn role(r: &str) -> Result<Role, Problem> {
     Role::parse(r).ok_or_else(|| Problem::invalid("role", "must be administrator, dpo, operator, auditor or service"))
 }
 
-async fn create_staff(s: &AppState, a: &Auth, tenant: Option<uuid::Uuid>, req: NewStaff) -> ApiResult<(StatusCode, Json<StaffOut>)> {
+async fn create_staff(
+    s: &AppState,
+    a: &Auth,
+    tenant: Option<uuid::Uuid>,
+    req: NewStaff,
+) -> ApiResult<(StatusCode, Json<StaffOut>)> {
     let role = role(&req.role)?;
-    let new = NewAccount { username: &req.username, role, password: req.password.as_deref(), access: req.access.unwrap_or_default() };
+    let new = NewAccount {
+        username: &req.username,
+        role,
+        password: req.password.as_deref(),
+        access: req.access.unwrap_or_default(),
+    };
     let (info, pw) = s.vault.create_staff(&a.actor, tenant, new).await?;
     Ok((StatusCode::CREATED, Json(staff_out(info, pw))))
 }
@@ -298,7 +320,11 @@ async fn create_staff(s: &AppState, a: &Auth, tenant: Option<uuid::Uuid>, req: N
 /// Creates a system-wide staff account (system administrators only).
 #[utoipa::path(post, path = "/v1/staff", tag = "staff", security(("bearer" = [])), request_body = NewStaff,
     responses((status = 201, body = StaffOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_system_staff(State(s): State<AppState>, a: Auth, Body(req): Body<NewStaff>) -> ApiResult<(StatusCode, Json<StaffOut>)> {
+pub async fn create_system_staff(
+    State(s): State<AppState>,
+    a: Auth,
+    Body(req): Body<NewStaff>,
+) -> ApiResult<(StatusCode, Json<StaffOut>)> {
     create_staff(&s, &a, None, req).await
 }
 
@@ -313,7 +339,12 @@ pub async fn list_system_staff(State(s): State<AppState>, a: Auth) -> ApiResult<
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/staff", tag = "staff", security(("bearer" = [])), request_body = NewStaff,
     params(("tenant" = String, Path, description = "Tenant id")),
     responses((status = 201, body = StaffOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_tenant_staff(State(s): State<AppState>, a: Auth, Path(tenant): Path<String>, Body(req): Body<NewStaff>) -> ApiResult<(StatusCode, Json<StaffOut>)> {
+pub async fn create_tenant_staff(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+    Body(req): Body<NewStaff>,
+) -> ApiResult<(StatusCode, Json<StaffOut>)> {
     let t = path_id(&tenant, "tenant")?;
     create_staff(&s, &a, Some(t), req).await
 }
@@ -322,7 +353,11 @@ pub async fn create_tenant_staff(State(s): State<AppState>, a: Auth, Path(tenant
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/staff", tag = "staff", security(("bearer" = [])),
     params(("tenant" = String, Path, description = "Tenant id")),
     responses((status = 200, body = Vec<StaffOut>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn list_tenant_staff(State(s): State<AppState>, a: Auth, Path(tenant): Path<String>) -> ApiResult<Json<Vec<StaffOut>>> {
+pub async fn list_tenant_staff(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+) -> ApiResult<Json<Vec<StaffOut>>> {
     let t = path_id(&tenant, "tenant")?;
     Ok(Json(s.vault.list_staff(&a.actor, Some(t)).await?.into_iter().map(|i| staff_out(i, None)).collect()))
 }
@@ -357,7 +392,12 @@ pub struct AccessChange {
 #[utoipa::path(put, path = "/v1/tenants/{tenant}/staff/{staff}/access", tag = "staff", security(("bearer" = [])), request_body = AccessChange,
     params(("tenant" = String, Path, description = "Tenant id"), ("staff" = String, Path, description = "Staff id")),
     responses((status = 200, body = StaffOut), (status = 202, body = ApprovalOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
-pub async fn set_access(State(s): State<AppState>, a: Auth, Path(p): StaffPath, Body(req): Body<AccessChange>) -> ApiResult<Response> {
+pub async fn set_access(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(p): StaffPath,
+    Body(req): Body<AccessChange>,
+) -> ApiResult<Response> {
     let (t, id) = staff_ids(&p)?;
     role(&req.role)?;
     let h = s.vault.change_grants(&a.actor, Some(t), id, &req.role, req.access).await?;
@@ -405,10 +445,19 @@ pub struct OffboardingItem {
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/staff/{staff}/offboard", tag = "staff", security(("bearer" = [])), request_body = Offboarding,
     params(("tenant" = String, Path, description = "Tenant id"), ("staff" = String, Path, description = "Staff id")),
     responses((status = 200, body = Vec<OffboardingItem>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
-pub async fn offboard(State(s): State<AppState>, a: Auth, Path(p): StaffPath, Body(req): Body<Offboarding>) -> ApiResult<Json<Vec<OffboardingItem>>> {
+pub async fn offboard(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(p): StaffPath,
+    Body(req): Body<Offboarding>,
+) -> ApiResult<Json<Vec<OffboardingItem>>> {
     let (t, id) = staff_ids(&p)?;
     let done = s.vault.offboard_staff(&a.actor, Some(t), id, &req.items, req.note.as_deref()).await?;
-    Ok(Json(done.into_iter().map(|(item, by, at, note)| OffboardingItem { item, done_by: by.to_string(), done_at: time(at), note }).collect()))
+    Ok(Json(
+        done.into_iter()
+            .map(|(item, by, at, note)| OffboardingItem { item, done_by: by.to_string(), done_at: time(at), note })
+            .collect(),
+    ))
 }
 
 /// Lifts the lockouts of an account after failed sign-ins.
@@ -431,7 +480,11 @@ pub struct OneTimePassword {
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/staff/{staff}/reset-password", tag = "staff", security(("bearer" = [])),
     params(("tenant" = String, Path, description = "Tenant id"), ("staff" = String, Path, description = "Staff id")),
     responses((status = 200, body = OneTimePassword), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn reset_password(State(s): State<AppState>, a: Auth, Path(p): StaffPath) -> ApiResult<Json<OneTimePassword>> {
+pub async fn reset_password(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(p): StaffPath,
+) -> ApiResult<Json<OneTimePassword>> {
     let (t, id) = staff_ids(&p)?;
     Ok(Json(OneTimePassword { one_time_password: s.vault.reset_staff_password(&a.actor, Some(t), id).await? }))
 }
@@ -464,7 +517,12 @@ pub struct IncidentResetOut {
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/incident-reset", tag = "staff", security(("bearer" = [])), request_body = IncidentReset,
     params(("tenant" = String, Path, description = "Tenant id")),
     responses((status = 200, body = IncidentResetOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
-pub async fn incident_reset(State(s): State<AppState>, a: Auth, Path(tenant): Path<String>, Body(req): Body<IncidentReset>) -> ApiResult<Json<IncidentResetOut>> {
+pub async fn incident_reset(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+    Body(req): Body<IncidentReset>,
+) -> ApiResult<Json<IncidentResetOut>> {
     let t = path_id(&tenant, "tenant")?;
     let (accounts, sessions_ended) = s.vault.incident_reset(&a.actor, t, req.end_sessions).await?;
     Ok(Json(IncidentResetOut { accounts, sessions_ended }))
@@ -484,13 +542,22 @@ pub struct ReviewOut {
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/access-review", tag = "staff", security(("bearer" = [])),
     params(("tenant" = String, Path, description = "Tenant id")),
     responses((status = 200, body = Vec<ReviewOut>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn access_review(State(s): State<AppState>, a: Auth, Path(tenant): Path<String>) -> ApiResult<Json<Vec<ReviewOut>>> {
+pub async fn access_review(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+) -> ApiResult<Json<Vec<ReviewOut>>> {
     let t = path_id(&tenant, "tenant")?;
     let lines: Vec<ReviewLine> = s.vault.access_review(&a.actor, t).await?;
     Ok(Json(
         lines
             .into_iter()
-            .map(|l| ReviewOut { account: staff_out(l.staff, None), api_keys: l.api_keys, dormant: l.dormant, offboarding: l.offboarding })
+            .map(|l| ReviewOut {
+                account: staff_out(l.staff, None),
+                api_keys: l.api_keys,
+                dormant: l.dormant,
+                offboarding: l.offboarding,
+            })
             .collect(),
     ))
 }
@@ -554,7 +621,12 @@ fn key_out(k: ApiKeyInfo, key: Option<String>) -> ApiKeyOut {
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/api-keys", tag = "api-keys", security(("bearer" = [])), request_body = NewApiKey,
     params(("tenant" = String, Path, description = "Tenant id")),
     responses((status = 201, body = ApiKeyOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_api_key(State(s): State<AppState>, a: Auth, Path(tenant): Path<String>, Body(req): Body<NewApiKey>) -> ApiResult<(StatusCode, Json<ApiKeyOut>)> {
+pub async fn create_api_key(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+    Body(req): Body<NewApiKey>,
+) -> ApiResult<(StatusCode, Json<ApiKeyOut>)> {
     let t = path_id(&tenant, "tenant")?;
     let account = req.account.parse().map_err(|_| Problem::invalid("account", "is not a staff id"))?;
     let (info, key) = s.vault.create_api_key(&a.actor, t, account, &req.name, req.access, req.days).await?;
@@ -565,7 +637,11 @@ pub async fn create_api_key(State(s): State<AppState>, a: Auth, Path(tenant): Pa
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/api-keys", tag = "api-keys", security(("bearer" = [])),
     params(("tenant" = String, Path, description = "Tenant id")),
     responses((status = 200, body = Vec<ApiKeyOut>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn list_api_keys(State(s): State<AppState>, a: Auth, Path(tenant): Path<String>) -> ApiResult<Json<Vec<ApiKeyOut>>> {
+pub async fn list_api_keys(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+) -> ApiResult<Json<Vec<ApiKeyOut>>> {
     let t = path_id(&tenant, "tenant")?;
     Ok(Json(s.vault.list_api_keys(&a.actor, t).await?.into_iter().map(|k| key_out(k, None)).collect()))
 }
@@ -574,7 +650,11 @@ pub async fn list_api_keys(State(s): State<AppState>, a: Auth, Path(tenant): Pat
 #[utoipa::path(delete, path = "/v1/tenants/{tenant}/api-keys/{key}", tag = "api-keys", security(("bearer" = [])),
     params(("tenant" = String, Path, description = "Tenant id"), ("key" = String, Path, description = "API key id")),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn revoke_api_key(State(s): State<AppState>, a: Auth, Path((tenant, key)): Path<(String, String)>) -> ApiResult<StatusCode> {
+pub async fn revoke_api_key(
+    State(s): State<AppState>,
+    a: Auth,
+    Path((tenant, key)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     let (t, k) = (path_id(&tenant, "tenant")?, path_id(&key, "api key")?);
     s.vault.revoke_api_key(&a.actor, t, k).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -584,7 +664,11 @@ pub async fn revoke_api_key(State(s): State<AppState>, a: Auth, Path((tenant, ke
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/policy", tag = "policy", security(("bearer" = [])),
     params(("tenant" = String, Path, description = "Tenant id")),
     responses((status = 200, body = Object), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn get_tenant_policy(State(s): State<AppState>, a: Auth, Path(tenant): Path<String>) -> ApiResult<Json<Policy>> {
+pub async fn get_tenant_policy(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+) -> ApiResult<Json<Policy>> {
     let t = path_id(&tenant, "tenant")?;
     Ok(Json(s.vault.get_policy(&a.actor, Some(t)).await?))
 }
@@ -594,7 +678,12 @@ pub async fn get_tenant_policy(State(s): State<AppState>, a: Auth, Path(tenant):
 #[utoipa::path(put, path = "/v1/tenants/{tenant}/policy", tag = "policy", security(("bearer" = [])), request_body = Object,
     params(("tenant" = String, Path, description = "Tenant id")),
     responses((status = 200, body = Object), (status = 202, body = ApprovalOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
-pub async fn put_tenant_policy(State(s): State<AppState>, a: Auth, Path(tenant): Path<String>, Body(p): Body<Policy>) -> ApiResult<Response> {
+pub async fn put_tenant_policy(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+    Body(p): Body<Policy>,
+) -> ApiResult<Response> {
     let t = path_id(&tenant, "tenant")?;
     Ok(held(s.vault.set_policy(&a.actor, Some(t), p).await?, |p| Json(p).into_response()))
 }

@@ -36,7 +36,12 @@ fn subject_out(s: &SubjectInfo) -> SubjectOut {
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/subjects", tag = "subjects", security(("bearer" = [])), request_body = NewSubject,
     params(("tenant" = String, Path, description = "Tenant id")),
     responses((status = 200, body = SubjectOut), (status = 201, body = SubjectOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
-pub async fn find_or_create_subject(State(s): State<AppState>, a: Auth, Path(tenant): Path<String>, Body(req): Body<NewSubject>) -> ApiResult<(StatusCode, Json<SubjectOut>)> {
+pub async fn find_or_create_subject(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+    Body(req): Body<NewSubject>,
+) -> ApiResult<(StatusCode, Json<SubjectOut>)> {
     let t = path_id(&tenant, "tenant")?;
     let info = s.vault.find_or_create_subject(&a.actor, t, &req.identifiers).await?;
     let status = if info.created { StatusCode::CREATED } else { StatusCode::OK };
@@ -55,7 +60,12 @@ pub struct Lookup {
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/subjects/lookup", tag = "subjects", security(("bearer" = [])), request_body = Lookup,
     params(("tenant" = String, Path, description = "Tenant id")),
     responses((status = 200, body = SubjectOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
-pub async fn lookup_subject(State(s): State<AppState>, a: Auth, Path(tenant): Path<String>, Body(req): Body<Lookup>) -> ApiResult<Json<SubjectOut>> {
+pub async fn lookup_subject(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+    Body(req): Body<Lookup>,
+) -> ApiResult<Json<SubjectOut>> {
     let t = path_id(&tenant, "tenant")?;
     Ok(Json(subject_out(&s.vault.lookup_subject(&a.actor, t, &req.kind, &req.value).await?)))
 }
@@ -64,7 +74,11 @@ pub async fn lookup_subject(State(s): State<AppState>, a: Auth, Path(tenant): Pa
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/subjects/{subject}", tag = "subjects", security(("bearer" = [])),
     params(("tenant" = String, Path, description = "Tenant id"), ("subject" = String, Path, description = "Subject id")),
     responses((status = 200, body = SubjectOut), (status = 404, body = Problem)))]
-pub async fn get_subject(State(s): State<AppState>, a: Auth, Path((tenant, subject)): Path<(String, String)>) -> ApiResult<Json<SubjectOut>> {
+pub async fn get_subject(
+    State(s): State<AppState>,
+    a: Auth,
+    Path((tenant, subject)): Path<(String, String)>,
+) -> ApiResult<Json<SubjectOut>> {
     let (t, sid) = (path_id(&tenant, "tenant")?, path_id(&subject, "subject")?);
     Ok(Json(subject_out(&s.vault.get_subject(&a.actor, t, sid).await?)))
 }
@@ -79,7 +93,11 @@ pub struct Erased {
 #[utoipa::path(delete, path = "/v1/tenants/{tenant}/subjects/{subject}", tag = "subjects", security(("bearer" = [])),
     params(("tenant" = String, Path, description = "Tenant id"), ("subject" = String, Path, description = "Subject id")),
     responses((status = 200, body = Erased), (status = 202, body = ApprovalOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn erase_subject(State(s): State<AppState>, a: Auth, Path((tenant, subject)): Path<(String, String)>) -> ApiResult<Response> {
+pub async fn erase_subject(
+    State(s): State<AppState>,
+    a: Auth,
+    Path((tenant, subject)): Path<(String, String)>,
+) -> ApiResult<Response> {
     let (t, sid) = (path_id(&tenant, "tenant")?, path_id(&subject, "subject")?);
     Ok(held(s.vault.erase_subject(&a.actor, t, sid).await?, |n| Json(Erased { records_deleted: n }).into_response()))
 }
@@ -90,9 +108,15 @@ pub async fn erase_subject(State(s): State<AppState>, a: Auth, Path((tenant, sub
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/collections/{collection}/export", tag = "records", security(("bearer" = [])),
     params(("tenant" = String, Path, description = "Tenant id"), ("collection" = String, Path, description = "Collection name")),
     responses((status = 200, body = Vec<RecordOut>), (status = 202, body = ApprovalOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn export_records(State(s): State<AppState>, a: Auth, Path((tenant, collection)): Path<(String, String)>) -> ApiResult<Response> {
+pub async fn export_records(
+    State(s): State<AppState>,
+    a: Auth,
+    Path((tenant, collection)): Path<(String, String)>,
+) -> ApiResult<Response> {
     let t = path_id(&tenant, "tenant")?;
-    Ok(held(s.vault.export_records(&a.actor, t, &collection).await?, |v| Json(v.into_iter().map(record_out).collect::<Vec<_>>()).into_response()))
+    Ok(held(s.vault.export_records(&a.actor, t, &collection).await?, |v| {
+        Json(v.into_iter().map(record_out).collect::<Vec<_>>()).into_response()
+    }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -131,7 +155,11 @@ fn with_etag(status: StatusCode, r: RecordView) -> Response {
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/subjects/{subject}/records", tag = "subjects", security(("bearer" = [])),
     params(("tenant" = String, Path, description = "Tenant id"), ("subject" = String, Path, description = "Subject id")),
     responses((status = 200, body = Vec<RecordOut>), (status = 404, body = Problem)))]
-pub async fn subject_records(State(s): State<AppState>, a: Auth, Path((tenant, subject)): Path<(String, String)>) -> ApiResult<Json<Vec<RecordOut>>> {
+pub async fn subject_records(
+    State(s): State<AppState>,
+    a: Auth,
+    Path((tenant, subject)): Path<(String, String)>,
+) -> ApiResult<Json<Vec<RecordOut>>> {
     let (t, sid) = (path_id(&tenant, "tenant")?, path_id(&subject, "subject")?);
     Ok(Json(s.vault.subject_records(&a.actor, t, sid).await?.into_iter().map(record_out).collect()))
 }
@@ -149,7 +177,12 @@ pub struct NewRecord {
     params(("tenant" = String, Path, description = "Tenant id"), ("collection" = String, Path, description = "Collection name")),
     responses((status = 201, body = RecordOut), (status = 404, body = Problem), (status = 409, body = Problem), (status = 413, body = Problem),
         (status = 415, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_record(State(s): State<AppState>, a: Auth, Path((tenant, collection)): Path<(String, String)>, Body(req): Body<NewRecord>) -> ApiResult<Response> {
+pub async fn create_record(
+    State(s): State<AppState>,
+    a: Auth,
+    Path((tenant, collection)): Path<(String, String)>,
+    Body(req): Body<NewRecord>,
+) -> ApiResult<Response> {
     let t = path_id(&tenant, "tenant")?;
     let subject = match req.subject_id {
         Some(id) => SubjectRef::Id(id.parse().map_err(|_| Problem::invalid("subject_id", "is not a subject id"))?),
@@ -176,7 +209,12 @@ fn page(q: Option<String>) -> Result<(Option<uuid::Uuid>, Option<i64>), Problem>
         match k {
             "after" => after = Some(v.parse().map_err(|_| Problem::invalid("after", "is not a record id"))?),
             "limit" => limit = Some(v.parse().map_err(|_| Problem::invalid("limit", "must be an integer"))?),
-            _ => return Err(Problem::invalid(k.chars().take(32).collect::<String>(), "is not a query parameter of this route")),
+            _ => {
+                return Err(Problem::invalid(
+                    k.chars().take(32).collect::<String>(),
+                    "is not a query parameter of this route",
+                ))
+            }
         }
     }
     Ok((after, limit))
@@ -186,7 +224,12 @@ fn page(q: Option<String>) -> Result<(Option<uuid::Uuid>, Option<i64>), Problem>
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/collections/{collection}/records", tag = "records", security(("bearer" = [])),
     params(("tenant" = String, Path, description = "Tenant id"), ("collection" = String, Path, description = "Collection name"), Page),
     responses((status = 200, body = Vec<RecordOut>), (status = 404, body = Problem), (status = 422, body = Problem)))]
-pub async fn list_records(State(s): State<AppState>, a: Auth, Path((tenant, collection)): Path<(String, String)>, RawQuery(q): RawQuery) -> ApiResult<Json<Vec<RecordOut>>> {
+pub async fn list_records(
+    State(s): State<AppState>,
+    a: Auth,
+    Path((tenant, collection)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Vec<RecordOut>>> {
     let t = path_id(&tenant, "tenant")?;
     let (after, limit) = page(q)?;
     Ok(Json(s.vault.list_records(&a.actor, t, &collection, after, limit).await?.into_iter().map(record_out).collect()))
@@ -230,9 +273,18 @@ fn if_match(h: &HeaderMap) -> Result<Option<i64>, Problem> {
 #[utoipa::path(put, path = "/v1/tenants/{tenant}/collections/{collection}/records/{record}", tag = "records", security(("bearer" = [])), request_body = RecordData,
     params(("tenant" = String, Path, description = "Tenant id"), ("collection" = String, Path, description = "Collection name"), ("record" = String, Path, description = "Record id")),
     responses((status = 200, body = RecordOut), (status = 404, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
-pub async fn replace_record(State(s): State<AppState>, a: Auth, Path(p): RecordPath, h: HeaderMap, Body(req): Body<RecordData>) -> ApiResult<Response> {
+pub async fn replace_record(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(p): RecordPath,
+    h: HeaderMap,
+    Body(req): Body<RecordData>,
+) -> ApiResult<Response> {
     let (t, r) = ids(&p)?;
-    let v = s.vault.update_record(&a.actor, t, &p.1, r, Change { data: &req.data, merge: false, expected_version: if_match(&h)? }).await?;
+    let v = s
+        .vault
+        .update_record(&a.actor, t, &p.1, r, Change { data: &req.data, merge: false, expected_version: if_match(&h)? })
+        .await?;
     Ok(with_etag(StatusCode::OK, v))
 }
 
@@ -240,9 +292,18 @@ pub async fn replace_record(State(s): State<AppState>, a: Auth, Path(p): RecordP
 #[utoipa::path(patch, path = "/v1/tenants/{tenant}/collections/{collection}/records/{record}", tag = "records", security(("bearer" = [])), request_body = RecordData,
     params(("tenant" = String, Path, description = "Tenant id"), ("collection" = String, Path, description = "Collection name"), ("record" = String, Path, description = "Record id")),
     responses((status = 200, body = RecordOut), (status = 404, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
-pub async fn patch_record(State(s): State<AppState>, a: Auth, Path(p): RecordPath, h: HeaderMap, Body(req): Body<RecordData>) -> ApiResult<Response> {
+pub async fn patch_record(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(p): RecordPath,
+    h: HeaderMap,
+    Body(req): Body<RecordData>,
+) -> ApiResult<Response> {
     let (t, r) = ids(&p)?;
-    let v = s.vault.update_record(&a.actor, t, &p.1, r, Change { data: &req.data, merge: true, expected_version: if_match(&h)? }).await?;
+    let v = s
+        .vault
+        .update_record(&a.actor, t, &p.1, r, Change { data: &req.data, merge: true, expected_version: if_match(&h)? })
+        .await?;
     Ok(with_etag(StatusCode::OK, v))
 }
 

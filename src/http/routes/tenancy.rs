@@ -1,9 +1,9 @@
 //! Tenants and their collections (processing activities with field schemas).
 
+use crate::domain::schema::CollectionDef;
 use crate::http::extract::{Auth, Body};
 use crate::http::problem::{ApiResult, Problem};
 use crate::http::{path_id, time, AppState};
-use crate::domain::schema::CollectionDef;
 use crate::service::tenancy::collections::CollectionInfo;
 use crate::service::tenancy::TenantInfo;
 use axum::extract::{Path, State};
@@ -30,13 +30,22 @@ pub struct TenantOut {
 }
 
 fn tenant_out(t: TenantInfo) -> TenantOut {
-    TenantOut { id: t.id.to_string(), name: t.name, allow_special_categories: t.allow_special_categories, created_at: time(t.created_at) }
+    TenantOut {
+        id: t.id.to_string(),
+        name: t.name,
+        allow_special_categories: t.allow_special_categories,
+        created_at: time(t.created_at),
+    }
 }
 
 /// Creates a tenant (system administrators only).
 #[utoipa::path(post, path = "/v1/tenants", tag = "tenants", security(("bearer" = [])), request_body = NewTenant,
     responses((status = 201, body = TenantOut), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_tenant(State(s): State<AppState>, a: Auth, Body(req): Body<NewTenant>) -> ApiResult<(StatusCode, Json<TenantOut>)> {
+pub async fn create_tenant(
+    State(s): State<AppState>,
+    a: Auth,
+    Body(req): Body<NewTenant>,
+) -> ApiResult<(StatusCode, Json<TenantOut>)> {
     let t = s.vault.create_tenant(&a.actor, &req.name, req.allow_special_categories).await?;
     Ok((StatusCode::CREATED, Json(tenant_out(t))))
 }
@@ -67,14 +76,24 @@ pub struct CollectionOut {
 }
 
 fn collection_out(c: CollectionInfo) -> CollectionOut {
-    CollectionOut { id: c.id.to_string(), tenant_id: c.tenant.to_string(), created_at: time(c.created_at), definition: c.def }
+    CollectionOut {
+        id: c.id.to_string(),
+        tenant_id: c.tenant.to_string(),
+        created_at: time(c.created_at),
+        definition: c.def,
+    }
 }
 
 /// Creates a collection: a processing activity (Art. 30) and its field schema.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/collections", tag = "collections", security(("bearer" = [])), request_body = CollectionDef,
     params(("tenant" = String, Path, description = "Tenant id")),
     responses((status = 201, body = CollectionOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_collection(State(s): State<AppState>, a: Auth, Path(tenant): Path<String>, Body(def): Body<CollectionDef>) -> ApiResult<(StatusCode, Json<CollectionOut>)> {
+pub async fn create_collection(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+    Body(def): Body<CollectionDef>,
+) -> ApiResult<(StatusCode, Json<CollectionOut>)> {
     let t = path_id(&tenant, "tenant")?;
     let c = s.vault.create_collection(&a.actor, t, def).await?;
     Ok((StatusCode::CREATED, Json(collection_out(c))))
@@ -84,7 +103,11 @@ pub async fn create_collection(State(s): State<AppState>, a: Auth, Path(tenant):
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/collections", tag = "collections", security(("bearer" = [])),
     params(("tenant" = String, Path, description = "Tenant id")),
     responses((status = 200, body = Vec<CollectionOut>), (status = 404, body = Problem)))]
-pub async fn list_collections(State(s): State<AppState>, a: Auth, Path(tenant): Path<String>) -> ApiResult<Json<Vec<CollectionOut>>> {
+pub async fn list_collections(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+) -> ApiResult<Json<Vec<CollectionOut>>> {
     let t = path_id(&tenant, "tenant")?;
     Ok(Json(s.vault.list_collections(&a.actor, t).await?.into_iter().map(collection_out).collect()))
 }
@@ -93,7 +116,11 @@ pub async fn list_collections(State(s): State<AppState>, a: Auth, Path(tenant): 
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/collections/{collection}", tag = "collections", security(("bearer" = [])),
     params(("tenant" = String, Path, description = "Tenant id"), ("collection" = String, Path, description = "Collection name")),
     responses((status = 200, body = CollectionOut), (status = 404, body = Problem)))]
-pub async fn get_collection(State(s): State<AppState>, a: Auth, Path((tenant, collection)): Path<(String, String)>) -> ApiResult<Json<CollectionOut>> {
+pub async fn get_collection(
+    State(s): State<AppState>,
+    a: Auth,
+    Path((tenant, collection)): Path<(String, String)>,
+) -> ApiResult<Json<CollectionOut>> {
     let t = path_id(&tenant, "tenant")?;
     Ok(Json(collection_out(s.vault.get_collection(&a.actor, t, &collection).await?)))
 }

@@ -42,7 +42,15 @@ fn info(k: &ApiKeyRow) -> ApiKeyInfo {
 
 impl Vault {
     /// Creates a key for a service account of the tenant; returns it once.
-    pub async fn create_api_key(&self, actor: &Actor, tenant: Uuid, account: Uuid, name: &str, access: Access, days: u32) -> Result<(ApiKeyInfo, String)> {
+    pub async fn create_api_key(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        account: Uuid,
+        name: &str,
+        access: Access,
+        days: u32,
+    ) -> Result<(ApiKeyInfo, String)> {
         let call = self.call(actor, Action::ApiKeyCreate, Some(tenant)).detail(format!("account={account}"));
         self.run(
             call,
@@ -55,9 +63,15 @@ impl Vault {
                     return Err(Invalid::new("days", format!("must be 1-{MAX_DAYS}")).into());
                 }
                 if access.grants.is_empty() {
-                    return Err(Invalid::new("access.grants", "must grant at least one collection and operation").into());
+                    return Err(
+                        Invalid::new("access.grants", "must grant at least one collection and operation").into()
+                    );
                 }
-                let s = self.store.read_latest(move |db| queries::staff_by_id(db, account)).await?.ok_or(ServiceError::NotFound("staff"))?;
+                let s = self
+                    .store
+                    .read_latest(move |db| queries::staff_by_id(db, account))
+                    .await?
+                    .ok_or(ServiceError::NotFound("staff"))?;
                 if s.tenant_id != Some(tenant) {
                     return Err(ServiceError::NotFound("staff"));
                 }
@@ -97,8 +111,20 @@ impl Vault {
 
     pub async fn list_api_keys(&self, actor: &Actor, tenant: Uuid) -> Result<Vec<ApiKeyInfo>> {
         let call = self.call(actor, Action::ApiKeyList, Some(tenant));
-        self.run(call, |_| async { Ok(self.store.read_latest(move |db| queries::list_api_keys(db, tenant)).await?.iter().map(info).collect()) }, |_, _| {})
-            .await
+        self.run(
+            call,
+            |_| async {
+                Ok(self
+                    .store
+                    .read_latest(move |db| queries::list_api_keys(db, tenant))
+                    .await?
+                    .iter()
+                    .map(info)
+                    .collect())
+            },
+            |_, _| {},
+        )
+        .await
     }
 
     /// Revokes a key: the next request with it fails (on other servers within 2 s).
@@ -108,9 +134,11 @@ impl Vault {
             call,
             |_| async {
                 let now = self.clock.now_ms();
-                self.write_recorded(move |db, _| queries::revoke_api_key(db, tenant, id, now)).await.map_err(|e| match e {
-                    crate::store::StoreError::NotFound => ServiceError::NotFound("api key"),
-                    e => e.into(),
+                self.write_recorded(move |db, _| queries::revoke_api_key(db, tenant, id, now)).await.map_err(|e| {
+                    match e {
+                        crate::store::StoreError::NotFound => ServiceError::NotFound("api key"),
+                        e => e.into(),
+                    }
                 })?;
                 let keys = self.store.read_latest(move |db| queries::list_api_keys(db, tenant)).await?;
                 if let Some(k) = keys.iter().find(|k| k.id == id) {

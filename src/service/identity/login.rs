@@ -116,14 +116,21 @@ impl Vault {
 
     /// Signs in with a login name, password and, if the account has one, a
     /// second factor; returns a fresh bearer token. Every attempt is recorded.
-    pub async fn login(&self, req: &RequestMeta, username: &str, password: &str, second: SecondFactor<'_>) -> Result<Login> {
+    pub async fn login(
+        &self,
+        req: &RequestMeta,
+        username: &str,
+        password: &str,
+        second: SecondFactor<'_>,
+    ) -> Result<Login> {
         let mut d = self.anonymous_draft(req, Action::Login.name());
         let r = self.check_login(req, username, password, second).await;
         let ua = req.user_agent.as_deref().unwrap_or("");
         match &r {
             Ok(l) => {
                 d.outcome = "ok".into();
-                (d.actor, d.role, d.tenant) = (Some(l.actor.staff_id), Some(l.actor.role.as_str().into()), l.actor.tenant);
+                (d.actor, d.role, d.tenant) =
+                    (Some(l.actor.staff_id), Some(l.actor.role.as_str().into()), l.actor.tenant);
                 d.detail = Some(format!("failed_since_last={} ua={ua}", l.failed_attempts));
             }
             Err((e, why, who)) => {
@@ -162,7 +169,8 @@ impl Vault {
         let name = normalise_username(username).unwrap_or_default();
         let h = self.username_hash(&name);
         let h2 = h.clone();
-        let staff = self.store.read_latest(move |db| queries::staff_by_username(db, &h2)).await.map_err(|e| plain(e.into()))?;
+        let staff =
+            self.store.read_latest(move |db| queries::staff_by_username(db, &h2)).await.map_err(|e| plain(e.into()))?;
         let Some(staff) = staff else {
             // Unknown names: the same work, and counted like real accounts.
             let locked = {
@@ -185,7 +193,12 @@ impl Vault {
         let mut counters = Counters::parse(&staff.attempts);
         let fail = |counters: &Counters, failed: i64| {
             let (id, text) = (staff.id, counters.text());
-            async move { self.store.write(move |db| queries::set_attempts(db, id, &text, failed)).await.map_err(ServiceError::from) }
+            async move {
+                self.store
+                    .write(move |db| queries::set_attempts(db, id, &text, failed))
+                    .await
+                    .map_err(ServiceError::from)
+            }
         };
         if counters.password.gate(&policy.lockout, now) != Gate::Open {
             burn(password).await;
@@ -261,7 +274,12 @@ impl Vault {
         let id = staff.id;
         let save = |c: &Counters| {
             let (text, failed) = (c.text(), staff.failed_since_login + 1);
-            async move { self.store.write(move |db| queries::set_attempts(db, id, &text, failed)).await.map_err(ServiceError::from) }
+            async move {
+                self.store
+                    .write(move |db| queries::set_attempts(db, id, &text, failed))
+                    .await
+                    .map_err(ServiceError::from)
+            }
         };
         if let Some(code) = second.otp {
             if counters.totp.gate(&policy.lockout, now) != Gate::Open {
@@ -270,7 +288,12 @@ impl Vault {
             let secret = self.mfa_secret(staff).map_err(plain)?;
             match secret.verify(code, now, Some(staff.mfa_last_step)) {
                 Some(step) => {
-                    if !self.store.write(move |db| queries::take_mfa_step(db, id, step)).await.map_err(|e| plain(e.into()))? {
+                    if !self
+                        .store
+                        .write(move |db| queries::take_mfa_step(db, id, step))
+                        .await
+                        .map_err(|e| plain(e.into()))?
+                    {
                         counters.totp.failed(&policy.lockout, now);
                         save(counters).await.map_err(plain)?;
                         return Err((ServiceError::BadCredentials, Some(Refusal::OtpReplay)));
@@ -289,11 +312,18 @@ impl Vault {
             if counters.recovery.gate(&policy.lockout, now) != Gate::Open {
                 return Err((ServiceError::BadCredentials, Some(Refusal::Locked)));
             }
-            let stored = self.store.read_latest(move |db| queries::unused_recovery_codes(db, id)).await.map_err(|e| plain(e.into()))?;
+            let stored = self
+                .store
+                .read_latest(move |db| queries::unused_recovery_codes(db, id))
+                .await
+                .map_err(|e| plain(e.into()))?;
             let used = match recovery::find(code, &stored) {
                 Some(i) => {
                     let h = stored[i];
-                    self.store.write(move |db| queries::use_recovery_code(db, id, &h, now)).await.map_err(|e| plain(e.into()))?
+                    self.store
+                        .write(move |db| queries::use_recovery_code(db, id, &h, now))
+                        .await
+                        .map_err(|e| plain(e.into()))?
                 }
                 None => false,
             };
@@ -338,7 +368,11 @@ impl Vault {
         let c = match self.sessions.get(&h, now) {
             Some(c) => c,
             None => {
-                let c = if token.starts_with(API_KEY_PREFIX) { self.load_api_key(h, now).await? } else { self.load_session(h, now).await? };
+                let c = if token.starts_with(API_KEY_PREFIX) {
+                    self.load_api_key(h, now).await?
+                } else {
+                    self.load_session(h, now).await?
+                };
                 self.sessions.put(h, c.clone(), now);
                 c
             }
@@ -365,7 +399,9 @@ impl Vault {
         c.touch(now);
         let every = if c.idle_ms > 0 { TOUCH_MS.min(c.idle_ms / 4).max(1_000) } else { TOUCH_MS };
         let persisted = c.persisted.load(Ordering::Relaxed);
-        if now - persisted >= every && c.persisted.compare_exchange(persisted, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+        if now - persisted >= every
+            && c.persisted.compare_exchange(persisted, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+        {
             // Off the request's path: nothing waits for it.
             let api_key = c.actor.role == Role::Service;
             let _ = self.store.submit(Box::new(move |db| {
@@ -433,7 +469,12 @@ impl Vault {
         let h = token_hash(token);
         self.sessions.forget(&h);
         let call = self.call(actor, Action::Logout, None);
-        self.run(call, |_| async { Ok(self.write_recorded(move |db, _| queries::delete_session(db, &h)).await?) }, |_, _| {}).await
+        self.run(
+            call,
+            |_| async { Ok(self.write_recorded(move |db, _| queries::delete_session(db, &h)).await?) },
+            |_, _| {},
+        )
+        .await
     }
 
     /// Who one is (recorded like any use case).
@@ -450,10 +491,13 @@ impl Vault {
             |_| async {
                 let (id, now) = (actor.staff_id, self.clock.now_ms());
                 let rows = self.store.read_latest(move |db| queries::sessions_of(db, id, now)).await?;
-                Ok(rows.into_iter().map(|s| {
-                    let this = Some(s.id) == actor.session;
-                    (s, this)
-                }).collect())
+                Ok(rows
+                    .into_iter()
+                    .map(|s| {
+                        let this = Some(s.id) == actor.session;
+                        (s, this)
+                    })
+                    .collect())
             },
             |_, _| {},
         )
@@ -467,10 +511,13 @@ impl Vault {
             call,
             |_| async {
                 let id = actor.staff_id;
-                let h = self.write_recorded(move |db, _| queries::delete_session_by_id(db, id, session)).await.map_err(|e| match e {
-                    crate::store::StoreError::NotFound => ServiceError::NotFound("session"),
-                    e => e.into(),
-                })?;
+                let h = self
+                    .write_recorded(move |db, _| queries::delete_session_by_id(db, id, session))
+                    .await
+                    .map_err(|e| match e {
+                        crate::store::StoreError::NotFound => ServiceError::NotFound("session"),
+                        e => e.into(),
+                    })?;
                 if let Ok(h) = <[u8; 32]>::try_from(h.as_slice()) {
                     self.sessions.forget(&h);
                 }

@@ -28,9 +28,15 @@ impl Vault {
             call,
             |_| async {
                 let id = actor.staff_id;
-                let staff = self.store.read_latest(move |db| queries::staff_by_id(db, id)).await?.ok_or(ServiceError::Unauthenticated)?;
+                let staff = self
+                    .store
+                    .read_latest(move |db| queries::staff_by_id(db, id))
+                    .await?
+                    .ok_or(ServiceError::Unauthenticated)?;
                 if staff.mfa_enabled {
-                    return Err(ServiceError::Conflict("a second factor is enrolled already; an administrator can reset it"));
+                    return Err(ServiceError::Conflict(
+                        "a second factor is enrolled already; an administrator can reset it",
+                    ));
                 }
                 let secret = TotpSecret::generate();
                 let username = self.open_username(&staff)?;
@@ -52,7 +58,11 @@ impl Vault {
             call,
             |_| async {
                 let id = actor.staff_id;
-                let staff = self.store.read_latest(move |db| queries::staff_by_id(db, id)).await?.ok_or(ServiceError::Unauthenticated)?;
+                let staff = self
+                    .store
+                    .read_latest(move |db| queries::staff_by_id(db, id))
+                    .await?
+                    .ok_or(ServiceError::Unauthenticated)?;
                 if staff.mfa_enabled {
                     return Err(ServiceError::Conflict("a second factor is enrolled already"));
                 }
@@ -61,7 +71,11 @@ impl Vault {
                 }
                 let secret = self.mfa_secret(&staff)?;
                 let Some(step) = secret.verify(code, self.clock.now_ms(), None) else {
-                    return Err(Invalid::new("code", "does not match the authenticator app (check the device's clock)").into());
+                    return Err(Invalid::new(
+                        "code",
+                        "does not match the authenticator app (check the device's clock)",
+                    )
+                    .into());
                 };
                 let codes = recovery::generate(recovery::DEFAULT_COUNT);
                 let hashes: Vec<[u8; 32]> = codes.iter().map(|c| recovery::hash(c)).collect();
@@ -87,7 +101,11 @@ impl Vault {
             call,
             |_| async {
                 let id = actor.staff_id;
-                let staff = self.store.read_latest(move |db| queries::staff_by_id(db, id)).await?.ok_or(ServiceError::Unauthenticated)?;
+                let staff = self
+                    .store
+                    .read_latest(move |db| queries::staff_by_id(db, id))
+                    .await?
+                    .ok_or(ServiceError::Unauthenticated)?;
                 if !staff.mfa_enabled {
                     return Err(ServiceError::Conflict("no second factor is enrolled"));
                 }

@@ -140,7 +140,8 @@ impl super::Vault {
     }
 
     pub(crate) fn open_username(&self, s: &StaffRow) -> Result<String> {
-        let name = self.system.open(NAME_CONTEXT, &s.username_sealed).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let name =
+            self.system.open(NAME_CONTEXT, &s.username_sealed).map_err(|e| ServiceError::Internal(e.to_string()))?;
         Ok(String::from_utf8_lossy(&name).into_owned())
     }
 

@@ -13,7 +13,14 @@ use uuid::Uuid;
 impl Vault {
     /// Checks a new password against the policy and the account's history;
     /// returns its Argon2id hash.
-    pub(crate) async fn new_password_hash(&self, tenant: Option<Uuid>, staff: Option<Uuid>, username: &str, field: &str, new: &str) -> Result<String> {
+    pub(crate) async fn new_password_hash(
+        &self,
+        tenant: Option<Uuid>,
+        staff: Option<Uuid>,
+        username: &str,
+        field: &str,
+        new: &str,
+    ) -> Result<String> {
         let policy = self.policy(tenant).await?;
         policy.password.check(field, new, username)?;
         let history = match staff {
@@ -49,7 +56,11 @@ impl Vault {
                     return Err(Invalid::new("new_password", "must differ from the current password").into());
                 }
                 let id = actor.staff_id;
-                let staff = self.store.read_latest(move |db| queries::staff_by_id(db, id)).await?.ok_or(ServiceError::Unauthenticated)?;
+                let staff = self
+                    .store
+                    .read_latest(move |db| queries::staff_by_id(db, id))
+                    .await?
+                    .ok_or(ServiceError::Unauthenticated)?;
                 let (cur, phc) = (current.to_string(), staff.password_hash.clone());
                 let ok = tokio::task::spawn_blocking(move || crypto::verify_password(&cur, &phc))
                     .await
@@ -63,14 +74,23 @@ impl Vault {
                 let now = self.clock.now_ms();
                 let policy = self.policy(staff.tenant_id).await?;
                 let absolute = i64::from(policy.session.absolute_hours) * 3_600_000;
-                let (old, source, sid) = (staff.password_hash, actor.req.source.clone(), actor.session.unwrap_or_else(Uuid::now_v7));
+                let (old, source, sid) =
+                    (staff.password_hash, actor.req.source.clone(), actor.session.unwrap_or_else(Uuid::now_v7));
                 self.write_recorded(move |db, _| {
                     queries::insert_password_history(db, id, now, &old)?;
                     queries::set_password(db, id, &hash, now, false)?;
                     queries::delete_sessions_of(db, id)?;
                     queries::insert_session(
                         db,
-                        &SessionRow { token_hash: keep, id: sid, staff_id: id, created_at: now, expires_at: now + absolute, last_seen_at: now, source },
+                        &SessionRow {
+                            token_hash: keep,
+                            id: sid,
+                            staff_id: id,
+                            created_at: now,
+                            expires_at: now + absolute,
+                            last_seen_at: now,
+                            source,
+                        },
                     )
                 })
                 .await?;

@@ -14,8 +14,11 @@ use uuid::Uuid;
 
 pub const POLICY_CACHE_MS: i64 = 5_000;
 
+/// Per tenant (`None`: system staff): the policy and when it was read.
+type Cached = HashMap<Option<Uuid>, (Arc<Policy>, i64)>;
+
 #[derive(Default)]
-pub(crate) struct PolicyCache(RwLock<HashMap<Option<Uuid>, (Arc<Policy>, i64)>>);
+pub(crate) struct PolicyCache(RwLock<Cached>);
 
 fn scope_key(tenant: Option<Uuid>) -> String {
     tenant.map(|t| t.to_string()).unwrap_or_default()
@@ -33,7 +36,9 @@ impl Vault {
         let key = scope_key(tenant);
         let stored = self.store.read(move |db| queries::get_policy(db, &key)).await?;
         let p = match stored {
-            Some((body, _)) => Arc::new(Policy::from_toml(&body).map_err(|e| ServiceError::Internal(format!("stored policy: {e}")))?),
+            Some((body, _)) => {
+                Arc::new(Policy::from_toml(&body).map_err(|e| ServiceError::Internal(format!("stored policy: {e}")))?)
+            }
             None => self.settings.default_policy.clone(),
         };
         self.policies.0.write().unwrap_or_else(|e| e.into_inner()).insert(tenant, (p.clone(), now));
@@ -47,7 +52,12 @@ impl Vault {
     }
 
     /// Replaces the policy (four-eyes if the tenant's policy says so).
-    pub async fn set_policy(&self, actor: &Actor, tenant: Option<Uuid>, policy: Policy) -> Result<super::super::approvals::Held<Policy>> {
+    pub async fn set_policy(
+        &self,
+        actor: &Actor,
+        tenant: Option<Uuid>,
+        policy: Policy,
+    ) -> Result<super::super::approvals::Held<Policy>> {
         policy.validate().map_err(ServiceError::Invalid)?;
         let cmd = super::super::approvals::Command::SetPolicy { tenant, policy: Box::new(policy.clone()) };
         let call = self.call(actor, Action::PolicyChange, tenant);

@@ -18,7 +18,8 @@ use crate::store::StoreError;
 use uuid::Uuid;
 
 /// The seeds' offboarding checklist (2Mobile 1.2.11, 002 §2.2).
-pub const OFFBOARDING_ITEMS: &[&str] = &["access_card_returned", "keys_returned", "accounts_closed", "devices_returned"];
+pub const OFFBOARDING_ITEMS: &[&str] =
+    &["access_card_returned", "keys_returned", "accounts_closed", "devices_returned"];
 
 /// A new account.
 pub struct NewStaff<'a> {
@@ -59,7 +60,11 @@ fn check_access(a: &Access) -> Result<()> {
 impl Vault {
     /// The account, if it belongs to the tenant acted on (else "not found").
     async fn staff_in(&self, tenant: Option<Uuid>, id: Uuid) -> Result<StaffRow> {
-        let s = self.store.read_latest(move |db| queries::staff_by_id(db, id)).await?.ok_or(ServiceError::NotFound("staff"))?;
+        let s = self
+            .store
+            .read_latest(move |db| queries::staff_by_id(db, id))
+            .await?
+            .ok_or(ServiceError::NotFound("staff"))?;
         if tenant.is_some() && s.tenant_id != tenant {
             return Err(ServiceError::NotFound("staff"));
         }
@@ -67,9 +72,19 @@ impl Vault {
     }
 
     /// Creates a staff account in a tenant (`None`: system staff).
-    pub async fn create_staff(&self, actor: &Actor, tenant: Option<Uuid>, new: NewStaff<'_>) -> Result<(StaffInfo, Option<String>)> {
+    pub async fn create_staff(
+        &self,
+        actor: &Actor,
+        tenant: Option<Uuid>,
+        new: NewStaff<'_>,
+    ) -> Result<(StaffInfo, Option<String>)> {
         let call = self.call(actor, Action::StaffCreate, tenant);
-        self.run(call, |_| async { self.insert_staff(tenant, new).await }, |v, d| d.detail = Some(format!("staff={}", v.0.id))).await
+        self.run(
+            call,
+            |_| async { self.insert_staff(tenant, new).await },
+            |v, d| d.detail = Some(format!("staff={}", v.0.id)),
+        )
+        .await
     }
 
     /// Creates the first administrator at first start (no actor yet).
@@ -80,7 +95,8 @@ impl Vault {
         let meta = crate::service::audit::RequestMeta { id: "startup".into(), ..Default::default() };
         let d = self.anonymous_draft(&meta, Action::StaffBootstrap.name());
         let new = NewStaff { username, role: Role::Administrator, password: None, access: Access::default() };
-        let (info, pw) = self.audited(d, self.insert_staff(None, new), |v, d| d.detail = Some(format!("staff={}", v.0.id))).await?;
+        let (info, pw) =
+            self.audited(d, self.insert_staff(None, new), |v, d| d.detail = Some(format!("staff={}", v.0.id))).await?;
         Ok(pw.map(|p| (info, p)))
     }
 
@@ -163,7 +179,11 @@ impl Vault {
             call,
             |_| async {
                 let h = self.username_hash(&normalise_username(username)?);
-                let s = self.store.read_latest(move |db| queries::staff_by_username(db, &h)).await?.ok_or(ServiceError::NotFound("staff"))?;
+                let s = self
+                    .store
+                    .read_latest(move |db| queries::staff_by_username(db, &h))
+                    .await?
+                    .ok_or(ServiceError::NotFound("staff"))?;
                 self.staff_info(&s, self.clock.now_ms())
             },
             |v, d| d.detail = Some(format!("staff={}", v.id)),
@@ -173,12 +193,20 @@ impl Vault {
 
     pub async fn get_staff(&self, actor: &Actor, tenant: Option<Uuid>, id: Uuid) -> Result<StaffInfo> {
         let call = self.call(actor, Action::StaffRead, tenant).detail(format!("staff={id}"));
-        self.run(call, |_| async { self.staff_info(&self.staff_in(tenant, id).await?, self.clock.now_ms()) }, |_, _| {}).await
+        self.run(call, |_| async { self.staff_info(&self.staff_in(tenant, id).await?, self.clock.now_ms()) }, |_, _| {})
+            .await
     }
 
     /// Changes an account's role, grants and field masks (four-eyes if the
     /// tenant's policy says so). The change applies to its sessions at once.
-    pub async fn change_grants(&self, actor: &Actor, tenant: Option<Uuid>, id: Uuid, role: &str, access: Access) -> Result<Held<StaffInfo>> {
+    pub async fn change_grants(
+        &self,
+        actor: &Actor,
+        tenant: Option<Uuid>,
+        id: Uuid,
+        role: &str,
+        access: Access,
+    ) -> Result<Held<StaffInfo>> {
         let r = Role::parse(role).ok_or_else(|| {
             ServiceError::Invalid(Invalid::new("role", "must be administrator, dpo, operator, auditor or service"))
         })?;
@@ -222,7 +250,14 @@ impl Vault {
         self.set_suspended(actor, Action::StaffReactivate, tenant, id, false).await
     }
 
-    async fn set_suspended(&self, actor: &Actor, action: Action, tenant: Option<Uuid>, id: Uuid, suspend: bool) -> Result<()> {
+    async fn set_suspended(
+        &self,
+        actor: &Actor,
+        action: Action,
+        tenant: Option<Uuid>,
+        id: Uuid,
+        suspend: bool,
+    ) -> Result<()> {
         let call = self.call(actor, action, tenant).detail(format!("staff={id}"));
         self.run(
             call,
@@ -232,7 +267,9 @@ impl Vault {
                     return Err(ServiceError::Conflict("one cannot suspend oneself"));
                 }
                 if !suspend && s.offboarded_at.is_some() {
-                    return Err(ServiceError::Conflict("an offboarded account cannot be reactivated; create a new one"));
+                    return Err(ServiceError::Conflict(
+                        "an offboarded account cannot be reactivated; create a new one",
+                    ));
                 }
                 let now = self.clock.now_ms();
                 self.write_recorded(move |db, d| {
@@ -255,14 +292,25 @@ impl Vault {
 
     /// Records offboarding: the checklist items done (with who and when),
     /// and the account closed (suspended for good, sessions and keys gone).
-    pub async fn offboard_staff(&self, actor: &Actor, tenant: Option<Uuid>, id: Uuid, items: &[String], note: Option<&str>) -> Result<Vec<(String, Uuid, i64, Option<String>)>> {
+    pub async fn offboard_staff(
+        &self,
+        actor: &Actor,
+        tenant: Option<Uuid>,
+        id: Uuid,
+        items: &[String],
+        note: Option<&str>,
+    ) -> Result<Vec<(String, Uuid, i64, Option<String>)>> {
         let call = self.call(actor, Action::StaffOffboard, tenant).detail(format!("staff={id}"));
         self.run(
             call,
             |_| async {
                 for (i, item) in items.iter().enumerate() {
                     if !OFFBOARDING_ITEMS.contains(&item.as_str()) {
-                        return Err(Invalid::new(format!("items[{i}]"), format!("must be one of {}", OFFBOARDING_ITEMS.join(", "))).into());
+                        return Err(Invalid::new(
+                            format!("items[{i}]"),
+                            format!("must be one of {}", OFFBOARDING_ITEMS.join(", ")),
+                        )
+                        .into());
                     }
                 }
                 if note.is_some_and(|n| n.chars().count() > 500) {
@@ -272,7 +320,13 @@ impl Vault {
                 if s.id == actor.staff_id {
                     return Err(ServiceError::Conflict("one cannot offboard oneself"));
                 }
-                let done: Vec<String> = self.store.read_latest(move |db| queries::offboarding_of(db, id)).await?.into_iter().map(|r| r.0).collect();
+                let done: Vec<String> = self
+                    .store
+                    .read_latest(move |db| queries::offboarding_of(db, id))
+                    .await?
+                    .into_iter()
+                    .map(|r| r.0)
+                    .collect();
                 let (by, now) = (actor.staff_id, self.clock.now_ms());
                 let items: Vec<String> = items.iter().filter(|i| !done.contains(i)).cloned().collect();
                 let note = note.map(str::to_string);
@@ -283,7 +337,10 @@ impl Vault {
                     queries::set_disabled(db, id, true, Some(s.offboarded_at.unwrap_or(now)))?;
                     let sessions = queries::delete_sessions_of(db, id)?;
                     let keys = queries::revoke_api_keys_of(db, id, now)?;
-                    d.detail = Some(format!("staff={id} items={} sessions_ended={sessions} api_keys_revoked={keys}", items.join(",")));
+                    d.detail = Some(format!(
+                        "staff={id} items={} sessions_ended={sessions} api_keys_revoked={keys}",
+                        items.join(",")
+                    ));
                     Ok(())
                 })
                 .await?;
@@ -400,13 +457,24 @@ impl Vault {
                 let dormant_ms = i64::from(policy.review.dormant_days) * 86_400_000;
                 let (rows, keys) = self
                     .store
-                    .read_latest(move |db| Ok((queries::list_staff(db, Some(tenant))?, queries::list_api_keys(db, tenant)?)))
+                    .read_latest(move |db| {
+                        Ok((queries::list_staff(db, Some(tenant))?, queries::list_api_keys(db, tenant)?))
+                    })
                     .await?;
                 let mut out = Vec::with_capacity(rows.len());
                 for s in &rows {
                     let id = s.id;
-                    let offboarding = self.store.read_latest(move |db| queries::offboarding_of(db, id)).await?.into_iter().map(|r| r.0).collect();
-                    let api_keys = keys.iter().filter(|k| k.created_by == s.id && k.revoked_at.is_none() && k.expires_at > now).count();
+                    let offboarding = self
+                        .store
+                        .read_latest(move |db| queries::offboarding_of(db, id))
+                        .await?
+                        .into_iter()
+                        .map(|r| r.0)
+                        .collect();
+                    let api_keys = keys
+                        .iter()
+                        .filter(|k| k.created_by == s.id && k.revoked_at.is_none() && k.expires_at > now)
+                        .count();
                     let last = s.last_login_at.unwrap_or(s.created_at);
                     let dormant = !s.disabled && now - last > dormant_ms;
                     out.push(ReviewLine { staff: self.staff_info(s, now)?, api_keys, dormant, offboarding });
@@ -421,7 +489,9 @@ impl Vault {
 
 /// The access review as CSV (one line per account; no secret in it).
 pub fn review_csv(lines: &[ReviewLine]) -> String {
-    let mut out = String::from("id,username,role,state,mfa,last_sign_in,password_changed,dormant,locked,grants,masks,api_keys,offboarding\n");
+    let mut out = String::from(
+        "id,username,role,state,mfa,last_sign_in,password_changed,dormant,locked,grants,masks,api_keys,offboarding\n",
+    );
     let esc = |s: &str| {
         // Quote every field; a leading formula character is defused for spreadsheets.
         let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
@@ -429,7 +499,13 @@ pub fn review_csv(lines: &[ReviewLine]) -> String {
     };
     for l in lines {
         let s = &l.staff;
-        let state = if s.offboarded_at.is_some() { "offboarded" } else if s.suspended { "suspended" } else { "active" };
+        let state = if s.offboarded_at.is_some() {
+            "offboarded"
+        } else if s.suspended {
+            "suspended"
+        } else {
+            "active"
+        };
         let grants = s
             .access
             .grants
@@ -437,7 +513,13 @@ pub fn review_csv(lines: &[ReviewLine]) -> String {
             .map(|(c, ops)| format!("{c}:{}", ops.iter().map(|o: &Op| o.as_str()).collect::<Vec<_>>().join("+")))
             .collect::<Vec<_>>()
             .join(" ");
-        let masks = s.access.masks.iter().map(|(c, f)| format!("{c}:{}", f.iter().cloned().collect::<Vec<_>>().join("+"))).collect::<Vec<_>>().join(" ");
+        let masks = s
+            .access
+            .masks
+            .iter()
+            .map(|(c, f)| format!("{c}:{}", f.iter().cloned().collect::<Vec<_>>().join("+")))
+            .collect::<Vec<_>>()
+            .join(" ");
         let fields = [
             s.id.to_string(),
             s.username.clone(),

@@ -52,7 +52,8 @@ impl Vault {
                         Ok(CollectionInfo {
                             id: r.id,
                             tenant,
-                            def: serde_json::from_str(&r.definition).map_err(|e| ServiceError::Internal(e.to_string()))?,
+                            def: serde_json::from_str(&r.definition)
+                                .map_err(|e| ServiceError::Internal(e.to_string()))?,
                             created_at: r.created_at,
                         })
                     })

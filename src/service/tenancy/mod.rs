@@ -80,8 +80,11 @@ impl Vault {
         self.run(
             call,
             |_| async {
-                let row =
-                    self.store.read(move |db| queries::get_tenant(db, id)).await?.ok_or(ServiceError::NotFound("tenant"))?;
+                let row = self
+                    .store
+                    .read(move |db| queries::get_tenant(db, id))
+                    .await?
+                    .ok_or(ServiceError::NotFound("tenant"))?;
                 Ok(info(&row))
             },
             |_, _| {},

@@ -4,7 +4,6 @@ use super::super::db::{Db, Row, Val};
 use super::super::StoreError;
 use uuid::Uuid;
 
-
 /// An audit event as stored.
 pub struct AuditRow {
     pub seq: i64,
@@ -40,7 +39,11 @@ pub struct AuditColumns {
 }
 
 /// Events from `from` with their query columns, for the verifier.
-pub fn audit_events_with_columns(db: &mut dyn Db, from: i64, limit: i64) -> Result<Vec<(AuditRow, AuditColumns)>, StoreError> {
+pub fn audit_events_with_columns(
+    db: &mut dyn Db,
+    from: i64,
+    limit: i64,
+) -> Result<Vec<(AuditRow, AuditColumns)>, StoreError> {
     db.query(
         "SELECT seq, body, leaf_hash, time_ms, tenant_id, actor_id, action, subject_id FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2",
         &[from.into(), limit.into()],
@@ -63,10 +66,13 @@ pub fn audit_events_with_columns(db: &mut dyn Db, from: i64, limit: i64) -> Resu
 
 /// Leaf hashes in order, from `from` (inclusive) to `to` (exclusive).
 pub fn audit_leaf_hashes(db: &mut dyn Db, from: i64, to: i64) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
-    db.query("SELECT seq, leaf_hash FROM audit_events WHERE seq >= $1 AND seq < $2 ORDER BY seq", &[from.into(), to.into()])?
-        .iter()
-        .map(|r| Ok((r.i64(0)?, r.blob(1)?)))
-        .collect()
+    db.query(
+        "SELECT seq, leaf_hash FROM audit_events WHERE seq >= $1 AND seq < $2 ORDER BY seq",
+        &[from.into(), to.into()],
+    )?
+    .iter()
+    .map(|r| Ok((r.i64(0)?, r.blob(1)?)))
+    .collect()
 }
 
 /// The last event (its seq, time and leaf hash), if any.
@@ -79,10 +85,13 @@ pub fn audit_last(db: &mut dyn Db) -> Result<Option<(i64, i64, Vec<u8>)>, StoreE
 
 /// Events in order from `from`, at most `limit`: for the verifier and exports.
 pub fn audit_events_from(db: &mut dyn Db, from: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
-    db.query("SELECT seq, body, leaf_hash FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2", &[from.into(), limit.into()])?
-        .iter()
-        .map(audit_row)
-        .collect()
+    db.query(
+        "SELECT seq, body, leaf_hash FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2",
+        &[from.into(), limit.into()],
+    )?
+    .iter()
+    .map(audit_row)
+    .collect()
 }
 
 /// Filters of an audit query; `None` matches everything.
@@ -104,7 +113,11 @@ pub fn audit_first_seq_at(db: &mut dyn Db, t: i64) -> Result<i64, StoreError> {
     let (mut lo, mut hi) = (0i64, last + 1);
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        let time = db.query("SELECT time_ms FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT 1", &[mid.into()])?.first().map(|r| r.i64(0)).transpose()?;
+        let time = db
+            .query("SELECT time_ms FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT 1", &[mid.into()])?
+            .first()
+            .map(|r| r.i64(0))
+            .transpose()?;
         match time {
             Some(tm) if tm < t => lo = mid + 1,
             _ => hi = mid,
@@ -174,7 +187,8 @@ pub fn insert_subject_run(db: &mut dyn Db, run: i64, entries: &[SubjectEntry]) -
     static WIDE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     static NARROW: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let rows = |n: usize| {
-        let values: Vec<String> = (0..n).map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4)).collect();
+        let values: Vec<String> =
+            (0..n).map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4)).collect();
         format!("INSERT INTO audit_subject_runs (run, tenant_id, subject_id, seq) VALUES {}", values.join(", "))
     };
     let mut rest = entries;
@@ -185,7 +199,8 @@ pub fn insert_subject_run(db: &mut dyn Db, run: i64, entries: &[SubjectEntry]) -
             _ => (1, "INSERT INTO audit_subject_runs (run, tenant_id, subject_id, seq) VALUES ($1, $2, $3, $4)"),
         };
         let (now, later) = rest.split_at(n);
-        let params: Vec<Val> = now.iter().flat_map(|(t, s, q)| [run.into(), t.as_str().into(), s.as_str().into(), (*q).into()]).collect();
+        let params: Vec<Val> =
+            now.iter().flat_map(|(t, s, q)| [run.into(), t.as_str().into(), s.as_str().into(), (*q).into()]).collect();
         db.exec(sql, &params)?;
         rest = later;
     }
@@ -222,7 +237,13 @@ pub fn first_subject_row_from(db: &mut dyn Db, run: i64) -> Result<Option<(i64, 
 /// A subject's events (one page, oldest first, `after < seq < before`):
 /// one seek per complete run of the subject index, then a scan of the
 /// events after the last complete run.
-fn audit_query_subject(db: &mut dyn Db, f: &AuditFilter, subject: Uuid, after: i64, before: i64) -> Result<Vec<AuditRow>, StoreError> {
+fn audit_query_subject(
+    db: &mut dyn Db,
+    f: &AuditFilter,
+    subject: Uuid,
+    after: i64,
+    before: i64,
+) -> Result<Vec<AuditRow>, StoreError> {
     let tenant = f.tenant.map(|t| t.to_string()).unwrap_or_default();
     let size = audit_last(db)?.map_or(0, |l| l.0 + 1);
     let indexed = size / SUBJECT_RUN * SUBJECT_RUN;
@@ -277,21 +298,30 @@ pub struct HeadRow {
 
 /// Keeps the frontier at a tree size (once per size).
 pub fn insert_audit_frontier(db: &mut dyn Db, tree_size: i64, stack: &[u8]) -> Result<(), StoreError> {
-    db.exec("INSERT INTO audit_frontier (tree_size, stack) VALUES ($1, $2) ON CONFLICT DO NOTHING", &[tree_size.into(), stack.into()])?;
+    db.exec(
+        "INSERT INTO audit_frontier (tree_size, stack) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        &[tree_size.into(), stack.into()],
+    )?;
     Ok(())
 }
 
 /// Every kept frontier, by tree size.
 pub fn audit_frontiers(db: &mut dyn Db) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
-    db.query("SELECT tree_size, stack FROM audit_frontier ORDER BY tree_size", &[])?.iter().map(|r| Ok((r.i64(0)?, r.blob(1)?))).collect()
+    db.query("SELECT tree_size, stack FROM audit_frontier ORDER BY tree_size", &[])?
+        .iter()
+        .map(|r| Ok((r.i64(0)?, r.blob(1)?)))
+        .collect()
 }
 
 /// The latest kept frontier at or below `max_size`.
 pub fn latest_audit_frontier(db: &mut dyn Db, max_size: i64) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
-    db.query("SELECT tree_size, stack FROM audit_frontier WHERE tree_size <= $1 ORDER BY tree_size DESC LIMIT 1", &[max_size.into()])?
-        .first()
-        .map(|r| Ok((r.i64(0)?, r.blob(1)?)))
-        .transpose()
+    db.query(
+        "SELECT tree_size, stack FROM audit_frontier WHERE tree_size <= $1 ORDER BY tree_size DESC LIMIT 1",
+        &[max_size.into()],
+    )?
+    .first()
+    .map(|r| Ok((r.i64(0)?, r.blob(1)?)))
+    .transpose()
 }
 
 pub fn insert_audit_head(db: &mut dyn Db, h: &HeadRow) -> Result<(), StoreError> {
@@ -307,9 +337,15 @@ fn head_row(r: &Row) -> Result<HeadRow, StoreError> {
 }
 
 pub fn audit_heads(db: &mut dyn Db) -> Result<Vec<HeadRow>, StoreError> {
-    db.query("SELECT tree_size, root, time_ms, note FROM audit_heads ORDER BY tree_size", &[])?.iter().map(head_row).collect()
+    db.query("SELECT tree_size, root, time_ms, note FROM audit_heads ORDER BY tree_size", &[])?
+        .iter()
+        .map(head_row)
+        .collect()
 }
 
 pub fn latest_audit_head(db: &mut dyn Db) -> Result<Option<HeadRow>, StoreError> {
-    db.query("SELECT tree_size, root, time_ms, note FROM audit_heads ORDER BY tree_size DESC LIMIT 1", &[])?.first().map(head_row).transpose()
+    db.query("SELECT tree_size, root, time_ms, note FROM audit_heads ORDER BY tree_size DESC LIMIT 1", &[])?
+        .first()
+        .map(head_row)
+        .transpose()
 }

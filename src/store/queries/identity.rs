@@ -36,10 +36,42 @@ pub struct StaffRow {
 macro_rules! staff_cols {
     ($p:literal) => {
         concat!(
-            $p, "id, ", $p, "tenant_id, ", $p, "username_hash, ", $p, "username_sealed, ", $p, "password_hash, ", $p,
-            "role, ", $p, "must_change_password, ", $p, "disabled, ", $p, "created_at, ", $p, "access, ", $p,
-            "password_changed_at, ", $p, "mfa_sealed, ", $p, "mfa_enabled, ", $p, "mfa_last_step, ", $p, "attempts, ",
-            $p, "last_login_at, ", $p, "failed_since_login, ", $p, "offboarded_at"
+            $p,
+            "id, ",
+            $p,
+            "tenant_id, ",
+            $p,
+            "username_hash, ",
+            $p,
+            "username_sealed, ",
+            $p,
+            "password_hash, ",
+            $p,
+            "role, ",
+            $p,
+            "must_change_password, ",
+            $p,
+            "disabled, ",
+            $p,
+            "created_at, ",
+            $p,
+            "access, ",
+            $p,
+            "password_changed_at, ",
+            $p,
+            "mfa_sealed, ",
+            $p,
+            "mfa_enabled, ",
+            $p,
+            "mfa_last_step, ",
+            $p,
+            "attempts, ",
+            $p,
+            "last_login_at, ",
+            $p,
+            "failed_since_login, ",
+            $p,
+            "offboarded_at"
         )
     };
 }
@@ -48,7 +80,10 @@ const STAFF_COLS: usize = 18;
 fn staff(r: &Row, o: usize) -> Result<StaffRow, StoreError> {
     Ok(StaffRow {
         id: r.uuid(o)?,
-        tenant_id: r.opt_text(o + 1)?.map(|t| t.parse().map_err(|_| StoreError::Corrupt("tenant id".into()))).transpose()?,
+        tenant_id: r
+            .opt_text(o + 1)?
+            .map(|t| t.parse().map_err(|_| StoreError::Corrupt("tenant id".into())))
+            .transpose()?,
         username_hash: r.blob(o + 2)?,
         username_sealed: r.blob(o + 3)?,
         password_hash: r.text(o + 4)?,
@@ -70,7 +105,11 @@ fn staff(r: &Row, o: usize) -> Result<StaffRow, StoreError> {
 
 pub fn insert_staff(db: &mut dyn Db, s: &StaffRow) -> Result<(), StoreError> {
     db.exec(
-        concat!("INSERT INTO staff (", staff_cols!(""), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"),
+        concat!(
+            "INSERT INTO staff (",
+            staff_cols!(""),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+        ),
         &[
             s.id.into(),
             s.tenant_id.into(),
@@ -103,13 +142,18 @@ pub fn staff_by_username(db: &mut dyn Db, username_hash: &[u8]) -> Result<Option
 }
 
 pub fn staff_by_id(db: &mut dyn Db, id: Uuid) -> Result<Option<StaffRow>, StoreError> {
-    db.query(concat!("SELECT ", staff_cols!(""), " FROM staff WHERE id = $1"), &[id.into()])?.first().map(|r| staff(r, 0)).transpose()
+    db.query(concat!("SELECT ", staff_cols!(""), " FROM staff WHERE id = $1"), &[id.into()])?
+        .first()
+        .map(|r| staff(r, 0))
+        .transpose()
 }
 
 /// A tenant's staff, or with `None` every account (system staff first).
 pub fn list_staff(db: &mut dyn Db, tenant: Option<Uuid>) -> Result<Vec<StaffRow>, StoreError> {
     let rows = match tenant {
-        Some(t) => db.query(concat!("SELECT ", staff_cols!(""), " FROM staff WHERE tenant_id = $1 ORDER BY id"), &[t.into()])?,
+        Some(t) => {
+            db.query(concat!("SELECT ", staff_cols!(""), " FROM staff WHERE tenant_id = $1 ORDER BY id"), &[t.into()])?
+        }
         None => db.query(concat!("SELECT ", staff_cols!(""), " FROM staff ORDER BY id"), &[])?,
     };
     rows.iter().map(|r| staff(r, 0)).collect()
@@ -130,14 +174,25 @@ fn one(n: u64) -> Result<(), StoreError> {
 }
 
 /// Sets a new password hash; `must_change` for a generated one.
-pub fn set_password(db: &mut dyn Db, staff_id: Uuid, password_hash: &str, at: i64, must_change: bool) -> Result<(), StoreError> {
+pub fn set_password(
+    db: &mut dyn Db,
+    staff_id: Uuid,
+    password_hash: &str,
+    at: i64,
+    must_change: bool,
+) -> Result<(), StoreError> {
     one(db.exec(
         "UPDATE staff SET password_hash = $1, must_change_password = $2, password_changed_at = $3 WHERE id = $4",
         &[password_hash.into(), must_change.into(), at.into(), staff_id.into()],
     )?)
 }
 
-pub fn insert_password_history(db: &mut dyn Db, staff_id: Uuid, at: i64, password_hash: &str) -> Result<(), StoreError> {
+pub fn insert_password_history(
+    db: &mut dyn Db,
+    staff_id: Uuid,
+    at: i64,
+    password_hash: &str,
+) -> Result<(), StoreError> {
     db.exec(
         "INSERT INTO password_history (staff_id, changed_at, password_hash) VALUES ($1, $2, $3)",
         &[staff_id.into(), at.into(), password_hash.into()],
@@ -158,7 +213,10 @@ pub fn password_history(db: &mut dyn Db, staff_id: Uuid, n: i64) -> Result<Vec<S
 
 /// Every account of a tenant must change its password at next sign-in (AUTH-8).
 pub fn force_password_change(db: &mut dyn Db, tenant: Uuid) -> Result<u64, StoreError> {
-    db.exec("UPDATE staff SET must_change_password = 1, generation = generation + 1 WHERE tenant_id = $1", &[tenant.into()])
+    db.exec(
+        "UPDATE staff SET must_change_password = 1, generation = generation + 1 WHERE tenant_id = $1",
+        &[tenant.into()],
+    )
 }
 
 pub fn set_access(db: &mut dyn Db, staff_id: Uuid, role: &str, access: &str) -> Result<(), StoreError> {
@@ -168,7 +226,12 @@ pub fn set_access(db: &mut dyn Db, staff_id: Uuid, role: &str, access: &str) -> 
     )?)
 }
 
-pub fn set_disabled(db: &mut dyn Db, staff_id: Uuid, disabled: bool, offboarded_at: Option<i64>) -> Result<(), StoreError> {
+pub fn set_disabled(
+    db: &mut dyn Db,
+    staff_id: Uuid,
+    disabled: bool,
+    offboarded_at: Option<i64>,
+) -> Result<(), StoreError> {
     one(db.exec(
         "UPDATE staff SET disabled = $1, offboarded_at = $2, generation = generation + 1 WHERE id = $3",
         &[disabled.into(), offboarded_at.into(), staff_id.into()],
@@ -176,7 +239,12 @@ pub fn set_disabled(db: &mut dyn Db, staff_id: Uuid, disabled: bool, offboarded_
 }
 
 /// Brute-force counters after a failed attempt.
-pub fn set_attempts(db: &mut dyn Db, staff_id: Uuid, attempts: &str, failed_since_login: i64) -> Result<(), StoreError> {
+pub fn set_attempts(
+    db: &mut dyn Db,
+    staff_id: Uuid,
+    attempts: &str,
+    failed_since_login: i64,
+) -> Result<(), StoreError> {
     one(db.exec(
         "UPDATE staff SET attempts = $1, failed_since_login = $2 WHERE id = $3",
         &[attempts.into(), failed_since_login.into(), staff_id.into()],
@@ -202,7 +270,10 @@ pub fn set_mfa(db: &mut dyn Db, staff_id: Uuid, sealed: Option<&[u8]>, enabled: 
 /// Takes a TOTP time step if it is newer than the last one taken: false if
 /// it was used already (a replay), on this server or another.
 pub fn take_mfa_step(db: &mut dyn Db, staff_id: Uuid, step: i64) -> Result<bool, StoreError> {
-    Ok(db.exec("UPDATE staff SET mfa_last_step = $1 WHERE id = $2 AND mfa_last_step < $1", &[step.into(), staff_id.into()])? == 1)
+    Ok(db.exec(
+        "UPDATE staff SET mfa_last_step = $1 WHERE id = $2 AND mfa_last_step < $1",
+        &[step.into(), staff_id.into()],
+    )? == 1)
 }
 
 pub fn count_staff(db: &mut dyn Db) -> Result<i64, StoreError> {
@@ -212,7 +283,10 @@ pub fn count_staff(db: &mut dyn Db) -> Result<i64, StoreError> {
 pub fn replace_recovery_codes(db: &mut dyn Db, staff_id: Uuid, hashes: &[[u8; 32]]) -> Result<(), StoreError> {
     db.exec("DELETE FROM recovery_codes WHERE staff_id = $1", &[staff_id.into()])?;
     for h in hashes {
-        db.exec("INSERT INTO recovery_codes (staff_id, code_hash, used_at) VALUES ($1, $2, NULL)", &[staff_id.into(), h.as_slice().into()])?;
+        db.exec(
+            "INSERT INTO recovery_codes (staff_id, code_hash, used_at) VALUES ($1, $2, NULL)",
+            &[staff_id.into(), h.as_slice().into()],
+        )?;
     }
     Ok(())
 }
@@ -298,7 +372,10 @@ pub fn sessions_of(db: &mut dyn Db, staff_id: Uuid, now: i64) -> Result<Vec<Sess
 
 /// Keeps a session's last activity (written at most once a minute per session).
 pub fn touch_session(db: &mut dyn Db, token_hash: &[u8], at: i64) -> Result<(), StoreError> {
-    db.exec("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2 AND last_seen_at < $1", &[at.into(), token_hash.into()])?;
+    db.exec(
+        "UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2 AND last_seen_at < $1",
+        &[at.into(), token_hash.into()],
+    )?;
     Ok(())
 }
 
@@ -308,7 +385,8 @@ pub fn delete_session(db: &mut dyn Db, token_hash: &[u8]) -> Result<(), StoreErr
 }
 
 pub fn delete_session_by_id(db: &mut dyn Db, staff_id: Uuid, id: Uuid) -> Result<Vec<u8>, StoreError> {
-    let rows = db.query("SELECT token_hash FROM sessions WHERE staff_id = $1 AND id = $2", &[staff_id.into(), id.into()])?;
+    let rows =
+        db.query("SELECT token_hash FROM sessions WHERE staff_id = $1 AND id = $2", &[staff_id.into(), id.into()])?;
     let Some(r) = rows.first() else { return Err(StoreError::NotFound) };
     let h = r.blob(0)?;
     db.exec("DELETE FROM sessions WHERE token_hash = $1", &[h.as_slice().into()])?;
@@ -332,8 +410,15 @@ pub fn get_policy(db: &mut dyn Db, scope: &str) -> Result<Option<(String, i64)>,
 }
 
 pub fn put_policy(db: &mut dyn Db, scope: &str, body: &str, at: i64) -> Result<(), StoreError> {
-    if db.exec("UPDATE policies SET body = $1, updated_at = $2 WHERE tenant_id = $3", &[body.into(), at.into(), scope.into()])? == 0 {
-        db.exec("INSERT INTO policies (tenant_id, body, updated_at) VALUES ($1, $2, $3)", &[scope.into(), body.into(), at.into()])?;
+    if db.exec(
+        "UPDATE policies SET body = $1, updated_at = $2 WHERE tenant_id = $3",
+        &[body.into(), at.into(), scope.into()],
+    )? == 0
+    {
+        db.exec(
+            "INSERT INTO policies (tenant_id, body, updated_at) VALUES ($1, $2, $3)",
+            &[scope.into(), body.into(), at.into()],
+        )?;
     }
     Ok(())
 }
@@ -419,7 +504,10 @@ pub fn revoke_api_key(db: &mut dyn Db, tenant: Uuid, id: Uuid, at: i64) -> Resul
 
 /// Revokes every key of an account (suspension, offboarding).
 pub fn revoke_api_keys_of(db: &mut dyn Db, staff_id: Uuid, at: i64) -> Result<u64, StoreError> {
-    db.exec("UPDATE api_keys SET revoked_at = $1 WHERE created_by = $2 AND revoked_at IS NULL", &[at.into(), staff_id.into()])
+    db.exec(
+        "UPDATE api_keys SET revoked_at = $1 WHERE created_by = $2 AND revoked_at IS NULL",
+        &[at.into(), staff_id.into()],
+    )
 }
 
 pub fn touch_api_key(db: &mut dyn Db, hash: &[u8], at: i64) -> Result<(), StoreError> {
@@ -499,7 +587,15 @@ pub fn list_approvals(db: &mut dyn Db, tenant: Uuid) -> Result<Vec<ApprovalRow>,
 }
 
 /// Moves a pending approval to `state`: false if it was not pending any more.
-pub fn decide_approval(db: &mut dyn Db, tenant: Uuid, id: Uuid, state: &str, by: Uuid, at: i64, reason: Option<&str>) -> Result<bool, StoreError> {
+pub fn decide_approval(
+    db: &mut dyn Db,
+    tenant: Uuid,
+    id: Uuid,
+    state: &str,
+    by: Uuid,
+    at: i64,
+    reason: Option<&str>,
+) -> Result<bool, StoreError> {
     Ok(db.exec(
         "UPDATE approvals SET state = $1, decided_by = $2, decided_at = $3, reason = $4 WHERE tenant_id = $5 AND id = $6 AND state = 'pending'",
         &[state.into(), by.into(), at.into(), reason.into(), tenant.into(), id.into()],
@@ -508,10 +604,20 @@ pub fn decide_approval(db: &mut dyn Db, tenant: Uuid, id: Uuid, state: &str, by:
 
 /// Marks an approved export as collected: false if it was collected already.
 pub fn collect_approval(db: &mut dyn Db, tenant: Uuid, id: Uuid) -> Result<bool, StoreError> {
-    Ok(db.exec("UPDATE approvals SET state = 'collected' WHERE tenant_id = $1 AND id = $2 AND state = 'approved'", &[tenant.into(), id.into()])? == 1)
+    Ok(db.exec(
+        "UPDATE approvals SET state = 'collected' WHERE tenant_id = $1 AND id = $2 AND state = 'approved'",
+        &[tenant.into(), id.into()],
+    )? == 1)
 }
 
-pub fn insert_offboarding(db: &mut dyn Db, staff_id: Uuid, item: &str, by: Uuid, at: i64, note: Option<&str>) -> Result<(), StoreError> {
+pub fn insert_offboarding(
+    db: &mut dyn Db,
+    staff_id: Uuid,
+    item: &str,
+    by: Uuid,
+    at: i64,
+    note: Option<&str>,
+) -> Result<(), StoreError> {
     db.exec(
         "INSERT INTO offboarding (staff_id, item, done_by, done_at, note) VALUES ($1, $2, $3, $4, $5)",
         &[staff_id.into(), item.into(), by.into(), at.into(), note.into()],
@@ -520,9 +626,15 @@ pub fn insert_offboarding(db: &mut dyn Db, staff_id: Uuid, item: &str, by: Uuid,
 }
 
 /// (item, done by, done at, note) of an account's offboarding.
-pub fn offboarding_of(db: &mut dyn Db, staff_id: Uuid) -> Result<Vec<(String, Uuid, i64, Option<String>)>, StoreError> {
-    db.query("SELECT item, done_by, done_at, note FROM offboarding WHERE staff_id = $1 ORDER BY item", &[staff_id.into()])?
-        .iter()
-        .map(|r| Ok((r.text(0)?, r.uuid(1)?, r.i64(2)?, r.opt_text(3)?)))
-        .collect()
+/// One offboarding item: (item, done by, done at, note).
+pub type OffboardingItem = (String, Uuid, i64, Option<String>);
+
+pub fn offboarding_of(db: &mut dyn Db, staff_id: Uuid) -> Result<Vec<OffboardingItem>, StoreError> {
+    db.query(
+        "SELECT item, done_by, done_at, note FROM offboarding WHERE staff_id = $1 ORDER BY item",
+        &[staff_id.into()],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.uuid(1)?, r.i64(2)?, r.opt_text(3)?)))
+    .collect()
 }

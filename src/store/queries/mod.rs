@@ -20,4 +20,3 @@ pub fn ping(db: &mut dyn Db) -> Result<(), StoreError> {
     db.query("SELECT 1", &[])?;
     Ok(())
 }
-

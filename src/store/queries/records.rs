@@ -20,10 +20,13 @@ pub fn insert_subject(db: &mut dyn Db, s: &SubjectRow) -> Result<(), StoreError>
 }
 
 pub fn get_subject(db: &mut dyn Db, tenant: Uuid, id: Uuid) -> Result<Option<SubjectRow>, StoreError> {
-    db.query("SELECT tenant_id, id, wrapped_key, created_at FROM subjects WHERE tenant_id = $1 AND id = $2", &[tenant.into(), id.into()])?
-        .first()
-        .map(|r| Ok(SubjectRow { tenant_id: r.uuid(0)?, id: r.uuid(1)?, wrapped_key: r.blob(2)?, created_at: r.i64(3)? }))
-        .transpose()
+    db.query(
+        "SELECT tenant_id, id, wrapped_key, created_at FROM subjects WHERE tenant_id = $1 AND id = $2",
+        &[tenant.into(), id.into()],
+    )?
+    .first()
+    .map(|r| Ok(SubjectRow { tenant_id: r.uuid(0)?, id: r.uuid(1)?, wrapped_key: r.blob(2)?, created_at: r.i64(3)? }))
+    .transpose()
 }
 
 /// A blind-indexed identifier of a subject; `source_record` is the record
@@ -56,12 +59,19 @@ pub fn insert_identifier(db: &mut dyn Db, tenant: Uuid, subject: Uuid, i: &Ident
 }
 
 pub fn delete_identifiers_of_record(db: &mut dyn Db, tenant: Uuid, record: Uuid) -> Result<(), StoreError> {
-    db.exec("DELETE FROM subject_identifiers WHERE tenant_id = $1 AND source_record = $2", &[tenant.into(), record.into()])?;
+    db.exec(
+        "DELETE FROM subject_identifiers WHERE tenant_id = $1 AND source_record = $2",
+        &[tenant.into(), record.into()],
+    )?;
     Ok(())
 }
 
 pub fn count_identifiers_of_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Result<i64, StoreError> {
-    db.query("SELECT COUNT(*) FROM subject_identifiers WHERE tenant_id = $1 AND subject_id = $2", &[tenant.into(), subject.into()])?[0].i64(0)
+    db.query(
+        "SELECT COUNT(*) FROM subject_identifiers WHERE tenant_id = $1 AND subject_id = $2",
+        &[tenant.into(), subject.into()],
+    )?[0]
+        .i64(0)
 }
 
 pub struct RecordRow {
@@ -115,7 +125,12 @@ pub fn insert_record(db: &mut dyn Db, r: &RecordRow) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub fn get_record(db: &mut dyn Db, tenant: Uuid, collection: Uuid, id: Uuid) -> Result<Option<SealedRecord>, StoreError> {
+pub fn get_record(
+    db: &mut dyn Db,
+    tenant: Uuid,
+    collection: Uuid,
+    id: Uuid,
+) -> Result<Option<SealedRecord>, StoreError> {
     db.query(
         "SELECT r.tenant_id, r.id, r.collection_id, r.subject_id, r.fields, r.version, r.created_at, r.updated_at, s.wrapped_key \
          FROM records r JOIN subjects s ON s.tenant_id = r.tenant_id AND s.id = r.subject_id \
@@ -140,7 +155,13 @@ pub fn records_of_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Resul
 }
 
 /// One page of a collection's records, in id order, after `after`.
-pub fn records_of_collection(db: &mut dyn Db, tenant: Uuid, collection: Uuid, after: Option<Uuid>, limit: i64) -> Result<Vec<SealedRecord>, StoreError> {
+pub fn records_of_collection(
+    db: &mut dyn Db,
+    tenant: Uuid,
+    collection: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<SealedRecord>, StoreError> {
     db.query(
         "SELECT r.tenant_id, r.id, r.collection_id, r.subject_id, r.fields, r.version, r.created_at, r.updated_at, s.wrapped_key \
          FROM records r JOIN subjects s ON s.tenant_id = r.tenant_id AND s.id = r.subject_id \
@@ -178,12 +199,15 @@ pub fn delete_record(db: &mut dyn Db, tenant: Uuid, collection: Uuid, id: Uuid) 
 
 /// Erases a subject: records, identifiers and the wrapped key (crypto-shredding).
 pub fn delete_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Result<u64, StoreError> {
-    let records = db.exec("DELETE FROM records WHERE tenant_id = $1 AND subject_id = $2", &[tenant.into(), subject.into()])?;
-    db.exec("DELETE FROM subject_identifiers WHERE tenant_id = $1 AND subject_id = $2", &[tenant.into(), subject.into()])?;
+    let records =
+        db.exec("DELETE FROM records WHERE tenant_id = $1 AND subject_id = $2", &[tenant.into(), subject.into()])?;
+    db.exec(
+        "DELETE FROM subject_identifiers WHERE tenant_id = $1 AND subject_id = $2",
+        &[tenant.into(), subject.into()],
+    )?;
     let n = db.exec("DELETE FROM subjects WHERE tenant_id = $1 AND id = $2", &[tenant.into(), subject.into()])?;
     if n == 0 {
         return Err(StoreError::NotFound);
     }
     Ok(records)
 }
-

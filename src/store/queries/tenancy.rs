@@ -13,13 +13,25 @@ pub struct TenantRow {
 }
 
 fn tenant(r: &Row) -> Result<TenantRow, StoreError> {
-    Ok(TenantRow { id: r.uuid(0)?, name: r.text(1)?, allow_special: r.bool(2)?, wrapped_key: r.blob(3)?, created_at: r.i64(4)? })
+    Ok(TenantRow {
+        id: r.uuid(0)?,
+        name: r.text(1)?,
+        allow_special: r.bool(2)?,
+        wrapped_key: r.blob(3)?,
+        created_at: r.i64(4)?,
+    })
 }
 
 pub fn insert_tenant(db: &mut dyn Db, t: &TenantRow) -> Result<(), StoreError> {
     db.exec(
         "INSERT INTO tenants (id, name, allow_special, wrapped_key, created_at) VALUES ($1, $2, $3, $4, $5)",
-        &[t.id.into(), t.name.as_str().into(), t.allow_special.into(), t.wrapped_key.as_slice().into(), t.created_at.into()],
+        &[
+            t.id.into(),
+            t.name.as_str().into(),
+            t.allow_special.into(),
+            t.wrapped_key.as_slice().into(),
+            t.created_at.into(),
+        ],
     )?;
     Ok(())
 }
@@ -32,7 +44,10 @@ pub fn get_tenant(db: &mut dyn Db, id: Uuid) -> Result<Option<TenantRow>, StoreE
 }
 
 pub fn list_tenants(db: &mut dyn Db) -> Result<Vec<TenantRow>, StoreError> {
-    db.query("SELECT id, name, allow_special, wrapped_key, created_at FROM tenants ORDER BY id", &[])?.iter().map(tenant).collect()
+    db.query("SELECT id, name, allow_special, wrapped_key, created_at FROM tenants ORDER BY id", &[])?
+        .iter()
+        .map(tenant)
+        .collect()
 }
 pub struct CollectionRow {
     pub tenant_id: Uuid,
@@ -43,7 +58,13 @@ pub struct CollectionRow {
 }
 
 fn collection(r: &Row) -> Result<CollectionRow, StoreError> {
-    Ok(CollectionRow { tenant_id: r.uuid(0)?, id: r.uuid(1)?, name: r.text(2)?, definition: r.text(3)?, created_at: r.i64(4)? })
+    Ok(CollectionRow {
+        tenant_id: r.uuid(0)?,
+        id: r.uuid(1)?,
+        name: r.text(2)?,
+        definition: r.text(3)?,
+        created_at: r.i64(4)?,
+    })
 }
 
 pub fn insert_collection(db: &mut dyn Db, c: &CollectionRow) -> Result<(), StoreError> {
@@ -55,10 +76,13 @@ pub fn insert_collection(db: &mut dyn Db, c: &CollectionRow) -> Result<(), Store
 }
 
 pub fn list_collections(db: &mut dyn Db, tenant: Uuid) -> Result<Vec<CollectionRow>, StoreError> {
-    db.query("SELECT tenant_id, id, name, definition, created_at FROM collections WHERE tenant_id = $1 ORDER BY name", &[tenant.into()])?
-        .iter()
-        .map(collection)
-        .collect()
+    db.query(
+        "SELECT tenant_id, id, name, definition, created_at FROM collections WHERE tenant_id = $1 ORDER BY name",
+        &[tenant.into()],
+    )?
+    .iter()
+    .map(collection)
+    .collect()
 }
 
 pub fn collection_by_name(db: &mut dyn Db, tenant: Uuid, name: &str) -> Result<Option<CollectionRow>, StoreError> {
@@ -70,4 +94,3 @@ pub fn collection_by_name(db: &mut dyn Db, tenant: Uuid, name: &str) -> Result<O
     .map(collection)
     .transpose()
 }
-
