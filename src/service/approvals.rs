@@ -251,7 +251,12 @@ impl Vault {
         tenant: Uuid,
         approval: Uuid,
     ) -> Result<Vec<super::records::RecordView>> {
-        self.tenant_for(actor, tenant).await?;
+        // Refused before the approval is read: the kernel runs the call
+        // again so that the refusal is recorded like any other.
+        if self.admit_only(actor, Action::RecordsExport, Some(tenant)).await.is_err() {
+            let call = self.call(actor, Action::RecordsExport, Some(tenant)).detail(format!("approval={approval}"));
+            self.run(call, |_| async { Ok(()) }, |_, _| {}).await?;
+        }
         let row = self.store.read_latest(move |db| queries::get_approval(db, tenant, approval)).await?;
         let row = row
             .filter(|r| r.requested_by == actor.staff_id && r.action == Action::RecordsExport.name())

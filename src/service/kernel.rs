@@ -141,6 +141,12 @@ impl Vault {
         Ok(Cx { actor, tenant: t })
     }
 
+    /// The checks alone, for a use case that must refuse before it reads
+    /// what it needs to name its full target (an approval's stored command).
+    pub(crate) async fn admit_only(&self, actor: &Actor, action: Action, tenant: Option<Uuid>) -> Result<()> {
+        self.admit(actor, action, tenant, None).await.map(|_| ())
+    }
+
     /// A step of a composed use case: checks `action`'s own permission for
     /// the same actor and tenant, without a new audit scope.
     pub(crate) fn also(&self, cx: &Cx<'_>, action: Action, collection: Option<&str>) -> Result<()> {

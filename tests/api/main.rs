@@ -4,7 +4,10 @@
 
 mod support;
 
+mod access;
 mod audit;
+mod identity;
+mod matrix;
 mod plaintext;
 mod server;
 mod tenancy;

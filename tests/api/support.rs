@@ -75,6 +75,9 @@ pub struct TestServer {
     /// Token of the system administrator.
     pub admin: String,
     pub cfg: Config,
+    /// The server's clock: tests move it to expire sessions, passwords, keys.
+    pub clock: Clock,
+    pub vault: std::sync::Arc<varuh::service::Vault>,
     _dir: tempfile::TempDir,
     task: tokio::task::JoinHandle<()>,
 }
@@ -89,11 +92,15 @@ pub const PASSWORD: &str = "a long test password 1";
 
 /// The suite's default policy: the recommended one without MFA and
 /// four-eyes (tests that need them set a tenant's policy), and a high
-/// per-address limit, since every test signs in from 127.0.0.1.
+/// per-address limit, since every test signs in from 127.0.0.1, and long
+/// sessions, so that tests may move the clock without losing the admin's.
 pub const TEST_POLICY: &str = r#"
 description = "test suite default"
 [mfa]
 required = "optional"
+[session]
+idle_minutes = 1440
+absolute_hours = 720
 [four_eyes]
 operations = []
 [lockout]
@@ -115,7 +122,8 @@ impl TestServer {
             cfg.database_url = Some(fresh_pg_database().await);
         }
         tweak(&mut cfg);
-        let opened = setup::open(&cfg, Create::Yes, Clock::default()).await.expect("open varuh");
+        let clock = Clock::default();
+        let opened = setup::open(&cfg, Create::Yes, clock.clone()).await.expect("open varuh");
         let (user, otp) = opened.first_admin.clone().expect("first admin");
         let state = AppState { vault: opened.vault.clone(), max_body_bytes: cfg.max_body_bytes };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -129,6 +137,8 @@ impl TestServer {
             http: reqwest::Client::new(),
             admin: String::new(),
             cfg: cfg.clone(),
+            clock,
+            vault: opened.vault.clone(),
             _dir: dir,
             task,
         };
@@ -179,6 +189,56 @@ impl TestServer {
     }
     pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, Some(token), Some(body)).await
+    }
+    pub async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Signs in; returns the status and the answer.
+    pub async fn login(&self, user: &str, password: &str, extra: Value) -> (StatusCode, Value) {
+        let mut body = json!({"username": user, "password": password});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        self.call(Method::POST, "/v1/auth/login", None, Some(body)).await
+    }
+
+    /// A fresh token of an account whose password is `PASSWORD` (no second factor).
+    pub async fn token(&self, user: &str) -> String {
+        let (st, l) = self.login(user, PASSWORD, json!({})).await;
+        assert_eq!(st, StatusCode::OK, "{l}");
+        l["token"].as_str().unwrap().to_string()
+    }
+
+    /// Sets a tenant's policy from TOML (as the API takes it: JSON).
+    pub async fn set_policy(&self, tenant: &str, toml: &str) {
+        let p = varuh::domain::policy::Policy::from_toml(toml).expect("a valid policy");
+        let (st, b) =
+            self.put(&format!("/v1/tenants/{tenant}/policy"), &self.admin, serde_json::to_value(&p).unwrap()).await;
+        assert_eq!(st, StatusCode::OK, "{b}");
+    }
+
+    /// Creates an account and returns (id, one-time password) without signing in.
+    pub async fn account(&self, tenant: &str, username: &str, role: &str, access: Value) -> (String, String) {
+        let (st, b) = self
+            .post(
+                &format!("/v1/tenants/{tenant}/staff"),
+                &self.admin,
+                json!({"username": username, "role": role, "access": access}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{b}");
+        (b["id"].as_str().unwrap().to_string(), b["one_time_password"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// The audit events of an action (as the system administrator reads them).
+    pub async fn events(&self, action: &str) -> Vec<Value> {
+        let (st, b) = self.get(&format!("/v1/audit/events?action={action}&limit=1000"), &self.admin).await;
+        assert_eq!(st, StatusCode::OK, "{b}");
+        b["events"].as_array().cloned().unwrap_or_default()
     }
 
     /// Creates a tenant and returns its id.

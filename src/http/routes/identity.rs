@@ -317,7 +317,8 @@ async fn create_staff(
     Ok((StatusCode::CREATED, Json(staff_out(info, pw))))
 }
 
-/// Creates a system-wide staff account (system administrators only).
+/// Creates a staff account in one's own scope: system staff for system
+/// administrators, one's tenant for a tenant administrator.
 #[utoipa::path(post, path = "/v1/staff", tag = "staff", security(("bearer" = [])), request_body = NewStaff,
     responses((status = 201, body = StaffOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_system_staff(
@@ -325,14 +326,15 @@ pub async fn create_system_staff(
     a: Auth,
     Body(req): Body<NewStaff>,
 ) -> ApiResult<(StatusCode, Json<StaffOut>)> {
-    create_staff(&s, &a, None, req).await
+    let own = a.actor.tenant;
+    create_staff(&s, &a, own, req).await
 }
 
-/// Lists system staff (system administrators only).
+/// Lists the staff of one's own scope (system staff, or one's tenant).
 #[utoipa::path(get, path = "/v1/staff", tag = "staff", security(("bearer" = [])),
     responses((status = 200, body = Vec<StaffOut>), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn list_system_staff(State(s): State<AppState>, a: Auth) -> ApiResult<Json<Vec<StaffOut>>> {
-    Ok(Json(s.vault.list_staff(&a.actor, None).await?.into_iter().map(|i| staff_out(i, None)).collect()))
+    Ok(Json(s.vault.list_staff(&a.actor, a.actor.tenant).await?.into_iter().map(|i| staff_out(i, None)).collect()))
 }
 
 /// Creates a staff account in a tenant (its administrators, or a system administrator).
@@ -688,16 +690,16 @@ pub async fn put_tenant_policy(
     Ok(held(s.vault.set_policy(&a.actor, Some(t), p).await?, |p| Json(p).into_response()))
 }
 
-/// The policy of system staff.
+/// The policy of one's own scope (system staff's, or one's tenant's).
 #[utoipa::path(get, path = "/v1/policy", tag = "policy", security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn get_system_policy(State(s): State<AppState>, a: Auth) -> ApiResult<Json<Policy>> {
-    Ok(Json(s.vault.get_policy(&a.actor, None).await?))
+    Ok(Json(s.vault.get_policy(&a.actor, a.actor.tenant).await?))
 }
 
-/// Replaces the policy of system staff.
+/// Replaces the policy of one's own scope (system staff's, or one's tenant's).
 #[utoipa::path(put, path = "/v1/policy", tag = "policy", security(("bearer" = [])), request_body = Object,
     responses((status = 200, body = Object), (status = 401, body = Problem), (status = 403, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
 pub async fn put_system_policy(State(s): State<AppState>, a: Auth, Body(p): Body<Policy>) -> ApiResult<Response> {
-    Ok(held(s.vault.set_policy(&a.actor, None, p).await?, |p| Json(p).into_response()))
+    Ok(held(s.vault.set_policy(&a.actor, a.actor.tenant, p).await?, |p| Json(p).into_response()))
 }
