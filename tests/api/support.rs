@@ -77,7 +77,6 @@ pub struct TestServer {
     pub cfg: Config,
     /// The server's clock: tests move it to expire sessions, passwords, keys.
     pub clock: Clock,
-    pub vault: std::sync::Arc<varuh::service::Vault>,
     _dir: tempfile::TempDir,
     task: tokio::task::JoinHandle<()>,
 }
@@ -138,7 +137,6 @@ impl TestServer {
             admin: String::new(),
             cfg: cfg.clone(),
             clock,
-            vault: opened.vault.clone(),
             _dir: dir,
             task,
         };
