@@ -5,8 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --check
+bash scripts/deps.sh
 source scripts/pg.sh
 trap pg_stop EXIT
 pg_start
 cargo test --locked "$@"
+bash scripts/schemathesis.sh target/debug/varuh
 cargo clippy --locked --all-targets -- -D warnings

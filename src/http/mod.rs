@@ -6,6 +6,7 @@
 pub mod extract;
 pub mod problem;
 pub mod routes;
+pub mod schemas;
 pub mod server;
 
 use crate::domain::access::Action;
@@ -176,6 +177,7 @@ pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
 /// problems documented as `application/problem+json`, as they are served.
 pub fn openapi() -> serde_json::Value {
     let mut doc = serde_json::to_value(routes().split_for_parts().1).unwrap_or_default();
+    schemas::register(&mut doc);
     let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else { return doc };
     for (path, item) in paths.iter_mut() {
         let Some(item) = item.as_object_mut() else { continue };
@@ -186,6 +188,19 @@ pub fn openapi() -> serde_json::Value {
                 .map(|(_, _, a)| a.map(|a| a.name()).unwrap_or("public"));
             if let Some(op) = op.as_object_mut() {
                 op.insert("x-varuh-action".into(), serde_json::Value::from(action.unwrap_or("unmapped")));
+                document_common_answers(path, op);
+                if path.ends_with("/policy") {
+                    // The policy's own schema (domain data, written out in `schemas`).
+                    let policy = serde_json::json!({"$ref": "#/components/schemas/Policy"});
+                    for ptr in [
+                        "/requestBody/content/application~1json/schema",
+                        "/responses/200/content/application~1json/schema",
+                    ] {
+                        if let Some(v) = op_value_mut(op, ptr) {
+                            *v = policy.clone();
+                        }
+                    }
+                }
                 if let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) {
                     for r in responses.values_mut() {
                         let Some(content) = r.get_mut("content").and_then(|c| c.as_object_mut()) else { continue };
@@ -204,6 +219,58 @@ pub fn openapi() -> serde_json::Value {
         }
     }
     doc
+}
+
+/// The answers any operation may give besides its own, documented on each
+/// so that the document says exactly what the server does: a signed-in
+/// route may answer 401 (no or bad token) and 403 (the rule, or a password
+/// to change / MFA to enrol first); a route with path parameters 404; one
+/// with a body 400 (malformed JSON), 413 (too large), 415 (not JSON) and
+/// 422; one with query parameters 422; every route but `/healthz` 503
+/// (the store is not available).
+fn document_common_answers(path: &str, op: &mut serde_json::Map<String, serde_json::Value>) {
+    let problem = |why: &str| {
+        serde_json::json!({
+            "description": why,
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        })
+    };
+    let mut add: Vec<(&str, &str)> = Vec::new();
+    if op.contains_key("security") {
+        add.push(("401", "No valid bearer token"));
+        add.push(("403", "Not permitted, or a password change or MFA enrolment comes first"));
+    }
+    if path.contains('{') {
+        add.push(("404", "Not found (also another tenant's objects)"));
+    }
+    if op.contains_key("requestBody") {
+        add.extend([
+            ("400", "Malformed JSON"),
+            ("413", "Body too large"),
+            ("415", "Body is not JSON"),
+            ("422", "Invalid request"),
+        ]);
+    }
+    let has_query =
+        op.get("parameters").and_then(|p| p.as_array()).is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
+    if has_query {
+        add.push(("422", "Invalid query parameter"));
+    }
+    if path != "/healthz" {
+        add.push(("503", "The store is not available"));
+    }
+    let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) else { return };
+    for (code, why) in add {
+        responses.entry(code.to_string()).or_insert_with(|| problem(why));
+    }
+}
+
+fn op_value_mut<'a>(
+    op: &'a mut serde_json::Map<String, serde_json::Value>,
+    ptr: &str,
+) -> Option<&'a mut serde_json::Value> {
+    let (first, rest) = ptr.trim_start_matches('/').split_once('/')?;
+    op.get_mut(first)?.pointer_mut(&format!("/{rest}"))
 }
 
 /// The application router.

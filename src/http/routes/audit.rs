@@ -54,9 +54,13 @@ pub async fn create_head(State(s): State<AppState>, a: Auth) -> ApiResult<(Statu
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InclusionQuery {
+    /// Below `tree_size`.
+    #[param(maximum = 9223372036854775807u64)]
     pub seq: u64,
+    #[param(maximum = 9223372036854775807u64)]
     pub tree_size: u64,
 }
 
@@ -87,9 +91,13 @@ pub async fn inclusion(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ConsistencyQuery {
+    /// At most `second`.
+    #[param(maximum = 9223372036854775807u64)]
     pub first: u64,
+    #[param(maximum = 9223372036854775807u64)]
     pub second: u64,
 }
 
@@ -114,23 +122,29 @@ pub async fn consistency(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, format = "uuid")]
     pub tenant: Option<uuid::Uuid>,
     /// Who has seen this person's data (needs `tenant`).
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, format = "uuid")]
     pub subject: Option<uuid::Uuid>,
     /// What this staff member did.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, format = "uuid")]
     pub actor: Option<uuid::Uuid>,
     /// e.g. `record.read`.
     pub action: Option<String>,
     /// Time window, RFC 3339: from (inclusive) and to (exclusive).
+    #[param(format = DateTime)]
     pub from: Option<String>,
+    #[param(format = DateTime)]
     pub to: Option<String>,
     /// The last seq of the previous page.
+    #[param(minimum = 0)]
     pub after: Option<i64>,
+    /// 1-1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -170,8 +184,11 @@ fn parse_time(field: &'static str, v: Option<String>) -> Result<Option<i64>, Pro
 
 /// Audit events by subject, actor, action and time window; paged, oldest first.
 #[utoipa::path(get, path = "/v1/audit/events", tag = "audit", security(("bearer" = [])), params(EventsQuery),
-    responses((status = 200, body = EventsOut), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = EventsOut), (status = 403, body = Problem), (status = 404, body = Problem, description = "No such tenant (or another tenant's)"), (status = 422, body = Problem)))]
 pub async fn events(State(s): State<AppState>, a: Auth, Params(q): Params<EventsQuery>) -> ApiResult<Json<EventsOut>> {
+    if q.after.is_some_and(|a| a < 0) {
+        return Err(Problem::invalid("after", "must be at least 0"));
+    }
     let limit = q.limit.unwrap_or(100);
     let f = AuditFilter {
         tenant: q.tenant,
@@ -189,9 +206,14 @@ pub async fn events(State(s): State<AppState>, a: Auth, Params(q): Params<Events
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
+    /// First seq (default 0).
+    #[param(minimum = 0, maximum = 9223372036854775807u64)]
     pub from: Option<u64>,
+    /// One past the last seq (default: the latest head's size).
+    #[param(minimum = 0, maximum = 9223372036854775807u64)]
     pub to: Option<u64>,
 }
 
@@ -200,6 +222,11 @@ pub struct ExportQuery {
 #[utoipa::path(get, path = "/v1/audit/export", tag = "audit", security(("bearer" = [])), params(ExportQuery),
     responses((status = 200, content_type = "application/x-ndjson", body = String), (status = 403, body = Problem)))]
 pub async fn export(State(s): State<AppState>, a: Auth, Params(q): Params<ExportQuery>) -> ApiResult<Response> {
+    for (name, v) in [("from", q.from), ("to", q.to)] {
+        if v.is_some_and(|v| v > i64::MAX as u64) {
+            return Err(Problem::invalid(name, "must be at most 9223372036854775807"));
+        }
+    }
     let (head, events) = s.vault.export(&a.actor, q.from.unwrap_or(0), q.to).await?;
     let mut out = serde_json::json!({"type": "head", "tree_size": head.tree_size, "checkpoint": head.checkpoint, "key": s.vault.audit_key().encode()}).to_string();
     out.push('\n');

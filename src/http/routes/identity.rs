@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
-    #[schema(min_length = 1, max_length = 64)]
+    #[schema(max_length = 1024)]
     pub username: String,
     #[schema(max_length = 1024)]
     pub password: String,
@@ -44,7 +44,7 @@ pub struct WhoAmI {
     pub password_change_required: bool,
     /// The policy requires a second factor not enrolled yet: enrol it first.
     pub mfa_enrolment_required: bool,
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::http::schemas::access_ref)]
     pub access: Access,
 }
 
@@ -165,7 +165,7 @@ pub async fn mfa_enrol(State(s): State<AppState>, a: Auth) -> ApiResult<Json<Enr
 #[serde(deny_unknown_fields)]
 pub struct MfaCode {
     /// The 6-digit code the app shows now.
-    #[schema(max_length = 16)]
+    #[schema(pattern = r"^\s*[0-9]{3} ?[0-9]{3}\s*$")]
     pub code: String,
 }
 
@@ -236,16 +236,19 @@ pub async fn revoke_session(State(s): State<AppState>, a: Auth, Path(id): Path<S
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStaff {
-    #[schema(min_length = 1, max_length = 64)]
+    /// 1-64 characters, no spaces or control characters; stored lower-case.
+    #[schema(pattern = r"^[^\s\x00-\x1f\x7f]{1,64}$")]
     pub username: String,
     /// `administrator`, `dpo`, `operator`, `auditor`, or `service` (an account for API keys).
     #[schema(pattern = "^(administrator|dpo|operator|auditor|service)$")]
     pub role: String,
-    /// If absent, a password is generated, returned once, and must be changed at first login.
-    #[schema(max_length = 1024)]
+    /// If absent, a password is generated, returned once, and must be
+    /// changed at first login. Checked against the tenant's password policy
+    /// (6 characters is the least any policy allows, 1024 the most).
+    #[schema(min_length = 6, max_length = 1024, pattern = r"^[^\x00-\x1f\x7f]*$")]
     pub password: Option<String>,
     /// Grants per collection (`*` = all) and field masks, for operators and service accounts.
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = crate::http::schemas::access_or_null)]
     pub access: Option<Access>,
 }
 
@@ -255,7 +258,7 @@ pub struct StaffOut {
     pub tenant_id: Option<String>,
     pub username: String,
     pub role: String,
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::http::schemas::access_ref)]
     pub access: Access,
     pub password_change_required: bool,
     /// `active`, `suspended` or `offboarded`.
@@ -385,7 +388,7 @@ pub struct AccessChange {
     #[schema(pattern = "^(administrator|dpo|operator|auditor|service)$")]
     pub role: String,
     /// `{"grants": {"customers": ["read", "write"]}, "masks": {"customers": ["phone"]}}`
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::http::schemas::access_ref)]
     pub access: Access,
 }
 
@@ -430,6 +433,7 @@ pub async fn reactivate(State(s): State<AppState>, a: Auth, Path(p): StaffPath) 
 #[serde(deny_unknown_fields)]
 pub struct Offboarding {
     /// Checklist items done: `access_card_returned`, `keys_returned`, `accounts_closed`, `devices_returned`.
+    #[schema(schema_with = crate::http::schemas::offboarding_items)]
     pub items: Vec<String>,
     #[schema(max_length = 500)]
     pub note: Option<String>,
@@ -578,11 +582,13 @@ pub async fn access_review_csv(State(s): State<AppState>, a: Auth, Path(tenant):
 #[serde(deny_unknown_fields)]
 pub struct NewApiKey {
     /// The service account (role `service`) the key belongs to.
+    #[schema(format = "uuid")]
     pub account: String,
-    #[schema(min_length = 1, max_length = 100)]
+    /// 1-100 characters, not only spaces, no control characters.
+    #[schema(max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     pub name: String,
     /// Collections and operations the key may use (and masks).
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::http::schemas::access_ref)]
     pub access: Access,
     /// Days until it expires (1-730).
     #[schema(minimum = 1, maximum = 730)]
@@ -594,7 +600,7 @@ pub struct ApiKeyOut {
     pub id: String,
     pub name: String,
     pub account: String,
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::http::schemas::access_ref)]
     pub access: Access,
     pub created_at: String,
     pub expires_at: String,

@@ -194,11 +194,14 @@ pub async fn create_record(
 
 /// Query parameters of a listing (parsed by `page`; described here for OpenAPI).
 #[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
 #[allow(dead_code, reason = "only describes the query for OpenAPI")]
 pub struct Page {
     /// The last record id of the previous page.
+    #[param(format = "uuid")]
     pub after: Option<String>,
     /// 1-1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
