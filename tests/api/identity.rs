@@ -17,6 +17,12 @@ pub fn oathtool(secret: &str, s: &TestServer, offset_s: i64) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
+/// The code `oathtool --totp` gives for this seed now (real time).
+pub fn oathtool_now(secret: &str) -> String {
+    let out = std::process::Command::new("oathtool").args(["--totp", "-b", secret]).output().expect("oathtool");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 /// Enrols TOTP for a signed-in account; returns (seed, recovery codes).
 pub async fn enrol(s: &TestServer, token: &str) -> (String, Vec<String>) {
     let (st, e) = s.post("/v1/auth/mfa/enrol", token, json!({})).await;

@@ -1,6 +1,7 @@
 //! CONF-1/CONF-2: known personal values written through the API appear in
 //! no file varuh writes (database, WAL, journal, logs), nor do the inputs of
-//! their blind indexes. The real binary runs with debug logs into the data
+//! their blind indexes, nor staff secrets (passwords, tokens, TOTP seeds and
+//! codes, recovery codes, API keys, login names). The real binary runs with debug logs into the data
 //! directory, and every file is read byte by byte, while running and after
 //! a shutdown.
 
@@ -151,6 +152,95 @@ async fn conf1_conf2_no_plaintext_in_data_dir() {
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     needles.push(bad);
     needles.push("1987-03-14".into());
+
+    // Secrets of staff: login names, passwords (generated, chosen, wrong),
+    // bearer tokens, the TOTP seed and codes, recovery codes, API keys.
+    let staff_name = format!("mojca.secret.{tag}");
+    let (st, acct) = call(
+        reqwest::Method::POST,
+        format!("/v1/tenants/{t}/staff"),
+        Some(token.clone()),
+        json!({"username": staff_name, "role": "dpo"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{acct}");
+    let first = acct["one_time_password"].as_str().unwrap().to_string();
+    let (_, l) =
+        call(reqwest::Method::POST, "/v1/auth/login".into(), None, json!({"username": staff_name, "password": first}))
+            .await;
+    let staff_token = l["token"].as_str().unwrap().to_string();
+    let chosen = format!("chosen passphrase {tag}");
+    let (st, _) = call(
+        reqwest::Method::POST,
+        "/v1/auth/password".into(),
+        Some(staff_token.clone()),
+        json!({"current_password": first, "new_password": chosen}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, e) = call(reqwest::Method::POST, "/v1/auth/mfa/enrol".into(), Some(staff_token.clone()), json!({})).await;
+    let seed = e["secret"].as_str().unwrap().to_string();
+    let code = crate::identity::oathtool_now(&seed);
+    let (st, c) =
+        call(reqwest::Method::POST, "/v1/auth/mfa/confirm".into(), Some(staff_token.clone()), json!({"code": code}))
+            .await;
+    assert_eq!(st, StatusCode::OK, "{c}");
+    let recovery: Vec<String> =
+        c["recovery_codes"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect();
+    let wrong = format!("wrong guess {tag}");
+    let (st, _) =
+        call(reqwest::Method::POST, "/v1/auth/login".into(), None, json!({"username": staff_name, "password": wrong}))
+            .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, _) = call(
+        reqwest::Method::POST,
+        "/v1/auth/login".into(),
+        None,
+        json!({"username": staff_name, "password": chosen, "recovery_code": recovery[0]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, svc) = call(
+        reqwest::Method::POST,
+        format!("/v1/tenants/{t}/staff"),
+        Some(token.clone()),
+        json!({"username": format!("svc.{tag}"), "role": "service"}),
+    )
+    .await;
+    let (st, k) = call(
+        reqwest::Method::POST,
+        format!("/v1/tenants/{t}/api-keys"),
+        Some(token.clone()),
+        json!({"account": svc["id"], "name": "shop", "access": {"grants": {"*": ["read"]}}, "days": 5}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{k}");
+    let key = k["key"].as_str().unwrap().to_string();
+    let (st, _) = call(
+        reqwest::Method::GET,
+        format!("/v1/tenants/{t}/collections/customers/records"),
+        Some(key.clone()),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    needles.extend([
+        staff_name,
+        first,
+        chosen,
+        wrong,
+        seed,
+        code,
+        key,
+        token.clone(),
+        staff_token,
+        otp.clone(),
+        PASSWORD.to_string(),
+    ]);
+    for r in &recovery {
+        needles.push(r.clone());
+        needles.push(r.replace('-', ""));
+    }
 
     assert!(std::fs::metadata(&log).unwrap().len() > 0, "debug logs were written");
     scan(&data, &needles, &control);
