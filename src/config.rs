@@ -18,7 +18,6 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
-    pub session_ttl_minutes: u64,
     /// Reader connections of the store (SQLite: pooled; PostgreSQL: one thread each).
     pub readers: usize,
     /// `text` or `json`.
@@ -53,7 +52,6 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             max_body_bytes: 1024 * 1024,
-            session_ttl_minutes: 480,
             readers: 4,
             log_format: "text".into(),
             log_file: None,
@@ -119,9 +117,6 @@ impl Config {
         if let Some(v) = var("MAX_BODY_BYTES") {
             self.max_body_bytes = num("MAX_BODY_BYTES", v)? as usize;
         }
-        if let Some(v) = var("SESSION_TTL_MINUTES") {
-            self.session_ttl_minutes = num("SESSION_TTL_MINUTES", v)?;
-        }
         if let Some(v) = var("READERS") {
             self.readers = num("READERS", v)? as usize;
         }
@@ -178,9 +173,6 @@ impl Config {
         }
         if !(1..=64).contains(&self.readers) {
             anyhow::bail!("readers must be 1-64");
-        }
-        if self.session_ttl_minutes == 0 {
-            anyhow::bail!("session_ttl_minutes must be at least 1");
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             anyhow::bail!("log_format must be text or json");

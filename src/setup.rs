@@ -84,7 +84,6 @@ pub async fn open(cfg: &Config, create: Create, clock: Clock) -> anyhow::Result<
         master,
         clock,
         Settings {
-            session_ttl_ms: cfg.session_ttl_minutes as i64 * 60_000,
             default_policy,
             audit_origin: cfg.audit_origin.clone(),
             audit_publish_file: cfg.audit_publish_file.clone(),

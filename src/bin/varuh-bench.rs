@@ -96,6 +96,14 @@ fn start(args: &Args) -> Result<(Server, String)> {
         envs.push(("VARUH_DATABASE_URL", u.clone()));
         envs.push(("VARUH_READERS", "8".into()));
     }
+    // No second factor and no four-eyes for the benchmark's accounts, and
+    // no per-address sign-in limit (every client is on 127.0.0.1).
+    let policy = dir.0.with_extension("policy.toml");
+    std::fs::write(
+        &policy,
+        "[mfa]\nrequired = \"optional\"\n[four_eyes]\noperations = []\n[lockout]\nsource_attempts_per_minute = 10000\n",
+    )?;
+    envs.push(("VARUH_POLICY_FILE", policy.display().to_string()));
     let exe = varuh_exe()?;
     let out = Command::new(&exe).arg("--data-dir").arg(&dir.0).arg("init").envs(envs.iter().cloned()).output()?;
     if !out.status.success() {
@@ -449,6 +457,27 @@ async fn vault(args: Args) -> Result<()> {
     if st != StatusCode::CREATED {
         bail!("collection: {st} {}", String::from_utf8_lossy(&b));
     }
+    // The load runs as an operator granted read and write on the collection:
+    // the need-to-know path (role, grant and mask checks) on every request.
+    let (st, b) = call(
+        &mut c,
+        Method::POST,
+        &format!("/v1/tenants/{tenant}/staff"),
+        &token,
+        Some(&json!({"username": "bench.operator", "role": "operator", "access": {"grants": {"customers": ["read", "write"]}}})),
+    )
+    .await?;
+    if st != StatusCode::CREATED {
+        bail!("operator: {st} {}", String::from_utf8_lossy(&b));
+    }
+    let op_otp = serde_json::from_slice::<Value>(&b)?["one_time_password"].as_str().context("operator")?.to_string();
+    let (_, b) =
+        call(&mut c, Method::POST, "/v1/auth/login", "", Some(&json!({"username": "bench.operator", "password": op_otp}))).await?;
+    let admin_token = token;
+    let token = serde_json::from_slice::<Value>(&b)?["token"].as_str().context("operator login")?.to_string();
+    call(&mut c, Method::POST, "/v1/auth/password", &token, Some(&json!({"current_password": op_otp, "new_password": pw})))
+        .await?;
+    let _ = admin_token;
     let recs = format!("/v1/tenants/{tenant}/collections/customers/records");
     println!(
         "varuh-bench: backend={} subjects={} clients={} seconds/phase={} cores={}",
@@ -495,12 +524,17 @@ async fn vault(args: Args) -> Result<()> {
         )
     })
     .await?;
+    // Sign-ins: Argon2id with the configured (default) parameters, each a new session.
+    let (mut logins, _) = run("login (Argon2id)", port, "", args.clients, usize::MAX, args.seconds, move |_| {
+        (Method::POST, "/v1/auth/login".to_string(), Some(json!({"username": "bench.operator", "password": pw})), StatusCode::OK)
+    })
+    .await?;
     println!(
         "| {:<28} | {:>9} | {:>10} | {:>8} | {:>8} | {:>6} |",
         "operation", "requests", "per second", "p50 ms", "p99 ms", "errors"
     );
     println!("|{:-<30}|{:->11}|{:->12}|{:->10}|{:->10}|{:->8}|", "", "", "", "", "", "");
-    for p in [&mut preload, &mut creates, &mut reads, &mut lookups] {
+    for p in [&mut preload, &mut creates, &mut reads, &mut lookups, &mut logins] {
         println!("{}", p.row());
     }
     drop(server);

@@ -134,7 +134,6 @@ impl Actor {
 /// Settings the service needs.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub session_ttl_ms: i64,
     /// The policy of tenants (and system staff) with none stored.
     pub default_policy: Arc<crate::domain::policy::Policy>,
     pub audit_origin: String,
@@ -145,7 +144,6 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            session_ttl_ms: 8 * 3600 * 1000,
             default_policy: Arc::default(),
             audit_origin: "varuh.local/audit".into(),
             audit_publish_file: None,
