@@ -471,12 +471,24 @@ async fn vault(args: Args) -> Result<()> {
         bail!("operator: {st} {}", String::from_utf8_lossy(&b));
     }
     let op_otp = serde_json::from_slice::<Value>(&b)?["one_time_password"].as_str().context("operator")?.to_string();
-    let (_, b) =
-        call(&mut c, Method::POST, "/v1/auth/login", "", Some(&json!({"username": "bench.operator", "password": op_otp}))).await?;
+    let (_, b) = call(
+        &mut c,
+        Method::POST,
+        "/v1/auth/login",
+        "",
+        Some(&json!({"username": "bench.operator", "password": op_otp})),
+    )
+    .await?;
     let admin_token = token;
     let token = serde_json::from_slice::<Value>(&b)?["token"].as_str().context("operator login")?.to_string();
-    call(&mut c, Method::POST, "/v1/auth/password", &token, Some(&json!({"current_password": op_otp, "new_password": pw})))
-        .await?;
+    call(
+        &mut c,
+        Method::POST,
+        "/v1/auth/password",
+        &token,
+        Some(&json!({"current_password": op_otp, "new_password": pw})),
+    )
+    .await?;
     let _ = admin_token;
     let recs = format!("/v1/tenants/{tenant}/collections/customers/records");
     println!(
@@ -526,7 +538,12 @@ async fn vault(args: Args) -> Result<()> {
     .await?;
     // Sign-ins: Argon2id with the configured (default) parameters, each a new session.
     let (mut logins, _) = run("login (Argon2id)", port, "", args.clients, usize::MAX, args.seconds, move |_| {
-        (Method::POST, "/v1/auth/login".to_string(), Some(json!({"username": "bench.operator", "password": pw})), StatusCode::OK)
+        (
+            Method::POST,
+            "/v1/auth/login".to_string(),
+            Some(json!({"username": "bench.operator", "password": pw})),
+            StatusCode::OK,
+        )
     })
     .await?;
     println!(

@@ -559,3 +559,74 @@ async fn lost_first_password_is_reset_on_the_servers_machine() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
+
+async fn ham_and_eximitech_policy_files_are_enforced(b: Backend) {
+    let s = TestServer::start(b).await;
+    // Ham (003 Art. 15-17, 20): 6 characters with a digit and a symbol, no
+    // reuse, sign-in only from the office networks, intrusions blocked.
+    let ham = s.tenant("Ham d.o.o.", false).await;
+    let (_, otp) = s.account(&ham, "prodajalka", "operator", json!({"grants": {"*": ["read"]}})).await;
+    let (_, l) = s.login("prodajalka", &otp, json!({})).await;
+    let tok = l["token"].as_str().unwrap().to_string();
+    s.set_policy(&ham, include_str!("../../examples/policies/ham.toml")).await;
+    s.clock.advance(6_000);
+    let change = |cur: &str, new: &str| json!({"current_password": cur, "new_password": new});
+    let (_, p) = s.post("/v1/auth/password", &tok, change(&otp, "ab1!c")).await;
+    assert!(p["detail"].as_str().unwrap().contains("min_length"), "{p}");
+    let (_, p) = s.post("/v1/auth/password", &tok, change(&otp, "abcdef!")).await;
+    assert!(p["detail"].as_str().unwrap().contains("require_digit"), "{p}");
+    let (_, p) = s.post("/v1/auth/password", &tok, change(&otp, "abcde1")).await;
+    assert!(p["detail"].as_str().unwrap().contains("require_symbol"), "{p}");
+    assert_eq!(s.post("/v1/auth/password", &tok, change(&otp, "zel1!x")).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(s.post("/v1/auth/password", &tok, change("zel1!x", "mod2?y")).await.0, StatusCode::NO_CONTENT);
+    let (_, p) = s.post("/v1/auth/password", &tok, change("mod2?y", "zel1!x")).await;
+    assert!(p["detail"].as_str().unwrap().contains("password.history"), "no reuse: {p}");
+    // 127.0.0.1 is not an office network: refused like a wrong password, and recorded.
+    let (st, refused) = s.login("prodajalka", "mod2?y", json!({})).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert_eq!(refused, s.login("prodajalka", "wrong!1", json!({})).await.1);
+    // EximiTech (004): strong passwords: 12 characters, the blocklist; no composition rules.
+    let exi = s.tenant("EximiTech d.o.o.", false).await;
+    let (_, otp) = s.account(&exi, "stranka", "dpo", json!({})).await;
+    let (_, l) = s.login("stranka", &otp, json!({})).await;
+    let tok = l["token"].as_str().unwrap().to_string();
+    s.set_policy(&exi, include_str!("../../examples/policies/eximitech.toml")).await;
+    s.clock.advance(6_000);
+    let (_, p) = s.post("/v1/auth/password", &tok, change(&otp, "Kratko-1!")).await;
+    assert!(p["detail"].as_str().unwrap().contains("min_length"), "{p}");
+    let (_, p) = s.post("/v1/auth/password", &tok, change(&otp, "qwerty123456")).await;
+    assert!(p["detail"].as_str().unwrap().contains("blocklist"), "{p}");
+    assert_eq!(
+        s.post("/v1/auth/password", &tok, change(&otp, "dolgo geslo brez pravil")).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (st, l) = s.login("stranka", "dolgo geslo brez pravil", json!({})).await;
+    assert_eq!((st, l["next"].as_str()), (StatusCode::OK, None), "no second factor required, no expiry: {l}");
+}
+both!(ham_and_eximitech_policy_files_are_enforced);
+
+/// `varuh policy show` prints the permission table (every action, once);
+/// `varuh policy check` accepts each seed file and names a bad key.
+#[test]
+fn policy_show_prints_the_table_and_check_reads_the_seed_files() {
+    let bin = env!("CARGO_BIN_EXE_varuh");
+    let out = std::process::Command::new(bin).args(["policy", "show"]).output().unwrap();
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    for a in varuh::domain::access::Action::ALL {
+        assert_eq!(table.lines().filter(|l| l.split_whitespace().next() == Some(a.name())).count(), 1, "{}", a.name());
+    }
+    assert!(table.contains("subject.erase") && table.contains("eligible"));
+    for f in ["2mobile", "aws-processor", "ham", "eximitech", "recommended"] {
+        let path = format!("{}/examples/policies/{f}.toml", env!("CARGO_MANIFEST_DIR"));
+        let out = std::process::Command::new(bin).args(["policy", "check", &path]).output().unwrap();
+        assert!(out.status.success(), "{f}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("valid"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[session]\nidle_minuts = 3\n").unwrap();
+    let out = std::process::Command::new(bin).args(["policy", "check"]).arg(&bad).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("idle_minuts"), "{}", String::from_utf8_lossy(&out.stderr));
+}
