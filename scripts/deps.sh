@@ -8,8 +8,7 @@ if ! command -v oathtool >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq oathtool >/dev/null
 fi
-if ! command -v schemathesis >/dev/null; then
+if ! python3 -c 'import schemathesis' 2>/dev/null; then
   echo "installing schemathesis from PyPI" >&2
   python3 -m pip install -q --disable-pip-version-check "schemathesis==4.32.5"
-  command -v pyenv >/dev/null && pyenv rehash || true
 fi

@@ -479,7 +479,6 @@ async fn vault(args: Args) -> Result<()> {
         Some(&json!({"username": "bench.operator", "password": op_otp})),
     )
     .await?;
-    let admin_token = token;
     let token = serde_json::from_slice::<Value>(&b)?["token"].as_str().context("operator login")?.to_string();
     call(
         &mut c,
@@ -489,7 +488,6 @@ async fn vault(args: Args) -> Result<()> {
         Some(&json!({"current_password": op_otp, "new_password": pw})),
     )
     .await?;
-    let _ = admin_token;
     let recs = format!("/v1/tenants/{tenant}/collections/customers/records");
     println!(
         "varuh-bench: backend={} subjects={} clients={} seconds/phase={} cores={}",

@@ -83,6 +83,10 @@ impl Refusal {
     }
 }
 
+/// A failed sign-in: the error the caller gets, why (for the audit trail
+/// only), and whose account it was, if one was found (id, tenant).
+type Failed = (ServiceError, Option<Refusal>, Option<(Uuid, Option<Uuid>)>);
+
 pub(crate) fn must_enrol(p: &Policy, role: Role, enrolled: bool) -> bool {
     !enrolled
         && match p.mfa.required {
@@ -148,14 +152,13 @@ impl Vault {
         r.map_err(|(e, _, _)| e)
     }
 
-    #[allow(clippy::type_complexity)]
     async fn check_login(
         &self,
         req: &RequestMeta,
         username: &str,
         password: &str,
         second: SecondFactor<'_>,
-    ) -> std::result::Result<Login, (ServiceError, Option<Refusal>, Option<(Uuid, Option<Uuid>)>)> {
+    ) -> std::result::Result<Login, Failed> {
         let now = self.clock.now_ms();
         let bad = |why: Refusal, who: Option<(Uuid, Option<Uuid>)>| (ServiceError::BadCredentials, Some(why), who);
         let plain = |e: ServiceError| (e, None, None);
