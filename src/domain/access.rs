@@ -315,6 +315,16 @@ mod tests {
     }
 
     #[test]
+    fn the_policy_offers_four_eyes_for_exactly_the_eligible_actions() {
+        let eligible: Vec<&str> = Action::four_eyes_eligible().map(|a| a.name()).collect();
+        let mut offered = crate::domain::policy::FOUR_EYES_OPERATIONS.to_vec();
+        offered.sort();
+        let mut e = eligible.clone();
+        e.sort();
+        assert_eq!(e, offered);
+    }
+
+    #[test]
     fn masks_and_wildcards() {
         let mut a = Access::default();
         a.grants.insert("*".into(), [Op::Read, Op::Erase].into());

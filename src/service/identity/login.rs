@@ -371,8 +371,13 @@ impl Vault {
         let c = match self.sessions.get(&h, now) {
             Some(c) => c,
             None => {
+                // A session token is random base64url: 1 in 2^18 begins with the
+                // keys' prefix too, so a "key" not found is tried as a session.
                 let c = if token.starts_with(API_KEY_PREFIX) {
-                    self.load_api_key(h, now).await?
+                    match self.load_api_key(h, now).await {
+                        Err(ServiceError::Unauthenticated) => self.load_session(h, now).await?,
+                        r => r?,
+                    }
                 } else {
                     self.load_session(h, now).await?
                 };

@@ -28,11 +28,7 @@ impl Vault {
             call,
             |_| async {
                 let id = actor.staff_id;
-                let staff = self
-                    .store
-                    .read_latest(move |db| queries::staff_by_id(db, id))
-                    .await?
-                    .ok_or(ServiceError::Unauthenticated)?;
+                let staff = self.own_account(actor).await?;
                 if staff.mfa_enabled {
                     return Err(ServiceError::Conflict(
                         "a second factor is enrolled already; an administrator can reset it",
@@ -58,11 +54,7 @@ impl Vault {
             call,
             |_| async {
                 let id = actor.staff_id;
-                let staff = self
-                    .store
-                    .read_latest(move |db| queries::staff_by_id(db, id))
-                    .await?
-                    .ok_or(ServiceError::Unauthenticated)?;
+                let staff = self.own_account(actor).await?;
                 if staff.mfa_enabled {
                     return Err(ServiceError::Conflict("a second factor is enrolled already"));
                 }
@@ -101,11 +93,7 @@ impl Vault {
             call,
             |_| async {
                 let id = actor.staff_id;
-                let staff = self
-                    .store
-                    .read_latest(move |db| queries::staff_by_id(db, id))
-                    .await?
-                    .ok_or(ServiceError::Unauthenticated)?;
+                let staff = self.own_account(actor).await?;
                 if !staff.mfa_enabled {
                     return Err(ServiceError::Conflict("no second factor is enrolled"));
                 }

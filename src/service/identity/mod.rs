@@ -25,9 +25,10 @@ pub mod policy;
 pub mod staff;
 
 use super::{Actor, Result, ServiceError};
+use crate::crypto;
 use crate::domain::access::Access;
 use crate::domain::{Invalid, Role};
-use crate::store::queries::StaffRow;
+use crate::store::queries::{self, StaffRow};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -137,6 +138,21 @@ impl Counters {
 impl super::Vault {
     pub(crate) fn username_hash(&self, normalised: &str) -> Vec<u8> {
         self.system.blind_index("staff", normalised).to_vec()
+    }
+
+    /// The caller's own account, as stored now.
+    pub(crate) async fn own_account(&self, actor: &Actor) -> Result<StaffRow> {
+        let id = actor.staff_id;
+        self.store.read_latest(move |db| queries::staff_by_id(db, id)).await?.ok_or(ServiceError::Unauthenticated)
+    }
+
+    /// The Argon2id hash of a password, off the async workers (it costs ~20 ms of CPU).
+    pub(crate) async fn hash_off_thread(&self, password: &str) -> Result<String> {
+        let pw = password.to_string();
+        tokio::task::spawn_blocking(move || crypto::hash_password(&pw))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
+            .map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
     pub(crate) fn open_username(&self, s: &StaffRow) -> Result<String> {

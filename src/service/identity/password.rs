@@ -56,11 +56,7 @@ impl Vault {
                     return Err(Invalid::new("new_password", "must differ from the current password").into());
                 }
                 let id = actor.staff_id;
-                let staff = self
-                    .store
-                    .read_latest(move |db| queries::staff_by_id(db, id))
-                    .await?
-                    .ok_or(ServiceError::Unauthenticated)?;
+                let staff = self.own_account(actor).await?;
                 let (cur, phc) = (current.to_string(), staff.password_hash.clone());
                 let ok = tokio::task::spawn_blocking(move || crypto::verify_password(&cur, &phc))
                     .await

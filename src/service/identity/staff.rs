@@ -109,13 +109,7 @@ impl Vault {
         let generated = new.password.is_none().then(crypto::new_password);
         let hash = match new.password {
             Some(p) => self.new_password_hash(tenant, None, &name, "password", p).await?,
-            None => {
-                let pw = generated.clone().unwrap_or_default();
-                tokio::task::spawn_blocking(move || crypto::hash_password(&pw))
-                    .await
-                    .map_err(|e| ServiceError::Internal(e.to_string()))?
-                    .map_err(|e| ServiceError::Internal(e.to_string()))?
-            }
+            None => self.hash_off_thread(generated.as_deref().unwrap_or_default()).await?,
         };
         let now = self.clock.now_ms();
         let row = StaffRow {
@@ -377,11 +371,7 @@ impl Vault {
             |_| async {
                 let s = self.staff_in(tenant, id).await?;
                 let pw = crypto::new_password();
-                let p = pw.clone();
-                let hash = tokio::task::spawn_blocking(move || crypto::hash_password(&p))
-                    .await
-                    .map_err(|e| ServiceError::Internal(e.to_string()))?
-                    .map_err(|e| ServiceError::Internal(e.to_string()))?;
+                let hash = self.hash_off_thread(&pw).await?;
                 let now = self.clock.now_ms();
                 let old = s.password_hash;
                 self.write_recorded(move |db, _| {
