@@ -157,7 +157,7 @@ actions! {
     ApiKeyRevoke = "apikey.revoke", Tenant, STAFF_ADMIN, None, false, "revoke an API key";
     PolicyRead = "policy.read", Tenant, AUDIT, None, false, "read the security policy";
     PolicyChange = "policy.change", Tenant, STAFF_ADMIN, None, true, "change the security policy";
-    ApprovalList = "approval.list", Tenant, DPO, None, false, "list pending four-eyes approvals";
+    ApprovalList = "approval.list", Tenant, AUDIT, None, false, "list four-eyes approvals and their decisions";
     ApprovalDecide = "approval.decide", Tenant, DPO, None, false, "approve or reject another person's pending operation";
     // Tenants and collections.
     TenantCreate = "tenant.create", System, ADMIN, None, false, "create a tenant";
