@@ -2,8 +2,8 @@
 //! policy …`. It runs on the server's own machine with the data
 //! directory, as the "local operator" (`Actor::local`: a system
 //! administrator, recorded as such in the audit trail), through the same
-//! use cases as the API. With SQLite, stop the server first: the embedded
-//! store has one writer.
+//! use cases as the API. The writing commands refuse to run beside a
+//! server on the same data directory (`exclusive`): stop it first.
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -70,6 +70,31 @@ pub enum PolicyAction {
     },
     /// Checks a policy file and prints the rules it sets.
     Check { file: std::path::PathBuf },
+}
+
+/// Holds `<data_dir>/varuh.lock` for as long as the process runs: `serve`
+/// takes it, and so do the CLI's writing commands, so that they never
+/// write beside a running server (its audit appender numbers events from
+/// memory). A second holder is refused with a message saying why.
+pub fn exclusive(cfg: &varuh::config::Config) -> anyhow::Result<Option<std::fs::File>> {
+    if !cfg.data_dir.exists() {
+        return Ok(None);
+    }
+    let path = cfg.data_dir.join("varuh.lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => Ok(Some(f)),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "a varuh server (or another varuh command) is using {}: stop it first, or do this through the API",
+            cfg.data_dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
+    }
 }
 
 /// The permission table as text: what `varuh policy show` prints.

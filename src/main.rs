@@ -218,10 +218,12 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Policy { action } => {
+            let _lock = cli::exclusive(&cfg)?;
             let opened = setup::open(&cfg, Create::No, Clock::default()).await?;
             cli::policy_store(&opened.vault, action).await
         }
         Command::User { action } => {
+            let _lock = cli::exclusive(&cfg)?;
             let opened = setup::open(&cfg, Create::No, Clock::default()).await?;
             print_first_admin(&opened.first_admin);
             cli::user(&opened.vault, action).await
@@ -257,7 +259,13 @@ async fn main() -> anyhow::Result<()> {
             if cfg.tls_cert.is_none() {
                 cfg.check()?;
             }
+            let mut lock = cli::exclusive(&cfg)?;
             let opened = setup::open(&cfg, Create::IfDefault, Clock::default()).await?;
+            if lock.is_none() {
+                // A fresh machine: the data directory exists only now.
+                lock = cli::exclusive(&cfg)?;
+            }
+            let _lock = lock;
             print_first_admin(&opened.first_admin);
             let listen = cfg.listen.parse()?;
             let state = AppState { vault: opened.vault.clone(), max_body_bytes: cfg.max_body_bytes };

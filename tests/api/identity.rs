@@ -558,6 +558,16 @@ async fn lost_first_password_is_reset_on_the_servers_machine() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // While the server runs, the CLI does not write beside it.
+    let (ok, out) = run(&["user", "reset-password", "admin"]);
+    assert!(!ok && out.contains("stop it first"), "{out}");
+    let r = http
+        .post(format!("{}/v1/auth/login", p.base))
+        .json(&json!({"username": "admin", "password": new}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "the server's store is untouched");
 }
 
 async fn ham_and_eximitech_policy_files_are_enforced(b: Backend) {
