@@ -66,7 +66,7 @@ pub trait Proofs: Nodes {
         if n == 0 {
             return empty_root();
         }
-        if n.is_power_of_two() && a % n == 0 {
+        if n.is_power_of_two() && a.is_multiple_of(n) {
             return self.perfect(a, n);
         }
         let k = split(n);
@@ -186,7 +186,7 @@ impl Blocked {
     /// The blocks whose leaves an inclusion proof of `m` in `size` needs.
     pub fn blocks_for_inclusion(m: usize, size: usize) -> Vec<usize> {
         let mut v = vec![m / BLOCK];
-        if size % BLOCK != 0 {
+        if !size.is_multiple_of(BLOCK) {
             v.push(size / BLOCK);
         }
         v.dedup();
@@ -196,10 +196,10 @@ impl Blocked {
     /// The blocks whose leaves a consistency proof from `m` to `size` needs.
     pub fn blocks_for_consistency(m: usize, size: usize) -> Vec<usize> {
         let mut v = Vec::new();
-        if m % BLOCK != 0 {
+        if !m.is_multiple_of(BLOCK) {
             v.push(m / BLOCK);
         }
-        if size % BLOCK != 0 {
+        if !size.is_multiple_of(BLOCK) {
             v.push(size / BLOCK);
         }
         v.dedup();
@@ -348,7 +348,7 @@ impl Frontier {
     /// The frontier of a tree of `size` leaves from `to_bytes`, if the
     /// bytes hold one root per set bit of `size`.
     pub fn from_bytes(size: u64, bytes: &[u8]) -> Option<Frontier> {
-        if bytes.len() % 32 != 0 || bytes.len() / 32 != size.count_ones() as usize {
+        if !bytes.len().is_multiple_of(32) || bytes.len() / 32 != size.count_ones() as usize {
             return None;
         }
         let stack = bytes.chunks_exact(32).map(|c| c.try_into().expect("32 bytes")).collect();
