@@ -61,6 +61,7 @@ enum Refusal {
     Network,
     Password,
     Suspended,
+    ServiceAccount,
     Otp,
     OtpReplay,
     Recovery,
@@ -75,6 +76,7 @@ impl Refusal {
             Refusal::Network => "network",
             Refusal::Password => "password",
             Refusal::Suspended => "suspended",
+            Refusal::ServiceAccount => "service_account",
             Refusal::Otp => "otp",
             Refusal::OtpReplay => "otp_replay",
             Refusal::Recovery => "recovery_code",
@@ -224,6 +226,10 @@ impl Vault {
         }
         if staff.disabled {
             return Err(bad(Refusal::Suspended, who));
+        }
+        if staff.role == Role::Service.as_str() {
+            // A service account works with API keys only.
+            return Err(bad(Refusal::ServiceAccount, who));
         }
         if staff.mfa_enabled {
             self.check_second_factor(&staff, &policy, &mut counters, second, now).await.map_err(|(e, why)| {
