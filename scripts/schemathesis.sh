@@ -50,6 +50,6 @@ curl -sf "$V/v1/tenants/$T/collections" -H 'content-type: application/json' -H "
 # The CLI from PyPI (scripts/deps.sh), called through python3 so that a
 # fresh pip install needs no shell rehash.
 st() { python3 -c 'import sys; from schemathesis.cli import schemathesis; sys.argv[0] = "schemathesis"; sys.exit(schemathesis())' "$@"; }
-st --config-file "$(dirname "$0")/schemathesis.toml" run "$V/openapi.json" --checks all -H "Authorization: Bearer $TOKEN" \
+st --config-file "$(dirname "$0")/../schemathesis.toml" run "$V/openapi.json" --checks all -H "Authorization: Bearer $TOKEN" \
   --exclude-path /v1/auth/logout --exclude-path /v1/auth/password --exclude-path '/v1/auth/sessions/{session}' \
   --max-examples "${ST_EXAMPLES:-25}" --seed 1 --no-color "${@:2}"

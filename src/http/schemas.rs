@@ -96,11 +96,28 @@ pub fn policy() -> Value {
     })
 }
 
-/// Adds the schemas above to the document's components.
+/// Adds the schemas above to the document's components, and writes out
+/// the collection answer: the definition's properties and the answer's own
+/// in one object (an `allOf` of a closed schema and more properties would
+/// forbid the answer's own fields).
 pub fn register(doc: &mut Value) {
-    if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(|s| s.as_object_mut()) {
-        schemas.insert("Access".into(), access());
-        schemas.insert("Policy".into(), policy());
+    let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(|s| s.as_object_mut()) else { return };
+    schemas.insert("Access".into(), access());
+    schemas.insert("Policy".into(), policy());
+    let def = schemas.get("CollectionDef").cloned();
+    if let (Some(mut merged), Some(out)) = (def, schemas.get("CollectionOut")) {
+        if let Some(own) = out.pointer("/allOf/1").cloned() {
+            if let (Some(props), Some(extra)) = (merged["properties"].as_object_mut(), own["properties"].as_object()) {
+                props.extend(extra.clone());
+            }
+            let mut required = merged["required"].as_array().cloned().unwrap_or_default();
+            required.extend(own["required"].as_array().cloned().unwrap_or_default());
+            merged["required"] = Value::Array(required);
+            if let Some(d) = out.get("description") {
+                merged["description"] = d.clone();
+            }
+            schemas.insert("CollectionOut".into(), merged);
+        }
     }
 }
 
