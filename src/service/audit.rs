@@ -335,6 +335,34 @@ impl Vault {
         Ok(r)
     }
 
+    /// Runs a write and appends `d` (with the outcome it has) in the same
+    /// job: both commit or neither. For events outside a use case's
+    /// `audited` scope that carry a change, such as a failed sign-in's
+    /// counters.
+    pub(crate) async fn write_with_event<R: Send + 'static>(
+        &self,
+        d: Draft,
+        f: impl FnOnce(&mut dyn Db) -> std::result::Result<R, StoreError> + Send + 'static,
+    ) -> Result<R> {
+        let ap = self.appender.clone();
+        let now = self.clock.now_ms();
+        let r = self
+            .store
+            .write(move |db| {
+                let r = f(db)?;
+                ap.lock().unwrap_or_else(|e| e.into_inner()).append(db, d, now)?;
+                Ok(r)
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::Unavailable(m) => {
+                    ServiceError::Unavailable(format!("the audit trail cannot be written: {m}"))
+                }
+                e => e.into(),
+            })?;
+        Ok(r)
+    }
+
     /// The verifier key of the checkpoints this server signs.
     pub fn audit_key(&self) -> VerifierKey {
         VerifierKey { name: self.settings.audit_origin.clone(), public_key: self.signer.public_key() }

@@ -314,10 +314,15 @@ async fn auth5_sign_in_is_rate_limited_per_address(b: Backend) {
     p["lockout"]["source_attempts_per_minute"] = json!(5);
     assert_eq!(s.put("/v1/policy", &s.admin, p).await.0, StatusCode::OK);
     s.clock.advance(6_000); // past the policy cache
-                            // The harness signed in once already: four more make five in this minute.
-    for i in 0..4 {
-        assert_eq!(s.login(&format!("user{i}"), "x", json!({})).await.0, StatusCode::UNAUTHORIZED);
+                            // 5 a minute: the harness's sign-in may still count (the window slides),
+                            // so the limit is reached after 4 or 5 more attempts, and then holds,
+                            // for the right password too.
+    let mut allowed = 0;
+    while s.login(&format!("user{allowed}"), "x", json!({})).await.0 == StatusCode::UNAUTHORIZED {
+        allowed += 1;
+        assert!(allowed <= 5, "more than 5 attempts a minute were let through");
     }
+    assert!(allowed >= 4, "only {allowed} attempts were let through");
     let (st, p) = s.login("admin", PASSWORD, json!({})).await;
     assert_eq!((st, problem_type(&p)), (StatusCode::TOO_MANY_REQUESTS, "rate-limited"), "{p}");
     s.clock.advance(120_000);

@@ -86,8 +86,11 @@ impl Refusal {
 }
 
 /// A failed sign-in: the error the caller gets, why (for the audit trail
-/// only), and whose account it was, if one was found (id, tenant).
-type Failed = (ServiceError, Option<Refusal>, Option<(Uuid, Option<Uuid>)>);
+/// only), whose account it was, if one was found (id, tenant), and the
+/// account's counters to store (id, counters, failures since the last
+/// sign-in), written in the same job as the attempt's audit event: a wrong
+/// password costs one durable write, as an unknown name does.
+type Failed = (ServiceError, Option<Refusal>, Option<(Uuid, Option<Uuid>)>, Option<(Uuid, String, i64)>);
 
 pub(crate) fn must_enrol(p: &Policy, role: Role, enrolled: bool) -> bool {
     !enrolled
@@ -139,7 +142,7 @@ impl Vault {
                     (Some(l.actor.staff_id), Some(l.actor.role.as_str().into()), l.actor.tenant);
                 d.detail = Some(format!("failed_since_last={} ua={ua}", l.failed_attempts));
             }
-            Err((e, why, who)) => {
+            Err((e, why, who, _)) => {
                 d.outcome = match e {
                     ServiceError::MfaRequired => "second_factor_required".into(),
                     e => super::super::audit::outcome(e).into(),
@@ -150,8 +153,16 @@ impl Vault {
                 d.detail = Some(format!("reason={} ua={ua}", why.map(Refusal::as_str).unwrap_or("")));
             }
         }
-        self.append(d).await?;
-        r.map_err(|(e, _, _)| e)
+        match &r {
+            Err((_, _, _, Some((id, text, failed)))) => {
+                let (id, text, failed) = (*id, text.clone(), *failed);
+                self.write_with_event(d, move |db| queries::set_attempts(db, id, &text, failed)).await?;
+            }
+            _ => {
+                self.append(d).await?;
+            }
+        }
+        r.map_err(|(e, _, _, _)| e)
     }
 
     async fn check_login(
@@ -162,13 +173,14 @@ impl Vault {
         second: SecondFactor<'_>,
     ) -> std::result::Result<Login, Failed> {
         let now = self.clock.now_ms();
-        let bad = |why: Refusal, who: Option<(Uuid, Option<Uuid>)>| (ServiceError::BadCredentials, Some(why), who);
-        let plain = |e: ServiceError| (e, None, None);
+        let bad =
+            |why: Refusal, who: Option<(Uuid, Option<Uuid>)>| (ServiceError::BadCredentials, Some(why), who, None);
+        let plain = |e: ServiceError| (e, None, None, None);
         // A per-address limit before anything costly (the system policy's).
         let system = self.policy(None).await.map_err(plain)?;
         if let Some(ip) = source_ip(req) {
             if !self.limiter.allow(ip, system.lockout.source_attempts_per_minute, now) {
-                return Err((ServiceError::RateLimited, Some(Refusal::RateLimited), None));
+                return Err((ServiceError::RateLimited, Some(Refusal::RateLimited), None, None));
             }
         }
         let name = normalise_username(username).unwrap_or_default();
@@ -196,14 +208,10 @@ impl Vault {
         let who = Some((staff.id, staff.tenant_id));
         let policy = self.policy(staff.tenant_id).await.map_err(plain)?;
         let mut counters = Counters::parse(&staff.attempts);
-        let fail = |counters: &Counters, failed: i64| {
-            let (id, text) = (staff.id, counters.text());
-            async move {
-                self.store
-                    .write(move |db| queries::set_attempts(db, id, &text, failed))
-                    .await
-                    .map_err(ServiceError::from)
-            }
+        // A counted failure: the counters go with the attempt's event.
+        let failed = |why: Refusal, counters: &Counters| {
+            let save = (staff.id, counters.text(), staff.failed_since_login + 1);
+            (ServiceError::BadCredentials, Some(why), who, Some(save))
         };
         if counters.password.gate(&policy.lockout, now) != Gate::Open {
             burn(password).await;
@@ -212,8 +220,7 @@ impl Vault {
         if !policy.networks.allows_sign_in(source_ip(req)) {
             burn(password).await;
             counters.password.failed(&policy.lockout, now);
-            fail(&counters, staff.failed_since_login + 1).await.map_err(plain)?;
-            return Err(bad(Refusal::Network, who));
+            return Err(failed(Refusal::Network, &counters));
         }
         let (pw, phc) = (password.to_string(), staff.password_hash.clone());
         let ok = tokio::task::spawn_blocking(move || crypto::verify_password(&pw, &phc))
@@ -221,8 +228,7 @@ impl Vault {
             .map_err(|e| plain(ServiceError::Internal(e.to_string())))?;
         if !ok {
             counters.password.failed(&policy.lockout, now);
-            fail(&counters, staff.failed_since_login + 1).await.map_err(plain)?;
-            return Err(bad(Refusal::Password, who));
+            return Err(failed(Refusal::Password, &counters));
         }
         if staff.disabled {
             return Err(bad(Refusal::Suspended, who));
@@ -232,10 +238,14 @@ impl Vault {
             return Err(bad(Refusal::ServiceAccount, who));
         }
         if staff.mfa_enabled {
-            self.check_second_factor(&staff, &policy, &mut counters, second, now).await.map_err(|(e, why)| {
+            if let Err((e, why, counted)) = self.check_second_factor(&staff, &policy, &mut counters, second, now).await
+            {
+                if counted {
+                    return Err(failed(why.unwrap_or(Refusal::Otp), &counters));
+                }
                 let e = if matches!(e, ServiceError::MfaRequired) { e } else { ServiceError::BadCredentials };
-                (e, why, who)
-            })?;
+                return Err((e, why, who, None));
+            }
         }
         counters.password.succeeded();
         let mut actor = self.actor_of(&staff, &policy, req).map_err(plain)?;
@@ -278,21 +288,13 @@ impl Vault {
         counters: &mut Counters,
         second: SecondFactor<'_>,
         now: i64,
-    ) -> std::result::Result<(), (ServiceError, Option<Refusal>)> {
-        let plain = |e: ServiceError| (e, None);
+    ) -> std::result::Result<(), (ServiceError, Option<Refusal>, bool)> {
+        // The flag: a failure was counted (the caller stores the counters).
+        let plain = |e: ServiceError| (e, None, false);
         let id = staff.id;
-        let save = |c: &Counters| {
-            let (text, failed) = (c.text(), staff.failed_since_login + 1);
-            async move {
-                self.store
-                    .write(move |db| queries::set_attempts(db, id, &text, failed))
-                    .await
-                    .map_err(ServiceError::from)
-            }
-        };
         if let Some(code) = second.otp {
             if counters.totp.gate(&policy.lockout, now) != Gate::Open {
-                return Err((ServiceError::BadCredentials, Some(Refusal::Locked)));
+                return Err((ServiceError::BadCredentials, Some(Refusal::Locked), false));
             }
             let secret = self.mfa_secret(staff).map_err(plain)?;
             match secret.verify(code, now, Some(staff.mfa_last_step)) {
@@ -304,8 +306,7 @@ impl Vault {
                         .map_err(|e| plain(e.into()))?
                     {
                         counters.totp.failed(&policy.lockout, now);
-                        save(counters).await.map_err(plain)?;
-                        return Err((ServiceError::BadCredentials, Some(Refusal::OtpReplay)));
+                        return Err((ServiceError::BadCredentials, Some(Refusal::OtpReplay), true));
                     }
                     counters.totp.succeeded();
                     Ok(())
@@ -313,13 +314,16 @@ impl Vault {
                 None => {
                     let replay = secret.verify(code, now, None).is_some();
                     counters.totp.failed(&policy.lockout, now);
-                    save(counters).await.map_err(plain)?;
-                    Err((ServiceError::BadCredentials, Some(if replay { Refusal::OtpReplay } else { Refusal::Otp })))
+                    Err((
+                        ServiceError::BadCredentials,
+                        Some(if replay { Refusal::OtpReplay } else { Refusal::Otp }),
+                        true,
+                    ))
                 }
             }
         } else if let Some(code) = second.recovery_code {
             if counters.recovery.gate(&policy.lockout, now) != Gate::Open {
-                return Err((ServiceError::BadCredentials, Some(Refusal::Locked)));
+                return Err((ServiceError::BadCredentials, Some(Refusal::Locked), false));
             }
             let stored = self
                 .store
@@ -338,13 +342,12 @@ impl Vault {
             };
             if !used {
                 counters.recovery.failed(&policy.lockout, now);
-                save(counters).await.map_err(plain)?;
-                return Err((ServiceError::BadCredentials, Some(Refusal::Recovery)));
+                return Err((ServiceError::BadCredentials, Some(Refusal::Recovery), true));
             }
             counters.recovery.succeeded();
             Ok(())
         } else {
-            Err((ServiceError::MfaRequired, None))
+            Err((ServiceError::MfaRequired, None, false))
         }
     }
 
