@@ -445,22 +445,20 @@ impl Vault {
                 let policy = self.policy(Some(tenant)).await?;
                 let now = self.clock.now_ms();
                 let dormant_ms = i64::from(policy.review.dormant_days) * 86_400_000;
-                let (rows, keys) = self
+                // One read for the whole review (not one per account).
+                let (rows, keys, done) = self
                     .store
                     .read_latest(move |db| {
-                        Ok((queries::list_staff(db, Some(tenant))?, queries::list_api_keys(db, tenant)?))
+                        Ok((
+                            queries::list_staff(db, Some(tenant))?,
+                            queries::list_api_keys(db, tenant)?,
+                            queries::offboarding_of_tenant(db, tenant)?,
+                        ))
                     })
                     .await?;
                 let mut out = Vec::with_capacity(rows.len());
                 for s in &rows {
-                    let id = s.id;
-                    let offboarding = self
-                        .store
-                        .read_latest(move |db| queries::offboarding_of(db, id))
-                        .await?
-                        .into_iter()
-                        .map(|r| r.0)
-                        .collect();
+                    let offboarding = done.iter().filter(|(id, _)| *id == s.id).map(|(_, item)| item.clone()).collect();
                     let api_keys = keys
                         .iter()
                         .filter(|k| k.created_by == s.id && k.revoked_at.is_none() && k.expires_at > now)

@@ -629,6 +629,18 @@ pub fn insert_offboarding(
 /// One offboarding item: (item, done by, done at, note).
 pub type OffboardingItem = (String, Uuid, i64, Option<String>);
 
+/// (account, item) of every offboarding item recorded in a tenant.
+pub fn offboarding_of_tenant(db: &mut dyn Db, tenant: Uuid) -> Result<Vec<(Uuid, String)>, StoreError> {
+    db.query(
+        "SELECT o.staff_id, o.item FROM offboarding o JOIN staff s ON s.id = o.staff_id \
+         WHERE s.tenant_id = $1 ORDER BY o.staff_id, o.item",
+        &[tenant.into()],
+    )?
+    .iter()
+    .map(|r| Ok((r.uuid(0)?, r.text(1)?)))
+    .collect()
+}
+
 pub fn offboarding_of(db: &mut dyn Db, staff_id: Uuid) -> Result<Vec<OffboardingItem>, StoreError> {
     db.query(
         "SELECT item, done_by, done_at, note FROM offboarding WHERE staff_id = $1 ORDER BY item",
