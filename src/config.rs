@@ -20,6 +20,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Reader connections of the store (SQLite: pooled; PostgreSQL: one thread each).
     pub readers: usize,
+    /// Writer connections on PostgreSQL, each committing its own batches
+    /// (SQLite always has one writer).
+    pub writers: usize,
     /// `text` or `json`.
     pub log_format: String,
     /// Also write logs to this file (appended).
@@ -53,6 +56,7 @@ impl Default for Config {
             tls_key: None,
             max_body_bytes: 1024 * 1024,
             readers: 4,
+            writers: 4,
             log_format: "text".into(),
             log_file: None,
             audit_origin: "varuh.local/audit".into(),
@@ -117,6 +121,9 @@ impl Config {
         if let Some(v) = var("MAX_BODY_BYTES") {
             self.max_body_bytes = num("MAX_BODY_BYTES", v)? as usize;
         }
+        if let Some(v) = var("WRITERS") {
+            self.writers = num("WRITERS", v)? as usize;
+        }
         if let Some(v) = var("READERS") {
             self.readers = num("READERS", v)? as usize;
         }
@@ -173,6 +180,9 @@ impl Config {
         }
         if !(1..=64).contains(&self.readers) {
             anyhow::bail!("readers must be 1-64");
+        }
+        if !(1..=32).contains(&self.writers) {
+            anyhow::bail!("writers must be 1-32");
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             anyhow::bail!("log_format must be text or json");

@@ -74,8 +74,8 @@ pub async fn open(cfg: &Config, create: Create, clock: Clock) -> anyhow::Result<
             }
         }
     }
-    let readers = cfg.readers;
-    let store = tokio::task::spawn_blocking(move || Store::open(&location, may_create, readers)).await??;
+    let (readers, writers) = (cfg.readers, cfg.writers);
+    let store = tokio::task::spawn_blocking(move || Store::open(&location, may_create, readers, writers)).await??;
     crate::crypto::set_argon2_params(cfg.argon2_memory_kib, cfg.argon2_iterations, cfg.argon2_parallelism)
         .map_err(|_| anyhow::anyhow!("the Argon2id parameters are not valid"))?;
     let default_policy = Arc::new(cfg.default_policy()?);

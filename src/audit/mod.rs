@@ -101,10 +101,168 @@ struct State {
     run: Vec<queries::SubjectEntry>,
 }
 
+impl State {
+    /// Takes in the events other servers appended since this state's last
+    /// one (one query when there are none). `false` when the database does
+    /// not continue this state (its last event is gone or different: a
+    /// rolled-back batch, a restore): the caller reloads.
+    fn catch_up(&mut self, db: &mut dyn Db) -> Result<bool, StoreError> {
+        loop {
+            let size = self.frontier.size() as i64;
+            let from = (size - 1).max(0);
+            let rows = queries::audit_tail(db, from, 10_000)?;
+            let mut rows = rows.into_iter().peekable();
+            if size > 0 {
+                match rows.next() {
+                    Some(r)
+                        if r.seq == size - 1 && Some(r.leaf_hash.as_slice()) == self.last.as_ref().map(|h| &h[..]) => {}
+                    _ => return Ok(false),
+                }
+            }
+            if rows.peek().is_none() {
+                return Ok(true);
+            }
+            let mut n = 0;
+            for r in rows {
+                if r.seq != self.frontier.size() as i64 {
+                    return Err(StoreError::Corrupt(format!("audit event {} is missing", self.frontier.size())));
+                }
+                let h: Hash = r
+                    .leaf_hash
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt(format!("audit event {}: bad leaf hash", r.seq)))?;
+                if (r.seq + 1) % queries::SUBJECT_RUN == 0 {
+                    // Its appender wrote the run's index.
+                    self.run.clear();
+                } else if let Some(subject) = r.subject {
+                    self.run.push((r.tenant, subject, r.seq));
+                }
+                self.blocks.extend(self.frontier.push_block(h));
+                self.last = Some(h);
+                self.last_time = self.last_time.max(r.time_ms);
+                n += 1;
+            }
+            if n < 9_999 {
+                return Ok(true);
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// Events of the write transaction open on this (writer) thread, in the
+    /// order their jobs ran: given their seq, written and linked just before
+    /// the transaction commits (`Appender::flush`).
+    static DEFERRED: std::cell::RefCell<Vec<(Draft, i64)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Appends an event to the write transaction of the job running on this
+/// thread: it commits with that job's batch or not at all. The event gets
+/// its position when the batch is about to commit, so that every server
+/// sharing the database takes the audit trail's lock only for that moment.
+pub fn append(what: Draft, now_ms: i64) {
+    DEFERRED.with(|d| d.borrow_mut().push((what, now_ms)));
+}
+
+/// How many events the open transaction on this thread holds so far.
+pub fn deferred_mark() -> usize {
+    DEFERRED.with(|d| d.borrow().len())
+}
+
+/// Drops the events appended since `mark` (their job was rolled back).
+pub fn deferred_undo(mark: usize) {
+    DEFERRED.with(|d| d.borrow_mut().truncate(mark));
+}
+
+fn take_deferred() -> Vec<(Draft, i64)> {
+    DEFERRED.with(|d| std::mem::take(&mut *d.borrow_mut()))
+}
+
+/// The store's transaction hook for the audit trail: events wait in the
+/// transaction (`append`), are written at its end, and a rollback forgets
+/// them and the appender's state.
+pub struct TxHook(pub std::sync::Arc<std::sync::Mutex<Appender>>);
+
+impl crate::store::TxHook for TxHook {
+    fn mark(&self) -> usize {
+        deferred_mark()
+    }
+    fn undo(&self, mark: usize) {
+        deferred_undo(mark)
+    }
+    fn before_commit(&self, db: &mut dyn Db) -> Result<(), StoreError> {
+        let events = take_deferred();
+        if events.is_empty() {
+            return Ok(());
+        }
+        Appender::flush(&self.0, db, events)
+    }
+    fn rolled_back(&self) {
+        take_deferred();
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).invalidate();
+    }
+}
+
 impl Appender {
     /// Forgets the in-memory state; the next append reloads it.
     pub fn invalidate(&mut self) {
         self.state = None;
+    }
+
+    /// Gives positions to `events` and writes them, inside the caller's
+    /// transaction. First takes the audit trail's lock (held to the end of
+    /// the transaction, so seq order is commit order across servers), then
+    /// catches up with what others appended since this appender's last
+    /// write. The lock comes before the appender's mutex: a writer waiting
+    /// for another server does not hold up this server's other writers'
+    /// jobs.
+    pub fn flush(
+        me: &std::sync::Mutex<Appender>,
+        db: &mut dyn Db,
+        events: Vec<(Draft, i64)>,
+    ) -> Result<(), StoreError> {
+        queries::lock_audit(db)?;
+        let mut ap = me.lock().unwrap_or_else(|e| e.into_inner());
+        let r = ap.write(db, events);
+        if r.is_err() {
+            // Part of it may be in memory only: reload at the next batch.
+            ap.invalidate();
+        }
+        r
+    }
+
+    /// Writes the events this thread's transaction holds, then returns the
+    /// size and root of the log, keeping the frontier at that size so a
+    /// restart can start from it. Runs as a writer job that ends its batch
+    /// (`Store::write_last`): the audit trail's lock is then held only
+    /// until that batch commits.
+    pub fn head(me: &std::sync::Mutex<Appender>, db: &mut dyn Db) -> Result<(u64, Hash), StoreError> {
+        queries::lock_audit(db)?;
+        let mut ap = me.lock().unwrap_or_else(|e| e.into_inner());
+        let r = ap.write(db, take_deferred()).and_then(|()| {
+            let st = ap.state.as_mut().ok_or_else(|| StoreError::Db("audit state not loaded".into()))?;
+            let (size, root) = (st.frontier.size(), st.frontier.root());
+            if size > 0 {
+                queries::insert_audit_frontier(db, size as i64, &st.frontier.to_bytes())?;
+            }
+            Ok((size, root))
+        });
+        if r.is_err() {
+            ap.invalidate();
+        }
+        r
+    }
+
+    /// With the lock held: the state, current with the database.
+    fn current(&mut self, db: &mut dyn Db) -> Result<&mut State, StoreError> {
+        if let Some(st) = self.state.as_mut() {
+            if st.catch_up(db)? {
+                return Ok(self.state.as_mut().expect("kept"));
+            }
+            tracing::warn!("the audit log changed under this server's appender; reloading its state");
+            self.state = None;
+        }
+        self.state(db)
     }
 
     fn state(&mut self, db: &mut dyn Db) -> Result<&mut State, StoreError> {
@@ -154,44 +312,58 @@ impl Appender {
         Ok(self.state.as_mut().expect("just loaded"))
     }
 
-    /// Appends an event inside the caller's transaction; returns its seq.
-    pub fn append(&mut self, db: &mut dyn Db, what: Draft, now_ms: i64) -> Result<u64, StoreError> {
-        let st = self.state(db)?;
-        let ev = Event {
-            seq: st.frontier.size(),
-            time: now_ms.max(st.last_time),
-            prev: st.last.map(|h| hex(&h)).unwrap_or_default(),
-            what,
-        };
-        let body = serde_json::to_vec(&ev).map_err(|e| StoreError::Db(e.to_string()))?;
-        let leaf = merkle::leaf_hash(&body);
-        let ix = queries::AuditIndex {
-            seq: ev.seq as i64,
-            time_ms: ev.time,
-            tenant: ev.what.tenant,
-            actor: ev.what.actor,
-            action: &ev.what.action,
-            subject: ev.what.subject,
-        };
-        queries::insert_audit_event(db, &ix, &body, &leaf)?;
-        // The subject index: kept in memory until the run is complete, then
-        // written at once (nothing changes in memory if that fails).
-        let entry = ev
-            .what
-            .subject
-            .map(|s| (ev.what.tenant.map(|t| t.to_string()).unwrap_or_default(), s.to_string(), ev.seq as i64));
-        if (ev.seq as i64 + 1) % queries::SUBJECT_RUN == 0 {
-            let mut rows: Vec<_> = st.run.iter().cloned().chain(entry).collect();
-            rows.sort_unstable();
-            queries::insert_subject_run(db, ev.seq as i64 / queries::SUBJECT_RUN, &rows)?;
-            st.run.clear();
-        } else {
-            st.run.extend(entry);
+    /// Numbers, links and inserts `events` (the lock is held).
+    fn write(&mut self, db: &mut dyn Db, events: Vec<(Draft, i64)>) -> Result<(), StoreError> {
+        let st = self.current(db)?;
+        let mut rows = Vec::with_capacity(events.len());
+        let mut bodies = Vec::with_capacity(events.len());
+        for (what, now_ms) in events {
+            let ev = Event {
+                seq: st.frontier.size(),
+                time: now_ms.max(st.last_time),
+                prev: st.last.map(|h| hex(&h)).unwrap_or_default(),
+                what,
+            };
+            let body = serde_json::to_vec(&ev).map_err(|e| StoreError::Db(e.to_string()))?;
+            let leaf = merkle::leaf_hash(&body);
+            // The subject index: kept in memory until the run is complete,
+            // then written at once (a failure reloads the state).
+            let entry = ev
+                .what
+                .subject
+                .map(|s| (ev.what.tenant.map(|t| t.to_string()).unwrap_or_default(), s.to_string(), ev.seq as i64));
+            if (ev.seq as i64 + 1) % queries::SUBJECT_RUN == 0 {
+                let mut run: Vec<_> = std::mem::take(&mut st.run).into_iter().chain(entry).collect();
+                run.sort_unstable();
+                queries::insert_subject_run(db, ev.seq as i64 / queries::SUBJECT_RUN, &run)?;
+            } else {
+                st.run.extend(entry);
+            }
+            st.blocks.extend(st.frontier.push_block(leaf));
+            st.last = Some(leaf);
+            st.last_time = ev.time;
+            bodies.push((body, leaf));
+            rows.push(ev);
         }
-        st.blocks.extend(st.frontier.push_block(leaf));
-        st.last = Some(leaf);
-        st.last_time = ev.time;
-        Ok(ev.seq)
+        let index: Vec<_> = rows
+            .iter()
+            .zip(bodies)
+            .map(|(ev, (body, leaf))| {
+                (
+                    queries::AuditIndex {
+                        seq: ev.seq as i64,
+                        time_ms: ev.time,
+                        tenant: ev.what.tenant,
+                        actor: ev.what.actor,
+                        action: &ev.what.action,
+                        subject: ev.what.subject,
+                    },
+                    body,
+                    leaf,
+                )
+            })
+            .collect();
+        queries::insert_audit_events(db, &index)
     }
 
     /// The roots of the first `count` complete blocks, if the state is
@@ -212,17 +384,6 @@ impl Appender {
                 st.blocks_start = 0;
             }
         }
-    }
-
-    /// The current size and root (including this transaction's appends),
-    /// keeping the frontier at this size so a restart can start from it.
-    pub fn head(&mut self, db: &mut dyn Db) -> Result<(u64, Hash), StoreError> {
-        let st = self.state(db)?;
-        let (size, root) = (st.frontier.size(), st.frontier.root());
-        if size > 0 {
-            queries::insert_audit_frontier(db, size as i64, &st.frontier.to_bytes())?;
-        }
-        Ok((size, root))
     }
 }
 

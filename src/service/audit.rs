@@ -38,43 +38,26 @@ pub(crate) struct AuditQueue {
 struct Waiting {
     draft: Draft,
     now: i64,
-    tx: oneshot::Sender<std::result::Result<u64, String>>,
+    tx: oneshot::Sender<std::result::Result<(), String>>,
 }
 
 impl AuditQueue {
-    /// The writer job: appends everything waiting. If one append fails the
-    /// job's savepoint undoes them all, and all their waiters get the error.
-    fn write(&self, db: &mut dyn Db, ap: &std::sync::Mutex<log::Appender>) -> (bool, crate::store::Reply) {
+    /// The writer job: appends everything waiting to the open transaction.
+    /// The events get their positions when it commits; each waiter is
+    /// answered when that batch is durable (or has failed).
+    fn write(&self) -> (bool, crate::store::Reply) {
         self.scheduled.store(false, Ordering::Release);
         let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut ap = ap.lock().unwrap_or_else(|e| e.into_inner());
         let mut done = Vec::with_capacity(batch.len());
-        let mut failed = None;
         for w in batch {
-            if failed.is_none() {
-                match ap.append(db, w.draft, w.now) {
-                    Ok(seq) => {
-                        done.push((w.tx, seq));
-                        continue;
-                    }
-                    Err(e) => failed = Some(e.to_string()),
-                }
-            }
-            let _ = w.tx.send(Err(failed.clone().unwrap_or_default()));
-        }
-        if let Some(e) = failed {
-            // The appender counted events the savepoint is about to undo.
-            ap.invalidate();
-            for (tx, _) in done {
-                let _ = tx.send(Err(e.clone()));
-            }
-            return (false, Box::new(|_| {}));
+            log::append(w.draft, w.now);
+            done.push(w.tx);
         }
         (
             true,
             Box::new(move |durable| {
-                for (tx, seq) in done {
-                    let _ = tx.send(durable.clone().map(|()| seq));
+                for tx in done {
+                    let _ = tx.send(durable.clone());
                 }
             }),
         )
@@ -198,19 +181,18 @@ impl Vault {
     /// Records an event the service did not produce itself (a request the
     /// HTTP face refused before any use case ran).
     pub async fn record_event(&self, d: Draft) -> Result<()> {
-        self.append(d).await.map(|_| ())
+        self.append(d).await
     }
 
     /// Appends one event and waits until it is durable. Events of many
     /// requests are gathered and written by one writer job (`AuditQueue`).
-    pub(crate) async fn append(&self, d: Draft) -> Result<u64> {
-        let mut seqs = self.append_all(vec![d]).await?;
-        seqs.pop().ok_or_else(|| ServiceError::Internal("no seq for an appended event".into()))
+    pub(crate) async fn append(&self, d: Draft) -> Result<()> {
+        self.append_all(vec![d]).await
     }
 
     /// Appends several events together (they share one batch) and waits
     /// until all are durable.
-    pub(crate) async fn append_all(&self, ds: Vec<Draft>) -> Result<Vec<u64>> {
+    pub(crate) async fn append_all(&self, ds: Vec<Draft>) -> Result<()> {
         let now = self.clock.now_ms();
         let mut rxs = Vec::with_capacity(ds.len());
         {
@@ -222,8 +204,8 @@ impl Vault {
             }
         }
         if !self.queue.scheduled.swap(true, Ordering::AcqRel) {
-            let (q, ap) = (self.queue.clone(), self.appender.clone());
-            if let Err(e) = self.store.submit(Box::new(move |db| q.write(db, &ap))) {
+            let q = self.queue.clone();
+            if let Err(e) = self.store.submit(Box::new(move |_| q.write())) {
                 self.queue.scheduled.store(false, Ordering::Release);
                 for w in std::mem::take(&mut *self.queue.pending.lock().unwrap_or_else(|e| e.into_inner())) {
                     let _ = w.tx.send(Err(e.to_string()));
@@ -231,11 +213,10 @@ impl Vault {
             }
         }
         let unavailable = |e: String| ServiceError::Unavailable(format!("the audit trail cannot be written: {e}"));
-        let mut seqs = Vec::with_capacity(rxs.len());
         for rx in rxs {
-            seqs.push(rx.await.map_err(|_| unavailable("the writer stopped".into()))?.map_err(unavailable)?);
+            rx.await.map_err(|_| unavailable("the writer stopped".into()))?.map_err(unavailable)?;
         }
-        Ok(seqs)
+        Ok(())
     }
 
     /// After a use case that showed many subjects' records at once (a page
@@ -265,7 +246,7 @@ impl Vault {
                 d
             })
             .collect();
-        self.append_all(drafts).await.map(|_| ())
+        self.append_all(drafts).await
     }
 
     /// Runs a use case and records it with its outcome; `fill` adds what
@@ -318,7 +299,6 @@ impl Vault {
         let Ok(mut d) = PENDING.try_with(|p| p.borrow().draft.clone()) else {
             return self.store.write(move |db| f(db, &mut Draft::default())).await;
         };
-        let ap = self.appender.clone();
         let now = self.clock.now_ms();
         let (r, d) = self
             .store
@@ -327,7 +307,7 @@ impl Vault {
                 let r = f(db, &mut d)?;
                 keep_note(before.as_deref(), &mut d);
                 d.outcome = "ok".into();
-                ap.lock().unwrap_or_else(|e| e.into_inner()).append(db, d.clone(), now)?;
+                log::append(d.clone(), now);
                 Ok((r, d))
             })
             .await?;
@@ -344,13 +324,12 @@ impl Vault {
         d: Draft,
         f: impl FnOnce(&mut dyn Db) -> std::result::Result<R, StoreError> + Send + 'static,
     ) -> Result<R> {
-        let ap = self.appender.clone();
         let now = self.clock.now_ms();
         let r = self
             .store
             .write(move |db| {
                 let r = f(db)?;
-                ap.lock().unwrap_or_else(|e| e.into_inner()).append(db, d, now)?;
+                log::append(d, now);
                 Ok(r)
             })
             .await
@@ -374,7 +353,7 @@ impl Vault {
     /// and at shutdown.
     pub async fn make_head(&self) -> Result<Head> {
         let ap = self.appender.clone();
-        let (size, root) = self.store.write(move |db| ap.lock().unwrap_or_else(|e| e.into_inner()).head(db)).await?;
+        let (size, root) = self.store.write_last(move |db| log::Appender::head(&ap, db)).await?;
         let head = match self.store.read_latest(queries::latest_audit_head).await? {
             Some(l) if l.tree_size as u64 >= size => head_of(l)?,
             _ => {

@@ -192,8 +192,7 @@ impl Vault {
     pub fn new(store: Store, master: MasterKey, clock: Clock, settings: Settings) -> Arc<Vault> {
         let system = master.system();
         let appender: Arc<std::sync::Mutex<crate::audit::Appender>> = Arc::default();
-        let a = appender.clone();
-        store.on_rollback(Box::new(move || a.lock().unwrap_or_else(|e| e.into_inner()).invalidate()));
+        store.set_hook(Arc::new(crate::audit::TxHook(appender.clone())));
         let signer = master.audit_signer();
         Arc::new(Vault {
             appender,

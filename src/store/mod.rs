@@ -122,28 +122,59 @@ pub struct Store {
     checkpoint: Option<crossbeam_channel::Sender<()>>,
     threads: Vec<JoinHandle<()>>,
     dialect: Dialect,
-    on_rollback: RollbackHook,
+    hook: Hook,
     /// Bumped by the writer after each commit that changed vault data.
     vault_gen: std::sync::Arc<std::sync::atomic::AtomicU64>,
     gate: Gate,
 }
 
-/// A queued write: the job, and whether it may change vault data. Only the
-/// audit queue's job says `false`; it also may run late: arriving while a
-/// flush is in flight, it waits to run just before the next commit, so it
-/// gathers every event that came in meanwhile (one job, one savepoint, and
-/// no more wake-ups of the writer until it has run).
-type Queued = (WriteJob, bool);
+/// A queued write: the job and its kind.
+type Queued = (WriteJob, Kind);
 
-/// Called on the writer thread when a batch's COMMIT fails, so that state
-/// kept beside the database (the audit log's frontier) can be reloaded.
-type RollbackHook = std::sync::Arc<std::sync::Mutex<Option<Box<dyn Fn() + Send>>>>;
+/// What a queued job is to the writer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// May change vault data (readers take a new snapshot after it).
+    Data,
+    /// Changes no vault data a reader waits for (the audit queue's job, a
+    /// session's last use); may run late: arriving while a flush is in
+    /// flight, it waits to run just before the next commit, so it gathers
+    /// every event that came in meanwhile (one job, one savepoint, and no
+    /// more wake-ups of the writer until it has run).
+    Late,
+    /// Ends its batch: the batch commits right after it (a tree head, which
+    /// takes the audit trail's lock: held only until that commit).
+    Last,
+}
+
+/// What the writer tells the layer above about its transactions: the audit
+/// trail keeps its events in the open transaction and writes them just
+/// before it commits (so that, with several servers on one database, its
+/// lock is held only from there to the commit). Called on writer threads.
+pub trait TxHook: Send + Sync {
+    /// Before each job: a mark of what the job may add.
+    fn mark(&self) -> usize;
+    /// The job failed (its savepoint is rolled back): forget what it added.
+    fn undo(&self, mark: usize);
+    /// The batch is about to commit; an error rolls the whole batch back.
+    fn before_commit(&self, db: &mut dyn Db) -> Result<(), StoreError>;
+    /// The batch was rolled back (its commit or `before_commit` failed).
+    fn rolled_back(&self);
+}
+
+type Hook = std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<dyn TxHook>>>>;
+
+fn hook_of(h: &Hook) -> Option<std::sync::Arc<dyn TxHook>> {
+    h.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
 
 impl Store {
     /// Opens the store and brings its schema up to date. `create` allows a
     /// new SQLite file (only `varuh init` and first start pass it): a
     /// mistyped path must not silently create an empty store.
-    pub fn open(location: &Location, create: bool, readers: usize) -> Result<Store, StoreError> {
+    /// `writers` is the number of writer connections on PostgreSQL (each
+    /// runs its own batches; PostgreSQL groups their commits); SQLite has one.
+    pub fn open(location: &Location, create: bool, readers: usize, writers: usize) -> Result<Store, StoreError> {
         let connect = |create: bool| -> Result<Box<dyn Db>, StoreError> {
             Ok(match location {
                 Location::Sqlite(p) => Box::new(sqlite::Sqlite::open(p, create)?),
@@ -222,18 +253,24 @@ impl Store {
             syncer = Some(SyncLink { batches: btx, flushed: drx });
         }
         let (wtx, wrx) = crossbeam_channel::unbounded::<Queued>();
-        let on_rollback: RollbackHook = Default::default();
-        let hook = on_rollback.clone();
+        let hook: Hook = Default::default();
         let vault_gen = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let gen = vault_gen.clone();
         let gate = Gate::default();
         let readers_of_writer = pool.clone().map(|p| (p, gate.clone()));
-        threads.push(
-            std::thread::Builder::new()
-                .name("varuh-writer".into())
-                .spawn(move || writer_loop(w, wrx, syncer, checkpointed, hook, gen, readers_of_writer))
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?,
-        );
+        let extra = if dialect == Dialect::Postgres { writers.max(1) - 1 } else { 0 };
+        let mut conns = vec![(w, syncer, checkpointed, readers_of_writer)];
+        for _ in 0..extra {
+            conns.push((connect(false)?, None, Default::default(), None));
+        }
+        for (i, (w, syncer, checkpointed, readers_of_writer)) in conns.into_iter().enumerate() {
+            let (wrx, hook, gen) = (wrx.clone(), hook.clone(), vault_gen.clone());
+            threads.push(
+                std::thread::Builder::new()
+                    .name(if i == 0 { "varuh-writer".into() } else { format!("varuh-writer-{i}") })
+                    .spawn(move || writer_loop(w, wrx, syncer, checkpointed, hook, gen, readers_of_writer))
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+            );
+        }
         let (rtx, rrx) = crossbeam_channel::unbounded::<ReadJob>();
         let threads_for_readers = if pool.is_some() { 0 } else { readers.max(1) };
         for i in 0..threads_for_readers {
@@ -258,15 +295,15 @@ impl Store {
             checkpoint: Some(ctx),
             threads,
             dialect,
-            on_rollback,
+            hook,
             vault_gen,
             gate,
         })
     }
 
-    /// Sets what the writer calls when a batch fails to commit.
-    pub fn on_rollback(&self, f: Box<dyn Fn() + Send>) {
-        *self.on_rollback.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
+    /// Sets what the writers tell about their transactions.
+    pub fn set_hook(&self, h: std::sync::Arc<dyn TxHook>) {
+        *self.hook.write().unwrap_or_else(|e| e.into_inner()) = Some(h);
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -288,6 +325,23 @@ impl Store {
         R: Send + 'static,
         F: FnOnce(&mut dyn Db) -> Result<R, StoreError> + Send + 'static,
     {
+        self.write_as(Kind::Data, f).await
+    }
+
+    /// Like `write`, and the batch commits right after this job.
+    pub async fn write_last<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut dyn Db) -> Result<R, StoreError> + Send + 'static,
+    {
+        self.write_as(Kind::Last, f).await
+    }
+
+    async fn write_as<R, F>(&self, kind: Kind, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut dyn Db) -> Result<R, StoreError> + Send + 'static,
+    {
         let (tx, rx) = oneshot::channel();
         let job: WriteJob = Box::new(move |db| {
             let res = f(db);
@@ -303,7 +357,7 @@ impl Store {
         self.writer
             .as_ref()
             .ok_or_else(|| StoreError::Unavailable("store is closed".into()))?
-            .send((job, true))
+            .send((job, kind))
             .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
         rx.await.map_err(|_| StoreError::Unavailable("writer stopped".into()))?
     }
@@ -347,7 +401,7 @@ impl Store {
         self.writer
             .as_ref()
             .ok_or_else(|| StoreError::Unavailable("store is closed".into()))?
-            .send((job, false))
+            .send((job, Kind::Late))
             .map_err(|_| StoreError::Unavailable("writer stopped".into()))
     }
 
@@ -441,18 +495,19 @@ struct SyncLink {
     flushed: crossbeam_channel::Receiver<()>,
 }
 
-/// The writer thread. Jobs run in one open transaction, each in its own
+/// A writer thread. Jobs run in one open transaction, each in its own
 /// savepoint, as they arrive. Without a syncer (PostgreSQL) the batch
 /// commits as soon as no job is waiting; with one (SQLite), it commits when
 /// the syncer has finished the previous flush, so everything that arrived
 /// during a flush shares the next commit: batches grow with load, and fewer
-/// commits write fewer WAL pages.
+/// commits write fewer WAL pages. On PostgreSQL several writers take jobs
+/// from the same channel, each with its own connection and batches.
 fn writer_loop(
     mut db: Box<dyn Db>,
     rx: crossbeam_channel::Receiver<Queued>,
     syncer: Option<SyncLink>,
     checkpointed: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    on_rollback: RollbackHook,
+    hook: Hook,
     vault_gen: std::sync::Arc<std::sync::atomic::AtomicU64>,
     readers: Option<(ReaderPool, Gate)>,
 ) {
@@ -460,57 +515,56 @@ fn writer_loop(
         Dialect::Sqlite => "BEGIN IMMEDIATE",
         Dialect::Postgres => "BEGIN",
     };
-    let mut replies: Vec<Reply> = Vec::with_capacity(MAX_BATCH);
-    let mut open = false;
+    let mut b = Batch { replies: Vec::with_capacity(MAX_BATCH), open: false, data: false, last: false };
     let mut in_flight = false;
     let mut closed = false;
-    // Whether the open batch ran a job that may change vault data.
-    let mut data = false;
-    // Audit jobs that arrived during a flush, to run just before the commit.
+    // Jobs that may run late and arrived during a flush, to run just before the commit.
     let mut late: Vec<WriteJob> = Vec::new();
-    let run =
-        |db: &mut Box<dyn Db>, open: &mut bool, replies: &mut Vec<Reply>, data: &mut bool, (job, changes): Queued| {
-            *data |= changes;
-            if !*open {
-                if let Err(e) = db.batch(begin) {
-                    let msg = e.to_string();
-                    tracing::error!(error = %msg, "cannot begin a write transaction");
-                    // The job still answers: with the failure, not its result.
-                    let (_, reply) = job(&mut FailingDb(msg.clone()));
-                    reply(Err(msg));
-                    return;
+    let run = |db: &mut Box<dyn Db>, b: &mut Batch, (job, kind): Queued| {
+        let h = hook_of(&hook);
+        b.data |= kind != Kind::Late;
+        b.last |= kind == Kind::Last;
+        let mark = h.as_ref().map_or(0, |h| h.mark());
+        if !b.open {
+            if let Err(e) = db.batch(begin) {
+                let msg = e.to_string();
+                tracing::error!(error = %msg, "cannot begin a write transaction");
+                // The job still answers: with the failure, not its result.
+                let (_, reply) = job(&mut FailingDb(msg.clone()));
+                if let Some(h) = &h {
+                    h.undo(mark);
                 }
-                *open = true;
+                reply(Err(msg));
+                return;
             }
-            let sp = db.control("SAVEPOINT j");
-            let (ok, reply) = job(db.as_mut());
-            let end = if ok && sp.is_ok() {
-                db.control("RELEASE j")
-            } else {
-                db.control("ROLLBACK TO j").and_then(|_| db.control("RELEASE j"))
-            };
-            if let Err(e) = end {
-                tracing::error!(error = %e, "savepoint failed");
+            b.open = true;
+        }
+        let sp = db.control("SAVEPOINT j");
+        let (ok, reply) = job(db.as_mut());
+        let end = if ok && sp.is_ok() {
+            db.control("RELEASE j")
+        } else {
+            if let Some(h) = &h {
+                h.undo(mark);
             }
-            replies.push(reply);
+            db.control("ROLLBACK TO j").and_then(|_| db.control("RELEASE j"))
         };
-    let queue = |db: &mut Box<dyn Db>,
-                 open: &mut bool,
-                 replies: &mut Vec<Reply>,
-                 data: &mut bool,
-                 late: &mut Vec<WriteJob>,
-                 in_flight: bool,
-                 q: Queued| {
-        if in_flight && !q.1 {
+        if let Err(e) = end {
+            tracing::error!(error = %e, "savepoint failed");
+        }
+        b.replies.push(reply);
+    };
+    let queue = |db: &mut Box<dyn Db>, b: &mut Batch, late: &mut Vec<WriteJob>, in_flight: bool, q: Queued| {
+        if in_flight && q.1 == Kind::Late {
             late.push(q.0);
         } else {
-            run(db, open, replies, data, q);
+            run(db, b, q);
         }
     };
     loop {
         // Wait for a job, or for the flush the open batch is waiting on.
-        let waiting = in_flight && replies.len() < MAX_BATCH;
-        let work = open || !late.is_empty();
+        let waiting = in_flight && b.replies.len() < MAX_BATCH && !b.last;
+        let work = b.open || !late.is_empty();
         if !work || waiting {
             if closed && !work {
                 break;
@@ -522,25 +576,25 @@ fn writer_loop(
                 }
                 Some(link) if in_flight => crossbeam_channel::select! {
                     recv(rx) -> job => match job {
-                        Ok(job) => queue(&mut db, &mut open, &mut replies, &mut data, &mut late, in_flight, job),
+                        Ok(job) => queue(&mut db, &mut b, &mut late, in_flight, job),
                         Err(_) => closed = true,
                     },
                     recv(link.flushed) -> _ => in_flight = false,
                 },
                 _ => match rx.recv() {
-                    Ok(job) => queue(&mut db, &mut open, &mut replies, &mut data, &mut late, in_flight, job),
+                    Ok(job) => queue(&mut db, &mut b, &mut late, in_flight, job),
                     Err(_) => closed = true,
                 },
             }
         }
-        while replies.len() < MAX_BATCH {
+        while b.replies.len() < MAX_BATCH && !b.last {
             match rx.try_recv() {
-                Ok(job) => queue(&mut db, &mut open, &mut replies, &mut data, &mut late, in_flight, job),
+                Ok(job) => queue(&mut db, &mut b, &mut late, in_flight, job),
                 Err(_) => break,
             }
         }
-        let work = open || !late.is_empty();
-        if !work || (in_flight && replies.len() < MAX_BATCH && !closed) {
+        let work = b.open || !late.is_empty();
+        if !work || (in_flight && b.replies.len() < MAX_BATCH && !closed && !b.last) {
             continue;
         }
         if in_flight {
@@ -549,15 +603,23 @@ fn writer_loop(
             }
             in_flight = false;
         }
-        for job in late.drain(..) {
-            run(&mut db, &mut open, &mut replies, &mut data, (job, false));
+        if !b.last {
+            for job in late.drain(..) {
+                run(&mut db, &mut b, (job, Kind::Late));
+            }
         }
-        if !open {
+        if !b.open {
             continue;
         }
-        open = false;
-        let commit = db.batch("COMMIT").map_err(|e| e.to_string());
-        if std::mem::take(&mut data) {
+        b.open = false;
+        b.last = false;
+        let h = hook_of(&hook);
+        let commit = h
+            .as_ref()
+            .map_or(Ok(()), |h| h.before_commit(db.as_mut()))
+            .and_then(|()| db.batch("COMMIT"))
+            .map_err(|e| e.to_string());
+        if std::mem::take(&mut b.data) {
             // Before any reply: a read that starts after its write was
             // answered sees the new generation and takes a new snapshot.
             vault_gen.fetch_add(1, std::sync::atomic::Ordering::Release);
@@ -565,13 +627,13 @@ fn writer_loop(
         if let Err(e) = &commit {
             tracing::error!(error = %e, "commit failed; the batch is rolled back");
             let _ = db.batch("ROLLBACK");
-            if let Some(f) = on_rollback.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-                f();
+            if let Some(h) = &h {
+                h.rolled_back();
             }
         }
         match (&syncer, commit) {
             (Some(link), Ok(())) => {
-                let batch = std::mem::replace(&mut replies, Vec::with_capacity(MAX_BATCH));
+                let batch = std::mem::replace(&mut b.replies, Vec::with_capacity(MAX_BATCH));
                 match link.batches.send(batch) {
                     Ok(()) => in_flight = true,
                     Err(e) => {
@@ -582,7 +644,7 @@ fn writer_loop(
                 }
             }
             (_, commit) => {
-                for reply in replies.drain(..) {
+                for reply in b.replies.drain(..) {
                     reply(commit.clone());
                 }
             }
@@ -609,6 +671,16 @@ fn writer_loop(
             drop(gate);
         }
     }
+}
+
+/// The open batch of a writer.
+struct Batch {
+    replies: Vec<Reply>,
+    open: bool,
+    /// It ran a job that may change vault data.
+    data: bool,
+    /// It ran a job that ends it (`Kind::Last`).
+    last: bool,
 }
 
 /// A read-only SQLite connection for the reader pool.

@@ -475,7 +475,7 @@ async fn aud3_postgres_app_role_can_only_insert_and_select_audit_rows() {
     let (au, r) = (admin_url.clone(), role.clone());
     tokio::task::spawn_blocking(move || {
         // The administrator creates the schema (varuh's migrations) ...
-        drop(Store::open(&Location::parse(&au).unwrap(), false, 1).unwrap());
+        drop(Store::open(&Location::parse(&au).unwrap(), false, 1, 1).unwrap());
         let mut c = postgres::Client::connect(&au, postgres::NoTls).unwrap();
         // ... and grants the application role what it needs, and no more on the trail.
         c.batch_execute(&format!(

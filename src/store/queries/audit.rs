@@ -21,12 +21,95 @@ pub struct AuditIndex<'a> {
     pub subject: Option<Uuid>,
 }
 
-pub fn insert_audit_event(db: &mut dyn Db, ix: &AuditIndex, body: &[u8], leaf_hash: &[u8]) -> Result<(), StoreError> {
-    db.exec(
-        "INSERT INTO audit_events (seq, time_ms, tenant_id, actor_id, action, subject_id, body, leaf_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &[ix.seq.into(), ix.time_ms.into(), ix.tenant.into(), ix.actor.into(), ix.action.into(), ix.subject.into(), body.into(), leaf_hash.into()],
-    )?;
+/// Inserts events (index columns, body, leaf hash) with as few statements
+/// as possible: up to 64 rows each, since on PostgreSQL every statement is
+/// a round trip the writer waits for.
+pub fn insert_audit_events(db: &mut dyn Db, events: &[(AuditIndex, Vec<u8>, [u8; 32])]) -> Result<(), StoreError> {
+    const SIZES: [usize; 4] = [64, 16, 4, 1];
+    static SQL: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        SIZES
+            .iter()
+            .map(|&n| {
+                let rows: Vec<String> = (0..n)
+                    .map(|i| {
+                        let p: Vec<String> = (1..=8).map(|c| format!("${}", 8 * i + c)).collect();
+                        format!("({})", p.join(", "))
+                    })
+                    .collect();
+                // Built once per process; prepared statements need a 'static text.
+                &*Box::leak(
+                    format!(
+                        "INSERT INTO audit_events (seq, time_ms, tenant_id, actor_id, action, subject_id, body, leaf_hash) VALUES {}",
+                        rows.join(", ")
+                    )
+                    .into_boxed_str(),
+                )
+            })
+            .collect()
+    });
+    let mut rest = events;
+    while !rest.is_empty() {
+        let k = SIZES.iter().position(|&n| rest.len() >= n).unwrap_or(SIZES.len() - 1);
+        let (now, later) = rest.split_at(SIZES[k]);
+        let mut params: Vec<Val> = Vec::with_capacity(now.len() * 8);
+        for (ix, body, leaf) in now {
+            params.extend([
+                ix.seq.into(),
+                ix.time_ms.into(),
+                ix.tenant.into(),
+                ix.actor.into(),
+                ix.action.into(),
+                ix.subject.into(),
+                body.as_slice().into(),
+                leaf.as_slice().into(),
+            ]);
+        }
+        db.exec(sql[k], &params)?;
+        rest = later;
+    }
     Ok(())
+}
+
+/// Takes the audit trail's sequencing lock for the rest of the transaction
+/// (PostgreSQL: a transaction-level advisory lock, so that the servers
+/// sharing one database append one after another; SQLite: the write
+/// transaction is already exclusive).
+pub fn lock_audit(db: &mut dyn Db) -> Result<(), StoreError> {
+    if db.dialect() == super::super::db::Dialect::Postgres {
+        db.query("SELECT pg_advisory_xact_lock(1986097781, 1)", &[])?;
+    }
+    Ok(())
+}
+
+/// One event as the appender catches up with it: seq, time, leaf hash,
+/// tenant ('' for none) and subject.
+pub struct TailRow {
+    pub seq: i64,
+    pub time_ms: i64,
+    pub leaf_hash: Vec<u8>,
+    pub tenant: String,
+    pub subject: Option<String>,
+}
+
+/// Events from `from` on, at most `limit`: what other servers appended
+/// since this one's last batch (and the last event this one knows).
+pub fn audit_tail(db: &mut dyn Db, from: i64, limit: i64) -> Result<Vec<TailRow>, StoreError> {
+    db.query(
+        "SELECT seq, time_ms, leaf_hash, COALESCE(tenant_id, ''), subject_id FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2",
+        &[from.into(), limit.into()],
+    )?
+    .into_iter()
+    .map(|mut r| {
+        Ok(TailRow {
+            seq: r.i64(0)?,
+            time_ms: r.i64(1)?,
+            leaf_hash: r.take_blob(2)?,
+            tenant: r.take_opt_text(3)?.unwrap_or_default(),
+            subject: r.take_opt_text(4)?,
+        })
+    })
+    .collect()
 }
 
 /// The query columns of a stored event as they are in the table.
