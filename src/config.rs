@@ -200,7 +200,12 @@ impl Config {
             self.default_policy().map_err(|e| anyhow::anyhow!("policy_file {}: {e}", p.display()))?;
         }
         if let Some(u) = &self.database_url {
-            crate::store::Location::parse(u).map_err(|e| anyhow::anyhow!("database_url: {e}"))?;
+            if let crate::store::Location::Postgres(url) =
+                crate::store::Location::parse(u).map_err(|e| anyhow::anyhow!("database_url: {e}"))?
+            {
+                // sslmode and sslrootcert are read (and the roots loaded) here.
+                crate::store::postgres::Target::parse(&url).map_err(|e| anyhow::anyhow!("database_url: {e}"))?;
+            }
         }
         Ok(())
     }

@@ -73,6 +73,7 @@ impl From<StoreError> for ServiceError {
             StoreError::NotFound => ServiceError::NotFound("object"),
             StoreError::Conflict => ServiceError::Conflict("an object with this key already exists"),
             StoreError::Stale => ServiceError::Stale,
+            StoreError::Busy => ServiceError::Unavailable("another write holds this record's identifiers; try again".into()),
             other => ServiceError::Internal(other.to_string()),
         }
     }

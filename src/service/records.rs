@@ -55,7 +55,14 @@ pub struct Change<'a> {
 enum Placed {
     Done,
     SubjectExists(Uuid),
+    Busy,
 }
+
+/// How often a write retries when another writer holds its identifiers'
+/// lock (`queries::try_lock_identifiers`), and how long it waits first: a
+/// batch commits within milliseconds.
+const BUSY_TRIES: u32 = 200;
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
 
 const MAX_PAGE: i64 = 1000;
 
@@ -337,8 +344,10 @@ impl Vault {
                 let explicit = matches!(subject, SubjectRef::Id(_));
                 let now = self.clock.now_ms();
                 // At most three rounds: new subject → the one that exists → once more
-                // if that one was erased meanwhile.
-                for _ in 0..3 {
+                // if that one was erased meanwhile; and rounds that found another
+                // writer adding the same identifiers (retried once it committed).
+                let (mut rounds, mut busy) = (0, 0);
+                while rounds < 3 {
                     let (sid, key, new_subject) = match subject_id {
                         Some(sid) => {
                             let s = self.store.read(move |db| queries::get_subject(db, tenant, sid)).await?;
@@ -376,6 +385,9 @@ impl Vault {
                         .write_recorded(move |db, d| {
                             let probe: Vec<(String, Vec<u8>)> =
                                 idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
+                            if !queries::try_lock_identifiers(db, &idents.iter().map(|i| &i.hash[..]).collect::<Vec<_>>())? {
+                                return Err(StoreError::Busy);
+                            }
                             match owner_of_hashes(db, tenant, &probe, Some(sid))? {
                                 // Not a change: the job fails so that nothing (no event either) is written.
                                 Some(other) if new_subject.is_some() => return Err(StoreError::Elsewhere(other)),
@@ -396,6 +408,7 @@ impl Vault {
                         .await
                         .or_else(|e| match e {
                             StoreError::Elsewhere(other) => Ok(Placed::SubjectExists(other)),
+                            StoreError::Busy => Ok(Placed::Busy),
                             StoreError::Conflict => {
                                 Err(ServiceError::Conflict("an identifier in this record belongs to another subject"))
                             }
@@ -416,7 +429,15 @@ impl Vault {
                                 },
                             ))
                         }
-                        Placed::SubjectExists(other) => subject_id = Some(other),
+                        Placed::SubjectExists(other) => {
+                            subject_id = Some(other);
+                            rounds += 1;
+                        }
+                        Placed::Busy if busy < BUSY_TRIES => {
+                            busy += 1;
+                            tokio::time::sleep(BUSY_WAIT).await;
+                        }
+                        Placed::Busy => return Err(StoreError::Busy.into()),
                     }
                 }
                 Err(ServiceError::Conflict("the subject changed concurrently; try again"))
@@ -551,21 +572,36 @@ impl Vault {
                 };
                 let idents = record_identifiers(&t, &c, &values, id);
                 let created_at = row.created_at;
-                self.write_recorded(move |db, d| {
-                    d.subject = Some(sid);
-                    let probe: Vec<(String, Vec<u8>)> =
-                        idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
-                    if owner_of_hashes(db, tenant, &probe, Some(sid))?.is_some() {
-                        return Err(StoreError::Conflict);
+                let mut busy = 0;
+                loop {
+                    let (row, idents) = (row.clone(), idents.clone());
+                    let r = self
+                        .write_recorded(move |db, d| {
+                            d.subject = Some(sid);
+                            let probe: Vec<(String, Vec<u8>)> =
+                                idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
+                            if !queries::try_lock_identifiers(db, &idents.iter().map(|i| &i.hash[..]).collect::<Vec<_>>())? {
+                                return Err(StoreError::Busy);
+                            }
+                            if owner_of_hashes(db, tenant, &probe, Some(sid))?.is_some() {
+                                return Err(StoreError::Conflict);
+                            }
+                            queries::update_record(db, &row, current)?;
+                            queries::delete_identifiers_of_record(db, tenant, id)?;
+                            for i in &idents {
+                                queries::insert_identifier(db, tenant, sid, i)?;
+                            }
+                            Ok(())
+                        })
+                        .await;
+                    match r {
+                        Err(StoreError::Busy) if busy < BUSY_TRIES => {
+                            busy += 1;
+                            tokio::time::sleep(BUSY_WAIT).await;
+                        }
+                        r => break r,
                     }
-                    queries::update_record(db, &row, current)?;
-                    queries::delete_identifiers_of_record(db, tenant, id)?;
-                    for i in &idents {
-                        queries::insert_identifier(db, tenant, sid, i)?;
-                    }
-                    Ok(())
-                })
-                .await
+                }
                 .map_err(|e| match e {
                     StoreError::Conflict => {
                         ServiceError::Conflict("an identifier in this record belongs to another subject")

@@ -10,7 +10,7 @@
 //! functions of `queries`; the store knows nothing of permissions or keys.
 
 pub mod db;
-mod postgres;
+pub mod postgres;
 pub mod queries;
 mod sqlite;
 
@@ -39,6 +39,10 @@ pub enum StoreError {
     /// nothing; the caller redoes it there.
     #[error("the job must be redone against another row")]
     Elsewhere(uuid::Uuid),
+    /// Another transaction holds a lock the job needs; nothing was written
+    /// and the caller may retry once that transaction has committed.
+    #[error("busy: another write holds this row; try again")]
+    Busy,
 }
 
 /// SQLite read-only connections used in place by `read`, `read_latest`
@@ -175,10 +179,15 @@ impl Store {
     /// `writers` is the number of writer connections on PostgreSQL (each
     /// runs its own batches; PostgreSQL groups their commits); SQLite has one.
     pub fn open(location: &Location, create: bool, readers: usize, writers: usize) -> Result<Store, StoreError> {
+        let target = match location {
+            Location::Postgres(url) => Some(postgres::Target::parse(url)?),
+            Location::Sqlite(_) => None,
+        };
         let connect = |create: bool| -> Result<Box<dyn Db>, StoreError> {
-            Ok(match location {
-                Location::Sqlite(p) => Box::new(sqlite::Sqlite::open(p, create)?),
-                Location::Postgres(url) => Box::new(postgres::Postgres::connect(url)?),
+            Ok(match (location, &target) {
+                (Location::Postgres(_), Some(t)) => Box::new(postgres::Postgres::connect(t)?),
+                (Location::Sqlite(p), _) => Box::new(sqlite::Sqlite::open(p, create)?),
+                (Location::Postgres(_), None) => unreachable!("parsed above"),
             })
         };
         let mut w = connect(create)?;
@@ -315,7 +324,7 @@ impl Store {
     pub fn connect_raw(location: &Location) -> Result<Box<dyn Db>, StoreError> {
         Ok(match location {
             Location::Sqlite(p) => Box::new(sqlite::Sqlite::open(p, false)?),
-            Location::Postgres(url) => Box::new(postgres::Postgres::connect(url)?),
+            Location::Postgres(url) => Box::new(postgres::Postgres::connect(&postgres::Target::parse(url)?)?),
         })
     }
 

@@ -1,40 +1,326 @@
 //! PostgreSQL backend, over the synchronous `postgres` client (each
 //! connection lives on one of the store's own threads, never on the async
-//! runtime). Statements are prepared once per connection.
+//! runtime). Statements are prepared once per connection. TLS (rustls) as
+//! libpq's `sslmode` says; a lost connection is opened again at the next
+//! statement outside a transaction (a restarted or failed-over server).
 
 use super::db::{Db, Dialect, Row, Val};
 use super::StoreError;
 use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use postgres::{Client, NoTls, Statement};
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How a connection is secured: libpq's `sslmode` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    Disable,
+    /// TLS if the server offers it, without checking its certificate.
+    Prefer,
+    /// TLS or no connection; the certificate is checked against
+    /// `sslrootcert` if one is given (as libpq does), else not at all.
+    Require,
+    /// TLS, the certificate chain checked against `sslrootcert`.
+    VerifyCa,
+    /// TLS, the chain and the host name checked.
+    VerifyFull,
+}
+
+/// A PostgreSQL URL with varuh's reading of `sslmode` and `sslrootcert`
+/// (the client library knows only disable/prefer/require, and no roots).
+#[derive(Clone)]
+pub struct Target {
+    config: postgres::Config,
+    mode: SslMode,
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+    /// The URL's password, to keep it out of error messages.
+    password: Option<String>,
+}
+
+impl Target {
+    pub fn parse(url: &str) -> Result<Target, StoreError> {
+        let bad = |m: String| StoreError::Unavailable(m);
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let (mut mode, mut root, mut rest) = (SslMode::Prefer, None::<String>, Vec::new());
+        for kv in query.split('&').filter(|kv| !kv.is_empty()) {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            match k {
+                "sslmode" => {
+                    mode = match v {
+                        "disable" => SslMode::Disable,
+                        "allow" | "prefer" => SslMode::Prefer,
+                        "require" => SslMode::Require,
+                        "verify-ca" => SslMode::VerifyCa,
+                        "verify-full" => SslMode::VerifyFull,
+                        _ => return Err(bad(format!("sslmode={v} is not one of disable, allow, prefer, require, verify-ca, verify-full"))),
+                    }
+                }
+                "sslrootcert" => root = Some(percent_decode(v)),
+                _ => rest.push(kv),
+            }
+        }
+        let plain = if rest.is_empty() { base.to_string() } else { format!("{base}?{}", rest.join("&")) };
+        let mut config: postgres::Config =
+            plain.parse().map_err(|e: postgres::Error| bad(format!("database_url is not a PostgreSQL URL: {e}")))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
+        config.ssl_mode(match mode {
+            SslMode::Disable => postgres::config::SslMode::Disable,
+            SslMode::Prefer => postgres::config::SslMode::Prefer,
+            _ => postgres::config::SslMode::Require,
+        });
+        if matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull) && root.is_none() {
+            return Err(bad(format!(
+                "sslmode={} needs sslrootcert=<file of CA certificates> (or sslrootcert=system)",
+                if mode == SslMode::VerifyCa { "verify-ca" } else { "verify-full" }
+            )));
+        }
+        let tls = match mode {
+            SslMode::Disable => None,
+            _ => Some(tokio_postgres_rustls::MakeRustlsConnect::new(client_config(mode, root.as_deref())?)),
+        };
+        let password = config.get_password().map(|p| String::from_utf8_lossy(p).into_owned()).filter(|p| !p.is_empty());
+        Ok(Target { config, mode, tls, password })
+    }
+
+    pub fn ssl_mode(&self) -> SslMode {
+        self.mode
+    }
+
+    fn connect(&self) -> Result<Client, StoreError> {
+        let r = match &self.tls {
+            Some(tls) => self.config.connect(tls.clone()),
+            None => self.config.connect(NoTls),
+        };
+        r.map_err(|e| StoreError::Unavailable(self.redact(&describe(&e))))
+    }
+
+    /// Connection errors must not echo a password given in the URL.
+    fn redact(&self, msg: &str) -> String {
+        match &self.password {
+            Some(pw) => msg.replace(pw.as_str(), "***"),
+            None => msg.to_string(),
+        }
+    }
+}
+
+/// A connection error with its cause (the TLS reason is in the source).
+fn describe(e: &postgres::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !msg.contains(&t) {
+            msg = format!("{msg}: {t}");
+        }
+        src = s.source();
+    }
+    msg
+}
+
+fn percent_decode(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 3 <= b.len() {
+            if let Ok(x) = u8::from_str_radix(&v[i + 1..i + 3], 16) {
+                out.push(x);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The rustls client configuration for a mode (ring as the provider).
+fn client_config(mode: SslMode, root: Option<&str>) -> Result<rustls::ClientConfig, StoreError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StoreError::Unavailable(format!("TLS: {e}")))?;
+    let roots = match root {
+        None => None,
+        Some("system") => {
+            let mut r = rustls::RootCertStore::empty();
+            r.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            Some(r)
+        }
+        Some(path) => {
+            use rustls::pki_types::pem::PemObject;
+            let mut r = rustls::RootCertStore::empty();
+            let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
+                .map_err(|e| StoreError::Unavailable(format!("sslrootcert {path}: {e}")))?;
+            for c in certs {
+                let c = c.map_err(|e| StoreError::Unavailable(format!("sslrootcert {path}: {e}")))?;
+                r.add(c).map_err(|e| StoreError::Unavailable(format!("sslrootcert {path}: {e}")))?;
+            }
+            if r.is_empty() {
+                return Err(StoreError::Unavailable(format!("sslrootcert {path}: no certificate in the file")));
+            }
+            Some(r)
+        }
+    };
+    let verifier: Arc<dyn rustls::client::danger::ServerCertVerifier> = match (mode, roots) {
+        (SslMode::Prefer, _) | (SslMode::Require, None) => Arc::new(Unverified(provider)),
+        (_, Some(roots)) => {
+            let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(|e| StoreError::Unavailable(format!("TLS: {e}")))?;
+            Arc::new(Chain { inner, check_name: mode == SslMode::VerifyFull })
+        }
+        (_, None) => return Err(StoreError::Unavailable("TLS: no root certificates".into())),
+    };
+    Ok(builder.dangerous().with_custom_certificate_verifier(verifier).with_no_client_auth())
+}
+
+/// `sslmode=require` without roots, and `prefer`: encrypted, not
+/// authenticated (libpq's meaning). Signatures are still checked.
+#[derive(Debug)]
+struct Unverified(Arc<rustls::crypto::CryptoProvider>);
+
+/// `verify-ca` (the chain) and `verify-full` (the chain and the name).
+#[derive(Debug)]
+struct Chain {
+    inner: Arc<rustls::client::WebPkiServerVerifier>,
+    check_name: bool,
+}
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+
+impl ServerCertVerifier for Unverified {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+impl ServerCertVerifier for Chain {
+    fn verify_server_cert(
+        &self,
+        end: &CertificateDer<'_>,
+        inter: &[CertificateDer<'_>],
+        name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self.inner.verify_server_cert(end, inter, name, ocsp, now) {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForName | rustls::CertificateError::NotValidForNameContext { .. },
+            )) if !self.check_name => Ok(ServerCertVerified::assertion()),
+            r => r,
+        }
+    }
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(m, c, d)
+    }
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(m, c, d)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// After a failed reconnection, how long statements fail at once instead
+/// of each trying again (and waiting for a timeout).
+const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
 
 pub struct Postgres {
-    client: Client,
+    target: Target,
+    client: Option<Client>,
     stmts: HashMap<usize, Statement>,
+    /// A transaction is open: a lost connection fails it rather than
+    /// silently continuing on a new connection outside it.
+    in_tx: bool,
+    failed_at: Option<Instant>,
 }
 
 impl Postgres {
-    pub fn connect(url: &str) -> Result<Self, StoreError> {
-        let client = Client::connect(url, NoTls).map_err(|e| StoreError::Unavailable(redact(&e.to_string(), url)))?;
-        Ok(Postgres { client, stmts: HashMap::new() })
+    pub fn connect(target: &Target) -> Result<Self, StoreError> {
+        let client = target.connect()?;
+        Ok(Postgres { target: target.clone(), client: Some(client), stmts: HashMap::new(), in_tx: false, failed_at: None })
+    }
+
+    /// The connection; opened again if it was lost and no transaction is open.
+    fn client(&mut self) -> Result<&mut Client, StoreError> {
+        let lost = self.client.as_ref().is_none_or(|c| c.is_closed());
+        if lost {
+            if self.in_tx {
+                return Err(StoreError::Unavailable("the database connection was lost".into()));
+            }
+            self.client = None;
+            self.stmts.clear();
+            if self.failed_at.is_some_and(|t| t.elapsed() < RECONNECT_PAUSE) {
+                return Err(StoreError::Unavailable("the database is unreachable".into()));
+            }
+            match self.target.connect() {
+                Ok(c) => {
+                    tracing::info!("database connection opened again");
+                    self.client = Some(c);
+                    self.failed_at = None;
+                }
+                Err(e) => {
+                    self.failed_at = Some(Instant::now());
+                    return Err(e);
+                }
+            }
+        }
+        Ok(self.client.as_mut().expect("connected"))
     }
 
     fn prepare(&mut self, sql: &'static str) -> Result<Statement, StoreError> {
         let key = sql.as_ptr() as usize;
         if let Some(s) = self.stmts.get(&key) {
-            return Ok(s.clone());
+            if !self.client.as_ref().is_none_or(|c| c.is_closed()) {
+                return Ok(s.clone());
+            }
         }
-        let s = self.client.prepare(sql).map_err(err)?;
+        let s = self.client()?.prepare(sql).map_err(err)?;
         self.stmts.insert(key, s.clone());
         Ok(s)
-    }
-}
-
-/// Connection errors must not echo a password given in the URL.
-fn redact(msg: &str, url: &str) -> String {
-    match url.split_once("://").and_then(|(_, rest)| rest.split_once('@')).and_then(|(cred, _)| cred.split_once(':')) {
-        Some((_, pw)) if !pw.is_empty() => msg.replace(pw, "***"),
-        _ => msg.to_string(),
     }
 }
 
@@ -82,13 +368,13 @@ impl Db for Postgres {
     fn exec(&mut self, sql: &'static str, params: &[Val]) -> Result<u64, StoreError> {
         let stmt = self.prepare(sql)?;
         let p: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-        self.client.execute(&stmt, &p).map_err(err)
+        self.client()?.execute(&stmt, &p).map_err(err)
     }
 
     fn query(&mut self, sql: &'static str, params: &[Val]) -> Result<Vec<Row>, StoreError> {
         let stmt = self.prepare(sql)?;
         let p: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-        let rows = self.client.query(&stmt, &p).map_err(err)?;
+        let rows = self.client()?.query(&stmt, &p).map_err(err)?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let mut vals = Vec::with_capacity(r.len());
@@ -109,7 +395,18 @@ impl Db for Postgres {
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
-        self.client.batch_execute(sql).map_err(err)
+        let (begins, ends) = (sql.starts_with("BEGIN"), sql == "COMMIT" || sql == "ROLLBACK");
+        if begins {
+            self.in_tx = false;
+        }
+        let r = self.client().and_then(|c| c.batch_execute(sql).map_err(err));
+        if begins {
+            self.in_tx = r.is_ok();
+        }
+        if ends {
+            self.in_tx = false;
+        }
+        r
     }
 
     fn dialect(&self) -> Dialect {

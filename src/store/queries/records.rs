@@ -31,6 +31,7 @@ pub fn get_subject(db: &mut dyn Db, tenant: Uuid, id: Uuid) -> Result<Option<Sub
 
 /// A blind-indexed identifier of a subject; `source_record` is the record
 /// whose field yielded it, or `None` if it was given for the subject itself.
+#[derive(Clone)]
 pub struct IdentifierRow {
     pub kind: String,
     pub hash: Vec<u8>,
@@ -38,6 +39,31 @@ pub struct IdentifierRow {
 }
 
 /// Subjects (normally at most one) that an identifier points to.
+/// Serialises writes that look identifiers up and then add them, across
+/// the writer connections of one server and across servers (PostgreSQL: a
+/// transaction-level advisory lock per identifier, taken in order, without
+/// waiting; SQLite: the write transaction is already exclusive). `false`:
+/// another transaction holds one of them; nothing waits, the caller retries
+/// once it has committed. Held until this batch commits.
+pub fn try_lock_identifiers(db: &mut dyn Db, hashes: &[&[u8]]) -> Result<bool, StoreError> {
+    if db.dialect() != super::super::db::Dialect::Postgres {
+        return Ok(true);
+    }
+    let mut keys: Vec<i64> = hashes
+        .iter()
+        .map(|h| i64::from_be_bytes(h.get(..8).and_then(|b| b.try_into().ok()).unwrap_or([0; 8])))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    for k in keys {
+        let got = db.query("SELECT pg_try_advisory_xact_lock($1)", &[k.into()])?;
+        if !got.first().map(|r| r.bool(0)).transpose()?.unwrap_or(false) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 pub fn subjects_by_identifier(db: &mut dyn Db, tenant: Uuid, kind: &str, hash: &[u8]) -> Result<Vec<Uuid>, StoreError> {
     db.query(
         "SELECT DISTINCT subject_id FROM subject_identifiers WHERE tenant_id = $1 AND kind = $2 AND hash = $3",
@@ -74,6 +100,7 @@ pub fn count_identifiers_of_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid
         .i64(0)
 }
 
+#[derive(Clone)]
 pub struct RecordRow {
     pub tenant_id: Uuid,
     pub id: Uuid,
