@@ -73,7 +73,9 @@ impl From<StoreError> for ServiceError {
             StoreError::NotFound => ServiceError::NotFound("object"),
             StoreError::Conflict => ServiceError::Conflict("an object with this key already exists"),
             StoreError::Stale => ServiceError::Stale,
-            StoreError::Busy => ServiceError::Unavailable("another write holds this record's identifiers; try again".into()),
+            StoreError::Busy => {
+                ServiceError::Unavailable("another write holds this record's identifiers; try again".into())
+            }
             other => ServiceError::Internal(other.to_string()),
         }
     }
@@ -86,6 +88,16 @@ impl From<Invalid> for ServiceError {
 }
 
 pub type Result<T> = std::result::Result<T, ServiceError>;
+
+/// What `/readyz` says about the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    /// It answers but refuses writes (a standby, a failed-over primary).
+    ReadOnly,
+    /// It does not answer; connections are opened again when it does.
+    Unreachable,
+}
 
 /// Who is acting: a signed-in staff member.
 #[derive(Debug, Clone)]
@@ -220,8 +232,15 @@ impl Vault {
     }
 
     /// Readiness: the store answers a query.
-    pub async fn ready(&self) -> Result<()> {
-        self.store.read_latest(|db| queries::ping(db)).await.map_err(Into::into)
+    pub async fn ready(&self) -> Readiness {
+        match self.store.read_latest(queries::ping).await {
+            Ok(true) => Readiness::Ready,
+            Ok(false) => Readiness::ReadOnly,
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness: the database does not answer");
+                Readiness::Unreachable
+            }
+        }
     }
 
     /// The tenant, if the actor may see it; otherwise "not found".

@@ -385,7 +385,10 @@ impl Vault {
                         .write_recorded(move |db, d| {
                             let probe: Vec<(String, Vec<u8>)> =
                                 idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
-                            if !queries::try_lock_identifiers(db, &idents.iter().map(|i| &i.hash[..]).collect::<Vec<_>>())? {
+                            if !queries::try_lock_identifiers(
+                                db,
+                                &idents.iter().map(|i| &i.hash[..]).collect::<Vec<_>>(),
+                            )? {
                                 return Err(StoreError::Busy);
                             }
                             match owner_of_hashes(db, tenant, &probe, Some(sid))? {
@@ -580,7 +583,10 @@ impl Vault {
                             d.subject = Some(sid);
                             let probe: Vec<(String, Vec<u8>)> =
                                 idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
-                            if !queries::try_lock_identifiers(db, &idents.iter().map(|i| &i.hash[..]).collect::<Vec<_>>())? {
+                            if !queries::try_lock_identifiers(
+                                db,
+                                &idents.iter().map(|i| &i.hash[..]).collect::<Vec<_>>(),
+                            )? {
                                 return Err(StoreError::Busy);
                             }
                             if owner_of_hashes(db, tenant, &probe, Some(sid))?.is_some() {

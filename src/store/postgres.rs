@@ -10,7 +10,7 @@ use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use postgres::{Client, NoTls, Statement};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How a connection is secured: libpq's `sslmode` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +53,11 @@ impl Target {
                         "require" => SslMode::Require,
                         "verify-ca" => SslMode::VerifyCa,
                         "verify-full" => SslMode::VerifyFull,
-                        _ => return Err(bad(format!("sslmode={v} is not one of disable, allow, prefer, require, verify-ca, verify-full"))),
+                        _ => {
+                            return Err(bad(format!(
+                                "sslmode={v} is not one of disable, allow, prefer, require, verify-ca, verify-full"
+                            )))
+                        }
                     }
                 }
                 "sslrootcert" => root = Some(percent_decode(v)),
@@ -264,10 +268,6 @@ impl ServerCertVerifier for Chain {
     }
 }
 
-/// After a failed reconnection, how long statements fail at once instead
-/// of each trying again (and waiting for a timeout).
-const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
-
 pub struct Postgres {
     target: Target,
     client: Option<Client>,
@@ -275,13 +275,12 @@ pub struct Postgres {
     /// A transaction is open: a lost connection fails it rather than
     /// silently continuing on a new connection outside it.
     in_tx: bool,
-    failed_at: Option<Instant>,
 }
 
 impl Postgres {
     pub fn connect(target: &Target) -> Result<Self, StoreError> {
         let client = target.connect()?;
-        Ok(Postgres { target: target.clone(), client: Some(client), stmts: HashMap::new(), in_tx: false, failed_at: None })
+        Ok(Postgres { target: target.clone(), client: Some(client), stmts: HashMap::new(), in_tx: false })
     }
 
     /// The connection; opened again if it was lost and no transaction is open.
@@ -293,22 +292,23 @@ impl Postgres {
             }
             self.client = None;
             self.stmts.clear();
-            if self.failed_at.is_some_and(|t| t.elapsed() < RECONNECT_PAUSE) {
-                return Err(StoreError::Unavailable("the database is unreachable".into()));
-            }
-            match self.target.connect() {
-                Ok(c) => {
-                    tracing::info!("database connection opened again");
-                    self.client = Some(c);
-                    self.failed_at = None;
-                }
-                Err(e) => {
-                    self.failed_at = Some(Instant::now());
-                    return Err(e);
-                }
-            }
+            self.client = Some(self.target.connect()?);
+            tracing::info!("database connection opened again");
         }
         Ok(self.client.as_mut().expect("connected"))
+    }
+
+    /// Runs `f`; outside a transaction, once more on a new connection if
+    /// the server had dropped this one (a restart, a failover, a terminated
+    /// backend): a statement that found the connection gone did nothing.
+    fn again<T>(&mut self, mut f: impl FnMut(&mut Self) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        match f(self) {
+            Err(StoreError::Unavailable(_)) if !self.in_tx => {
+                self.client = None;
+                f(self)
+            }
+            r => r,
+        }
     }
 
     fn prepare(&mut self, sql: &'static str) -> Result<Statement, StoreError> {
@@ -332,6 +332,14 @@ fn err(e: postgres::Error) -> StoreError {
     }
     if e.is_closed() {
         return StoreError::Unavailable(e.to_string());
+    }
+    if let Some(db) = e.as_db_error() {
+        let code = db.code().code();
+        // Read-only (a standby, a failed-over primary), the connection
+        // gone, the server shutting down: the database is not available.
+        if code == "25006" || code.starts_with("08") || code.starts_with("57P") {
+            return StoreError::Unavailable(format!("{} (SQLSTATE {code})", db.message()));
+        }
     }
     // The SQLSTATE always; the server's message only for classes whose
     // messages name objects (privileges, schema, resources), never values;
@@ -366,15 +374,19 @@ impl ToSql for Val {
 
 impl Db for Postgres {
     fn exec(&mut self, sql: &'static str, params: &[Val]) -> Result<u64, StoreError> {
-        let stmt = self.prepare(sql)?;
         let p: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-        self.client()?.execute(&stmt, &p).map_err(err)
+        self.again(|me| {
+            let stmt = me.prepare(sql)?;
+            me.client()?.execute(&stmt, &p).map_err(err)
+        })
     }
 
     fn query(&mut self, sql: &'static str, params: &[Val]) -> Result<Vec<Row>, StoreError> {
-        let stmt = self.prepare(sql)?;
         let p: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-        let rows = self.client()?.query(&stmt, &p).map_err(err)?;
+        let rows = self.again(|me| {
+            let stmt = me.prepare(sql)?;
+            me.client()?.query(&stmt, &p).map_err(err)
+        })?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let mut vals = Vec::with_capacity(r.len());
@@ -399,7 +411,14 @@ impl Db for Postgres {
         if begins {
             self.in_tx = false;
         }
-        let r = self.client().and_then(|c| c.batch_execute(sql).map_err(err));
+        let mut r = self.client().and_then(|c| c.batch_execute(sql).map_err(err));
+        if begins && matches!(r, Err(StoreError::Unavailable(_))) {
+            // The server dropped this connection while it was idle (a
+            // restart, a failover): nothing was lost, so open a new one
+            // now rather than fail the batch.
+            self.client = None;
+            r = self.client().and_then(|c| c.batch_execute(sql).map_err(err));
+        }
         if begins {
             self.in_tx = r.is_ok();
         }

@@ -144,6 +144,49 @@ impl TestServer {
         s
     }
 
+    /// Another server on the same database (PostgreSQL) with the same
+    /// master key, as a second `varuh serve` behind a load balancer would
+    /// be: its own caches, appender and writers. Tokens of one work on both.
+    pub async fn peer(&self) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(self.cfg.master_key_path(), dir.path().join("master.key")).unwrap();
+        let mut cfg = self.cfg.clone();
+        cfg.data_dir = dir.path().to_path_buf();
+        let clock = Clock::default();
+        let opened = setup::open(&cfg, Create::No, clock.clone()).await.expect("open the second server");
+        let state = AppState { vault: opened.vault.clone(), max_body_bytes: cfg.max_body_bytes };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let _ =
+                axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
+        });
+        TestServer {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            admin: self.admin.clone(),
+            cfg,
+            clock,
+            _dir: dir,
+            task,
+        }
+    }
+
+    /// Verifies the whole stored trail (as `varuh audit verify` does) with
+    /// the key of a head made now.
+    pub async fn verify_trail(&self) -> varuh::audit::verify::Report {
+        let (st, h) = self.post("/v1/audit/heads", &self.admin, json!({})).await;
+        assert_eq!(st, StatusCode::CREATED, "{h}");
+        let key = varuh::audit::note::VerifierKey::parse(h["key"].as_str().unwrap()).unwrap();
+        let location = varuh::store::Location::parse(&self.cfg.database_url()).unwrap();
+        tokio::task::spawn_blocking(move || {
+            let mut db = varuh::store::Store::connect_raw(&location).unwrap();
+            varuh::audit::verify::verify_store(db.as_mut(), &key, &[]).unwrap()
+        })
+        .await
+        .unwrap()
+    }
+
     /// Logs in with a one-time password, sets `PASSWORD`, returns a token.
     pub async fn first_login(&self, user: &str, otp: &str) -> String {
         let (st, body) =

@@ -77,7 +77,7 @@ pub fn insert_audit_events(db: &mut dyn Db, events: &[(AuditIndex, Vec<u8>, [u8;
 /// transaction is already exclusive).
 pub fn lock_audit(db: &mut dyn Db) -> Result<(), StoreError> {
     if db.dialect() == super::super::db::Dialect::Postgres {
-        db.query("SELECT pg_advisory_xact_lock(1986097781, 1)", &[])?;
+        db.exec("SELECT pg_advisory_xact_lock(1986097781, 1)", &[])?;
     }
     Ok(())
 }

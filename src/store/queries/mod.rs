@@ -16,7 +16,17 @@ pub use tenancy::*;
 use super::db::Db;
 use super::StoreError;
 
-pub fn ping(db: &mut dyn Db) -> Result<(), StoreError> {
+/// Whether the database answers and takes writes: `Ok(false)` when it is
+/// read-only (a hot standby, a failed-over primary, or
+/// `default_transaction_read_only`).
+pub fn ping(db: &mut dyn Db) -> Result<bool, StoreError> {
+    if db.dialect() == super::db::Dialect::Postgres {
+        let r = db.query(
+            "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on' OR current_setting('default_transaction_read_only') = 'on'",
+            &[],
+        )?;
+        return Ok(!r.first().map(|r| r.bool(0)).transpose()?.unwrap_or(true));
+    }
     db.query("SELECT 1", &[])?;
-    Ok(())
+    Ok(true)
 }
