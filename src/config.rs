@@ -56,7 +56,7 @@ impl Default for Config {
             tls_key: None,
             max_body_bytes: 1024 * 1024,
             readers: 4,
-            writers: 4,
+            writers: 2,
             log_format: "text".into(),
             log_file: None,
             audit_origin: "varuh.local/audit".into(),

@@ -106,11 +106,13 @@ impl State {
     /// one (one query when there are none). `false` when the database does
     /// not continue this state (its last event is gone or different: a
     /// rolled-back batch, a restore): the caller reloads.
+    /// The first read also takes the audit trail's lock.
     fn catch_up(&mut self, db: &mut dyn Db) -> Result<bool, StoreError> {
+        let mut lock = true;
         loop {
             let size = self.frontier.size() as i64;
             let from = (size - 1).max(0);
-            let rows = queries::audit_tail(db, from, 10_000)?;
+            let rows = queries::audit_tail(db, from, 10_000, std::mem::take(&mut lock))?;
             let mut rows = rows.into_iter().peekable();
             if size > 0 {
                 match rows.next() {
@@ -213,15 +215,14 @@ impl Appender {
     /// transaction. First takes the audit trail's lock (held to the end of
     /// the transaction, so seq order is commit order across servers), then
     /// catches up with what others appended since this appender's last
-    /// write. The lock comes before the appender's mutex: a writer waiting
-    /// for another server does not hold up this server's other writers'
-    /// jobs.
+    /// write (on PostgreSQL both in one round trip). Jobs do not take the
+    /// appender's mutex (their events wait in the transaction), so a
+    /// writer waiting here for another server's commit holds up no job.
     pub fn flush(
         me: &std::sync::Mutex<Appender>,
         db: &mut dyn Db,
         events: Vec<(Draft, i64)>,
     ) -> Result<(), StoreError> {
-        queries::lock_audit(db)?;
         let mut ap = me.lock().unwrap_or_else(|e| e.into_inner());
         let r = ap.write(db, events);
         if r.is_err() {
@@ -237,7 +238,6 @@ impl Appender {
     /// (`Store::write_last`): the audit trail's lock is then held only
     /// until that batch commits.
     pub fn head(me: &std::sync::Mutex<Appender>, db: &mut dyn Db) -> Result<(u64, Hash), StoreError> {
-        queries::lock_audit(db)?;
         let mut ap = me.lock().unwrap_or_else(|e| e.into_inner());
         let r = ap.write(db, take_deferred()).and_then(|()| {
             let st = ap.state.as_mut().ok_or_else(|| StoreError::Db("audit state not loaded".into()))?;
@@ -261,6 +261,8 @@ impl Appender {
             }
             tracing::warn!("the audit log changed under this server's appender; reloading its state");
             self.state = None;
+        } else {
+            queries::lock_audit(db)?;
         }
         self.state(db)
     }

@@ -43,6 +43,10 @@ struct Args {
     clients: usize,
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Servers sharing the one database (PostgreSQL): clients are spread
+    /// over them, as behind a load balancer.
+    #[arg(long, default_value_t = 1)]
+    servers: usize,
     /// vault (over HTTP, a separate server process) or audit (in process).
     #[arg(long, default_value = "vault")]
     mode: String,
@@ -52,6 +56,7 @@ struct Server {
     child: Child,
     port: u16,
     _dir: tempfile_dir::Dir,
+    envs: Vec<(&'static str, String)>,
 }
 
 impl Drop for Server {
@@ -106,19 +111,41 @@ fn start(args: &Args) -> Result<(Server, String)> {
     envs.push(("VARUH_POLICY_FILE", policy.display().to_string()));
     let exe = varuh_exe()?;
     let out = Command::new(&exe).arg("--data-dir").arg(&dir.0).arg("init").envs(envs.iter().cloned()).output()?;
-    if !out.status.success() {
-        bail!("varuh init failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let otp = stdout
+    let otp = match out.status.success() {
+        true => String::from_utf8_lossy(&out.stdout).into_owned(),
+        false => bail!("varuh init failed: {}", String::from_utf8_lossy(&out.stderr)),
+    };
+    let server = serve(&exe, dir, envs)?;
+    let otp = otp
         .lines()
         .find_map(|l| l.trim().strip_prefix("one-time password:").map(|p| p.trim().to_string()))
         .context("no one-time password printed")?;
-    let mut child = Command::new(&exe)
+    Ok((server, otp))
+}
+
+/// Another server on the same database: its own data directory with the
+/// same master key, its own port.
+fn start_peer(first: &Server) -> Result<Server> {
+    let dir = tempfile_dir::Dir::new()?;
+    std::fs::copy(first._dir.0.join("master.key"), dir.0.join("master.key"))?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut envs = first.envs.clone();
+    envs.retain(|(k, _)| *k != "VARUH_LISTEN");
+    envs.push(("VARUH_LISTEN", format!("127.0.0.1:{port}")));
+    serve(&varuh_exe()?, dir, envs)
+}
+
+fn serve(exe: &std::path::Path, dir: tempfile_dir::Dir, envs: Vec<(&'static str, String)>) -> Result<Server> {
+    let port: u16 = envs
+        .iter()
+        .find(|(k, _)| *k == "VARUH_LISTEN")
+        .and_then(|(_, v)| v.rsplit(':').next()?.parse().ok())
+        .context("listen port")?;
+    let mut child = Command::new(exe)
         .arg("--data-dir")
         .arg(&dir.0)
         .arg("serve")
-        .envs(envs)
+        .envs(envs.iter().cloned())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;
@@ -130,7 +157,7 @@ fn start(args: &Args) -> Result<(Server, String)> {
             }
         }
     });
-    Ok((Server { child, port, _dir: dir }, otp))
+    Ok(Server { child, port, _dir: dir, envs })
 }
 
 /// One keep-alive HTTP/1.1 connection. The load generator shares the two
@@ -231,7 +258,7 @@ impl Phase {
 /// number i, until `limit` requests are done or `secs` pass.
 async fn run<F>(
     name: &'static str,
-    port: u16,
+    ports: &[u16],
     token: &str,
     clients: usize,
     limit: usize,
@@ -247,8 +274,9 @@ where
     let start = Instant::now();
     let deadline = start + Duration::from_secs(secs);
     let mut tasks = Vec::new();
-    for _ in 0..clients {
+    for k in 0..clients {
         let (make, next, token) = (make.clone(), next.clone(), token.to_string());
+        let port = ports[k % ports.len()];
         tasks.push(tokio::spawn(async move {
             let mut c = connect(port).await?;
             let mut lat = Vec::new();
@@ -489,9 +517,28 @@ async fn vault(args: Args) -> Result<()> {
     )
     .await?;
     let recs = format!("/v1/tenants/{tenant}/collections/customers/records");
+    let mut peers = Vec::new();
+    let mut ports = vec![port];
+    for _ in 1..args.servers.max(1) {
+        let p = start_peer(&server)?;
+        let mut up = false;
+        for _ in 0..200 {
+            if connect(p.port).await.is_ok() {
+                up = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if !up {
+            bail!("the second server did not start");
+        }
+        ports.push(p.port);
+        peers.push(p);
+    }
     println!(
-        "varuh-bench: backend={} subjects={} clients={} seconds/phase={} cores={}",
+        "varuh-bench: backend={} servers={} subjects={} clients={} seconds/phase={} cores={}",
         args.backend,
+        ports.len(),
         args.subjects,
         args.clients,
         args.seconds,
@@ -500,7 +547,7 @@ async fn vault(args: Args) -> Result<()> {
 
     let r = recs.clone();
     let (mut preload, kept) =
-        run("preload (create, new subject)", port, &token, args.clients, args.subjects, 3600, move |i| {
+        run("preload (create, new subject)", &ports, &token, args.clients, args.subjects, 3600, move |i| {
             (Method::POST, r.clone(), Some(record(i, "p")), StatusCode::CREATED)
         })
         .await?;
@@ -512,19 +559,19 @@ async fn vault(args: Args) -> Result<()> {
     );
     let r = recs.clone();
     let (mut creates, _) =
-        run("create (5 fields, durable)", port, &token, args.clients, usize::MAX, args.seconds, move |i| {
+        run("create (5 fields, durable)", &ports, &token, args.clients, usize::MAX, args.seconds, move |i| {
             (Method::POST, r.clone(), Some(record(i, "c")), StatusCode::CREATED)
         })
         .await?;
     let (r, ids2) = (recs.clone(), ids.clone());
-    let (mut reads, _) = run("read by id", port, &token, args.clients, usize::MAX, args.seconds, move |i| {
+    let (mut reads, _) = run("read by id", &ports, &token, args.clients, usize::MAX, args.seconds, move |i| {
         let id = &ids2[(i.wrapping_mul(2654435761)) % ids2.len()];
         (Method::GET, format!("{r}/{id}"), None, StatusCode::OK)
     })
     .await?;
     let lookup = format!("/v1/tenants/{tenant}/subjects/lookup");
     let n = args.subjects;
-    let (mut lookups, _) = run("look-up by e-mail", port, &token, args.clients, usize::MAX, args.seconds, move |i| {
+    let (mut lookups, _) = run("look-up by e-mail", &ports, &token, args.clients, usize::MAX, args.seconds, move |i| {
         let k = (i.wrapping_mul(2654435761)) % n;
         (
             Method::POST,
@@ -535,7 +582,7 @@ async fn vault(args: Args) -> Result<()> {
     })
     .await?;
     // Sign-ins: Argon2id with the configured (default) parameters, each a new session.
-    let (mut logins, _) = run("login (Argon2id)", port, "", args.clients, usize::MAX, args.seconds, move |_| {
+    let (mut logins, _) = run("login (Argon2id)", &ports, "", args.clients, usize::MAX, args.seconds, move |_| {
         (
             Method::POST,
             "/v1/auth/login".to_string(),

@@ -205,7 +205,7 @@ impl Vault {
         }
         if !self.queue.scheduled.swap(true, Ordering::AcqRel) {
             let q = self.queue.clone();
-            if let Err(e) = self.store.submit(Box::new(move |_| q.write())) {
+            if let Err(e) = self.store.submit_events(Box::new(move |_| q.write())) {
                 self.queue.scheduled.store(false, Ordering::Release);
                 for w in std::mem::take(&mut *self.queue.pending.lock().unwrap_or_else(|e| e.into_inner())) {
                     let _ = w.tx.send(Err(e.to_string()));

@@ -401,9 +401,7 @@ impl Vault {
                                 queries::insert_subject(db, s)?;
                             }
                             queries::insert_record(db, &row)?;
-                            for i in &idents {
-                                queries::insert_identifier(db, tenant, sid, i)?;
-                            }
+                            queries::insert_identifiers(db, tenant, sid, &idents)?;
                             d.record = Some(id);
                             d.subject = Some(sid);
                             Ok(Placed::Done)
@@ -594,9 +592,7 @@ impl Vault {
                             }
                             queries::update_record(db, &row, current)?;
                             queries::delete_identifiers_of_record(db, tenant, id)?;
-                            for i in &idents {
-                                queries::insert_identifier(db, tenant, sid, i)?;
-                            }
+                            queries::insert_identifiers(db, tenant, sid, &idents)?;
                             Ok(())
                         })
                         .await;
@@ -726,14 +722,10 @@ fn owner_of_hashes(
     idents: &[(String, Vec<u8>)],
     except: Option<Uuid>,
 ) -> std::result::Result<Option<Uuid>, StoreError> {
-    for (kind, hash) in idents {
-        for s in queries::subjects_by_identifier(db, tenant, kind, hash)? {
-            if Some(s) != except {
-                return Ok(Some(s));
-            }
-        }
+    if idents.is_empty() {
+        return Ok(None);
     }
-    Ok(None)
+    Ok(queries::subjects_by_identifiers(db, tenant, idents)?.into_iter().find(|s| Some(*s) != except))
 }
 
 fn owner_of(

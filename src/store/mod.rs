@@ -149,6 +149,9 @@ enum Kind {
     /// Ends its batch: the batch commits right after it (a tree head, which
     /// takes the audit trail's lock: held only until that commit).
     Last,
+    /// Like `Late`, and it does not touch the database (it only hands
+    /// events to the transaction hook): no savepoint around it.
+    Events,
 }
 
 /// What the writer tells the layer above about its transactions: the audit
@@ -404,13 +407,23 @@ impl Store {
         pool.lock().unwrap_or_else(|e| e.into_inner()).push(r);
     }
 
-    /// Queues a raw job for the writer; for callers that answer many
-    /// waiters from one job (the audit queue).
+    /// Queues a raw job for the writer that changes nothing a reader
+    /// waits for (a session's last use); it may run late.
     pub(crate) fn submit(&self, job: WriteJob) -> Result<(), StoreError> {
+        self.send((job, Kind::Late))
+    }
+
+    /// Queues a job that only hands events to the transaction hook and does
+    /// not touch the database (the audit queue's): no savepoint for it.
+    pub(crate) fn submit_events(&self, job: WriteJob) -> Result<(), StoreError> {
+        self.send((job, Kind::Events))
+    }
+
+    fn send(&self, q: Queued) -> Result<(), StoreError> {
         self.writer
             .as_ref()
             .ok_or_else(|| StoreError::Unavailable("store is closed".into()))?
-            .send((job, Kind::Late))
+            .send(q)
             .map_err(|_| StoreError::Unavailable("writer stopped".into()))
     }
 
@@ -528,10 +541,10 @@ fn writer_loop(
     let mut in_flight = false;
     let mut closed = false;
     // Jobs that may run late and arrived during a flush, to run just before the commit.
-    let mut late: Vec<WriteJob> = Vec::new();
+    let mut late: Vec<Queued> = Vec::new();
     let run = |db: &mut Box<dyn Db>, b: &mut Batch, (job, kind): Queued| {
         let h = hook_of(&hook);
-        b.data |= kind != Kind::Late;
+        b.data |= matches!(kind, Kind::Data | Kind::Last);
         b.last |= kind == Kind::Last;
         let mark = h.as_ref().map_or(0, |h| h.mark());
         if !b.open {
@@ -548,6 +561,16 @@ fn writer_loop(
             }
             b.open = true;
         }
+        if kind == Kind::Events {
+            let (ok, reply) = job(&mut FailingDb("this job may not use the database".into()));
+            if !ok {
+                if let Some(h) = &h {
+                    h.undo(mark);
+                }
+            }
+            b.replies.push(reply);
+            return;
+        }
         let sp = db.control("SAVEPOINT j");
         let (ok, reply) = job(db.as_mut());
         let end = if ok && sp.is_ok() {
@@ -563,9 +586,9 @@ fn writer_loop(
         }
         b.replies.push(reply);
     };
-    let queue = |db: &mut Box<dyn Db>, b: &mut Batch, late: &mut Vec<WriteJob>, in_flight: bool, q: Queued| {
-        if in_flight && q.1 == Kind::Late {
-            late.push(q.0);
+    let queue = |db: &mut Box<dyn Db>, b: &mut Batch, late: &mut Vec<Queued>, in_flight: bool, q: Queued| {
+        if in_flight && matches!(q.1, Kind::Late | Kind::Events) {
+            late.push(q);
         } else {
             run(db, b, q);
         }
@@ -613,8 +636,8 @@ fn writer_loop(
             in_flight = false;
         }
         if !b.last {
-            for job in late.drain(..) {
-                run(&mut db, &mut b, (job, Kind::Late));
+            for (job, kind) in late.drain(..) {
+                run(&mut db, &mut b, (job, kind));
             }
         }
         if !b.open {
@@ -763,6 +786,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("migrations/sqlite/0004_audit_frontier.sql")),
     (5, include_str!("migrations/sqlite/0005_audit_subject_runs.sql")),
     (6, include_str!("migrations/sqlite/0006_identity.sql")),
+    (7, include_str!("migrations/sqlite/0007_audit_lock.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_vault.sql")),
@@ -771,6 +795,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("migrations/postgres/0004_audit_frontier.sql")),
     (5, include_str!("migrations/postgres/0005_audit_subject_runs.sql")),
     (6, include_str!("migrations/postgres/0006_identity.sql")),
+    (7, include_str!("migrations/postgres/0007_audit_lock.sql")),
 ];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.

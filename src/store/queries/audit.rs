@@ -93,23 +93,27 @@ pub struct TailRow {
 }
 
 /// Events from `from` on, at most `limit`: what other servers appended
-/// since this one's last batch (and the last event this one knows).
-pub fn audit_tail(db: &mut dyn Db, from: i64, limit: i64) -> Result<Vec<TailRow>, StoreError> {
-    db.query(
-        "SELECT seq, time_ms, leaf_hash, COALESCE(tenant_id, ''), subject_id FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2",
-        &[from.into(), limit.into()],
-    )?
-    .into_iter()
-    .map(|mut r| {
-        Ok(TailRow {
-            seq: r.i64(0)?,
-            time_ms: r.i64(1)?,
-            leaf_hash: r.take_blob(2)?,
-            tenant: r.take_opt_text(3)?.unwrap_or_default(),
-            subject: r.take_opt_text(4)?,
+/// since this one's last batch (and the last event this one knows). With
+/// `lock`, first takes the audit trail's lock, in the same round trip on
+/// PostgreSQL (`varuh_audit_tail_locked`).
+pub fn audit_tail(db: &mut dyn Db, from: i64, limit: i64, lock: bool) -> Result<Vec<TailRow>, StoreError> {
+    let sql = if lock && db.dialect() == super::super::db::Dialect::Postgres {
+        "SELECT seq, time_ms, leaf_hash, tenant_id, subject_id FROM varuh_audit_tail_locked($1, $2)"
+    } else {
+        "SELECT seq, time_ms, leaf_hash, COALESCE(tenant_id, ''), subject_id FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2"
+    };
+    db.query(sql, &[from.into(), limit.into()])?
+        .into_iter()
+        .map(|mut r| {
+            Ok(TailRow {
+                seq: r.i64(0)?,
+                time_ms: r.i64(1)?,
+                leaf_hash: r.take_blob(2)?,
+                tenant: r.take_opt_text(3)?.unwrap_or_default(),
+                subject: r.take_opt_text(4)?,
+            })
         })
-    })
-    .collect()
+        .collect()
 }
 
 /// The query columns of a stored event as they are in the table.

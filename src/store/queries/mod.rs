@@ -16,6 +16,25 @@ pub use tenancy::*;
 use super::db::Db;
 use super::StoreError;
 
+/// Statements whose text depends on a count (rows of a multi-row INSERT,
+/// alternatives of an OR): built once per count up to `N` and kept for the
+/// life of the process (prepared statements are keyed by a 'static text).
+pub(crate) struct Shapes<const N: usize> {
+    texts: std::sync::OnceLock<Vec<&'static str>>,
+    build: fn(usize) -> String,
+}
+
+impl<const N: usize> Shapes<N> {
+    pub(crate) const fn new(build: fn(usize) -> String) -> Self {
+        Shapes { texts: std::sync::OnceLock::new(), build }
+    }
+    /// The text for `n` (1..=N).
+    pub(crate) fn get(&self, n: usize) -> &'static str {
+        let texts = self.texts.get_or_init(|| (1..=N).map(|k| &*Box::leak((self.build)(k).into_boxed_str())).collect());
+        texts[n.clamp(1, N) - 1]
+    }
+}
+
 /// Whether the database answers and takes writes: `Ok(false)` when it is
 /// read-only (a hot standby, a failed-over primary, or
 /// `default_transaction_read_only`).

@@ -1,6 +1,6 @@
 //! Statements of subjects, identifiers and records.
 
-use super::super::db::{Db, Row};
+use super::super::db::{Db, Row, Val};
 use super::super::StoreError;
 use uuid::Uuid;
 
@@ -38,7 +38,6 @@ pub struct IdentifierRow {
     pub source_record: Option<Uuid>,
 }
 
-/// Subjects (normally at most one) that an identifier points to.
 /// Serialises writes that look identifiers up and then add them, across
 /// the writer connections of one server and across servers (PostgreSQL: a
 /// transaction-level advisory lock per identifier, taken in order, without
@@ -55,8 +54,13 @@ pub fn try_lock_identifiers(db: &mut dyn Db, hashes: &[&[u8]]) -> Result<bool, S
         .collect();
     keys.sort_unstable();
     keys.dedup();
-    for k in keys {
-        let got = db.query("SELECT pg_try_advisory_xact_lock($1)", &[k.into()])?;
+    static LOCK: super::Shapes<4> = super::Shapes::new(|n| {
+        let each: Vec<String> = (1..=n).map(|i| format!("pg_try_advisory_xact_lock(${i})")).collect();
+        format!("SELECT {}", each.join(" AND "))
+    });
+    for chunk in keys.chunks(4) {
+        let params: Vec<Val> = chunk.iter().map(|k| (*k).into()).collect();
+        let got = db.query(LOCK.get(chunk.len()), &params)?;
         if !got.first().map(|r| r.bool(0)).transpose()?.unwrap_or(false) {
             return Ok(false);
         }
@@ -64,6 +68,34 @@ pub fn try_lock_identifiers(db: &mut dyn Db, hashes: &[&[u8]]) -> Result<bool, S
     Ok(true)
 }
 
+/// The subjects (normally at most one) that any of these identifiers
+/// points to, in one statement for up to four of them.
+pub fn subjects_by_identifiers(
+    db: &mut dyn Db,
+    tenant: Uuid,
+    idents: &[(String, Vec<u8>)],
+) -> Result<Vec<Uuid>, StoreError> {
+    static ANY: super::Shapes<4> = super::Shapes::new(|n| {
+        let each: Vec<String> = (0..n).map(|i| format!("(kind = ${} AND hash = ${})", 2 * i + 2, 2 * i + 3)).collect();
+        format!("SELECT DISTINCT subject_id FROM subject_identifiers WHERE tenant_id = $1 AND ({})", each.join(" OR "))
+    });
+    let mut out = Vec::new();
+    for chunk in idents.chunks(4) {
+        let mut params: Vec<Val> = vec![tenant.into()];
+        for (kind, hash) in chunk {
+            params.extend([kind.as_str().into(), hash.as_slice().into()]);
+        }
+        for r in db.query(ANY.get(chunk.len()), &params)? {
+            let s = r.uuid(0)?;
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Subjects (normally at most one) that an identifier points to.
 pub fn subjects_by_identifier(db: &mut dyn Db, tenant: Uuid, kind: &str, hash: &[u8]) -> Result<Vec<Uuid>, StoreError> {
     db.query(
         "SELECT DISTINCT subject_id FROM subject_identifiers WHERE tenant_id = $1 AND kind = $2 AND hash = $3",
@@ -72,6 +104,39 @@ pub fn subjects_by_identifier(db: &mut dyn Db, tenant: Uuid, kind: &str, hash: &
     .iter()
     .map(|r| r.uuid(0))
     .collect()
+}
+
+/// Inserts identifiers of one subject, up to eight per statement.
+pub fn insert_identifiers(
+    db: &mut dyn Db,
+    tenant: Uuid,
+    subject: Uuid,
+    rows: &[IdentifierRow],
+) -> Result<(), StoreError> {
+    static ROWS: super::Shapes<8> = super::Shapes::new(|n| {
+        let each: Vec<String> = (0..n)
+            .map(|i| format!("(${}, ${}, ${}, ${}, ${})", 5 * i + 1, 5 * i + 2, 5 * i + 3, 5 * i + 4, 5 * i + 5))
+            .collect();
+        format!(
+            "INSERT INTO subject_identifiers (tenant_id, kind, hash, source_record, subject_id) VALUES {} ON CONFLICT DO NOTHING",
+            each.join(", ")
+        )
+    });
+    for chunk in rows.chunks(8) {
+        let mut params: Vec<Val> = Vec::with_capacity(chunk.len() * 5);
+        for i in chunk {
+            let source = i.source_record.map(|r| r.to_string()).unwrap_or_default();
+            params.extend([
+                tenant.into(),
+                i.kind.as_str().into(),
+                i.hash.as_slice().into(),
+                source.into(),
+                subject.into(),
+            ]);
+        }
+        db.exec(ROWS.get(chunk.len()), &params)?;
+    }
+    Ok(())
 }
 
 pub fn insert_identifier(db: &mut dyn Db, tenant: Uuid, subject: Uuid, i: &IdentifierRow) -> Result<(), StoreError> {
