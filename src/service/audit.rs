@@ -296,21 +296,36 @@ impl Vault {
         &self,
         f: impl FnOnce(&mut dyn Db, &mut Draft) -> std::result::Result<R, StoreError> + Send + 'static,
     ) -> std::result::Result<R, StoreError> {
+        self.write_recorded_as(false, f).await
+    }
+
+    /// `write_recorded` for a job that is one all-or-nothing statement on
+    /// PostgreSQL (`Store::write_whole`: no savepoint).
+    pub(crate) async fn write_recorded_whole<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Db, &mut Draft) -> std::result::Result<R, StoreError> + Send + 'static,
+    ) -> std::result::Result<R, StoreError> {
+        self.write_recorded_as(true, f).await
+    }
+
+    async fn write_recorded_as<R: Send + 'static>(
+        &self,
+        whole: bool,
+        f: impl FnOnce(&mut dyn Db, &mut Draft) -> std::result::Result<R, StoreError> + Send + 'static,
+    ) -> std::result::Result<R, StoreError> {
         let Ok(mut d) = PENDING.try_with(|p| p.borrow().draft.clone()) else {
             return self.store.write(move |db| f(db, &mut Draft::default())).await;
         };
         let now = self.clock.now_ms();
-        let (r, d) = self
-            .store
-            .write(move |db| {
-                let before = d.detail.clone();
-                let r = f(db, &mut d)?;
-                keep_note(before.as_deref(), &mut d);
-                d.outcome = "ok".into();
-                log::append(d.clone(), now);
-                Ok((r, d))
-            })
-            .await?;
+        let job = move |db: &mut dyn Db| {
+            let before = d.detail.clone();
+            let r = f(db, &mut d)?;
+            keep_note(before.as_deref(), &mut d);
+            d.outcome = "ok".into();
+            log::append(d.clone(), now);
+            Ok((r, d))
+        };
+        let (r, d) = if whole { self.store.write_whole(job).await? } else { self.store.write(job).await? };
         PENDING.with(|p| *p.borrow_mut() = Pending { draft: d, recorded: true });
         Ok(r)
     }

@@ -11,7 +11,7 @@ use crate::domain::access::Action;
 use crate::domain::schema::identifier_text;
 use crate::domain::{check_name, identifiers, Invalid};
 use crate::store::db::Db;
-use crate::store::queries::{self, IdentifierRow, RecordRow, SealedRecord, SubjectRow};
+use crate::store::queries::{self, IdentifierRow, Placement, RecordRow, SealedRecord, SubjectRow};
 use crate::store::StoreError;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -382,26 +382,15 @@ impl Vault {
                     };
                     let idents = record_identifiers(&t, &c, &values, id);
                     let placed = self
-                        .write_recorded(move |db, d| {
-                            let probe: Vec<(String, Vec<u8>)> =
-                                idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
-                            if !queries::try_lock_identifiers(
-                                db,
-                                &idents.iter().map(|i| &i.hash[..]).collect::<Vec<_>>(),
-                            )? {
-                                return Err(StoreError::Busy);
+                        .write_recorded_whole(move |db, d| {
+                            // Anything but Done is not a change: the job fails so that
+                            // nothing (no event either) is written.
+                            match queries::place_record(db, new_subject.as_ref(), &row, &idents)? {
+                                Placement::Done => {}
+                                Placement::Busy => return Err(StoreError::Busy),
+                                Placement::Elsewhere(other) => return Err(StoreError::Elsewhere(other)),
+                                Placement::Conflict => return Err(StoreError::Conflict),
                             }
-                            match owner_of_hashes(db, tenant, &probe, Some(sid))? {
-                                // Not a change: the job fails so that nothing (no event either) is written.
-                                Some(other) if new_subject.is_some() => return Err(StoreError::Elsewhere(other)),
-                                Some(_) => return Err(StoreError::Conflict),
-                                None => {}
-                            }
-                            if let Some(s) = &new_subject {
-                                queries::insert_subject(db, s)?;
-                            }
-                            queries::insert_record(db, &row)?;
-                            queries::insert_identifiers(db, tenant, sid, &idents)?;
                             d.record = Some(id);
                             d.subject = Some(sid);
                             Ok(Placed::Done)

@@ -12,6 +12,10 @@ pub enum Val {
     I64(i64),
     Text(String),
     Blob(Vec<u8>),
+    /// Arrays: PostgreSQL only (arguments of its functions).
+    TextArray(Vec<String>),
+    BlobArray(Vec<Vec<u8>>),
+    I64Array(Vec<i64>),
 }
 
 impl From<i64> for Val {

@@ -364,6 +364,9 @@ impl ToSql for Val {
             Val::I64(v) => v.to_sql(ty, out),
             Val::Text(v) => v.to_sql(ty, out),
             Val::Blob(v) => v.to_sql(ty, out),
+            Val::TextArray(v) => v.to_sql(ty, out),
+            Val::BlobArray(v) => v.to_sql(ty, out),
+            Val::I64Array(v) => v.to_sql(ty, out),
         }
     }
     fn accepts(_: &Type) -> bool {

@@ -48,12 +48,7 @@ pub fn try_lock_identifiers(db: &mut dyn Db, hashes: &[&[u8]]) -> Result<bool, S
     if db.dialect() != super::super::db::Dialect::Postgres {
         return Ok(true);
     }
-    let mut keys: Vec<i64> = hashes
-        .iter()
-        .map(|h| i64::from_be_bytes(h.get(..8).and_then(|b| b.try_into().ok()).unwrap_or([0; 8])))
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
+    let keys = lock_keys(hashes.iter().copied());
     static LOCK: super::Shapes<4> = super::Shapes::new(|n| {
         let each: Vec<String> = (1..=n).map(|i| format!("pg_try_advisory_xact_lock(${i})")).collect();
         format!("SELECT {}", each.join(" AND "))
@@ -66,6 +61,90 @@ pub fn try_lock_identifiers(db: &mut dyn Db, hashes: &[&[u8]]) -> Result<bool, S
         }
     }
     Ok(true)
+}
+
+/// The advisory-lock keys of identifiers (their blind index's first 8
+/// bytes), sorted, without repeats.
+fn lock_keys<'a>(hashes: impl Iterator<Item = &'a [u8]>) -> Vec<i64> {
+    let mut keys: Vec<i64> =
+        hashes.map(|h| i64::from_be_bytes(h.get(..8).and_then(|b| b.try_into().ok()).unwrap_or([0; 8]))).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// Where a new record went (`place_record`).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Placement {
+    Done,
+    /// Another transaction holds one of its identifiers' locks: retry.
+    Busy,
+    /// It was to make a new subject, but an identifier names this one.
+    Elsewhere(Uuid),
+    /// Its subject exists and an identifier names another subject.
+    Conflict,
+}
+
+/// Places a new record and its identifiers (each with the record as its
+/// source): takes the identifiers' locks, checks that none names a subject
+/// other than the record's (then nothing is written), inserts the subject if
+/// `new_subject` is given, the record and its identifiers. On PostgreSQL in
+/// one call (`varuh_place_record`, migration 0008) that writes all or
+/// nothing and never aborts the transaction (run it with
+/// `Store::write_whole`); on SQLite as statements.
+pub fn place_record(
+    db: &mut dyn Db,
+    new_subject: Option<&SubjectRow>,
+    row: &RecordRow,
+    idents: &[IdentifierRow],
+) -> Result<Placement, StoreError> {
+    let (tenant, sid) = (row.tenant_id, row.subject_id);
+    if db.dialect() == super::super::db::Dialect::Postgres {
+        let answer = db.query(
+            "SELECT varuh_place_record($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            &[
+                tenant.into(),
+                sid.into(),
+                new_subject.map(|s| s.wrapped_key.clone()).into(),
+                new_subject.map_or(row.created_at, |s| s.created_at).into(),
+                row.id.into(),
+                row.collection_id.into(),
+                row.fields.as_slice().into(),
+                row.version.into(),
+                row.created_at.into(),
+                row.updated_at.into(),
+                Val::TextArray(idents.iter().map(|i| i.kind.clone()).collect()),
+                Val::BlobArray(idents.iter().map(|i| i.hash.clone()).collect()),
+                Val::I64Array(lock_keys(idents.iter().map(|i| &i.hash[..]))),
+            ],
+        )?;
+        let answer = answer.first().map(|r| r.text(0)).transpose()?.unwrap_or_default();
+        return match answer.split_once(' ').unwrap_or((answer.as_str(), "")) {
+            ("ok", _) => Ok(Placement::Done),
+            ("busy", _) => Ok(Placement::Busy),
+            ("conflict", _) | ("error", "23505") => Ok(Placement::Conflict),
+            ("elsewhere", other) => Ok(Placement::Elsewhere(
+                other.parse().map_err(|_| StoreError::Corrupt("a subject id that is not a uuid".into()))?,
+            )),
+            ("error", code) => Err(StoreError::Db(format!("placing a record failed (SQLSTATE {code})"))),
+            _ => Err(StoreError::Corrupt("an unknown answer from varuh_place_record".into())),
+        };
+    }
+    if !try_lock_identifiers(db, &idents.iter().map(|i| &i.hash[..]).collect::<Vec<_>>())? {
+        return Ok(Placement::Busy);
+    }
+    let probe: Vec<(String, Vec<u8>)> = idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
+    if !probe.is_empty() {
+        if let Some(other) = subjects_by_identifiers(db, tenant, &probe)?.into_iter().find(|s| *s != sid) {
+            return Ok(if new_subject.is_some() { Placement::Elsewhere(other) } else { Placement::Conflict });
+        }
+    }
+    if let Some(s) = new_subject {
+        insert_subject(db, s)?;
+    }
+    insert_record(db, row)?;
+    insert_identifiers(db, tenant, sid, idents)?;
+    Ok(Placement::Done)
 }
 
 /// The subjects (normally at most one) that any of these identifiers
