@@ -114,27 +114,46 @@ impl Vault {
                 let id = Uuid::now_v7();
                 let (_, wrapped) = t.keys.new_subject_key(tenant, id);
                 let now = self.clock.now_ms();
-                let found = self
-                    .write_recorded(move |db, d| {
-                        if let Some(existing) = owner_of(db, tenant, &idents, None)? {
-                            // Known by one identifier: attach the others to the same person.
-                            for i in &idents {
-                                queries::insert_identifier(db, tenant, existing, i)?;
+                let mut busy = 0;
+                let found = loop {
+                    let (idents, wrapped) = (idents.clone(), wrapped.clone());
+                    let r = self
+                        .write_recorded(move |db, d| {
+                            // Another writer (or server) adding one of these identifiers
+                            // right now: wait for it rather than make a second subject.
+                            if !queries::try_lock_identifiers(
+                                db,
+                                &idents.iter().map(|i| &i.hash[..]).collect::<Vec<_>>(),
+                            )? {
+                                return Err(StoreError::Busy);
                             }
-                            d.subject = Some(existing);
-                            return Ok(Some(existing));
+                            if let Some(existing) = owner_of(db, tenant, &idents, None)? {
+                                // Known by one identifier: attach the others to the same person.
+                                for i in &idents {
+                                    queries::insert_identifier(db, tenant, existing, i)?;
+                                }
+                                d.subject = Some(existing);
+                                return Ok(Some(existing));
+                            }
+                            d.subject = Some(id);
+                            queries::insert_subject(
+                                db,
+                                &SubjectRow { tenant_id: tenant, id, wrapped_key: wrapped, created_at: now },
+                            )?;
+                            for i in &idents {
+                                queries::insert_identifier(db, tenant, id, i)?;
+                            }
+                            Ok(None)
+                        })
+                        .await;
+                    match r {
+                        Err(StoreError::Busy) if busy < BUSY_TRIES => {
+                            busy += 1;
+                            tokio::time::sleep(BUSY_WAIT).await;
                         }
-                        d.subject = Some(id);
-                        queries::insert_subject(
-                            db,
-                            &SubjectRow { tenant_id: tenant, id, wrapped_key: wrapped, created_at: now },
-                        )?;
-                        for i in &idents {
-                            queries::insert_identifier(db, tenant, id, i)?;
-                        }
-                        Ok(None)
-                    })
-                    .await?;
+                        r => break r?,
+                    }
+                };
                 match found {
                     Some(existing) => {
                         let s = self

@@ -115,6 +115,27 @@ async fn scale1_one_subject_per_identifier_across_servers() {
         }
         assert_eq!(subjects.len(), 1, "round {round}: one person, one subject: {subjects:?}");
     }
+    // The same through "find or create a subject by its identifiers".
+    let mut tasks = Vec::new();
+    for base in [a.base.clone(), b.base.clone()].into_iter().cycle().take(8) {
+        let (http, op, t) = (reqwest::Client::new(), op.clone(), t.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = http
+                .post(format!("{base}/v1/tenants/{t}/subjects"))
+                .bearer_auth(&op)
+                .json(&json!({"identifiers": {"email": "both.servers@firma.si"}}))
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+            r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
+        }));
+    }
+    let mut subjects = std::collections::BTreeSet::new();
+    for task in tasks {
+        subjects.insert(task.await.unwrap());
+    }
+    assert_eq!(subjects.len(), 1, "find-or-create: one subject: {subjects:?}");
 }
 
 /// Every cache has a bound on how long a change made through one server
