@@ -195,6 +195,8 @@ pub struct Vault {
     pub(crate) unknown_names: std::sync::Mutex<HashMap<Vec<u8>, crate::domain::lockout::Attempts>>,
     pub(crate) appender: Arc<std::sync::Mutex<crate::audit::Appender>>,
     pub(crate) queue: Arc<audit::AuditQueue>,
+    /// PostgreSQL: reads of records by id, gathered into one statement.
+    pub(crate) record_reads: Arc<crate::store::batch::ReadBatcher<(Uuid, Uuid), Option<queries::SealedRecord>>>,
     pub(crate) signer: crate::crypto::AuditSigner,
     /// 1 + the largest tree size published outside the database (0: none yet).
     pub(crate) published: std::sync::atomic::AtomicU64,
@@ -210,6 +212,7 @@ impl Vault {
         Arc::new(Vault {
             appender,
             queue: Default::default(),
+            record_reads: crate::store::batch::ReadBatcher::new(queries::get_records_batch),
             signer,
             published: Default::default(),
             publishing: Default::default(),

@@ -461,6 +461,15 @@ impl Vault {
 
     async fn read_sealed(&self, tenant: Uuid, c: &Collection, id: Uuid) -> Result<SealedRecord> {
         let cid = c.id;
+        if self.store.dialect() == crate::store::db::Dialect::Postgres {
+            // Concurrent reads by id share one statement (`store::batch`).
+            return self
+                .record_reads
+                .get(&self.store, (tenant, id))
+                .await?
+                .filter(|r| r.record.collection_id == cid)
+                .ok_or(ServiceError::NotFound("record"));
+        }
         self.store
             .read(move |db| queries::get_record(db, tenant, cid, id))
             .await?

@@ -9,6 +9,7 @@
 //! PostgreSQL, on a small pool of reader threads with their own connections. Jobs are closures over `&mut dyn Db`, calling the typed
 //! functions of `queries`; the store knows nothing of permissions or keys.
 
+pub(crate) mod batch;
 pub mod db;
 pub mod postgres;
 pub mod queries;
@@ -278,10 +279,8 @@ impl Store {
         for _ in 0..extra {
             conns.push((connect(false)?, None, Default::default(), None));
         }
-        let events: Option<EventsGate> = (dialect == Dialect::Postgres).then(Default::default);
         for (i, (w, syncer, checkpointed, readers_of_writer)) in conns.into_iter().enumerate() {
-            let (wrx, shared) =
-                (wrx.clone(), Shared { hook: hook.clone(), vault_gen: vault_gen.clone(), events: events.clone() });
+            let (wrx, shared) = (wrx.clone(), Shared { hook: hook.clone(), vault_gen: vault_gen.clone() });
             threads.push(
                 std::thread::Builder::new()
                     .name(if i == 0 { "varuh-writer".into() } else { format!("varuh-writer-{i}") })
@@ -502,6 +501,15 @@ impl Store {
         rx.await.map_err(|_| StoreError::Unavailable("reader stopped".into()))?
     }
 
+    /// Queues a job for a PostgreSQL reader thread (the read batchers').
+    pub(crate) fn submit_read(&self, job: ReadJob) -> Result<(), StoreError> {
+        self.readers
+            .as_ref()
+            .ok_or_else(|| StoreError::Unavailable("store is closed".into()))?
+            .send(job)
+            .map_err(|_| StoreError::Unavailable("readers stopped".into()))
+    }
+
     /// Finishes every queued write, then stops the threads.
     pub fn close(&mut self) {
         self.writer.take();
@@ -547,37 +555,19 @@ fn writer_loop(
     syncer: Option<SyncLink>,
     checkpointed: std::sync::Arc<std::sync::atomic::AtomicBool>,
     readers: Option<(ReaderPool, Gate)>,
-    Shared { hook, vault_gen, events }: Shared,
+    Shared { hook, vault_gen }: Shared,
 ) {
     let begin = match db.dialect() {
         Dialect::Sqlite => "BEGIN IMMEDIATE",
         Dialect::Postgres => "BEGIN",
     };
-    let mut b = Batch {
-        replies: Vec::with_capacity(MAX_BATCH),
-        open: false,
-        data: false,
-        last: false,
-        unguarded: false,
-        events: false,
-    };
+    let mut b =
+        Batch { replies: Vec::with_capacity(MAX_BATCH), open: false, data: false, last: false, unguarded: false };
     let mut in_flight = false;
     let mut closed = false;
     // Jobs that may run late and arrived during a flush, to run just before the commit.
     let mut late: Vec<Queued> = Vec::new();
     let run = |db: &mut Box<dyn Db>, b: &mut Batch, (job, kind): Queued| {
-        if let (Kind::Events, Some(gate), false) = (kind, &events, b.events) {
-            let mut g = gate.lock().unwrap_or_else(|e| e.into_inner());
-            if g.in_flight {
-                // Another writer's batch holds events not yet durable: this
-                // job waits for that commit and then takes everything that
-                // came in meanwhile (one audit batch in flight at a time).
-                g.parked.push(job);
-                return;
-            }
-            g.in_flight = true;
-            b.events = true;
-        }
         let h = hook_of(&hook);
         b.data |= matches!(kind, Kind::Data | Kind::Last | Kind::Whole);
         b.last |= kind == Kind::Last;
@@ -730,18 +720,6 @@ fn writer_loop(
                 }
             }
         }
-        if std::mem::take(&mut b.events) {
-            if let Some(gate) = &events {
-                let parked = {
-                    let mut g = gate.lock().unwrap_or_else(|e| e.into_inner());
-                    g.in_flight = false;
-                    std::mem::take(&mut g.parked)
-                };
-                for job in parked {
-                    run(&mut db, &mut b, (job, Kind::Events));
-                }
-            }
-        }
         if checkpointed.swap(false, std::sync::atomic::Ordering::AcqRel) {
             // The checkpoint thread has just copied the bulk of the WAL, but
             // under steady writes it never catches up with the last commit,
@@ -776,8 +754,6 @@ struct Batch {
     last: bool,
     /// It ran a `Kind::Whole` job without a savepoint.
     unguarded: bool,
-    /// It holds the one audit batch in flight (`EventsGate`).
-    events: bool,
 }
 
 /// What all writers of a store share.
@@ -786,22 +762,6 @@ struct Shared {
     hook: Hook,
     /// Bumped after each commit that changed vault data.
     vault_gen: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    /// PostgreSQL: one batch with audit-queue events in flight at a time.
-    events: Option<EventsGate>,
-}
-
-/// PostgreSQL writers share it: one batch with `Kind::Events` jobs at a
-/// time. An events job reaching a writer while another writer's batch with
-/// events has not committed is parked, and that writer runs it right after
-/// its commit: the audit queue's events then gather during a commit, as on
-/// SQLite during a flush, instead of going out in many small batches that
-/// queue for the audit trail's lock.
-type EventsGate = std::sync::Arc<std::sync::Mutex<EventsState>>;
-
-#[derive(Default)]
-struct EventsState {
-    in_flight: bool,
-    parked: Vec<WriteJob>,
 }
 
 /// A read-only SQLite connection for the reader pool.

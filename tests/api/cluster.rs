@@ -496,3 +496,54 @@ async fn scale5_readiness_follows_the_database() {
     let rep = s.verify_trail().await;
     assert!(rep.ok(), "{:?}", rep.failures);
 }
+
+/// Reads by id that go to PostgreSQL together (`store::batch`) each get
+/// their own answer: the record asked for, or 404 for an id that does not
+/// exist or belongs to another collection, however many run at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale6_batched_reads_answer_each_request() {
+    if pg_url().is_none() {
+        return;
+    }
+    let s = TestServer::start(Backend::Postgres).await;
+    let t = s.tenant("Batched", false).await;
+    s.collection(&t, customers()).await;
+    s.collection(&t, crate::support::newsletter()).await;
+    let op = s.staff(&t, "op", "operator").await;
+    let recs = format!("/v1/tenants/{t}/collections/customers/records");
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let (st, r) =
+            s.post(&recs, &op, json!({"data": {"name": format!("N{i}"), "email": format!("n{i}@b.si")}})).await;
+        assert_eq!(st, StatusCode::CREATED, "{r}");
+        ids.push((r["id"].as_str().unwrap().to_string(), format!("N{i}")));
+    }
+    let (_, other) = s
+        .post(&format!("/v1/tenants/{t}/collections/newsletter/records"), &op, json!({"data": {"email": "x@b.si"}}))
+        .await;
+    let other = other["id"].as_str().unwrap().to_string();
+    let mut tasks = Vec::new();
+    for round in 0..3 {
+        for (id, name) in ids.iter().cloned() {
+            let (http, url, op) = (s.http.clone(), format!("{}{recs}/{id}", s.base), op.clone());
+            tasks.push(tokio::spawn(async move {
+                let r = http.get(url).bearer_auth(&op).send().await.unwrap();
+                assert_eq!(r.status(), StatusCode::OK, "round {round}");
+                let v: Value = r.json().await.unwrap();
+                assert_eq!(
+                    (v["id"].as_str().unwrap(), v["data"]["name"].as_str().unwrap()),
+                    (id.as_str(), name.as_str())
+                );
+            }));
+        }
+        for missing in [uuid::Uuid::now_v7().to_string(), other.clone()] {
+            let (http, url, op) = (s.http.clone(), format!("{}{recs}/{missing}", s.base), op.clone());
+            tasks.push(tokio::spawn(async move {
+                assert_eq!(http.get(url).bearer_auth(&op).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+}

@@ -257,9 +257,31 @@ pub struct RecordRow {
 }
 
 /// A record with its subject's wrapped key, ready to be opened.
+#[derive(Clone)]
 pub struct SealedRecord {
     pub record: RecordRow,
     pub subject_key: Vec<u8>,
+}
+
+/// Records by (tenant, id), with their subjects' wrapped keys: one answer
+/// per key, in order (`None`: no such record). PostgreSQL only (arrays).
+pub fn get_records_batch(db: &mut dyn Db, keys: &[(Uuid, Uuid)]) -> Result<Vec<Option<SealedRecord>>, StoreError> {
+    let rows = db.query(
+        "SELECT r.tenant_id, r.id, r.collection_id, r.subject_id, r.fields, r.version, r.created_at, r.updated_at, s.wrapped_key \
+         FROM unnest($1::text[], $2::text[]) AS k(tenant_id, id) \
+         JOIN records r ON r.tenant_id = k.tenant_id AND r.id = k.id \
+         JOIN subjects s ON s.tenant_id = r.tenant_id AND s.id = r.subject_id",
+        &[
+            Val::TextArray(keys.iter().map(|k| k.0.to_string()).collect()),
+            Val::TextArray(keys.iter().map(|k| k.1.to_string()).collect()),
+        ],
+    )?;
+    let mut found: std::collections::HashMap<(Uuid, Uuid), SealedRecord> = std::collections::HashMap::new();
+    for r in &rows {
+        let s = sealed_record(r)?;
+        found.insert((s.record.tenant_id, s.record.id), s);
+    }
+    Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
 }
 
 fn sealed_record(r: &Row) -> Result<SealedRecord, StoreError> {
