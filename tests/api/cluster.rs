@@ -524,7 +524,7 @@ async fn scale6_batched_reads_answer_each_request() {
     let other = other["id"].as_str().unwrap().to_string();
     let mut tasks = Vec::new();
     for round in 0..3 {
-        for (id, name) in ids.iter().cloned() {
+        for (id, name) in ids.clone() {
             let (http, url, op) = (s.http.clone(), format!("{}{recs}/{id}", s.base), op.clone());
             tasks.push(tokio::spawn(async move {
                 let r = http.get(url).bearer_auth(&op).send().await.unwrap();
