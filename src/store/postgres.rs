@@ -435,3 +435,54 @@ impl Db for Postgres {
         Dialect::Postgres
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sslmode_is_read_as_libpq_reads_it() {
+        let mode = |q: &str| Target::parse(&format!("postgres://u@db.example/x{q}")).map(|t| t.ssl_mode());
+        assert_eq!(mode("").unwrap(), SslMode::Prefer, "libpq's default");
+        assert_eq!(mode("?sslmode=disable").unwrap(), SslMode::Disable);
+        assert_eq!(mode("?sslmode=allow").unwrap(), SslMode::Prefer);
+        assert_eq!(mode("?sslmode=require&application_name=varuh").unwrap(), SslMode::Require);
+        let e = mode("?sslmode=verify-full").err().unwrap().to_string();
+        assert!(e.contains("sslrootcert"), "{e}");
+        let e = mode("?sslmode=verify-ca").err().unwrap().to_string();
+        assert!(e.contains("verify-ca") && e.contains("sslrootcert"), "{e}");
+        let e = mode("?sslmode=on").err().unwrap().to_string();
+        assert!(e.contains("sslmode=on"), "{e}");
+        assert_eq!(mode("?sslmode=verify-full&sslrootcert=system").unwrap(), SslMode::VerifyFull);
+        let e = mode("?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem").err().unwrap().to_string();
+        assert!(e.contains("/nonexistent/ca.pem"), "{e}");
+    }
+
+    #[test]
+    fn a_root_file_without_certificates_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("empty.pem");
+        std::fs::write(&f, "not a certificate\n").unwrap();
+        let url = format!("postgres://u@db.example/x?sslmode=verify-ca&sslrootcert={}", f.display());
+        let e = Target::parse(&url).err().unwrap().to_string();
+        assert!(e.contains("no certificate"), "{e}");
+    }
+
+    #[test]
+    fn connection_errors_do_not_echo_the_password() {
+        let t = Target::parse("postgres://u:s3cret-pw@127.0.0.1:1/x?sslmode=disable&connect_timeout=2").unwrap();
+        let e = t.connect().err().unwrap().to_string();
+        assert!(e.contains("127.0.0.1") || e.contains("connect"), "a real connection error: {e}");
+        assert!(!e.contains("s3cret-pw"), "{e}");
+        // Whatever the driver says, a password in it is masked.
+        assert_eq!(t.redact("auth failed for u:s3cret-pw"), "auth failed for u:***");
+    }
+
+    #[test]
+    fn percent_encoded_paths_decode() {
+        assert_eq!(percent_decode("%2Fetc%2Fssl%2Fca.pem"), "/etc/ssl/ca.pem");
+        assert_eq!(percent_decode("plain"), "plain");
+        assert_eq!(percent_decode("bad%zz"), "bad%zz");
+        assert_eq!(percent_decode("end%2"), "end%2");
+    }
+}
