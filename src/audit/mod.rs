@@ -111,43 +111,48 @@ impl State {
         let mut lock = true;
         loop {
             let size = self.frontier.size() as i64;
-            let from = (size - 1).max(0);
-            let rows = queries::audit_tail(db, from, 10_000, std::mem::take(&mut lock))?;
-            let mut rows = rows.into_iter().peekable();
-            if size > 0 {
-                match rows.next() {
-                    Some(r)
-                        if r.seq == size - 1 && Some(r.leaf_hash.as_slice()) == self.last.as_ref().map(|h| &h[..]) => {}
-                    _ => return Ok(false),
-                }
-            }
-            if rows.peek().is_none() {
-                return Ok(true);
-            }
-            let mut n = 0;
-            for r in rows {
-                if r.seq != self.frontier.size() as i64 {
-                    return Err(StoreError::Corrupt(format!("audit event {} is missing", self.frontier.size())));
-                }
-                let h: Hash = r
-                    .leaf_hash
-                    .try_into()
-                    .map_err(|_| StoreError::Corrupt(format!("audit event {}: bad leaf hash", r.seq)))?;
-                if (r.seq + 1) % queries::SUBJECT_RUN == 0 {
-                    // Its appender wrote the run's index.
-                    self.run.clear();
-                } else if let Some(subject) = r.subject {
-                    self.run.push((r.tenant, subject, r.seq));
-                }
-                self.blocks.extend(self.frontier.push_block(h));
-                self.last = Some(h);
-                self.last_time = self.last_time.max(r.time_ms);
-                n += 1;
-            }
-            if n < 9_999 {
-                return Ok(true);
+            let rows = queries::audit_tail(db, (size - 1).max(0), 10_000, std::mem::take(&mut lock))?;
+            match self.take_in(rows)? {
+                None => return Ok(false),
+                Some(n) if n < 9_999 => return Ok(true),
+                Some(_) => {}
             }
         }
+    }
+
+    /// Takes in events read from the log from this state's last event on
+    /// (from the first if it has none). `None`: the log does not continue
+    /// this state; else how many events were new.
+    fn take_in(&mut self, rows: Vec<queries::TailRow>) -> Result<Option<usize>, StoreError> {
+        let size = self.frontier.size() as i64;
+        let mut rows = rows.into_iter();
+        if size > 0 {
+            match rows.next() {
+                Some(r) if r.seq == size - 1 && Some(r.leaf_hash.as_slice()) == self.last.as_ref().map(|h| &h[..]) => {}
+                _ => return Ok(None),
+            }
+        }
+        let mut n = 0;
+        for r in rows {
+            if r.seq != self.frontier.size() as i64 {
+                return Err(StoreError::Corrupt(format!("audit event {} is missing", self.frontier.size())));
+            }
+            let h: Hash = r
+                .leaf_hash
+                .try_into()
+                .map_err(|_| StoreError::Corrupt(format!("audit event {}: bad leaf hash", r.seq)))?;
+            if (r.seq + 1) % queries::SUBJECT_RUN == 0 {
+                // Its appender wrote the run's index.
+                self.run.clear();
+            } else if let Some(subject) = r.subject {
+                self.run.push((r.tenant, subject, r.seq));
+            }
+            self.blocks.extend(self.frontier.push_block(h));
+            self.last = Some(h);
+            self.last_time = self.last_time.max(r.time_ms);
+            n += 1;
+        }
+        Ok(Some(n))
     }
 }
 
@@ -199,6 +204,20 @@ impl crate::store::TxHook for TxHook {
         }
         Appender::flush(&self.0, db, events)
     }
+    fn flush_alone(&self, db: &mut dyn Db) -> Result<bool, StoreError> {
+        let events = take_deferred();
+        if events.is_empty() {
+            return Ok(true);
+        }
+        match Appender::flush_alone(&self.0, db, &events) {
+            Ok(true) => Ok(true),
+            r => {
+                // Not written: the transactional flush takes them.
+                DEFERRED.with(|d| *d.borrow_mut() = events);
+                r
+            }
+        }
+    }
     fn rolled_back(&self) {
         take_deferred();
         self.0.lock().unwrap_or_else(|e| e.into_inner()).invalidate();
@@ -230,6 +249,93 @@ impl Appender {
             ap.invalidate();
         }
         r
+    }
+
+    /// PostgreSQL, a batch of events alone (no data change with them): one
+    /// autocommit call (`queries::audit_append_checked`) instead of a
+    /// transaction. The events are numbered from what this appender knows;
+    /// if another server appended meanwhile, nothing was inserted, the state
+    /// takes in what came back and numbers them again. `Ok(false)`: this
+    /// path does not apply (no state loaded yet, a subject-index run would
+    /// complete, or the log does not continue the state); nothing was
+    /// written and the caller uses the transactional `flush`.
+    pub fn flush_alone(
+        me: &std::sync::Mutex<Appender>,
+        db: &mut dyn Db,
+        events: &[(Draft, i64)],
+    ) -> Result<bool, StoreError> {
+        let mut ap = me.lock().unwrap_or_else(|e| e.into_inner());
+        let r = ap.append_alone(db, events);
+        if r.is_err() {
+            ap.invalidate();
+        }
+        r
+    }
+
+    fn append_alone(&mut self, db: &mut dyn Db, events: &[(Draft, i64)]) -> Result<bool, StoreError> {
+        let Some(st) = self.state.as_mut() else { return Ok(false) };
+        for _ in 0..4 {
+            let size = st.frontier.size();
+            let n = events.len() as u64;
+            if (size..size + n).any(|s| (s as i64 + 1) % queries::SUBJECT_RUN == 0) {
+                return Ok(false);
+            }
+            // What to put back if the log moved on meanwhile.
+            let (frontier, blocks, run, last, last_time) =
+                (st.frontier.clone(), st.blocks.len(), st.run.len(), st.last, st.last_time);
+            let mut evs = Vec::with_capacity(events.len());
+            let mut bodies = Vec::with_capacity(events.len());
+            for (what, now_ms) in events {
+                let ev = Event {
+                    seq: st.frontier.size(),
+                    time: (*now_ms).max(st.last_time),
+                    prev: st.last.map(|h| hex(&h)).unwrap_or_default(),
+                    what: what.clone(),
+                };
+                let body = serde_json::to_vec(&ev).map_err(|e| StoreError::Db(e.to_string()))?;
+                let leaf = merkle::leaf_hash(&body);
+                st.run.extend(ev.what.subject.map(|s| {
+                    (ev.what.tenant.map(|t| t.to_string()).unwrap_or_default(), s.to_string(), ev.seq as i64)
+                }));
+                st.blocks.extend(st.frontier.push_block(leaf));
+                st.last = Some(leaf);
+                st.last_time = ev.time;
+                bodies.push((body, leaf));
+                evs.push(ev);
+            }
+            let index: Vec<_> = evs
+                .iter()
+                .zip(bodies)
+                .map(|(ev, (body, leaf))| {
+                    (
+                        queries::AuditIndex {
+                            seq: ev.seq as i64,
+                            time_ms: ev.time,
+                            tenant: ev.what.tenant,
+                            actor: ev.what.actor,
+                            action: &ev.what.action,
+                            subject: ev.what.subject,
+                        },
+                        body,
+                        leaf,
+                    )
+                })
+                .collect();
+            let Some(tail) = queries::audit_append_checked(db, size as i64, last.as_ref().map(|h| &h[..]), &index)?
+            else {
+                return Ok(true);
+            };
+            st.frontier = frontier;
+            st.blocks.truncate(blocks);
+            st.run.truncate(run);
+            st.last = last;
+            st.last_time = last_time;
+            match st.take_in(tail)? {
+                Some(k) if k < 9_999 => {}
+                _ => return Ok(false),
+            }
+        }
+        Ok(false)
     }
 
     /// Writes the events this thread's transaction holds, then returns the

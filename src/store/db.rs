@@ -14,6 +14,7 @@ pub enum Val {
     Blob(Vec<u8>),
     /// Arrays: PostgreSQL only (arguments of its functions).
     TextArray(Vec<String>),
+    OptTextArray(Vec<Option<String>>),
     BlobArray(Vec<Vec<u8>>),
     I64Array(Vec<i64>),
 }

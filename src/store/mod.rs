@@ -172,6 +172,12 @@ pub trait TxHook: Send + Sync {
     fn before_commit(&self, db: &mut dyn Db) -> Result<(), StoreError>;
     /// The batch was rolled back (its commit or `before_commit` failed).
     fn rolled_back(&self);
+    /// PostgreSQL, a batch that is only `Kind::Events` jobs and opened no
+    /// transaction: write what they handed over on its own (autocommit).
+    /// `Ok(false)`: not done; the writer opens a transaction and commits.
+    fn flush_alone(&self, _db: &mut dyn Db) -> Result<bool, StoreError> {
+        Ok(false)
+    }
 }
 
 type Hook = std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<dyn TxHook>>>>;
@@ -561,8 +567,14 @@ fn writer_loop(
         Dialect::Sqlite => "BEGIN IMMEDIATE",
         Dialect::Postgres => "BEGIN",
     };
-    let mut b =
-        Batch { replies: Vec::with_capacity(MAX_BATCH), open: false, data: false, last: false, unguarded: false };
+    let mut b = Batch {
+        replies: Vec::with_capacity(MAX_BATCH),
+        open: false,
+        data: false,
+        last: false,
+        unguarded: false,
+        alone: false,
+    };
     let mut in_flight = false;
     let mut closed = false;
     // Jobs that may run late and arrived during a flush, to run just before the commit.
@@ -585,6 +597,19 @@ fn writer_loop(
                 return;
             }
             b.open = true;
+        }
+        if kind == Kind::Events && !b.open && db.dialect() == Dialect::Postgres {
+            // No transaction yet: if the batch stays events alone, they go
+            // in one autocommit call (`TxHook::flush_alone`).
+            b.alone = true;
+            let (ok, reply) = job(&mut FailingDb("this job may not use the database".into()));
+            if !ok {
+                if let Some(h) = &h {
+                    h.undo(mark);
+                }
+            }
+            b.replies.push(reply);
+            return;
         }
         if kind == Kind::Events {
             let (ok, reply) = job(&mut FailingDb("this job may not use the database".into()));
@@ -632,7 +657,7 @@ fn writer_loop(
     loop {
         // Wait for a job, or for the flush the open batch is waiting on.
         let waiting = in_flight && b.replies.len() < MAX_BATCH && !b.last;
-        let work = b.open || !late.is_empty();
+        let work = b.open || b.alone || !late.is_empty();
         if !work || waiting {
             if closed && !work {
                 break;
@@ -661,7 +686,7 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        let work = b.open || !late.is_empty();
+        let work = b.open || b.alone || !late.is_empty();
         if !work || (in_flight && b.replies.len() < MAX_BATCH && !closed && !b.last) {
             continue;
         }
@@ -676,9 +701,47 @@ fn writer_loop(
                 run(&mut db, &mut b, (job, kind));
             }
         }
+        if std::mem::take(&mut b.alone) && !b.open {
+            let h = hook_of(&hook);
+            match h.as_ref().map_or(Ok(false), |h| h.flush_alone(db.as_mut())) {
+                Ok(true) => {
+                    for reply in b.replies.drain(..) {
+                        reply(Ok(()));
+                    }
+                    continue;
+                }
+                Ok(false) => {
+                    // A transaction after all; the events wait in it.
+                    if let Err(e) = db.batch(begin) {
+                        let msg = e.to_string();
+                        tracing::error!(error = %msg, "cannot begin a write transaction");
+                        if let Some(h) = &h {
+                            h.rolled_back();
+                        }
+                        for reply in b.replies.drain(..) {
+                            reply(Err(msg.clone()));
+                        }
+                        continue;
+                    }
+                    b.open = true;
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    tracing::error!(error = %msg, "the audit events could not be written");
+                    if let Some(h) = &h {
+                        h.rolled_back();
+                    }
+                    for reply in b.replies.drain(..) {
+                        reply(Err(msg.clone()));
+                    }
+                    continue;
+                }
+            }
+        }
         if !b.open {
             continue;
         }
+        b.alone = false;
         b.open = false;
         b.last = false;
         let h = hook_of(&hook);
@@ -754,6 +817,8 @@ struct Batch {
     last: bool,
     /// It ran a `Kind::Whole` job without a savepoint.
     unguarded: bool,
+    /// It holds `Kind::Events` jobs run before any transaction was opened.
+    alone: bool,
 }
 
 /// What all writers of a store share.
@@ -837,6 +902,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("migrations/sqlite/0006_identity.sql")),
     (7, include_str!("migrations/sqlite/0007_audit_lock.sql")),
     (8, include_str!("migrations/sqlite/0008_place_record.sql")),
+    (9, include_str!("migrations/sqlite/0009_audit_append.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_vault.sql")),
@@ -847,6 +913,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("migrations/postgres/0006_identity.sql")),
     (7, include_str!("migrations/postgres/0007_audit_lock.sql")),
     (8, include_str!("migrations/postgres/0008_place_record.sql")),
+    (9, include_str!("migrations/postgres/0009_audit_append.sql")),
 ];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.

@@ -365,6 +365,7 @@ impl ToSql for Val {
             Val::Text(v) => v.to_sql(ty, out),
             Val::Blob(v) => v.to_sql(ty, out),
             Val::TextArray(v) => v.to_sql(ty, out),
+            Val::OptTextArray(v) => v.to_sql(ty, out),
             Val::BlobArray(v) => v.to_sql(ty, out),
             Val::I64Array(v) => v.to_sql(ty, out),
         }

@@ -71,6 +71,53 @@ pub fn insert_audit_events(db: &mut dyn Db, events: &[(AuditIndex, Vec<u8>, [u8;
     Ok(())
 }
 
+/// Appends events alone, in one autocommit call (PostgreSQL,
+/// `varuh_audit_append`): inserted if the log still ends at `size` with
+/// `last` (`Ok(None)`), else nothing is inserted and the events from `size -
+/// 1` on come back to be taken in first (empty: the log is shorter than the
+/// caller thought).
+pub fn audit_append_checked(
+    db: &mut dyn Db,
+    size: i64,
+    last: Option<&[u8]>,
+    events: &[(AuditIndex, Vec<u8>, [u8; 32])],
+) -> Result<Option<Vec<TailRow>>, StoreError> {
+    let opt =
+        |f: &dyn Fn(&AuditIndex) -> Option<String>| Val::OptTextArray(events.iter().map(|(ix, _, _)| f(ix)).collect());
+    let rows = db.query(
+        "SELECT inserted, seq, time_ms, leaf_hash, tenant_id, subject_id FROM varuh_audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &[
+            size.into(),
+            last.map(<[u8]>::to_vec).unwrap_or_default().into(),
+            Val::I64Array(events.iter().map(|(ix, _, _)| ix.seq).collect()),
+            Val::I64Array(events.iter().map(|(ix, _, _)| ix.time_ms).collect()),
+            opt(&|ix| ix.tenant.map(|t| t.to_string())),
+            opt(&|ix| ix.actor.map(|t| t.to_string())),
+            Val::TextArray(events.iter().map(|(ix, _, _)| ix.action.to_string()).collect()),
+            opt(&|ix| ix.subject.map(|t| t.to_string())),
+            Val::BlobArray(events.iter().map(|(_, b, _)| b.clone()).collect()),
+            Val::BlobArray(events.iter().map(|(_, _, l)| l.to_vec()).collect()),
+        ],
+    )?;
+    if rows.first().map(|r| r.bool(0)).transpose()?.unwrap_or(false) {
+        return Ok(None);
+    }
+    let mut tail = Vec::new();
+    for mut r in rows {
+        if matches!(r.0[1], Val::Null) {
+            continue;
+        }
+        tail.push(TailRow {
+            seq: r.i64(1)?,
+            time_ms: r.i64(2)?,
+            leaf_hash: r.take_blob(3)?,
+            tenant: r.take_opt_text(4)?.unwrap_or_default(),
+            subject: r.take_opt_text(5)?,
+        });
+    }
+    Ok(Some(tail))
+}
+
 /// Takes the audit trail's sequencing lock for the rest of the transaction
 /// (PostgreSQL: a transaction-level advisory lock, so that the servers
 /// sharing one database append one after another; SQLite: the write
