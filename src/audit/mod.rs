@@ -101,7 +101,47 @@ struct State {
     run: Vec<queries::SubjectEntry>,
 }
 
+/// An event's subject-index entry, if it names a subject.
+fn subject_entry(ev: &Event) -> Option<queries::SubjectEntry> {
+    ev.what.subject.map(|s| (ev.what.tenant.map(|t| t.to_string()).unwrap_or_default(), s.to_string(), ev.seq as i64))
+}
+
+/// Numbered events with their bodies and leaf hashes, as the INSERT takes them.
+fn indexed(evs: &[Event], bodies: Vec<(Vec<u8>, Hash)>) -> Vec<(queries::AuditIndex<'_>, Vec<u8>, Hash)> {
+    evs.iter()
+        .zip(bodies)
+        .map(|(ev, (body, leaf))| {
+            let ix = queries::AuditIndex {
+                seq: ev.seq as i64,
+                time_ms: ev.time,
+                tenant: ev.what.tenant,
+                actor: ev.what.actor,
+                action: &ev.what.action,
+                subject: ev.what.subject,
+            };
+            (ix, body, leaf)
+        })
+        .collect()
+}
+
 impl State {
+    /// Gives the next event its position, time and link, and advances the
+    /// frontier to include it (the subject index is the caller's).
+    fn number(&mut self, what: Draft, now_ms: i64) -> Result<(Event, Vec<u8>, Hash), StoreError> {
+        let ev = Event {
+            seq: self.frontier.size(),
+            time: now_ms.max(self.last_time),
+            prev: self.last.map(|h| hex(&h)).unwrap_or_default(),
+            what,
+        };
+        let body = serde_json::to_vec(&ev).map_err(|e| StoreError::Db(e.to_string()))?;
+        let leaf = merkle::leaf_hash(&body);
+        self.blocks.extend(self.frontier.push_block(leaf));
+        self.last = Some(leaf);
+        self.last_time = ev.time;
+        Ok((ev, body, leaf))
+    }
+
     /// Takes in the events other servers appended since this state's last
     /// one (one query when there are none). `false` when the database does
     /// not continue this state (its last event is gone or different: a
@@ -286,41 +326,12 @@ impl Appender {
             let mut evs = Vec::with_capacity(events.len());
             let mut bodies = Vec::with_capacity(events.len());
             for (what, now_ms) in events {
-                let ev = Event {
-                    seq: st.frontier.size(),
-                    time: (*now_ms).max(st.last_time),
-                    prev: st.last.map(|h| hex(&h)).unwrap_or_default(),
-                    what: what.clone(),
-                };
-                let body = serde_json::to_vec(&ev).map_err(|e| StoreError::Db(e.to_string()))?;
-                let leaf = merkle::leaf_hash(&body);
-                st.run.extend(ev.what.subject.map(|s| {
-                    (ev.what.tenant.map(|t| t.to_string()).unwrap_or_default(), s.to_string(), ev.seq as i64)
-                }));
-                st.blocks.extend(st.frontier.push_block(leaf));
-                st.last = Some(leaf);
-                st.last_time = ev.time;
+                let (ev, body, leaf) = st.number(what.clone(), *now_ms)?;
+                st.run.extend(subject_entry(&ev));
                 bodies.push((body, leaf));
                 evs.push(ev);
             }
-            let index: Vec<_> = evs
-                .iter()
-                .zip(bodies)
-                .map(|(ev, (body, leaf))| {
-                    (
-                        queries::AuditIndex {
-                            seq: ev.seq as i64,
-                            time_ms: ev.time,
-                            tenant: ev.what.tenant,
-                            actor: ev.what.actor,
-                            action: &ev.what.action,
-                            subject: ev.what.subject,
-                        },
-                        body,
-                        leaf,
-                    )
-                })
-                .collect();
+            let index = indexed(&evs, bodies);
             let Some(tail) = queries::audit_append_checked(db, size as i64, last.as_ref().map(|h| &h[..]), &index)?
             else {
                 return Ok(true);
@@ -426,20 +437,10 @@ impl Appender {
         let mut rows = Vec::with_capacity(events.len());
         let mut bodies = Vec::with_capacity(events.len());
         for (what, now_ms) in events {
-            let ev = Event {
-                seq: st.frontier.size(),
-                time: now_ms.max(st.last_time),
-                prev: st.last.map(|h| hex(&h)).unwrap_or_default(),
-                what,
-            };
-            let body = serde_json::to_vec(&ev).map_err(|e| StoreError::Db(e.to_string()))?;
-            let leaf = merkle::leaf_hash(&body);
+            let (ev, body, leaf) = st.number(what, now_ms)?;
             // The subject index: kept in memory until the run is complete,
             // then written at once (a failure reloads the state).
-            let entry = ev
-                .what
-                .subject
-                .map(|s| (ev.what.tenant.map(|t| t.to_string()).unwrap_or_default(), s.to_string(), ev.seq as i64));
+            let entry = subject_entry(&ev);
             if (ev.seq as i64 + 1) % queries::SUBJECT_RUN == 0 {
                 let mut run: Vec<_> = std::mem::take(&mut st.run).into_iter().chain(entry).collect();
                 run.sort_unstable();
@@ -447,31 +448,10 @@ impl Appender {
             } else {
                 st.run.extend(entry);
             }
-            st.blocks.extend(st.frontier.push_block(leaf));
-            st.last = Some(leaf);
-            st.last_time = ev.time;
             bodies.push((body, leaf));
             rows.push(ev);
         }
-        let index: Vec<_> = rows
-            .iter()
-            .zip(bodies)
-            .map(|(ev, (body, leaf))| {
-                (
-                    queries::AuditIndex {
-                        seq: ev.seq as i64,
-                        time_ms: ev.time,
-                        tenant: ev.what.tenant,
-                        actor: ev.what.actor,
-                        action: &ev.what.action,
-                        subject: ev.what.subject,
-                    },
-                    body,
-                    leaf,
-                )
-            })
-            .collect();
-        queries::insert_audit_events(db, &index)
+        queries::insert_audit_events(db, &indexed(&rows, bodies))
     }
 
     /// The roots of the first `count` complete blocks, if the state is

@@ -64,6 +64,21 @@ enum Placed {
 const BUSY_TRIES: u32 = 200;
 const BUSY_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
 
+/// Runs a write again while it answers `Busy` (another writer holds one
+/// of its identifiers' locks until its batch commits), waiting between
+/// tries, at most `BUSY_TRIES` times.
+async fn until_not_busy<R, F: std::future::Future<Output = std::result::Result<R, StoreError>>>(
+    mut attempt: impl FnMut() -> F,
+) -> std::result::Result<R, StoreError> {
+    for _ in 0..BUSY_TRIES {
+        match attempt().await {
+            Err(StoreError::Busy) => tokio::time::sleep(BUSY_WAIT).await,
+            r => return r,
+        }
+    }
+    attempt().await
+}
+
 const MAX_PAGE: i64 = 1000;
 
 impl Vault {
@@ -114,46 +129,34 @@ impl Vault {
                 let id = Uuid::now_v7();
                 let (_, wrapped) = t.keys.new_subject_key(tenant, id);
                 let now = self.clock.now_ms();
-                let mut busy = 0;
-                let found = loop {
+                let found = until_not_busy(|| {
                     let (idents, wrapped) = (idents.clone(), wrapped.clone());
-                    let r = self
-                        .write_recorded(move |db, d| {
-                            // Another writer (or server) adding one of these identifiers
-                            // right now: wait for it rather than make a second subject.
-                            if !queries::try_lock_identifiers(
-                                db,
-                                &idents.iter().map(|i| &i.hash[..]).collect::<Vec<_>>(),
-                            )? {
-                                return Err(StoreError::Busy);
-                            }
-                            if let Some(existing) = owner_of(db, tenant, &idents, None)? {
-                                // Known by one identifier: attach the others to the same person.
-                                for i in &idents {
-                                    queries::insert_identifier(db, tenant, existing, i)?;
-                                }
-                                d.subject = Some(existing);
-                                return Ok(Some(existing));
-                            }
-                            d.subject = Some(id);
-                            queries::insert_subject(
-                                db,
-                                &SubjectRow { tenant_id: tenant, id, wrapped_key: wrapped, created_at: now },
-                            )?;
-                            for i in &idents {
-                                queries::insert_identifier(db, tenant, id, i)?;
-                            }
-                            Ok(None)
-                        })
-                        .await;
-                    match r {
-                        Err(StoreError::Busy) if busy < BUSY_TRIES => {
-                            busy += 1;
-                            tokio::time::sleep(BUSY_WAIT).await;
+                    self.write_recorded(move |db, d| {
+                        // Another writer (or server) adding one of these identifiers
+                        // right now: wait for it rather than make a second subject.
+                        if !queries::try_lock_identifiers(db, &idents)? {
+                            return Err(StoreError::Busy);
                         }
-                        r => break r?,
-                    }
-                };
+                        if let Some(existing) = owner_of(db, tenant, &idents, None)? {
+                            // Known by one identifier: attach the others to the same person.
+                            for i in &idents {
+                                queries::insert_identifier(db, tenant, existing, i)?;
+                            }
+                            d.subject = Some(existing);
+                            return Ok(Some(existing));
+                        }
+                        d.subject = Some(id);
+                        queries::insert_subject(
+                            db,
+                            &SubjectRow { tenant_id: tenant, id, wrapped_key: wrapped, created_at: now },
+                        )?;
+                        for i in &idents {
+                            queries::insert_identifier(db, tenant, id, i)?;
+                        }
+                        Ok(None)
+                    })
+                })
+                .await?;
                 match found {
                     Some(existing) => {
                         let s = self
@@ -590,37 +593,25 @@ impl Vault {
                 };
                 let idents = record_identifiers(&t, &c, &values, id);
                 let created_at = row.created_at;
-                let mut busy = 0;
-                loop {
+                until_not_busy(|| {
                     let (row, idents) = (row.clone(), idents.clone());
-                    let r = self
-                        .write_recorded(move |db, d| {
-                            d.subject = Some(sid);
-                            let probe: Vec<(String, Vec<u8>)> =
-                                idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
-                            if !queries::try_lock_identifiers(
-                                db,
-                                &idents.iter().map(|i| &i.hash[..]).collect::<Vec<_>>(),
-                            )? {
-                                return Err(StoreError::Busy);
-                            }
-                            if owner_of_hashes(db, tenant, &probe, Some(sid))?.is_some() {
-                                return Err(StoreError::Conflict);
-                            }
-                            queries::update_record(db, &row, current)?;
-                            queries::delete_identifiers_of_record(db, tenant, id)?;
-                            queries::insert_identifiers(db, tenant, sid, &idents)?;
-                            Ok(())
-                        })
-                        .await;
-                    match r {
-                        Err(StoreError::Busy) if busy < BUSY_TRIES => {
-                            busy += 1;
-                            tokio::time::sleep(BUSY_WAIT).await;
+                    self.write_recorded(move |db, d| {
+                        d.subject = Some(sid);
+                        let probe: Vec<(String, Vec<u8>)> =
+                            idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
+                        if !queries::try_lock_identifiers(db, &idents)? {
+                            return Err(StoreError::Busy);
                         }
-                        r => break r,
-                    }
-                }
+                        if owner_of_hashes(db, tenant, &probe, Some(sid))?.is_some() {
+                            return Err(StoreError::Conflict);
+                        }
+                        queries::update_record(db, &row, current)?;
+                        queries::delete_identifiers_of_record(db, tenant, id)?;
+                        queries::insert_identifiers(db, tenant, sid, &idents)?;
+                        Ok(())
+                    })
+                })
+                .await
                 .map_err(|e| match e {
                     StoreError::Conflict => {
                         ServiceError::Conflict("an identifier in this record belongs to another subject")

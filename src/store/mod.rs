@@ -710,30 +710,18 @@ fn writer_loop(
                     }
                     continue;
                 }
-                Ok(false) => {
-                    // A transaction after all; the events wait in it.
-                    if let Err(e) = db.batch(begin) {
-                        let msg = e.to_string();
-                        tracing::error!(error = %msg, "cannot begin a write transaction");
-                        if let Some(h) = &h {
-                            h.rolled_back();
-                        }
-                        for reply in b.replies.drain(..) {
-                            reply(Err(msg.clone()));
-                        }
+                // A transaction after all; the events wait in it.
+                Ok(false) => match db.batch(begin) {
+                    Ok(()) => b.open = true,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot begin a write transaction");
+                        fail_alone(&mut b, h.as_deref(), e);
                         continue;
                     }
-                    b.open = true;
-                }
+                },
                 Err(e) => {
-                    let msg = e.to_string();
-                    tracing::error!(error = %msg, "the audit events could not be written");
-                    if let Some(h) = &h {
-                        h.rolled_back();
-                    }
-                    for reply in b.replies.drain(..) {
-                        reply(Err(msg.clone()));
-                    }
+                    tracing::error!(error = %e, "the audit events could not be written");
+                    fail_alone(&mut b, h.as_deref(), e);
                     continue;
                 }
             }
@@ -804,6 +792,18 @@ fn writer_loop(
             }
             drop(gate);
         }
+    }
+}
+
+/// A batch of events alone could not be written: the hook forgets them and
+/// every job of the batch answers with the error.
+fn fail_alone(b: &mut Batch, h: Option<&dyn TxHook>, e: StoreError) {
+    if let Some(h) = h {
+        h.rolled_back();
+    }
+    let msg = e.to_string();
+    for reply in b.replies.drain(..) {
+        reply(Err(msg.clone()));
     }
 }
 

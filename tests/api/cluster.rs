@@ -9,6 +9,17 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use varuh::service::identity::{policy::POLICY_CACHE_MS, CACHE_MS};
 
+/// Two servers on one fresh database, a tenant with the customers
+/// collection (made through the first), and an operator's token.
+async fn two_servers() -> (TestServer, TestServer, String, String) {
+    let a = TestServer::start(Backend::Postgres).await;
+    let b = a.peer().await;
+    let t = a.tenant("Processor", false).await;
+    a.collection(&t, customers()).await;
+    let op = a.staff(&t, "op", "operator").await;
+    (a, b, t, op)
+}
+
 /// Two servers, each with its own clients creating and reading records at
 /// once: every request succeeds, records written through one are read
 /// through the other, and the trail is one log that verifies, with heads
@@ -18,11 +29,7 @@ async fn scale1_two_servers_share_one_trail() {
     if pg_url().is_none() {
         return;
     }
-    let a = TestServer::start(Backend::Postgres).await;
-    let b = a.peer().await;
-    let t = a.tenant("Processor", false).await;
-    a.collection(&t, customers()).await;
-    let op = a.staff(&t, "op", "operator").await;
+    let (a, b, t, op) = two_servers().await;
     let mut tasks = Vec::new();
     for (i, base) in [a.base.clone(), b.base.clone()].into_iter().cycle().take(12).enumerate() {
         let (http, op, t) = (reqwest::Client::new(), op.clone(), t.clone());
@@ -88,11 +95,7 @@ async fn scale1_one_subject_per_identifier_across_servers() {
     if pg_url().is_none() {
         return;
     }
-    let a = TestServer::start(Backend::Postgres).await;
-    let b = a.peer().await;
-    let t = a.tenant("Processor", false).await;
-    a.collection(&t, customers()).await;
-    let op = a.staff(&t, "op", "operator").await;
+    let (a, b, t, op) = two_servers().await;
     for round in 0..5 {
         let mut tasks = Vec::new();
         for base in [a.base.clone(), b.base.clone()].into_iter().cycle().take(8) {

@@ -106,6 +106,16 @@ operations = []
 source_attempts_per_minute = 10000
 "#;
 
+/// Serves the API on a free loopback port until the task is aborted.
+async fn serve(state: AppState) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
+    });
+    (addr, task)
+}
+
 impl TestServer {
     pub async fn start(backend: Backend) -> TestServer {
         Self::start_with(backend, |_| {}).await
@@ -125,12 +135,7 @@ impl TestServer {
         let opened = setup::open(&cfg, Create::Yes, clock.clone()).await.expect("open varuh");
         let (user, otp) = opened.first_admin.clone().expect("first admin");
         let state = AppState { vault: opened.vault.clone(), max_body_bytes: cfg.max_body_bytes };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let task = tokio::spawn(async move {
-            let _ =
-                axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
-        });
+        let (addr, task) = serve(state).await;
         let mut s = TestServer {
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),
@@ -155,12 +160,7 @@ impl TestServer {
         let clock = Clock::default();
         let opened = setup::open(&cfg, Create::No, clock.clone()).await.expect("open the second server");
         let state = AppState { vault: opened.vault.clone(), max_body_bytes: cfg.max_body_bytes };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let task = tokio::spawn(async move {
-            let _ =
-                axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
-        });
+        let (addr, task) = serve(state).await;
         TestServer {
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),

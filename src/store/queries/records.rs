@@ -44,11 +44,11 @@ pub struct IdentifierRow {
 /// waiting; SQLite: the write transaction is already exclusive). `false`:
 /// another transaction holds one of them; nothing waits, the caller retries
 /// once it has committed. Held until this batch commits.
-pub fn try_lock_identifiers(db: &mut dyn Db, hashes: &[&[u8]]) -> Result<bool, StoreError> {
+pub fn try_lock_identifiers(db: &mut dyn Db, idents: &[IdentifierRow]) -> Result<bool, StoreError> {
     if db.dialect() != super::super::db::Dialect::Postgres {
         return Ok(true);
     }
-    let keys = lock_keys(hashes.iter().copied());
+    let keys = lock_keys(idents.iter().map(|i| &i.hash[..]));
     static LOCK: super::Shapes<4> = super::Shapes::new(|n| {
         let each: Vec<String> = (1..=n).map(|i| format!("pg_try_advisory_xact_lock(${i})")).collect();
         format!("SELECT {}", each.join(" AND "))
@@ -130,7 +130,7 @@ pub fn place_record(
             _ => Err(StoreError::Corrupt("an unknown answer from varuh_place_record".into())),
         };
     }
-    if !try_lock_identifiers(db, &idents.iter().map(|i| &i.hash[..]).collect::<Vec<_>>())? {
+    if !try_lock_identifiers(db, idents)? {
         return Ok(Placement::Busy);
     }
     let probe: Vec<(String, Vec<u8>)> = idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
