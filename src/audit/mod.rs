@@ -16,7 +16,7 @@ pub mod note;
 pub mod publish;
 pub mod verify;
 
-use crate::store::db::Db;
+use crate::store::db::{Db, Dialect};
 use crate::store::{queries, StoreError};
 use merkle::{Frontier, Hash};
 use serde::{Deserialize, Serialize};
@@ -237,12 +237,12 @@ impl crate::store::TxHook for TxHook {
     fn undo(&self, mark: usize) {
         deferred_undo(mark)
     }
-    fn before_commit(&self, db: &mut dyn Db) -> Result<(), StoreError> {
+    fn before_commit(&self, db: &mut dyn Db) -> Result<bool, StoreError> {
         let events = take_deferred();
         if events.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
-        Appender::flush(&self.0, db, events)
+        Appender::flush(&self.0, db, events).map(|()| true)
     }
     fn flush_alone(&self, db: &mut dyn Db) -> Result<bool, StoreError> {
         let events = take_deferred();
@@ -277,13 +277,25 @@ impl Appender {
     /// write (on PostgreSQL both in one round trip). Jobs do not take the
     /// appender's mutex (their events wait in the transaction), so a
     /// writer waiting here for another server's commit holds up no job.
+    ///
+    /// On PostgreSQL it first tries what `flush_alone` does, inside the
+    /// transaction: number from the state and insert under the lock in one
+    /// call, if the log still ends where the state does (one round trip
+    /// instead of two; the lock is then held to COMMIT all the same).
     pub fn flush(
         me: &std::sync::Mutex<Appender>,
         db: &mut dyn Db,
         events: Vec<(Draft, i64)>,
     ) -> Result<(), StoreError> {
         let mut ap = me.lock().unwrap_or_else(|e| e.into_inner());
-        let r = ap.write(db, events);
+        let r = match db.dialect() {
+            Dialect::Postgres => match ap.append_checked(db, &events) {
+                Ok(true) => Ok(()),
+                Ok(false) => ap.write(db, events),
+                Err(e) => Err(e),
+            },
+            Dialect::Sqlite => ap.write(db, events),
+        };
         if r.is_err() {
             // Part of it may be in memory only: reload at the next batch.
             ap.invalidate();
@@ -305,14 +317,17 @@ impl Appender {
         events: &[(Draft, i64)],
     ) -> Result<bool, StoreError> {
         let mut ap = me.lock().unwrap_or_else(|e| e.into_inner());
-        let r = ap.append_alone(db, events);
+        let r = ap.append_checked(db, events);
         if r.is_err() {
             ap.invalidate();
         }
         r
     }
 
-    fn append_alone(&mut self, db: &mut dyn Db, events: &[(Draft, i64)]) -> Result<bool, StoreError> {
+    /// Numbers `events` from the state and inserts them in one call if the
+    /// log still ends where the state does; else takes in what came back
+    /// and tries again. `Ok(false)`: nothing written (see `flush_alone`).
+    fn append_checked(&mut self, db: &mut dyn Db, events: &[(Draft, i64)]) -> Result<bool, StoreError> {
         let Some(st) = self.state.as_mut() else { return Ok(false) };
         for _ in 0..4 {
             let size = st.frontier.size();

@@ -120,6 +120,8 @@ const MAX_BATCH: usize = 512;
 
 pub struct Store {
     writer: Option<crossbeam_channel::Sender<Queued>>,
+    /// PostgreSQL: the audit writer's queue, for events alone (`submit_events`).
+    events: Option<crossbeam_channel::Sender<Queued>>,
     readers: Option<crossbeam_channel::Sender<ReadJob>>,
     /// SQLite: reader connections used in place, on the caller's thread.
     pool: Option<ReaderPool>,
@@ -169,7 +171,8 @@ pub trait TxHook: Send + Sync {
     /// The job failed (its savepoint is rolled back): forget what it added.
     fn undo(&self, mark: usize);
     /// The batch is about to commit; an error rolls the whole batch back.
-    fn before_commit(&self, db: &mut dyn Db) -> Result<(), StoreError>;
+    /// `Ok(true)`: it ran a statement (which an aborted transaction fails).
+    fn before_commit(&self, db: &mut dyn Db) -> Result<bool, StoreError>;
     /// The batch was rolled back (its commit or `before_commit` failed).
     fn rolled_back(&self);
     /// PostgreSQL, a batch that is only `Kind::Events` jobs and opened no
@@ -285,11 +288,30 @@ impl Store {
         for _ in 0..extra {
             conns.push((connect(false)?, None, Default::default(), None));
         }
-        for (i, (w, syncer, checkpointed, readers_of_writer)) in conns.into_iter().enumerate() {
-            let (wrx, shared) = (wrx.clone(), Shared { hook: hook.clone(), vault_gen: vault_gen.clone() });
+        let mut queues: Vec<_> = conns.into_iter().map(|c| (c, wrx.clone())).collect();
+        // PostgreSQL: the events of reads go to a writer of their own. Each
+        // of its batches is one autocommit call, and everything queued while
+        // one is at the database goes in the next: an event waits for at
+        // most one batch besides its own, where with the data writers it
+        // could wait behind a batch of each.
+        let (etx, erx) = crossbeam_channel::unbounded::<Queued>();
+        let events = if dialect == Dialect::Postgres {
+            queues.push(((connect(false)?, None, Default::default(), None), erx));
+            Some(etx)
+        } else {
+            None
+        };
+        let n = queues.len();
+        for (i, ((w, syncer, checkpointed, readers_of_writer), wrx)) in queues.into_iter().enumerate() {
+            let shared = Shared { hook: hook.clone(), vault_gen: vault_gen.clone() };
+            let name = match i {
+                0 => "varuh-writer".into(),
+                i if i + 1 == n && events.is_some() => "varuh-audit-writer".into(),
+                i => format!("varuh-writer-{i}"),
+            };
             threads.push(
                 std::thread::Builder::new()
-                    .name(if i == 0 { "varuh-writer".into() } else { format!("varuh-writer-{i}") })
+                    .name(name)
                     .spawn(move || writer_loop(w, wrx, syncer, checkpointed, readers_of_writer, shared))
                     .map_err(|e| StoreError::Unavailable(e.to_string()))?,
             );
@@ -312,6 +334,7 @@ impl Store {
         }
         Ok(Store {
             writer: Some(wtx),
+            events,
             readers: Some(rtx),
             pool,
             location: location.clone(),
@@ -438,7 +461,10 @@ impl Store {
     /// Queues a job that only hands events to the transaction hook and does
     /// not touch the database (the audit queue's): no savepoint for it.
     pub(crate) fn submit_events(&self, job: WriteJob) -> Result<(), StoreError> {
-        self.send((job, Kind::Events))
+        match &self.events {
+            Some(q) => q.send((job, Kind::Events)).map_err(|_| StoreError::Unavailable("audit writer stopped".into())),
+            None => self.send((job, Kind::Events)),
+        }
     }
 
     fn send(&self, q: Queued) -> Result<(), StoreError> {
@@ -519,6 +545,7 @@ impl Store {
     /// Finishes every queued write, then stops the threads.
     pub fn close(&mut self) {
         self.writer.take();
+        self.events.take();
         self.readers.take();
         self.pool.take();
         let mut threads = self.threads.drain(..);
@@ -584,7 +611,11 @@ fn writer_loop(
         b.data |= matches!(kind, Kind::Data | Kind::Last | Kind::Whole);
         b.last |= kind == Kind::Last;
         let mark = h.as_ref().map_or(0, |h| h.mark());
-        if !b.open {
+        if kind == Kind::Events && !b.open && db.dialect() == Dialect::Postgres {
+            // No transaction yet: if the batch stays events alone, they go
+            // in one autocommit call (`TxHook::flush_alone`).
+            b.alone = true;
+        } else if !b.open {
             if let Err(e) = db.batch(begin) {
                 let msg = e.to_string();
                 tracing::error!(error = %msg, "cannot begin a write transaction");
@@ -597,19 +628,6 @@ fn writer_loop(
                 return;
             }
             b.open = true;
-        }
-        if kind == Kind::Events && !b.open && db.dialect() == Dialect::Postgres {
-            // No transaction yet: if the batch stays events alone, they go
-            // in one autocommit call (`TxHook::flush_alone`).
-            b.alone = true;
-            let (ok, reply) = job(&mut FailingDb("this job may not use the database".into()));
-            if !ok {
-                if let Some(h) = &h {
-                    h.undo(mark);
-                }
-            }
-            b.replies.push(reply);
-            return;
         }
         if kind == Kind::Events {
             let (ok, reply) = job(&mut FailingDb("this job may not use the database".into()));
@@ -735,10 +753,13 @@ fn writer_loop(
         let h = hook_of(&hook);
         // A job ran without a savepoint: should the transaction have been
         // aborted after all, PostgreSQL would answer COMMIT with a silent
-        // ROLLBACK; a statement first makes that an error.
-        let check = if std::mem::take(&mut b.unguarded) { db.batch("SELECT 1") } else { Ok(()) };
-        let commit = check
-            .and_then(|()| h.as_ref().map_or(Ok(()), |h| h.before_commit(db.as_mut())))
+        // ROLLBACK; a statement first makes that an error (the audit
+        // events' statement, when the batch has events).
+        let unguarded = std::mem::take(&mut b.unguarded);
+        let commit = h
+            .as_ref()
+            .map_or(Ok(false), |h| h.before_commit(db.as_mut()))
+            .and_then(|ran| if unguarded && !ran { db.batch("SELECT 1") } else { Ok(()) })
             .and_then(|()| db.batch("COMMIT"))
             .map_err(|e| e.to_string());
         if std::mem::take(&mut b.data) {

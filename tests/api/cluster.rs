@@ -86,6 +86,11 @@ async fn scale1_two_servers_share_one_trail() {
     // Every create is in the log once, whichever server took it.
     let creates = a.events("record.create").await;
     assert_eq!(creates.iter().filter(|e| e["event"]["outcome"] == "ok").count(), 300);
+    // And every read once: their events go alone, each server numbering
+    // from what it knows and taking in the other's when the log moved on.
+    let reads = a.events("record.read").await;
+    let cross = ids.iter().step_by(37).count();
+    assert_eq!(reads.iter().filter(|e| e["event"]["outcome"] == "ok").count(), 300 + cross);
 }
 
 /// Creates carrying the same new e-mail, sent to both servers at once,
