@@ -170,6 +170,7 @@ actions! {
     SubjectFindOrCreate = "subject.find_or_create", Tenant, DATA, Some(Op::Write), false, "find a subject by identifiers, or create one";
     SubjectRead = "subject.read", Tenant, DATA, Some(Op::Read), false, "read a subject";
     SubjectLookup = "subject.lookup", Tenant, DATA, Some(Op::Read), false, "find a subject by an identifier";
+    SubjectSearch = "subject.search", Tenant, DATA, Some(Op::Read), false, "list the subjects with an identifier or a searchable attribute";
     SubjectRecords = "subject.records.read", Tenant, DATA, Some(Op::Read), false, "read every record about a subject";
     SubjectSeen = "subject.seen", Tenant, DATA, Some(Op::Read), false, "a subject's records were shown in a list";
     SubjectErase = "subject.erase", Tenant, DATA, Some(Op::Erase), true, "erase a subject: records, identifiers and key";

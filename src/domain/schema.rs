@@ -66,10 +66,18 @@ pub struct FieldDef {
     pub category: String,
     #[serde(default)]
     pub required: bool,
-    /// An identifier finds the subject: e-mail and phone fields index as
-    /// `email`/`phone`, other identifier fields under their own name.
+    /// An identifier identifies one person (an e-mail, a customer number, a
+    /// national id): it finds the subject, and a record whose identifier
+    /// already names another subject goes to that subject. E-mail and phone
+    /// fields index as `email`/`phone`, others under their own name.
     #[serde(default)]
     pub identifier: bool,
+    /// A searchable attribute may be shared by several people (a phone
+    /// switchboard, an address): a look-up by it finds every subject that
+    /// has it and never merges them. Indexed under the same kinds as
+    /// identifiers; a field is one or the other.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub searchable: bool,
 }
 
 impl FieldDef {
@@ -78,11 +86,20 @@ impl FieldDef {
         if !self.identifier {
             return None;
         }
-        Some(match self.field_type {
+        Some(self.index_kind())
+    }
+
+    /// The kind this field is looked up by, if it is a searchable attribute.
+    pub fn attribute_kind(&self) -> Option<&str> {
+        self.searchable.then(|| self.index_kind())
+    }
+
+    fn index_kind(&self) -> &str {
+        match self.field_type {
             FieldType::Email => identifiers::EMAIL,
             FieldType::Phone => identifiers::PHONE,
             _ => self.name.as_str(),
-        })
+        }
     }
 
     pub fn is_special(&self) -> bool {
@@ -168,6 +185,18 @@ impl CollectionDef {
                     "only string, integer, email and phone fields can identify a subject",
                 ));
             }
+            if f.searchable && matches!(f.field_type, FieldType::Boolean | FieldType::Number | FieldType::Date) {
+                return Err(Invalid::new(
+                    format!("fields[{i}].searchable"),
+                    "only string, integer, email and phone fields can be searched by",
+                ));
+            }
+            if f.searchable && f.identifier {
+                return Err(Invalid::new(
+                    format!("fields[{i}].searchable"),
+                    "a field is an identifier (one person) or searchable (may be shared), not both; an identifier can be looked up already",
+                ));
+            }
         }
         Ok(())
     }
@@ -215,7 +244,7 @@ fn check_value(f: &FieldDef, v: &Value, path: &str) -> Result<Value, Invalid> {
             if s.len() > MAX_TEXT {
                 return Err(wrong("at most 65536 bytes long"));
             }
-            if f.identifier {
+            if f.identifier || f.searchable {
                 Value::String(identifiers::normalise(&f.name, s, path)?)
             } else {
                 v.clone()
@@ -284,7 +313,7 @@ mod tests {
                 {"name": "born", "type": "date", "category": "identification"},
                 {"name": "orders", "type": "integer", "category": "commercial"},
                 {"name": "vip", "type": "boolean", "category": "commercial"},
-                {"name": "phone", "type": "phone", "category": "contact", "identifier": true}
+                {"name": "phone", "type": "phone", "category": "contact", "searchable": true}
             ]
         }))
         .unwrap()
@@ -300,6 +329,7 @@ mod tests {
             category: "health".into(),
             required: false,
             identifier: false,
+            searchable: false,
         });
         assert_eq!(c.validate(false).unwrap_err().field, "fields[6].category");
         assert!(c.validate(true).is_ok());
@@ -318,6 +348,8 @@ mod tests {
             (Box::new(|c| c.fields[1].name = "email".into()), "fields[1].name"),
             (Box::new(|c| c.fields[2].category = "".into()), "fields[2].category"),
             (Box::new(|c| c.fields[4].identifier = true), "fields[4].identifier"),
+            (Box::new(|c| c.fields[4].searchable = true), "fields[4].searchable"),
+            (Box::new(|c| c.fields[0].searchable = true), "fields[0].searchable"),
         ];
         for (mutate, field) in cases {
             let mut c = customers();

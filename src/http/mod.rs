@@ -85,6 +85,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::tenancy::get_collection))
         .routes(routes!(routes::records::find_or_create_subject))
         .routes(routes!(routes::records::lookup_subject))
+        .routes(routes!(routes::records::search_subjects))
         .routes(routes!(routes::records::get_subject, routes::records::erase_subject))
         .routes(routes!(routes::records::subject_records))
         .routes(routes!(routes::records::create_record, routes::records::list_records))
@@ -154,6 +155,7 @@ pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
     ("get", "/v1/tenants/{tenant}/collections/{collection}", Some(Action::CollectionRead)),
     ("post", "/v1/tenants/{tenant}/subjects", Some(Action::SubjectFindOrCreate)),
     ("post", "/v1/tenants/{tenant}/subjects/lookup", Some(Action::SubjectLookup)),
+    ("post", "/v1/tenants/{tenant}/subjects/search", Some(Action::SubjectSearch)),
     ("get", "/v1/tenants/{tenant}/subjects/{subject}", Some(Action::SubjectRead)),
     ("delete", "/v1/tenants/{tenant}/subjects/{subject}", Some(Action::SubjectErase)),
     ("get", "/v1/tenants/{tenant}/subjects/{subject}/records", Some(Action::SubjectRecords)),

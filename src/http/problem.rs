@@ -20,6 +20,10 @@ pub struct Problem {
     /// The request field at fault, as a path (`data.email`, `fields[2].category`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Every request field at fault, when there are several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub fields: Option<Box<[String]>>,
 }
 
 impl Problem {
@@ -30,6 +34,7 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             field: None,
+            fields: None,
         }
     }
 
@@ -106,6 +111,21 @@ impl From<ServiceError> for Problem {
             NotFound(what) => Problem::not_found(what),
             Invalid(i) => Problem::invalid(i.field, i.message),
             Conflict(why) => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", why),
+            IdentifierConflict(fields) => {
+                let mut p = Problem::new(
+                    StatusCode::CONFLICT,
+                    "identifier-conflict",
+                    "Identifiers name different subjects",
+                    format!(
+                        "{} identify different data subjects; an identifier belongs to one person. \
+                         Nothing was written. If they are one person, a DPO can merge the subjects",
+                        fields.join(", ")
+                    ),
+                );
+                p.field = fields.first().cloned();
+                p.fields = Some(fields.clone().into_boxed_slice());
+                p
+            }
             Stale => Problem::new(
                 StatusCode::PRECONDITION_FAILED,
                 "stale",

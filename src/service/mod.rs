@@ -54,6 +54,10 @@ pub enum ServiceError {
     Invalid(Invalid),
     #[error("{0}")]
     Conflict(&'static str),
+    /// Identifying values of one request name different subjects: the
+    /// request paths of those values (`data.email`, `identifiers.email`).
+    #[error("identifying values name different subjects")]
+    IdentifierConflict(Vec<String>),
     #[error("the record was changed since it was read")]
     Stale,
     #[error("service unavailable: {0}")]

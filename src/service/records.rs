@@ -8,14 +8,13 @@ use super::audit::field_names;
 use super::{Actor, Collection, Result, ServiceError, TenantCtx, Vault};
 use crate::crypto::{FieldContext, SubjectKey};
 use crate::domain::access::Action;
-use crate::domain::schema::identifier_text;
+use crate::domain::schema::{identifier_text, FieldDef};
 use crate::domain::{check_name, identifiers, Invalid};
 use crate::store::db::Db;
 use crate::store::queries::{self, IdentifierRow, Placement, RecordRow, SealedRecord, SubjectRow};
 use crate::store::StoreError;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use uuid::Uuid;
 
 /// A record as the caller sees it, opened.
@@ -34,6 +33,18 @@ pub struct SubjectInfo {
     pub created_at: i64,
     pub created: bool,
 }
+
+/// Subjects found by an identifier or a searchable attribute.
+pub struct SubjectMatches {
+    /// The value identifies: at most one subject.
+    pub by_identifier: bool,
+    pub subjects: Vec<SubjectInfo>,
+    /// More subjects share the value than this page holds.
+    pub more: bool,
+}
+
+/// Largest page of `search_subjects`.
+pub const MAX_SEARCH: usize = 100;
 
 /// How a new record names its subject.
 pub enum SubjectRef {
@@ -56,6 +67,8 @@ enum Placed {
     Done,
     SubjectExists(Uuid),
     Busy,
+    /// An identifier names a subject other than the record's.
+    Conflict,
 }
 
 /// How often a write retries when another writer holds its identifiers'
@@ -84,6 +97,43 @@ const MAX_PAGE: i64 = 1000;
 impl Vault {
     async fn subject_key(&self, t: &TenantCtx, subject: Uuid, wrapped: &[u8]) -> Result<SubjectKey> {
         t.keys.open_subject_key(t.id, subject, wrapped).map_err(|e| ServiceError::Internal(e.to_string()))
+    }
+
+    /// The identifying fields of `values` at fault when they name different
+    /// subjects, as request paths: with `explicit` (the caller named the
+    /// subject `sid`) those naming another subject; else every one that
+    /// names a subject (they name at least two). A read after the failed
+    /// write, so the answer can say which fields; values are never in it.
+    async fn conflicting_fields(
+        &self,
+        t: &TenantCtx,
+        c: &Collection,
+        values: &[(String, Value)],
+        sid: Uuid,
+        explicit: bool,
+    ) -> Result<Vec<String>> {
+        let probes: Vec<(String, String, Vec<u8>)> = values
+            .iter()
+            .filter_map(|(name, v)| {
+                let kind = c.def.field(name)?.identifier_kind()?;
+                let text = identifier_text(v)?;
+                Some((format!("data.{name}"), kind.to_string(), t.keys.blind_index(kind, &text).to_vec()))
+            })
+            .collect();
+        let tenant = t.id;
+        Ok(self
+            .store
+            .read(move |db| {
+                let mut out = Vec::new();
+                for (path, kind, hash) in probes {
+                    let owner = queries::subjects_by_identifier(db, tenant, &kind, &hash)?.first().copied();
+                    if matches!(owner, Some(o) if !explicit || o != sid) {
+                        out.push(path);
+                    }
+                }
+                Ok(out)
+            })
+            .await?)
     }
 
     /// Blind indexes of caller-given identifiers (`{"email": "…"}`).
@@ -137,6 +187,12 @@ impl Vault {
                         if !queries::try_lock_identifiers(db, &idents)? {
                             return Err(StoreError::Busy);
                         }
+                        let probe: Vec<(String, Vec<u8>)> =
+                            idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
+                        if queries::subjects_by_identifiers(db, tenant, &probe)?.len() > 1 {
+                            // Two people by these identifiers: never merged silently.
+                            return Err(StoreError::Conflict);
+                        }
                         if let Some(existing) = owner_of(db, tenant, &idents, None)? {
                             // Known by one identifier: attach the others to the same person.
                             for i in &idents {
@@ -156,7 +212,29 @@ impl Vault {
                         Ok(None)
                     })
                 })
-                .await?;
+                .await;
+                let found = match found {
+                    Err(StoreError::Conflict) => {
+                        let owners: Vec<(String, String, Vec<u8>)> = idents
+                            .iter()
+                            .map(|i| (format!("identifiers.{}", i.kind), i.kind.clone(), i.hash.clone()))
+                            .collect();
+                        let named = self
+                            .store
+                            .read(move |db| {
+                                let mut out = Vec::new();
+                                for (path, kind, hash) in owners {
+                                    if !queries::subjects_by_identifier(db, tenant, &kind, &hash)?.is_empty() {
+                                        out.push(path);
+                                    }
+                                }
+                                Ok(out)
+                            })
+                            .await?;
+                        return Err(ServiceError::IdentifierConflict(named));
+                    }
+                    r => r?,
+                };
                 match found {
                     Some(existing) => {
                         let s = self
@@ -192,30 +270,95 @@ impl Vault {
     }
 
     /// Looks a subject up by one identifier, through its blind index only.
+    /// An identifier names one subject; a searchable attribute may name
+    /// several, and then the answer is a conflict pointing at
+    /// `search_subjects` (a look-up never picks one of several people).
     pub async fn lookup_subject(&self, actor: &Actor, tenant: Uuid, kind: &str, value: &str) -> Result<SubjectInfo> {
         let call = self.call(actor, Action::SubjectLookup, Some(tenant)).detail(format!("kind={kind}"));
         self.run(
             call,
             |cx| async move {
                 let t = cx.tenant()?.clone();
-                check_name("kind", kind)?;
-                let n = identifiers::normalise(kind, value, "value")?;
-                let h = t.keys.blind_index(kind, &n).to_vec();
+                let h = index_of(&t, kind, value)?;
                 let kind = kind.to_string();
                 let found = self
                     .store
                     .read(move |db| {
-                        let ids = queries::subjects_by_identifier(db, tenant, &kind, &h)?;
-                        match ids.first() {
-                            Some(id) => queries::get_subject(db, tenant, *id),
-                            None => Ok(None),
+                        let mut ids = queries::subjects_by_identifier(db, tenant, &kind, &h)?;
+                        if ids.is_empty() {
+                            ids = queries::subjects_by_attribute(db, tenant, &kind, &h, None, 2)?;
+                        }
+                        match ids[..] {
+                            [id] => Ok(queries::get_subject(db, tenant, id)?.map(Ok)),
+                            [] => Ok(None),
+                            _ => Ok(Some(Err(()))),
                         }
                     })
                     .await?
-                    .ok_or(ServiceError::NotFound("subject"))?;
+                    .ok_or(ServiceError::NotFound("subject"))?
+                    .map_err(|()| {
+                        ServiceError::Conflict(
+                            "several subjects share this searchable attribute; list them with subjects/search",
+                        )
+                    })?;
                 Ok(SubjectInfo { id: found.id, created_at: found.created_at, created: false })
             },
             |s, d| d.subject = Some(s.id),
+        )
+        .await
+    }
+
+    /// Every subject with this identifier or searchable attribute, a page
+    /// of at most `limit` in id order after `after`. `by_identifier`: the
+    /// value identifies (at most one subject). Each index look-up costs
+    /// O(log n), whatever the number of records sharing the value.
+    pub async fn search_subjects(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        kind: &str,
+        value: &str,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<SubjectMatches> {
+        let call = self.call(actor, Action::SubjectSearch, Some(tenant)).detail(format!("kind={kind}"));
+        self.run(
+            call,
+            |cx| async move {
+                let t = cx.tenant()?.clone();
+                if !(1..=MAX_SEARCH).contains(&limit) {
+                    return Err(Invalid::new("limit", format!("must be 1-{MAX_SEARCH}")).into());
+                }
+                let h = index_of(&t, kind, value)?;
+                let kind = kind.to_string();
+                let (by_identifier, rows, more) = self
+                    .store
+                    .read(move |db| {
+                        let one = queries::subjects_by_identifier(db, tenant, &kind, &h)?;
+                        let (by_identifier, mut ids) = if one.is_empty() {
+                            (false, queries::subjects_by_attribute(db, tenant, &kind, &h, after, limit as i64 + 1)?)
+                        } else {
+                            (true, one.into_iter().filter(|s| after.is_none_or(|a| *s > a)).collect())
+                        };
+                        let more = ids.len() > limit;
+                        ids.truncate(limit);
+                        let mut rows = Vec::with_capacity(ids.len());
+                        for id in ids {
+                            rows.extend(queries::get_subject(db, tenant, id)?);
+                        }
+                        Ok((by_identifier, rows, more))
+                    })
+                    .await?;
+                Ok(SubjectMatches {
+                    by_identifier,
+                    subjects: rows
+                        .into_iter()
+                        .map(|r| SubjectInfo { id: r.id, created_at: r.created_at, created: false })
+                        .collect(),
+                    more,
+                })
+            },
+            |m, d| d.detail = Some(format!("{} subjects={}", d.detail.take().unwrap_or_default(), m.subjects.len())),
         )
         .await
     }
@@ -403,11 +546,12 @@ impl Vault {
                         updated_at: now,
                     };
                     let idents = record_identifiers(&t, &c, &values, id);
+                    let attrs = record_attributes(&t, &c, &values, id);
                     let placed = self
                         .write_recorded_whole(move |db, d| {
                             // Anything but Done is not a change: the job fails so that
                             // nothing (no event either) is written.
-                            match queries::place_record(db, new_subject.as_ref(), &row, &idents)? {
+                            match queries::place_record(db, new_subject.as_ref(), &row, &idents, &attrs)? {
                                 Placement::Done => {}
                                 Placement::Busy => return Err(StoreError::Busy),
                                 Placement::Elsewhere(other) => return Err(StoreError::Elsewhere(other)),
@@ -421,10 +565,8 @@ impl Vault {
                         .or_else(|e| match e {
                             StoreError::Elsewhere(other) => Ok(Placed::SubjectExists(other)),
                             StoreError::Busy => Ok(Placed::Busy),
-                            StoreError::Conflict => {
-                                Err(ServiceError::Conflict("an identifier in this record belongs to another subject"))
-                            }
-                            e => Err(e.into()),
+                            StoreError::Conflict => Ok(Placed::Conflict),
+                            e => Err(ServiceError::from(e)),
                         })?;
                     match placed {
                         Placed::Done => {
@@ -450,6 +592,10 @@ impl Vault {
                             tokio::time::sleep(BUSY_WAIT).await;
                         }
                         Placed::Busy => return Err(StoreError::Busy.into()),
+                        Placed::Conflict => {
+                            let named = self.conflicting_fields(&t, &c, &values, sid, explicit).await?;
+                            return Err(ServiceError::IdentifierConflict(named));
+                        }
                     }
                 }
                 Err(ServiceError::Conflict("the subject changed concurrently; try again"))
@@ -592,9 +738,10 @@ impl Vault {
                     updated_at: now,
                 };
                 let idents = record_identifiers(&t, &c, &values, id);
+                let attrs = record_attributes(&t, &c, &values, id);
                 let created_at = row.created_at;
-                until_not_busy(|| {
-                    let (row, idents) = (row.clone(), idents.clone());
+                let written = until_not_busy(|| {
+                    let (row, idents, attrs) = (row.clone(), idents.clone(), attrs.clone());
                     self.write_recorded(move |db, d| {
                         d.subject = Some(sid);
                         let probe: Vec<(String, Vec<u8>)> =
@@ -607,17 +754,20 @@ impl Vault {
                         }
                         queries::update_record(db, &row, current)?;
                         queries::delete_identifiers_of_record(db, tenant, id)?;
+                        queries::delete_attributes_of_record(db, tenant, id)?;
                         queries::insert_identifiers(db, tenant, sid, &idents)?;
+                        queries::insert_attributes(db, tenant, sid, &attrs)?;
                         Ok(())
                     })
                 })
-                .await
-                .map_err(|e| match e {
-                    StoreError::Conflict => {
-                        ServiceError::Conflict("an identifier in this record belongs to another subject")
+                .await;
+                match written {
+                    Err(StoreError::Conflict) => {
+                        let named = self.conflicting_fields(&t, &c, &values, sid, true).await?;
+                        return Err(ServiceError::IdentifierConflict(named));
                     }
-                    e => e.into(),
-                })?;
+                    r => r?,
+                }
                 Ok(masked(
                     actor,
                     RecordView {
@@ -703,16 +853,26 @@ pub(crate) fn read_fields(actor: &Actor, views: &[&RecordView]) -> Vec<String> {
 }
 
 /// The blind indexes a record's identifier fields yield.
-fn record_identifiers(
-    t: &Arc<TenantCtx>,
+fn record_identifiers(t: &TenantCtx, c: &Collection, values: &[(String, Value)], record: Uuid) -> Vec<IdentifierRow> {
+    record_index(t, c, values, record, FieldDef::identifier_kind)
+}
+
+/// The blind indexes a record's searchable fields yield (shared values).
+fn record_attributes(t: &TenantCtx, c: &Collection, values: &[(String, Value)], record: Uuid) -> Vec<IdentifierRow> {
+    record_index(t, c, values, record, FieldDef::attribute_kind)
+}
+
+fn record_index(
+    t: &TenantCtx,
     c: &Collection,
     values: &[(String, Value)],
     record: Uuid,
+    kind_of: fn(&FieldDef) -> Option<&str>,
 ) -> Vec<IdentifierRow> {
     values
         .iter()
         .filter_map(|(name, v)| {
-            let kind = c.def.field(name)?.identifier_kind()?;
+            let kind = kind_of(c.def.field(name)?)?;
             let text = identifier_text(v)?;
             Some(IdentifierRow {
                 kind: kind.to_string(),
@@ -721,6 +881,13 @@ fn record_identifiers(
             })
         })
         .collect()
+}
+
+/// The blind index a caller-given value of `kind` is looked up by.
+fn index_of(t: &TenantCtx, kind: &str, value: &str) -> Result<Vec<u8>> {
+    check_name("kind", kind)?;
+    let n = identifiers::normalise(kind, value, "value")?;
+    Ok(t.keys.blind_index(kind, &n).to_vec())
 }
 
 /// The subject (other than `except`) owning any of these identifiers.

@@ -11,6 +11,7 @@ mod identity;
 mod matrix;
 mod plaintext;
 mod server;
+mod subjects;
 mod tenancy;
 mod validation;
 mod vault;

@@ -318,7 +318,8 @@ impl TestServer {
     }
 }
 
-/// A customer collection: e-mail and phone identify the subject.
+/// A customer collection: the e-mail identifies the subject; the phone is
+/// searchable (a switchboard may be shared).
 pub fn customers() -> Value {
     json!({
         "name": "customers",
@@ -332,7 +333,7 @@ pub fn customers() -> Value {
         "fields": [
             {"name": "email", "type": "email", "category": "contact", "required": true, "identifier": true},
             {"name": "name", "type": "string", "category": "identification", "required": true},
-            {"name": "phone", "type": "phone", "category": "contact", "identifier": true},
+            {"name": "phone", "type": "phone", "category": "contact", "searchable": true},
             {"name": "born", "type": "date", "category": "identification"},
             {"name": "orders", "type": "integer", "category": "commercial"}
         ]

@@ -26,7 +26,7 @@ pub fn body_for(path: &str) -> Value {
         json!({"data": {"email": "x@y.si", "name": "X"}})
     } else if path.ends_with("/records/{record}") {
         json!({"data": {"name": "Y"}})
-    } else if path.ends_with("/subjects/lookup") {
+    } else if path.ends_with("/subjects/lookup") || path.ends_with("/subjects/search") {
         json!({"kind": "email", "value": "b@b.si"})
     } else if path.ends_with("/subjects") {
         json!({"identifiers": {"email": "b@b.si"}})

@@ -35,7 +35,7 @@ fn subject_out(s: &SubjectInfo) -> SubjectOut {
 /// Finds the subject with these identifiers, or creates one (201 when created).
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/subjects", tag = "subjects", security(("bearer" = [])), request_body = NewSubject,
     params(("tenant" = String, Path, description = "Tenant id")),
-    responses((status = 200, body = SubjectOut), (status = 201, body = SubjectOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = SubjectOut), (status = 201, body = SubjectOut), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn find_or_create_subject(
     State(s): State<AppState>,
     a: Auth,
@@ -59,7 +59,7 @@ pub struct Lookup {
 /// Looks a subject up by one identifier, through its blind index.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/subjects/lookup", tag = "subjects", security(("bearer" = [])), request_body = Lookup,
     params(("tenant" = String, Path, description = "Tenant id")),
-    responses((status = 200, body = SubjectOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = SubjectOut), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn lookup_subject(
     State(s): State<AppState>,
     a: Auth,
@@ -68,6 +68,54 @@ pub async fn lookup_subject(
 ) -> ApiResult<Json<SubjectOut>> {
     let t = path_id(&tenant, "tenant")?;
     Ok(Json(subject_out(&s.vault.lookup_subject(&a.actor, t, &req.kind, &req.value).await?)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Search {
+    /// `email`, `phone`, or another identifier or attribute kind.
+    pub kind: String,
+    pub value: String,
+    /// The last subject id of the previous page.
+    #[serde(default)]
+    pub after: Option<String>,
+    /// At most this many subjects (1-100, default 20).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SearchOut {
+    /// The value is an identifier: it names at most one person.
+    pub by_identifier: bool,
+    pub subjects: Vec<SubjectOut>,
+    /// More subjects share the value: ask again with `after`.
+    pub more: bool,
+}
+
+/// Lists the subjects with an identifier or a searchable attribute (a
+/// shared phone or address may name several people; they are never merged).
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/subjects/search", tag = "subjects", security(("bearer" = [])), request_body = Search,
+    params(("tenant" = String, Path, description = "Tenant id")),
+    responses((status = 200, body = SearchOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn search_subjects(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+    Body(req): Body<Search>,
+) -> ApiResult<Json<SearchOut>> {
+    let t = path_id(&tenant, "tenant")?;
+    let after = req
+        .after
+        .as_deref()
+        .map(|a| a.parse().map_err(|_| Problem::invalid("after", "must be a subject id")))
+        .transpose()?;
+    let m = s.vault.search_subjects(&a.actor, t, &req.kind, &req.value, after, req.limit.unwrap_or(20)).await?;
+    Ok(Json(SearchOut {
+        by_identifier: m.by_identifier,
+        subjects: m.subjects.iter().map(subject_out).collect(),
+        more: m.more,
+    }))
 }
 
 /// One subject.
@@ -275,7 +323,7 @@ fn if_match(h: &HeaderMap) -> Result<Option<i64>, Problem> {
 /// Replaces a record's data (optionally guarded by `If-Match`).
 #[utoipa::path(put, path = "/v1/tenants/{tenant}/collections/{collection}/records/{record}", tag = "records", security(("bearer" = [])), request_body = RecordData,
     params(("tenant" = String, Path, description = "Tenant id"), ("collection" = String, Path, description = "Collection name"), ("record" = String, Path, description = "Record id")),
-    responses((status = 200, body = RecordOut), (status = 404, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = RecordOut), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
 pub async fn replace_record(
     State(s): State<AppState>,
     a: Auth,
@@ -294,7 +342,7 @@ pub async fn replace_record(
 /// Changes some fields of a record (JSON merge: `null` removes a field).
 #[utoipa::path(patch, path = "/v1/tenants/{tenant}/collections/{collection}/records/{record}", tag = "records", security(("bearer" = [])), request_body = RecordData,
     params(("tenant" = String, Path, description = "Tenant id"), ("collection" = String, Path, description = "Collection name"), ("record" = String, Path, description = "Record id")),
-    responses((status = 200, body = RecordOut), (status = 404, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = RecordOut), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
 pub async fn patch_record(
     State(s): State<AppState>,
     a: Auth,

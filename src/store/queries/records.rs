@@ -88,8 +88,9 @@ pub enum Placement {
 /// Places a new record and its identifiers (each with the record as its
 /// source): takes the identifiers' locks, checks that none names a subject
 /// other than the record's (then nothing is written), inserts the subject if
-/// `new_subject` is given, the record and its identifiers. On PostgreSQL in
-/// one call (`varuh_place_record`, migration 0008) that writes all or
+/// `new_subject` is given, the record, its identifiers and its searchable
+/// attributes (`attrs`: never checked, never locked: they may be shared).
+/// On PostgreSQL in one call (`varuh_place_record`, migration 0010) that writes all or
 /// nothing and never aborts the transaction (run it with
 /// `Store::write_whole`); on SQLite as statements.
 pub fn place_record(
@@ -97,11 +98,12 @@ pub fn place_record(
     new_subject: Option<&SubjectRow>,
     row: &RecordRow,
     idents: &[IdentifierRow],
+    attrs: &[IdentifierRow],
 ) -> Result<Placement, StoreError> {
     let (tenant, sid) = (row.tenant_id, row.subject_id);
     if db.dialect() == super::super::db::Dialect::Postgres {
         let answer = db.query(
-            "SELECT varuh_place_record($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            "SELECT varuh_place_record($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             &[
                 tenant.into(),
                 sid.into(),
@@ -116,6 +118,8 @@ pub fn place_record(
                 Val::TextArray(idents.iter().map(|i| i.kind.clone()).collect()),
                 Val::BlobArray(idents.iter().map(|i| i.hash.clone()).collect()),
                 Val::I64Array(lock_keys(idents.iter().map(|i| &i.hash[..]))),
+                Val::TextArray(attrs.iter().map(|i| i.kind.clone()).collect()),
+                Val::BlobArray(attrs.iter().map(|i| i.hash.clone()).collect()),
             ],
         )?;
         let answer = answer.first().map(|r| r.text(0)).transpose()?.unwrap_or_default();
@@ -144,28 +148,21 @@ pub fn place_record(
     }
     insert_record(db, row)?;
     insert_identifiers(db, tenant, sid, idents)?;
+    insert_attributes(db, tenant, sid, attrs)?;
     Ok(Placement::Done)
 }
 
-/// The subjects (normally at most one) that any of these identifiers
-/// points to, in one statement for up to four of them.
+/// The subjects that any of these identifiers points to (an identifier
+/// names one subject: each is one index look-up, whatever the number of
+/// records that carry it).
 pub fn subjects_by_identifiers(
     db: &mut dyn Db,
     tenant: Uuid,
     idents: &[(String, Vec<u8>)],
 ) -> Result<Vec<Uuid>, StoreError> {
-    static ANY: super::Shapes<4> = super::Shapes::new(|n| {
-        let each: Vec<String> = (0..n).map(|i| format!("(kind = ${} AND hash = ${})", 2 * i + 2, 2 * i + 3)).collect();
-        format!("SELECT DISTINCT subject_id FROM subject_identifiers WHERE tenant_id = $1 AND ({})", each.join(" OR "))
-    });
     let mut out = Vec::new();
-    for chunk in idents.chunks(4) {
-        let mut params: Vec<Val> = vec![tenant.into()];
-        for (kind, hash) in chunk {
-            params.extend([kind.as_str().into(), hash.as_slice().into()]);
-        }
-        for r in db.query(ANY.get(chunk.len()), &params)? {
-            let s = r.uuid(0)?;
+    for (kind, hash) in idents {
+        for s in subjects_by_identifier(db, tenant, kind, hash)? {
             if !out.contains(&s) {
                 out.push(s);
             }
@@ -174,15 +171,68 @@ pub fn subjects_by_identifiers(
     Ok(out)
 }
 
-/// Subjects (normally at most one) that an identifier points to.
+/// The subject an identifier points to, if any (one index look-up).
 pub fn subjects_by_identifier(db: &mut dyn Db, tenant: Uuid, kind: &str, hash: &[u8]) -> Result<Vec<Uuid>, StoreError> {
     db.query(
-        "SELECT DISTINCT subject_id FROM subject_identifiers WHERE tenant_id = $1 AND kind = $2 AND hash = $3",
+        "SELECT subject_id FROM subject_identifiers WHERE tenant_id = $1 AND kind = $2 AND hash = $3 LIMIT 1",
         &[tenant.into(), kind.into(), hash.into()],
     )?
     .iter()
     .map(|r| r.uuid(0))
     .collect()
+}
+
+/// Up to `limit` subjects with this searchable attribute, in id order from
+/// `after` on: the index gives them in order, so the cost is the look-up
+/// plus the records of the subjects returned.
+pub fn subjects_by_attribute(
+    db: &mut dyn Db,
+    tenant: Uuid,
+    kind: &str,
+    hash: &[u8],
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Uuid>, StoreError> {
+    db.query(
+        "SELECT DISTINCT subject_id FROM subject_attributes WHERE tenant_id = $1 AND kind = $2 AND hash = $3 \
+         AND subject_id > $4 ORDER BY subject_id LIMIT $5",
+        &[
+            tenant.into(),
+            kind.into(),
+            hash.into(),
+            after.map(|a| a.to_string()).unwrap_or_default().into(),
+            limit.into(),
+        ],
+    )?
+    .iter()
+    .map(|r| r.uuid(0))
+    .collect()
+}
+
+/// Inserts a subject's searchable attributes, one statement each.
+pub fn insert_attributes(
+    db: &mut dyn Db,
+    tenant: Uuid,
+    subject: Uuid,
+    rows: &[IdentifierRow],
+) -> Result<(), StoreError> {
+    for i in rows {
+        let source = i.source_record.map(|r| r.to_string()).unwrap_or_default();
+        db.exec(
+            "INSERT INTO subject_attributes (tenant_id, kind, hash, subject_id, source_record) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT DO NOTHING",
+            &[tenant.into(), i.kind.as_str().into(), i.hash.as_slice().into(), subject.into(), source.into()],
+        )?;
+    }
+    Ok(())
+}
+
+pub fn delete_attributes_of_record(db: &mut dyn Db, tenant: Uuid, record: Uuid) -> Result<(), StoreError> {
+    db.exec(
+        "DELETE FROM subject_attributes WHERE tenant_id = $1 AND source_record = $2",
+        &[tenant.into(), record.into()],
+    )?;
+    Ok(())
 }
 
 /// Inserts identifiers of one subject, up to eight per statement.
@@ -380,6 +430,7 @@ pub fn update_record(db: &mut dyn Db, r: &RecordRow, expected: i64) -> Result<()
 
 pub fn delete_record(db: &mut dyn Db, tenant: Uuid, collection: Uuid, id: Uuid) -> Result<(), StoreError> {
     delete_identifiers_of_record(db, tenant, id)?;
+    delete_attributes_of_record(db, tenant, id)?;
     let n = db.exec(
         "DELETE FROM records WHERE tenant_id = $1 AND id = $2 AND collection_id = $3",
         &[tenant.into(), id.into(), collection.into()],
@@ -396,6 +447,10 @@ pub fn delete_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Result<u6
         db.exec("DELETE FROM records WHERE tenant_id = $1 AND subject_id = $2", &[tenant.into(), subject.into()])?;
     db.exec(
         "DELETE FROM subject_identifiers WHERE tenant_id = $1 AND subject_id = $2",
+        &[tenant.into(), subject.into()],
+    )?;
+    db.exec(
+        "DELETE FROM subject_attributes WHERE tenant_id = $1 AND subject_id = $2",
         &[tenant.into(), subject.into()],
     )?;
     let n = db.exec("DELETE FROM subjects WHERE tenant_id = $1 AND id = $2", &[tenant.into(), subject.into()])?;
