@@ -173,6 +173,8 @@ actions! {
     SubjectSearch = "subject.search", Tenant, DATA, Some(Op::Read), false, "list the subjects with an identifier or a searchable attribute";
     SubjectRecords = "subject.records.read", Tenant, DATA, Some(Op::Read), false, "read every record about a subject";
     SubjectSeen = "subject.seen", Tenant, DATA, Some(Op::Read), false, "a subject's records were shown in a list";
+    SubjectMerge = "subject.merge", Tenant, DPO, None, false, "merge two subjects found to be one person (records sealed again under one key)";
+    SubjectSplit = "subject.split", Tenant, DPO, None, false, "split records off a subject into a new subject (another person)";
     SubjectErase = "subject.erase", Tenant, DATA, Some(Op::Erase), true, "erase a subject: records, identifiers and key";
     RecordCreate = "record.create", Tenant, DATA, Some(Op::Write), false, "store a record";
     RecordRead = "record.read", Tenant, DATA, Some(Op::Read), false, "read a record";

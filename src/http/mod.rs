@@ -86,6 +86,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::records::find_or_create_subject))
         .routes(routes!(routes::records::lookup_subject))
         .routes(routes!(routes::records::search_subjects))
+        .routes(routes!(routes::records::merge_subjects))
+        .routes(routes!(routes::records::split_subject))
         .routes(routes!(routes::records::get_subject, routes::records::erase_subject))
         .routes(routes!(routes::records::subject_records))
         .routes(routes!(routes::records::create_record, routes::records::list_records))
@@ -156,6 +158,8 @@ pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
     ("post", "/v1/tenants/{tenant}/subjects", Some(Action::SubjectFindOrCreate)),
     ("post", "/v1/tenants/{tenant}/subjects/lookup", Some(Action::SubjectLookup)),
     ("post", "/v1/tenants/{tenant}/subjects/search", Some(Action::SubjectSearch)),
+    ("post", "/v1/tenants/{tenant}/subjects/{subject}/merge", Some(Action::SubjectMerge)),
+    ("post", "/v1/tenants/{tenant}/subjects/{subject}/split", Some(Action::SubjectSplit)),
     ("get", "/v1/tenants/{tenant}/subjects/{subject}", Some(Action::SubjectRead)),
     ("delete", "/v1/tenants/{tenant}/subjects/{subject}", Some(Action::SubjectErase)),
     ("get", "/v1/tenants/{tenant}/subjects/{subject}/records", Some(Action::SubjectRecords)),

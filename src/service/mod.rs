@@ -1,7 +1,8 @@
 //! The service layer: one function per use case ("create tenant", "store a
 //! record", "look up a subject"), grouped by capability: `identity`
 //! (sign-in, sessions, staff), `tenancy` (tenants, collections), `records`
-//! (subjects and records), `audit` (the trail). Every request from any face
+//! (subjects and records), `subject_identity` (merging and splitting
+//! subjects), `audit` (the trail). Every request from any face
 //! (HTTP, CLI, console) goes through here, and every use case enters
 //! through `kernel` (`Vault::run`): it names its action, the kernel checks
 //! tenant and permission against `domain::access`, and the use case runs
@@ -14,6 +15,7 @@ pub mod audit;
 pub mod identity;
 pub mod kernel;
 pub mod records;
+pub mod subject_identity;
 pub mod tenancy;
 
 use crate::clock::Clock;

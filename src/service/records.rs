@@ -95,7 +95,7 @@ async fn until_not_busy<R, F: std::future::Future<Output = std::result::Result<R
 const MAX_PAGE: i64 = 1000;
 
 impl Vault {
-    async fn subject_key(&self, t: &TenantCtx, subject: Uuid, wrapped: &[u8]) -> Result<SubjectKey> {
+    pub(super) async fn subject_key(&self, t: &TenantCtx, subject: Uuid, wrapped: &[u8]) -> Result<SubjectKey> {
         t.keys.open_subject_key(t.id, subject, wrapped).map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
@@ -400,7 +400,7 @@ impl Vault {
         .await
     }
 
-    async fn collection_names(&self, tenant: Uuid) -> Result<std::collections::HashMap<Uuid, String>> {
+    pub(super) async fn collection_names(&self, tenant: Uuid) -> Result<std::collections::HashMap<Uuid, String>> {
         let rows = self.store.read(move |db| queries::list_collections(db, tenant)).await?;
         Ok(rows.into_iter().map(|c| (c.id, c.name)).collect())
     }
@@ -804,7 +804,7 @@ impl Vault {
         .await
     }
 
-    fn open_record(&self, t: &TenantCtx, collection: &str, r: &SealedRecord) -> Result<RecordView> {
+    pub(super) fn open_record(&self, t: &TenantCtx, collection: &str, r: &SealedRecord) -> Result<RecordView> {
         let rec = &r.record;
         let key = t
             .keys
@@ -914,7 +914,13 @@ fn owner_of(
 }
 
 /// Seals each field under the subject key, bound to its place.
-fn seal_fields(key: &SubjectKey, tenant: Uuid, collection: Uuid, record: Uuid, values: &[(String, Value)]) -> Vec<u8> {
+pub(super) fn seal_fields(
+    key: &SubjectKey,
+    tenant: Uuid,
+    collection: Uuid,
+    record: Uuid,
+    values: &[(String, Value)],
+) -> Vec<u8> {
     let mut out = vec![1u8];
     for (name, v) in values {
         let plain = zeroize::Zeroizing::new(serde_json::to_vec(v).unwrap_or_default());

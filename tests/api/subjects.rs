@@ -209,3 +209,114 @@ async fn a_field_is_identifier_or_searchable(b: Backend) {
     assert_eq!(c["fields"][1]["identifier"], true, "{c}");
 }
 both!(a_field_is_identifier_or_searchable);
+
+async fn a_dpo_merges_one_person_and_splits_off_another(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("Ham d.o.o.", false).await;
+    s.collection(&t, staff_file()).await;
+    s.collection(&t, customers()).await;
+    let dpo = s.staff(&t, "dpo", "dpo").await;
+    let op = s.staff(&t, "operator", "operator").await;
+    let staff = format!("/v1/tenants/{t}/collections/staff_file/records");
+    let shop = format!("/v1/tenants/{t}/collections/customers/records");
+    let lookup = format!("/v1/tenants/{t}/subjects/lookup");
+    let subj = |id: &Value| format!("/v1/tenants/{t}/subjects/{}", id.as_str().unwrap());
+
+    // Ana as an employee and, by her private e-mail, as a customer: two subjects.
+    let (_, emp) =
+        s.post(&staff, &s.admin, json!({"data": {"email": "ana@ham.si", "staff_no": "Z-1", "name": "Ana Kos"}})).await;
+    let (_, cust) = s.post(&shop, &s.admin, json!({"data": {"email": "ana.kos@gmail.com", "name": "Ana K."}})).await;
+    let (a, other) = (emp["subject_id"].clone(), cust["subject_id"].clone());
+    assert_ne!(a, other);
+
+    // Only a DPO or an administrator merges; bad input changes nothing.
+    let merge = format!("{}/merge", subj(&a));
+    let (st, _) = s.post(&merge, &op, json!({"from": other})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    for (body, field) in [
+        (json!({"from": a}), "from"),
+        (json!({"from": uuid::Uuid::now_v7().to_string()}), "from"),
+        (json!({"from": "not an id"}), "from"),
+    ] {
+        let (st, p) = s.post(&merge, &dpo, body).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        assert_eq!(p["field"], field);
+    }
+    assert_eq!(s.get(&subj(&other), &s.admin).await.0, StatusCode::OK, "still there");
+
+    let (st, m) = s.post(&merge, &dpo, json!({"from": other})).await;
+    assert_eq!(st, StatusCode::OK, "{m}");
+    assert_eq!(m["subject"]["id"], a);
+    assert_eq!(m["records_moved"], 1);
+    // One person now: both e-mails find her, both records are hers and open.
+    for email in ["ana@ham.si", "ana.kos@gmail.com"] {
+        let (_, f) = s.post(&lookup, &s.admin, json!({"kind": "email", "value": email})).await;
+        assert_eq!(f["id"], a, "{email}");
+    }
+    let (_, recs) = s.get(&format!("{}/records", subj(&a)), &s.admin).await;
+    let mut names: Vec<&str> = recs.as_array().unwrap().iter().map(|r| r["data"]["name"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["Ana K.", "Ana Kos"]);
+    let (_, moved) = s.get(&format!("{shop}/{}", cust["id"].as_str().unwrap()), &s.admin).await;
+    assert_eq!(moved["subject_id"], a);
+    assert_eq!(moved["data"]["email"], "ana.kos@gmail.com");
+    assert_eq!(moved["version"], 2);
+    // The merged subject and its key are gone.
+    assert_eq!(s.get(&subj(&other), &s.admin).await.0, StatusCode::NOT_FOUND);
+    let ev = s.events("subject.merge").await;
+    let ok: Vec<&Value> = ev.iter().filter(|e| e["event"]["outcome"] == "ok").collect();
+    assert_eq!(ok.len(), 1);
+    assert_eq!(ok[0]["event"]["subject"], a);
+    assert!(ok[0]["event"]["detail"].as_str().unwrap().contains(other.as_str().unwrap()), "{}", ok[0]);
+
+    // Bor's record was filed under Ana by mistake: split it off.
+    let (st, bor) = s
+        .post(
+            &staff,
+            &s.admin,
+            json!({"subject_id": a, "data": {"email": "bor@ham.si", "staff_no": "Z-2", "name": "Bor"}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{bor}");
+    let split = format!("{}/split", subj(&a));
+    let (st, _) = s.post(&split, &op, json!({"records": [bor["id"]]})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    for (body, field) in [
+        (json!({"records": []}), "records"),
+        (json!({"records": [bor["id"], bor["id"]]}), "records[1]"),
+        (json!({"records": [uuid::Uuid::now_v7().to_string()]}), "records[0]"),
+        (json!({"records": ["x"]}), "records[0]"),
+    ] {
+        let (st, p) = s.post(&split, &dpo, body).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        assert_eq!(p["field"], field, "{p}");
+    }
+    // A second record with Ana's e-mail cannot leave alone: the e-mail would name two people.
+    let (_, again) =
+        s.post(&shop, &s.admin, json!({"subject_id": a, "data": {"email": "ana@ham.si", "name": "Ana"}})).await;
+    let (st, p) = s.post(&split, &dpo, json!({"records": [again["id"]]})).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{p}");
+
+    let (st, sp) = s.post(&split, &dpo, json!({"records": [bor["id"]]})).await;
+    assert_eq!(st, StatusCode::CREATED, "{sp}");
+    let n = sp["subject"]["id"].clone();
+    assert_ne!(n, a);
+    assert_eq!(sp["records_moved"], 1);
+    let (_, f) = s.post(&lookup, &s.admin, json!({"kind": "email", "value": "bor@ham.si"})).await;
+    assert_eq!(f["id"], n, "Bor's e-mail finds Bor");
+    let (_, f) = s.post(&lookup, &s.admin, json!({"kind": "staff_no", "value": "Z-2"})).await;
+    assert_eq!(f["id"], n);
+    let (_, f) = s.post(&lookup, &s.admin, json!({"kind": "email", "value": "ana@ham.si"})).await;
+    assert_eq!(f["id"], a);
+    let (_, his) = s.get(&format!("{}/records", subj(&n)), &s.admin).await;
+    assert_eq!(his.as_array().unwrap().len(), 1);
+    assert_eq!(his[0]["data"]["name"], "Bor");
+    let (_, hers) = s.get(&format!("{}/records", subj(&a)), &s.admin).await;
+    assert_eq!(hers.as_array().unwrap().len(), 3);
+    assert!(hers.as_array().unwrap().iter().all(|r| r["data"]["name"] != "Bor"));
+    let ev = s.events("subject.split").await;
+    assert_eq!(ev.iter().filter(|e| e["event"]["outcome"] == "ok").count(), 1);
+    let rep = s.verify_trail().await;
+    assert!(rep.ok(), "{:?}", rep.failures);
+}
+both!(a_dpo_merges_one_person_and_splits_off_another);

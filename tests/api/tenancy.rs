@@ -28,6 +28,10 @@ pub fn body_for(path: &str) -> Value {
         json!({"data": {"name": "Y"}})
     } else if path.ends_with("/subjects/lookup") || path.ends_with("/subjects/search") {
         json!({"kind": "email", "value": "b@b.si"})
+    } else if path.ends_with("/merge") {
+        json!({"from": uuid::Uuid::now_v7().to_string()})
+    } else if path.ends_with("/split") {
+        json!({"records": [uuid::Uuid::now_v7().to_string()]})
     } else if path.ends_with("/subjects") {
         json!({"identifiers": {"email": "b@b.si"}})
     } else if path.ends_with("/reject") {

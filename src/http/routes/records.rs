@@ -118,6 +118,67 @@ pub async fn search_subjects(
     }))
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Merge {
+    /// The subject whose records join this one; it is gone afterwards.
+    pub from: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Split {
+    /// Ids of this subject's records that are another person's.
+    pub records: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MovedOut {
+    /// The subject that now holds the records.
+    pub subject: SubjectOut,
+    pub records_moved: u64,
+}
+
+fn moved_out(m: &crate::service::subject_identity::Moved) -> MovedOut {
+    MovedOut { subject: subject_out(&m.subject), records_moved: m.records_moved }
+}
+
+/// Merges another subject into this one: the two are one person (a DPO's
+/// decision). Its records are sealed again under this subject's key; the
+/// other subject and its key are gone.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/subjects/{subject}/merge", tag = "subjects", security(("bearer" = [])), request_body = Merge,
+    params(("tenant" = String, Path, description = "Tenant id"), ("subject" = String, Path, description = "Subject id")),
+    responses((status = 200, body = MovedOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn merge_subjects(
+    State(s): State<AppState>,
+    a: Auth,
+    Path((tenant, subject)): Path<(String, String)>,
+    Body(req): Body<Merge>,
+) -> ApiResult<Json<MovedOut>> {
+    let (t, sid) = (path_id(&tenant, "tenant")?, path_id(&subject, "subject")?);
+    let from = req.from.parse().map_err(|_| Problem::invalid("from", "must be a subject id"))?;
+    Ok(Json(moved_out(&s.vault.merge_subjects(&a.actor, t, sid, from).await?)))
+}
+
+/// Splits records off this subject into a new subject (they are another
+/// person's), sealed again under the new subject's key.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/subjects/{subject}/split", tag = "subjects", security(("bearer" = [])), request_body = Split,
+    params(("tenant" = String, Path, description = "Tenant id"), ("subject" = String, Path, description = "Subject id")),
+    responses((status = 201, body = MovedOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn split_subject(
+    State(s): State<AppState>,
+    a: Auth,
+    Path((tenant, subject)): Path<(String, String)>,
+    Body(req): Body<Split>,
+) -> ApiResult<(StatusCode, Json<MovedOut>)> {
+    let (t, sid) = (path_id(&tenant, "tenant")?, path_id(&subject, "subject")?);
+    let mut ids = Vec::with_capacity(req.records.len());
+    for (i, r) in req.records.iter().enumerate() {
+        ids.push(r.parse().map_err(|_| Problem::invalid(format!("records[{i}]"), "must be a record id"))?);
+    }
+    Ok((StatusCode::CREATED, Json(moved_out(&s.vault.split_subject(&a.actor, t, sid, &ids).await?))))
+}
+
 /// One subject.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/subjects/{subject}", tag = "subjects", security(("bearer" = [])),
     params(("tenant" = String, Path, description = "Tenant id"), ("subject" = String, Path, description = "Subject id")),

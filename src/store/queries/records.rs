@@ -459,3 +459,68 @@ pub fn delete_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Result<u6
     }
     Ok(records)
 }
+
+/// Moves a record to another subject with its fields sealed again under
+/// that subject's key (a merge or split). `Stale` if the record changed
+/// or moved since it was read.
+pub fn move_record(db: &mut dyn Db, r: &RecordRow, from: Uuid, expected: i64) -> Result<(), StoreError> {
+    let n = db.exec(
+        "UPDATE records SET subject_id = $1, fields = $2, version = $3, updated_at = $4 \
+         WHERE tenant_id = $5 AND id = $6 AND subject_id = $7 AND version = $8",
+        &[
+            r.subject_id.into(),
+            r.fields.as_slice().into(),
+            r.version.into(),
+            r.updated_at.into(),
+            r.tenant_id.into(),
+            r.id.into(),
+            from.into(),
+            expected.into(),
+        ],
+    )?;
+    if n == 0 {
+        return Err(StoreError::Stale);
+    }
+    // The record's identifiers and attributes go with it.
+    for table in [
+        "UPDATE subject_identifiers SET subject_id = $1 WHERE tenant_id = $2 AND source_record = $3",
+        "UPDATE subject_attributes SET subject_id = $1 WHERE tenant_id = $2 AND source_record = $3",
+    ] {
+        db.exec(table, &[r.subject_id.into(), r.tenant_id.into(), r.id.into()])?;
+    }
+    Ok(())
+}
+
+/// Gives a subject's remaining identifiers (those given for the subject
+/// itself) to another subject.
+pub fn move_subject_identifiers(db: &mut dyn Db, tenant: Uuid, from: Uuid, to: Uuid) -> Result<(), StoreError> {
+    db.exec(
+        "UPDATE subject_identifiers SET subject_id = $1 WHERE tenant_id = $2 AND subject_id = $3",
+        &[to.into(), tenant.into(), from.into()],
+    )?;
+    Ok(())
+}
+
+/// A subject's identifiers, each with the record that yields it.
+pub fn identifiers_of_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Result<Vec<IdentifierRow>, StoreError> {
+    db.query(
+        "SELECT kind, hash, source_record FROM subject_identifiers WHERE tenant_id = $1 AND subject_id = $2",
+        &[tenant.into(), subject.into()],
+    )?
+    .iter()
+    .map(|r| {
+        let source = r.text(2)?;
+        Ok(IdentifierRow {
+            kind: r.text(0)?,
+            hash: r.blob(1)?,
+            source_record: if source.is_empty() { None } else { Some(r.uuid(2)?) },
+        })
+    })
+    .collect()
+}
+
+pub fn count_records_of_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Result<i64, StoreError> {
+    db.query("SELECT COUNT(*) FROM records WHERE tenant_id = $1 AND subject_id = $2", &[tenant.into(), subject.into()])?
+        [0]
+    .i64(0)
+}

@@ -1,0 +1,185 @@
+//! Which records are one person's: a DPO merges two subjects found to be
+//! one person, or splits records off a subject into a new one (two people
+//! that were taken for one). Both seal the moved records again under the
+//! receiving subject's key, move their identifiers and attributes with
+//! them, and are audited; a merge destroys the merged subject's key.
+
+use super::records::{seal_fields, SubjectInfo};
+use super::{Actor, Result, ServiceError, Vault};
+use crate::domain::access::Action;
+use crate::domain::Invalid;
+use crate::store::queries::{self, RecordRow, SubjectRow};
+use crate::store::StoreError;
+use uuid::Uuid;
+
+/// Largest number of records one split moves.
+pub const MAX_SPLIT: usize = 1000;
+
+/// A merge or split done: the subject that received the records.
+pub struct Moved {
+    pub subject: SubjectInfo,
+    pub records_moved: u64,
+}
+
+impl Vault {
+    /// Merges subject `from` into `into`: every record of `from` is sealed
+    /// again under `into`'s key and moved, with its identifiers and
+    /// attributes; `from`'s own identifiers go to `into`; `from` and its key
+    /// are then gone. Its audit events stay under its id (they hold no
+    /// values); the merge event names both.
+    pub async fn merge_subjects(&self, actor: &Actor, tenant: Uuid, into: Uuid, from: Uuid) -> Result<Moved> {
+        let call = self.call(actor, Action::SubjectMerge, Some(tenant)).subject(into).detail(format!("from={from}"));
+        self.run(
+            call,
+            |cx| async move {
+                let t = cx.tenant()?.clone();
+                if into == from {
+                    return Err(Invalid::new("from", "is the subject itself").into());
+                }
+                let (a, b, rows) = self
+                    .store
+                    .read(move |db| {
+                        Ok((
+                            queries::get_subject(db, tenant, into)?,
+                            queries::get_subject(db, tenant, from)?,
+                            queries::records_of_subject(db, tenant, from)?,
+                        ))
+                    })
+                    .await?;
+                let a = a.ok_or(ServiceError::NotFound("subject"))?;
+                b.ok_or_else(|| Invalid::new("from", "no such subject in this tenant"))?;
+                let key = self.subject_key(&t, into, &a.wrapped_key).await?;
+                let now = self.clock.now_ms();
+                let names = self.collection_names(tenant).await?;
+                let mut moved = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let view = self.open_record(&t, names.get(&r.record.collection_id).map_or("", |n| n), r)?;
+                    let values: Vec<_> = view.data.into_iter().collect();
+                    let rec = &r.record;
+                    moved.push((
+                        RecordRow {
+                            subject_id: into,
+                            fields: seal_fields(&key, tenant, rec.collection_id, rec.id, &values),
+                            version: rec.version + 1,
+                            updated_at: now,
+                            ..rec.clone()
+                        },
+                        rec.version,
+                    ));
+                }
+                let n = moved.len() as u64;
+                self.write_recorded(move |db, d| {
+                    for (row, version) in &moved {
+                        queries::move_record(db, row, from, *version)?;
+                    }
+                    // A record added to `from` since it was read would go with its key.
+                    if queries::count_records_of_subject(db, tenant, from)? > 0 {
+                        return Err(StoreError::Stale);
+                    }
+                    queries::move_subject_identifiers(db, tenant, from, into)?;
+                    queries::delete_subject(db, tenant, from)?;
+                    d.detail = Some(format!("from={from} records_moved={n}"));
+                    Ok(())
+                })
+                .await
+                .map_err(|e| match e {
+                    StoreError::Stale | StoreError::NotFound => {
+                        ServiceError::Conflict("a record of the subjects changed meanwhile; try again")
+                    }
+                    e => e.into(),
+                })?;
+                Ok(Moved {
+                    subject: SubjectInfo { id: into, created_at: a.created_at, created: false },
+                    records_moved: n,
+                })
+            },
+            |m, d| d.detail = Some(format!("from={from} records_moved={}", m.records_moved)),
+        )
+        .await
+    }
+
+    /// Splits `records` off `subject` into a new subject with a key of its
+    /// own. Refused when an identifier of a moved record stays with the
+    /// subject (it would then name two people): move those records too.
+    pub async fn split_subject(&self, actor: &Actor, tenant: Uuid, subject: Uuid, records: &[Uuid]) -> Result<Moved> {
+        let call = self.call(actor, Action::SubjectSplit, Some(tenant)).subject(subject);
+        self.run(
+            call,
+            |cx| async move {
+                let t = cx.tenant()?.clone();
+                if records.is_empty() || records.len() > MAX_SPLIT {
+                    return Err(Invalid::new("records", format!("must name 1-{MAX_SPLIT} records")).into());
+                }
+                for (i, r) in records.iter().enumerate() {
+                    if records[..i].contains(r) {
+                        return Err(Invalid::new(format!("records[{i}]"), "is named twice").into());
+                    }
+                }
+                let (s, rows, idents) = self
+                    .store
+                    .read(move |db| {
+                        Ok((
+                            queries::get_subject(db, tenant, subject)?,
+                            queries::records_of_subject(db, tenant, subject)?,
+                            queries::identifiers_of_subject(db, tenant, subject)?,
+                        ))
+                    })
+                    .await?;
+                s.ok_or(ServiceError::NotFound("subject"))?;
+                for (i, r) in records.iter().enumerate() {
+                    if !rows.iter().any(|x| x.record.id == *r) {
+                        return Err(Invalid::new(format!("records[{i}]"), "is not a record of this subject").into());
+                    }
+                }
+                let (going, staying): (Vec<_>, Vec<_>) =
+                    idents.iter().partition(|i| i.source_record.is_some_and(|r| records.contains(&r)));
+                if going.iter().any(|g| staying.iter().any(|s| g.kind == s.kind && g.hash == s.hash)) {
+                    return Err(ServiceError::Conflict(
+                        "an identifier of a record split off stays with the subject (another record or the \
+                         subject itself has it): it would name two people; split those records together",
+                    ));
+                }
+                let id = Uuid::now_v7();
+                let (key, wrapped) = t.keys.new_subject_key(tenant, id);
+                let now = self.clock.now_ms();
+                let names = self.collection_names(tenant).await?;
+                let mut moved = Vec::with_capacity(records.len());
+                for r in rows.iter().filter(|r| records.contains(&r.record.id)) {
+                    let view = self.open_record(&t, names.get(&r.record.collection_id).map_or("", |n| n), r)?;
+                    let values: Vec<_> = view.data.into_iter().collect();
+                    let rec = &r.record;
+                    moved.push((
+                        RecordRow {
+                            subject_id: id,
+                            fields: seal_fields(&key, tenant, rec.collection_id, rec.id, &values),
+                            version: rec.version + 1,
+                            updated_at: now,
+                            ..rec.clone()
+                        },
+                        rec.version,
+                    ));
+                }
+                let n = moved.len() as u64;
+                self.write_recorded(move |db, d| {
+                    queries::insert_subject(
+                        db,
+                        &SubjectRow { tenant_id: tenant, id, wrapped_key: wrapped, created_at: now },
+                    )?;
+                    for (row, version) in &moved {
+                        queries::move_record(db, row, subject, *version)?;
+                    }
+                    d.detail = Some(format!("into={id} records_moved={n}"));
+                    Ok(())
+                })
+                .await
+                .map_err(|e| match e {
+                    StoreError::Stale => ServiceError::Conflict("a record of the subject changed meanwhile; try again"),
+                    e => e.into(),
+                })?;
+                Ok(Moved { subject: SubjectInfo { id, created_at: now, created: true }, records_moved: n })
+            },
+            |m, d| d.detail = Some(format!("into={} records_moved={}", m.subject.id, m.records_moved)),
+        )
+        .await
+    }
+}
