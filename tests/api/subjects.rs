@@ -320,3 +320,81 @@ async fn a_dpo_merges_one_person_and_splits_off_another(b: Backend) {
     assert!(rep.ok(), "{:?}", rep.failures);
 }
 both!(a_dpo_merges_one_person_and_splits_off_another);
+
+/// A store as the varuh before searchable attributes left it (migrations
+/// up to 9) opens with this one: migration 10 runs and every record is
+/// still there, readable, and found by its identifiers.
+async fn a_store_from_before_attributes_migrates_without_losing_a_record(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("2Mobile", false).await;
+    // The README's old collection: phone as an identifier.
+    let mut old = customers();
+    old["fields"][2] = json!({"name": "phone", "type": "phone", "category": "contact", "identifier": true});
+    s.collection(&t, old).await;
+    let recs = format!("/v1/tenants/{t}/collections/customers/records");
+    let mut made = Vec::new();
+    for i in 0..20 {
+        let (st, r) = s
+            .post(&recs, &s.admin, json!({"data": {"email": format!("c{i}@2mobile.si"), "name": format!("C {i}"), "phone": format!("+38640{i:06}")}}))
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{r}");
+        made.push(r);
+    }
+    // Back to the schema of migration 9.
+    let url = s.cfg.database_url();
+    let dialect_pg = b == Backend::Postgres;
+    tokio::task::spawn_blocking(move || {
+        let loc = varuh::store::Location::parse(&url).unwrap();
+        let mut db = varuh::store::Store::connect_raw(&loc).unwrap();
+        db.batch("DROP INDEX subject_identifiers_record").unwrap();
+        db.batch("DROP TABLE subject_attributes").unwrap();
+        if dialect_pg {
+            db.batch("DROP FUNCTION varuh_place_record(TEXT, TEXT, BYTEA, BIGINT, TEXT, TEXT, BYTEA, BIGINT, BIGINT, BIGINT, TEXT[], BYTEA[], BIGINT[], TEXT[], BYTEA[])").unwrap();
+            db.batch(include_str!("../../src/store/migrations/postgres/0008_place_record.sql")).unwrap();
+        }
+        db.batch("DELETE FROM varuh_migrations WHERE version = 10").unwrap();
+        let top = db.query("SELECT MAX(version) FROM varuh_migrations", &[]).unwrap();
+        assert_eq!(top[0].i64(0).unwrap(), 9);
+    })
+    .await
+    .unwrap();
+
+    let n = s.reopen().await;
+    for r in &made {
+        let (st, got) = n.get(&format!("{recs}/{}", r["id"].as_str().unwrap()), &n.admin).await;
+        assert_eq!(st, StatusCode::OK, "{got}");
+        assert_eq!(got["data"], r["data"]);
+        assert_eq!(got["subject_id"], r["subject_id"]);
+        let (_, f) = n
+            .post(
+                &format!("/v1/tenants/{t}/subjects/lookup"),
+                &n.admin,
+                json!({"kind": "phone", "value": r["data"]["phone"]}),
+            )
+            .await;
+        assert_eq!(f["id"], r["subject_id"], "an old identifier still identifies");
+    }
+    let (_, all) = n.get(&format!("{recs}?limit=100"), &n.admin).await;
+    assert_eq!(all.as_array().unwrap().len(), 20);
+    // The new schema works on the migrated store.
+    let (st, c) = n.post(&format!("/v1/tenants/{t}/collections"), &n.admin, staff_file()).await;
+    assert_eq!(st, StatusCode::CREATED, "{c}");
+    let staff = format!("/v1/tenants/{t}/collections/staff_file/records");
+    for who in ["a", "b"] {
+        let (st, r) = n
+            .post(
+                &staff,
+                &n.admin,
+                json!({"data": {"email": format!("{who}@2mobile.si"), "name": who, "address": "Tržaška 1"}}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{r}");
+    }
+    let (_, m) = n
+        .post(&format!("/v1/tenants/{t}/subjects/search"), &n.admin, json!({"kind": "address", "value": "Tržaška 1"}))
+        .await;
+    assert_eq!(m["subjects"].as_array().unwrap().len(), 2, "{m}");
+    let rep = n.verify_trail().await;
+    assert!(rep.ok(), "{:?}", rep.failures);
+}
+both!(a_store_from_before_attributes_migrates_without_losing_a_record);

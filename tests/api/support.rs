@@ -172,6 +172,25 @@ impl TestServer {
         }
     }
 
+    /// A new server on this one's store and data directory (as after a
+    /// restart with a newer varuh): its migrations run, the admin's token
+    /// still works. This server should be idle from then on.
+    pub async fn reopen(&self) -> TestServer {
+        let clock = Clock::default();
+        let opened = setup::open(&self.cfg, Create::No, clock.clone()).await.expect("open the store again");
+        let state = AppState { vault: opened.vault.clone(), max_body_bytes: self.cfg.max_body_bytes };
+        let (addr, task) = serve(state).await;
+        TestServer {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            admin: self.admin.clone(),
+            cfg: self.cfg.clone(),
+            clock,
+            _dir: tempfile::tempdir().unwrap(),
+            task,
+        }
+    }
+
     /// Verifies the whole stored trail (as `varuh audit verify` does) with
     /// the key of a head made now.
     pub async fn verify_trail(&self) -> varuh::audit::verify::Report {
