@@ -50,7 +50,16 @@ struct Args {
     /// vault (over HTTP, a separate server process) or audit (in process).
     #[arg(long, default_value = "vault")]
     mode: String,
+    /// Every record carries the same phone, a searchable attribute (a
+    /// company switchboard): creates and look-ups must not slow down with
+    /// the number of records sharing it. Adds a phase: the subjects with
+    /// that phone, first page.
+    #[arg(long)]
+    shared_phone: bool,
 }
+
+/// The one phone of `--shared-phone`.
+const SWITCHBOARD: &str = "+38613004000";
 
 struct Server {
     child: Child,
@@ -316,11 +325,12 @@ where
     Ok((phase, kept))
 }
 
-fn record(i: usize, tag: &str) -> Value {
+fn record(i: usize, tag: &str, shared_phone: bool) -> Value {
+    let phone = if shared_phone { SWITCHBOARD.to_string() } else { format!("+3864{:08}", i % 100_000_000) };
     json!({"data": {
         "email": format!("person{i}.{tag}@bench.example"),
         "name": format!("Person {i}"),
-        "phone": format!("+3864{:08}", i % 100_000_000),
+        "phone": phone,
         "born": "1980-01-01",
         "orders": i as i64 % 50
     }})
@@ -476,11 +486,12 @@ async fn vault(args: Args) -> Result<()> {
         "fields": [
             {"name": "email", "type": "email", "category": "contact", "required": true, "identifier": true},
             {"name": "name", "type": "string", "category": "identification", "required": true},
-            {"name": "phone", "type": "phone", "category": "contact"},
+            {"name": "phone", "type": "phone", "category": "contact", "searchable": args.shared_phone},
             {"name": "born", "type": "date", "category": "identification"},
             {"name": "orders", "type": "integer", "category": "commercial"}
         ]
     });
+    let shared = args.shared_phone;
     let (st, b) = call(&mut c, Method::POST, &format!("/v1/tenants/{tenant}/collections"), &token, Some(&coll)).await?;
     if st != StatusCode::CREATED {
         bail!("collection: {st} {}", String::from_utf8_lossy(&b));
@@ -548,7 +559,7 @@ async fn vault(args: Args) -> Result<()> {
     let r = recs.clone();
     let (mut preload, kept) =
         run("preload (create, new subject)", &ports, &token, args.clients, args.subjects, 3600, move |i| {
-            (Method::POST, r.clone(), Some(record(i, "p")), StatusCode::CREATED)
+            (Method::POST, r.clone(), Some(record(i, "p", shared)), StatusCode::CREATED)
         })
         .await?;
     let ids: Arc<Vec<String>> = Arc::new(
@@ -560,7 +571,7 @@ async fn vault(args: Args) -> Result<()> {
     let r = recs.clone();
     let (mut creates, _) =
         run("create (5 fields, durable)", &ports, &token, args.clients, usize::MAX, args.seconds, move |i| {
-            (Method::POST, r.clone(), Some(record(i, "c")), StatusCode::CREATED)
+            (Method::POST, r.clone(), Some(record(i, "c", shared)), StatusCode::CREATED)
         })
         .await?;
     let (r, ids2) = (recs.clone(), ids.clone());
@@ -581,6 +592,17 @@ async fn vault(args: Args) -> Result<()> {
         )
     })
     .await?;
+    let mut searches = None;
+    if shared {
+        let search = format!("/v1/tenants/{tenant}/subjects/search");
+        searches = Some(
+            run("search the shared phone (20)", &ports, &token, args.clients, usize::MAX, args.seconds, move |_| {
+                (Method::POST, search.clone(), Some(json!({"kind": "phone", "value": SWITCHBOARD})), StatusCode::OK)
+            })
+            .await?
+            .0,
+        );
+    }
     // Sign-ins: Argon2id with the configured (default) parameters, each a new session.
     let (mut logins, _) = run("login (Argon2id)", &ports, "", args.clients, usize::MAX, args.seconds, move |_| {
         (
@@ -596,7 +618,17 @@ async fn vault(args: Args) -> Result<()> {
         "operation", "requests", "per second", "p50 ms", "p99 ms", "errors"
     );
     println!("|{:-<30}|{:->11}|{:->12}|{:->10}|{:->10}|{:->8}|", "", "", "", "", "", "");
-    for p in [&mut preload, &mut creates, &mut reads, &mut lookups, &mut logins] {
+    for p in [
+        Some(&mut preload),
+        Some(&mut creates),
+        Some(&mut reads),
+        Some(&mut lookups),
+        searches.as_mut(),
+        Some(&mut logins),
+    ]
+    .into_iter()
+    .flatten()
+    {
         println!("{}", p.row());
     }
     drop(server);

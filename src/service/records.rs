@@ -286,7 +286,10 @@ impl Vault {
                     .read(move |db| {
                         let mut ids = queries::subjects_by_identifier(db, tenant, &kind, &h)?;
                         if ids.is_empty() {
-                            ids = queries::subjects_by_attribute(db, tenant, &kind, &h, None, 2)?;
+                            ids = queries::subjects_by_attribute(db, tenant, &kind, &h, None, 2)?
+                                .into_iter()
+                                .map(|(id, _)| id)
+                                .collect();
                         }
                         match ids[..] {
                             [id] => Ok(queries::get_subject(db, tenant, id)?.map(Ok)),
@@ -331,29 +334,30 @@ impl Vault {
                 }
                 let h = index_of(&t, kind, value)?;
                 let kind = kind.to_string();
-                let (by_identifier, rows, more) = self
+                let (by_identifier, mut found) = self
                     .store
                     .read(move |db| {
                         let one = queries::subjects_by_identifier(db, tenant, &kind, &h)?;
-                        let (by_identifier, mut ids) = if one.is_empty() {
-                            (false, queries::subjects_by_attribute(db, tenant, &kind, &h, after, limit as i64 + 1)?)
-                        } else {
-                            (true, one.into_iter().filter(|s| after.is_none_or(|a| *s > a)).collect())
-                        };
-                        let more = ids.len() > limit;
-                        ids.truncate(limit);
-                        let mut rows = Vec::with_capacity(ids.len());
-                        for id in ids {
-                            rows.extend(queries::get_subject(db, tenant, id)?);
+                        if one.is_empty() {
+                            return Ok((
+                                false,
+                                queries::subjects_by_attribute(db, tenant, &kind, &h, after, limit as i64 + 1)?,
+                            ));
                         }
-                        Ok((by_identifier, rows, more))
+                        let mut rows = Vec::new();
+                        for id in one.into_iter().filter(|s| after.is_none_or(|a| *s > a)) {
+                            rows.extend(queries::get_subject(db, tenant, id)?.map(|r| (r.id, r.created_at)));
+                        }
+                        Ok((true, rows))
                     })
                     .await?;
+                let more = found.len() > limit;
+                found.truncate(limit);
                 Ok(SubjectMatches {
                     by_identifier,
-                    subjects: rows
+                    subjects: found
                         .into_iter()
-                        .map(|r| SubjectInfo { id: r.id, created_at: r.created_at, created: false })
+                        .map(|(id, created_at)| SubjectInfo { id, created_at, created: false })
                         .collect(),
                     more,
                 })

@@ -183,8 +183,10 @@ pub fn subjects_by_identifier(db: &mut dyn Db, tenant: Uuid, kind: &str, hash: &
 }
 
 /// Up to `limit` subjects with this searchable attribute, in id order from
-/// `after` on: the index gives them in order, so the cost is the look-up
-/// plus the records of the subjects returned.
+/// `after` on, with their creation times. The index gives the subjects in
+/// order, so the cost is the look-up plus the records of the subjects
+/// returned; then their rows (PostgreSQL: in one statement; SQLite, in
+/// process: one look-up each).
 pub fn subjects_by_attribute(
     db: &mut dyn Db,
     tenant: Uuid,
@@ -192,21 +194,37 @@ pub fn subjects_by_attribute(
     hash: &[u8],
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<Uuid>, StoreError> {
-    db.query(
-        "SELECT DISTINCT subject_id FROM subject_attributes WHERE tenant_id = $1 AND kind = $2 AND hash = $3 \
-         AND subject_id > $4 ORDER BY subject_id LIMIT $5",
-        &[
-            tenant.into(),
-            kind.into(),
-            hash.into(),
-            after.map(|a| a.to_string()).unwrap_or_default().into(),
-            limit.into(),
-        ],
-    )?
-    .iter()
-    .map(|r| r.uuid(0))
-    .collect()
+) -> Result<Vec<(Uuid, i64)>, StoreError> {
+    let ids: Vec<Uuid> = db
+        .query(
+            "SELECT DISTINCT subject_id FROM subject_attributes WHERE tenant_id = $1 AND kind = $2 AND hash = $3 \
+             AND subject_id > $4 ORDER BY subject_id LIMIT $5",
+            &[
+                tenant.into(),
+                kind.into(),
+                hash.into(),
+                after.map(|a| a.to_string()).unwrap_or_default().into(),
+                limit.into(),
+            ],
+        )?
+        .iter()
+        .map(|r| r.uuid(0))
+        .collect::<Result<_, _>>()?;
+    if db.dialect() == super::super::db::Dialect::Postgres {
+        return db
+            .query(
+                "SELECT id, created_at FROM subjects WHERE tenant_id = $1 AND id = ANY($2) ORDER BY id",
+                &[tenant.into(), Val::TextArray(ids.iter().map(Uuid::to_string).collect())],
+            )?
+            .iter()
+            .map(|r| Ok((r.uuid(0)?, r.i64(1)?)))
+            .collect();
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.extend(get_subject(db, tenant, id)?.map(|s| (s.id, s.created_at)));
+    }
+    Ok(out)
 }
 
 /// Inserts a subject's searchable attributes, one statement each.
