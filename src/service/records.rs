@@ -418,13 +418,15 @@ impl Vault {
             call,
             cmd,
             |_| async move {
-                self.write_recorded(move |db, d| {
-                    let n = queries::delete_subject(db, tenant, subject)?;
-                    d.detail = Some(format!("records_deleted={n}"));
-                    Ok(n)
-                })
-                .await
-                .map_err(|e| match e {
+                let n = self
+                    .write_recorded(move |db, d| {
+                        let n = queries::delete_subject(db, tenant, subject)?;
+                        d.detail = Some(format!("records_deleted={n}"));
+                        Ok(n)
+                    })
+                    .await;
+                self.store.erased();
+                n.map_err(|e| match e {
                     StoreError::NotFound => ServiceError::NotFound("subject"),
                     e => e.into(),
                 })
@@ -797,8 +799,9 @@ impl Vault {
             |_| async move {
                 let c = self.collection(tenant, collection).await?;
                 let cid = c.id;
-                self.write_recorded(move |db, _| queries::delete_record(db, tenant, cid, id)).await.map_err(|e| match e
-                {
+                let done = self.write_recorded(move |db, _| queries::delete_record(db, tenant, cid, id)).await;
+                self.store.erased();
+                done.map_err(|e| match e {
                     StoreError::NotFound => ServiceError::NotFound("record"),
                     e => e.into(),
                 })

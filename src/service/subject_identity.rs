@@ -82,6 +82,7 @@ impl Vault {
                     Ok(())
                 })
                 .await
+                .inspect(|()| self.store.erased())
                 .map_err(|e| match e {
                     StoreError::Stale | StoreError::NotFound => {
                         ServiceError::Conflict("a record of the subjects changed meanwhile; try again")

@@ -127,6 +127,8 @@ pub struct Store {
     pool: Option<ReaderPool>,
     location: Location,
     checkpoint: Option<crossbeam_channel::Sender<()>>,
+    /// SQLite: an erasure committed since the last WAL truncation.
+    erased: std::sync::Arc<std::sync::atomic::AtomicBool>,
     threads: Vec<JoinHandle<()>>,
     dialect: Dialect,
     hook: Hook,
@@ -224,6 +226,7 @@ impl Store {
         }
         let (ctx, crx) = crossbeam_channel::bounded::<()>(0);
         let checkpointed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let erased = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         if let (Dialect::Sqlite, Location::Sqlite(path)) = (dialect, location) {
             // Checkpoints copy the WAL into the database file. Done on their
             // own connection, beside the writer, so that a commit never waits
@@ -232,6 +235,7 @@ impl Store {
             let mut ck = sqlite::Sqlite::open(path, false)?;
             let done = checkpointed.clone();
             let idle = pool.clone();
+            let purge = erased.clone();
             threads.push(
                 std::thread::Builder::new()
                     .name("varuh-checkpoint".into())
@@ -243,7 +247,21 @@ impl Store {
                                 if let Some(p) = &idle {
                                     p.lock().unwrap_or_else(|e| e.into_inner()).iter_mut().for_each(Reader::end);
                                 }
-                                if let Err(e) = ck.batch("PRAGMA wal_checkpoint(PASSIVE);") {
+                                if purge.swap(false, std::sync::atomic::Ordering::AcqRel) {
+                                    // An erasure: secure_delete zeroed its rows in the
+                                    // pages, but the WAL still holds the frames written
+                                    // before it. Copy everything and cut the WAL to
+                                    // nothing (waiting for a running batch or read);
+                                    // if a reader kept it short, again next time.
+                                    let done = ck
+                                        .query("PRAGMA wal_checkpoint(TRUNCATE)", &[])
+                                        .ok()
+                                        .and_then(|r| r.first().map(|r| r.i64(0).ok() == Some(0)));
+                                    if done != Some(true) {
+                                        tracing::warn!("WAL truncation after an erasure is busy; trying again");
+                                        purge.store(true, std::sync::atomic::Ordering::Release);
+                                    }
+                                } else if let Err(e) = ck.batch("PRAGMA wal_checkpoint(PASSIVE);") {
                                     tracing::warn!(error = %e, "WAL checkpoint failed");
                                 }
                                 done.store(true, std::sync::atomic::Ordering::Release);
@@ -339,12 +357,24 @@ impl Store {
             pool,
             location: location.clone(),
             checkpoint: Some(ctx),
+            erased,
             threads,
             dialect,
             hook,
             vault_gen,
             gate,
         })
+    }
+
+    /// An erasure was committed: on SQLite the WAL, which still holds the
+    /// erased rows as they were written, is checkpointed and truncated to
+    /// nothing at the checkpoint thread's next turn (within
+    /// `CHECKPOINT_EVERY`, once no read or batch is running; the pages
+    /// themselves were zeroed by `secure_delete`). PostgreSQL: nothing here
+    /// (dead rows until vacuum, WAL segments until recycled: see the
+    /// README).
+    pub fn erased(&self) {
+        self.erased.store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// Sets what the writers tell about their transactions.

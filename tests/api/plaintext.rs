@@ -294,3 +294,62 @@ async fn conf2_no_plaintext_in_postgres_files() {
     }
     assert!(control_seen, "the scan reads what PostgreSQL wrote");
 }
+
+/// DSR-4 (Art. 17): once an erasure is answered, the erased subject's
+/// wrapped key and sealed record leave every file varuh writes within the
+/// README's bound: `secure_delete` zeroes them in the pages, and the WAL,
+/// which still holds the frames written before the erasure, is truncated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dsr4_an_erased_subject_leaves_the_files() {
+    use crate::support::{Backend, TestServer};
+    let s = TestServer::start(Backend::Sqlite).await;
+    let t = s.tenant("Ham d.o.o.", false).await;
+    s.collection(&t, customers()).await;
+    let recs = format!("/v1/tenants/{t}/collections/customers/records");
+    let (_, keep) = s.post(&recs, &s.admin, json!({"data": {"email": "ostane@ham.si", "name": "Ostane"}})).await;
+    let (st, gone) = s.post(&recs, &s.admin, json!({"data": {"email": "izbris@ham.si", "name": "Izbris"}})).await;
+    assert_eq!(st, StatusCode::CREATED, "{gone}");
+    let url = s.cfg.database_url();
+    let (sid, rid) = (gone["subject_id"].as_str().unwrap().to_string(), gone["id"].as_str().unwrap().to_string());
+    let blobs = tokio::task::spawn_blocking(move || {
+        let loc = varuh::store::Location::parse(&url).unwrap();
+        let mut db = varuh::store::Store::connect_raw(&loc).unwrap();
+        let key = db.query("SELECT wrapped_key FROM subjects WHERE id = $1", &[sid.as_str().into()]).unwrap()[0]
+            .blob(0)
+            .unwrap();
+        let rec =
+            db.query("SELECT fields FROM records WHERE id = $1", &[rid.as_str().into()]).unwrap()[0].blob(0).unwrap();
+        (key, rec)
+    })
+    .await
+    .unwrap();
+    let in_files = |needle: &[u8]| {
+        let mut files = Vec::new();
+        files_under(&s.cfg.data_dir, &mut files);
+        files.iter().filter(|f| std::fs::read(f).is_ok_and(|b| contains(&b, needle))).count()
+    };
+    // The scan finds them before the erasure (so it can fail), and the sealed
+    // record is long enough not to occur by chance.
+    assert!(blobs.1.len() > 60);
+    assert!(in_files(&blobs.0) > 0 && in_files(&blobs.1) > 0, "written to the files first");
+
+    let (st, e) =
+        s.delete(&format!("/v1/tenants/{t}/subjects/{}", gone["subject_id"].as_str().unwrap()), &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{e}");
+    // Reads and writes go on meanwhile; the bound in the README is 2 s.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (st, _) = s.get(&format!("{recs}/{}", keep["id"].as_str().unwrap()), &s.admin).await;
+        assert_eq!(st, StatusCode::OK);
+        let left = (in_files(&blobs.0), in_files(&blobs.1));
+        if left == (0, 0) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still in {left:?} files after 5 s");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // The rest of the data is intact.
+    let (st, k) = s.get(&format!("{recs}/{}", keep["id"].as_str().unwrap()), &s.admin).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(k["data"]["name"], "Ostane");
+}
