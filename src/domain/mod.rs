@@ -6,6 +6,7 @@ pub mod identifiers;
 pub mod lockout;
 pub mod password;
 pub mod policy;
+pub mod requests;
 pub mod schema;
 
 /// A rule broken by input, naming the field at fault (a JSON-pointer-like
