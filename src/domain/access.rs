@@ -103,6 +103,8 @@ const PEOPLE: &[Role] = &[Role::Administrator, Role::Dpo, Role::Operator, Role::
 const STAFF_ADMIN: &[Role] = &[Role::Administrator];
 const DATA: &[Role] = &[Role::Administrator, Role::Dpo, Role::Operator, Role::Service];
 const DPO: &[Role] = &[Role::Administrator, Role::Dpo];
+/// Data-subject requests: the DPO, and the controller's own software.
+const RIGHTS: &[Role] = &[Role::Administrator, Role::Dpo, Role::Service];
 const AUDIT: &[Role] = &[Role::Administrator, Role::Dpo, Role::Auditor];
 const NONE: &[Role] = &[];
 
@@ -173,6 +175,14 @@ actions! {
     SubjectSearch = "subject.search", Tenant, DATA, Some(Op::Read), false, "list the subjects with an identifier or a searchable attribute";
     SubjectRecords = "subject.records.read", Tenant, DATA, Some(Op::Read), false, "read every record about a subject";
     SubjectSeen = "subject.seen", Tenant, DATA, Some(Op::Read), false, "a subject's records were shown in a list";
+    RequestOpen = "request.open", Tenant, RIGHTS, None, false, "open a data-subject request in the register";
+    RequestList = "request.list", Tenant, RIGHTS, None, false, "list the request register (all, a state, overdue)";
+    RequestRead = "request.read", Tenant, RIGHTS, None, false, "read a data-subject request and its history";
+    RequestVerify = "request.verify", Tenant, RIGHTS, None, false, "record how the requester's identity was verified";
+    RequestStart = "request.start", Tenant, RIGHTS, None, false, "start work on a verified request";
+    RequestExtend = "request.extend", Tenant, RIGHTS, None, false, "extend a request's deadline by up to two months, with a reason";
+    RequestComplete = "request.complete", Tenant, RIGHTS, None, false, "close a request as done, with the response sent";
+    RequestRefuse = "request.refuse", Tenant, RIGHTS, None, false, "refuse a request, with the reason";
     SubjectMerge = "subject.merge", Tenant, DPO, None, false, "merge two subjects found to be one person (records sealed again under one key)";
     SubjectSplit = "subject.split", Tenant, DPO, None, false, "split records off a subject into a new subject (another person)";
     SubjectErase = "subject.erase", Tenant, DATA, Some(Op::Erase), true, "erase a subject: records, identifiers and key";

@@ -101,7 +101,7 @@ pub fn add_months(ms: i64, months: u32) -> i64 {
     let total = t.year() as i64 * 12 + (u8::from(t.month()) as i64 - 1) + months as i64;
     let (year, month0) = (total.div_euclid(12) as i32, total.rem_euclid(12) as u8);
     let month = time::Month::try_from(month0 + 1).unwrap_or(time::Month::January);
-    let day = t.day().min(time::util::days_in_year_month(year, month));
+    let day = t.day().min(month.length(year));
     let Ok(date) = time::Date::from_calendar_date(year, month, day) else { return ms };
     let at = time::PrimitiveDateTime::new(date, t.time()).assume_utc();
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(ms)

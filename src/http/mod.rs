@@ -87,6 +87,13 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::records::lookup_subject))
         .routes(routes!(routes::records::search_subjects))
         .routes(routes!(routes::records::merge_subjects))
+        .routes(routes!(routes::requests::open_request, routes::requests::list_requests))
+        .routes(routes!(routes::requests::get_request))
+        .routes(routes!(routes::requests::verify_request))
+        .routes(routes!(routes::requests::start_request))
+        .routes(routes!(routes::requests::extend_request))
+        .routes(routes!(routes::requests::complete_request))
+        .routes(routes!(routes::requests::refuse_request))
         .routes(routes!(routes::records::split_subject))
         .routes(routes!(routes::records::get_subject, routes::records::erase_subject))
         .routes(routes!(routes::records::subject_records))
@@ -159,6 +166,14 @@ pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
     ("post", "/v1/tenants/{tenant}/subjects/lookup", Some(Action::SubjectLookup)),
     ("post", "/v1/tenants/{tenant}/subjects/search", Some(Action::SubjectSearch)),
     ("post", "/v1/tenants/{tenant}/subjects/{subject}/merge", Some(Action::SubjectMerge)),
+    ("post", "/v1/tenants/{tenant}/requests", Some(Action::RequestOpen)),
+    ("get", "/v1/tenants/{tenant}/requests", Some(Action::RequestList)),
+    ("get", "/v1/tenants/{tenant}/requests/{request}", Some(Action::RequestRead)),
+    ("post", "/v1/tenants/{tenant}/requests/{request}/verify", Some(Action::RequestVerify)),
+    ("post", "/v1/tenants/{tenant}/requests/{request}/start", Some(Action::RequestStart)),
+    ("post", "/v1/tenants/{tenant}/requests/{request}/extend", Some(Action::RequestExtend)),
+    ("post", "/v1/tenants/{tenant}/requests/{request}/complete", Some(Action::RequestComplete)),
+    ("post", "/v1/tenants/{tenant}/requests/{request}/refuse", Some(Action::RequestRefuse)),
     ("post", "/v1/tenants/{tenant}/subjects/{subject}/split", Some(Action::SubjectSplit)),
     ("get", "/v1/tenants/{tenant}/subjects/{subject}", Some(Action::SubjectRead)),
     ("delete", "/v1/tenants/{tenant}/subjects/{subject}", Some(Action::SubjectErase)),

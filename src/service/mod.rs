@@ -2,7 +2,8 @@
 //! record", "look up a subject"), grouped by capability: `identity`
 //! (sign-in, sessions, staff), `tenancy` (tenants, collections), `records`
 //! (subjects and records), `subject_identity` (merging and splitting
-//! subjects), `audit` (the trail). Every request from any face
+//! subjects), `requests` (the data-subject request register), `audit` (the
+//! trail). Every request from any face
 //! (HTTP, CLI, console) goes through here, and every use case enters
 //! through `kernel` (`Vault::run`): it names its action, the kernel checks
 //! tenant and permission against `domain::access`, and the use case runs
@@ -15,6 +16,7 @@ pub mod audit;
 pub mod identity;
 pub mod kernel;
 pub mod records;
+pub mod requests;
 pub mod subject_identity;
 pub mod tenancy;
 

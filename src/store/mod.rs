@@ -955,6 +955,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("migrations/sqlite/0008_place_record.sql")),
     (9, include_str!("migrations/sqlite/0009_audit_append.sql")),
     (10, include_str!("migrations/sqlite/0010_subject_attributes.sql")),
+    (11, include_str!("migrations/sqlite/0011_requests.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_vault.sql")),
@@ -967,6 +968,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("migrations/postgres/0008_place_record.sql")),
     (9, include_str!("migrations/postgres/0009_audit_append.sql")),
     (10, include_str!("migrations/postgres/0010_subject_attributes.sql")),
+    (11, include_str!("migrations/postgres/0011_requests.sql")),
 ];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.

@@ -10,6 +10,7 @@ mod cluster;
 mod identity;
 mod matrix;
 mod plaintext;
+mod requests;
 mod server;
 mod subjects;
 mod tenancy;

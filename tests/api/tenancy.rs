@@ -34,7 +34,17 @@ pub fn body_for(path: &str) -> Value {
         json!({"records": [uuid::Uuid::now_v7().to_string()]})
     } else if path.ends_with("/subjects") {
         json!({"identifiers": {"email": "b@b.si"}})
-    } else if path.ends_with("/reject") {
+    } else if path.ends_with("/requests") {
+        json!({"kind": "access", "channel": "e-mail"})
+    } else if path.ends_with("/verify") {
+        json!({"method": "ID document"})
+    } else if path.ends_with("/requests/{request}/start") {
+        json!({})
+    } else if path.ends_with("/extend") {
+        json!({"months": 1, "reason": "complex", "subject_informed": true})
+    } else if path.ends_with("/complete") {
+        json!({"response": "report sent"})
+    } else if path.ends_with("/reject") || path.ends_with("/refuse") {
         json!({"reason": "not needed"})
     } else if path.ends_with("/access") {
         json!({"role": "operator", "access": {}})
@@ -86,6 +96,7 @@ async fn conf4_other_tenant_gets_404_everywhere(b: Backend) {
             .replace("{subject}", &sb)
             .replace("{staff}", &staff_b)
             .replace("{approval}", &uuid::Uuid::now_v7().to_string())
+            .replace("{request}", &uuid::Uuid::now_v7().to_string())
             .replace("{key}", &uuid::Uuid::now_v7().to_string());
         for token in [&admin_a, &op_a] {
             let body =

@@ -6,11 +6,13 @@
 mod audit;
 mod identity;
 mod records;
+mod requests;
 mod tenancy;
 
 pub use audit::*;
 pub use identity::*;
 pub use records::*;
+pub use requests::*;
 pub use tenancy::*;
 
 use super::db::Db;

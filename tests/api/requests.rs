@@ -1,0 +1,199 @@
+//! DSR-1: the register of data-subject requests through the API.
+
+use crate::support::{both, customers, Backend, TestServer};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+fn ms(s: &str) -> i64 {
+    varuh::clock::parse_rfc3339(s).unwrap()
+}
+
+async fn dsr1_a_request_from_receipt_to_response(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("Ham d.o.o.", false).await;
+    s.collection(&t, customers()).await;
+    let dpo = s.staff(&t, "dpo", "dpo").await;
+    let op = s.staff(&t, "operator", "operator").await;
+    let (_, rec) = s
+        .post(
+            &format!("/v1/tenants/{t}/collections/customers/records"),
+            &s.admin,
+            json!({"data": {"email": "mojca@kos.si", "name": "Mojca"}}),
+        )
+        .await;
+    let reqs = format!("/v1/tenants/{t}/requests");
+
+    // Opened by e-mail: the subject is found by it, due one calendar month later.
+    let body = json!({"kind": "access", "channel": "e-mail", "requester_email": "Mojca@Kos.si"});
+    let (st, _) = s.post(&reqs, &op, body.clone()).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "an operator does not run the register");
+    let (st, r) = s.post(&reqs, &dpo, body.clone()).await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    assert_eq!(r["state"], "received");
+    assert_eq!(r["subject_id"], rec["subject_id"]);
+    let received = ms(r["received_at"].as_str().unwrap());
+    assert_eq!(ms(r["due_at"].as_str().unwrap()), varuh::domain::requests::add_months(received, 1));
+    assert!((28..=31).contains(&r["days_left"].as_i64().unwrap()), "{r}");
+    assert_eq!(r["overdue"], false);
+    assert!(!r.to_string().contains("kos.si"), "the requester's e-mail is not kept: {r}");
+    let one = format!("{reqs}/{}", r["id"].as_str().unwrap());
+
+    // Nothing is done before the identity is verified.
+    for step in ["start", "complete"] {
+        let body = if step == "complete" { json!({"response": "sent"}) } else { json!({}) };
+        let (st, p) = s.post(&format!("{one}/{step}"), &dpo, body).await;
+        assert_eq!(st, StatusCode::CONFLICT, "{step}: {p}");
+        assert!(p["detail"].as_str().unwrap().contains("not verified"), "{p}");
+    }
+    let (st, p) = s.post(&format!("{one}/verify"), &dpo, json!({"method": " "})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(p["field"], "method");
+    let (st, v) = s.post(&format!("{one}/verify"), &dpo, json!({"method": "signed-in account"})).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["state"], "verified");
+    assert_eq!(v["verification"]["method"], "signed-in account");
+    assert!(v["verification"]["by"].is_string() && v["verification"]["at"].is_string());
+    let (st, _) = s.post(&format!("{one}/verify"), &dpo, json!({"method": "again"})).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    let (st, v) = s.post(&format!("{one}/start"), &dpo, json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["state"], "in_progress");
+
+    // A second request of the same kind from the same person is flagged.
+    let (_, dup) = s.post(&reqs, &dpo, body).await;
+    assert_eq!(dup["duplicate_of"], r["id"]);
+    let (_, other) =
+        s.post(&reqs, &dpo, json!({"kind": "erasure", "channel": "letter", "subject_id": rec["subject_id"]})).await;
+    assert!(other["duplicate_of"].is_null(), "another kind is not a duplicate: {other}");
+
+    let (st, p) = s.post(&format!("{one}/complete"), &dpo, json!({"response": ""})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(p["field"], "response");
+    let (st, d) = s.post(&format!("{one}/complete"), &dpo, json!({"response": "access report sent by e-mail"})).await;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    assert_eq!(d["state"], "done");
+    assert_eq!(d["response"], "access report sent by e-mail");
+    let steps: Vec<&str> = d["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["received", "subject_found", "verified", "in_progress", "done"]);
+    for (step, body) in [
+        ("refuse", json!({"reason": "late"})),
+        ("start", json!({})),
+        ("extend", json!({"months": 1, "reason": "r", "subject_informed": true})),
+    ] {
+        let (st, _) = s.post(&format!("{one}/{step}"), &dpo, body).await;
+        assert_eq!(st, StatusCode::CONFLICT, "{step} on a closed request");
+    }
+    let (st, got) = s.get(&one, &dpo).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(got["state"], "done");
+
+    // Refusal needs a reason.
+    let two = format!("{reqs}/{}", other["id"].as_str().unwrap());
+    let (st, p) = s.post(&format!("{two}/refuse"), &dpo, json!({"reason": ""})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(p["field"], "reason");
+    let (st, x) = s.post(&format!("{two}/refuse"), &dpo, json!({"reason": "identity could not be verified"})).await;
+    assert_eq!(st, StatusCode::OK, "{x}");
+    assert_eq!(x["state"], "refused");
+    assert_eq!(x["refusal_reason"], "identity could not be verified");
+
+    // Bad input: a clear problem, nothing opened.
+    let (_, before) = s.get(&format!("{reqs}?limit=500"), &dpo).await;
+    for (body, field) in [
+        (json!({"kind": "gossip", "channel": "e-mail"}), "kind"),
+        (json!({"kind": "access", "channel": ""}), "channel"),
+        (json!({"kind": "access", "channel": "e-mail", "received_at": "2999-01-01T00:00:00Z"}), "received_at"),
+        (json!({"kind": "access", "channel": "e-mail", "received_at": "yesterday"}), "received_at"),
+        (json!({"kind": "access", "channel": "e-mail", "subject_id": uuid::Uuid::now_v7().to_string()}), "subject_id"),
+        (json!({"kind": "access", "channel": "e-mail", "requester_email": "not an e-mail"}), "requester_email"),
+    ] {
+        let (st, p) = s.post(&reqs, &dpo, body).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        assert_eq!(p["field"], field, "{p}");
+    }
+    let (_, after) = s.get(&format!("{reqs}?limit=500"), &dpo).await;
+    assert_eq!(after.as_array().unwrap().len(), before.as_array().unwrap().len());
+    // The audit trail has each step, with the subject and without the e-mail.
+    let opened = s.events("request.open").await;
+    assert!(opened.iter().all(|e| !e.to_string().contains("kos.si")));
+    assert!(opened.iter().any(|e| e["event"]["subject"] == rec["subject_id"]));
+    assert_eq!(s.events("request.verify").await.iter().filter(|e| e["event"]["outcome"] == "ok").count(), 1);
+}
+both!(dsr1_a_request_from_receipt_to_response);
+
+async fn dsr1_deadlines_extensions_and_the_overdue_list(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("EximiTech", false).await;
+    let dpo = s.staff(&t, "dpo", "dpo").await;
+    let reqs = format!("/v1/tenants/{t}/requests");
+    let open = |received: &str| json!({"kind": "rectification", "channel": "letter", "received_at": received});
+
+    // Received on 31 January: due on the last day of February.
+    let (st, jan) = s.post(&reqs, &dpo, open("2026-01-31T09:00:00Z")).await;
+    assert_eq!(st, StatusCode::CREATED, "{jan}");
+    assert_eq!(jan["due_at"], "2026-02-28T09:00:00Z");
+    assert_eq!(jan["overdue"], true);
+    assert!(jan["days_left"].as_i64().unwrap() < 0);
+    // Too late to extend: the first month has run out.
+    let j = format!("{reqs}/{}", jan["id"].as_str().unwrap());
+    let (st, p) = s
+        .post(&format!("{j}/extend"), &dpo, json!({"months": 1, "reason": "many records", "subject_informed": true}))
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert_eq!(p["field"], "months");
+
+    // Received now: extend by two months with a reason, the subject told.
+    let (_, now) = s.post(&reqs, &dpo, json!({"kind": "access", "channel": "web form"})).await;
+    let n = format!("{reqs}/{}", now["id"].as_str().unwrap());
+    let received = ms(now["received_at"].as_str().unwrap());
+    for (body, field) in [
+        (json!({"months": 3, "reason": "r", "subject_informed": true}), "months"),
+        (json!({"months": 2, "reason": " ", "subject_informed": true}), "reason"),
+        (json!({"months": 2, "reason": "r", "subject_informed": false}), "subject_informed"),
+    ] {
+        let (st, p) = s.post(&format!("{n}/extend"), &dpo, body).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        assert_eq!(p["field"], field);
+    }
+    let (st, e) = s
+        .post(
+            &format!("{n}/extend"),
+            &dpo,
+            json!({"months": 2, "reason": "complex: records in 5 systems", "subject_informed": true}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{e}");
+    assert_eq!(ms(e["due_at"].as_str().unwrap()), varuh::domain::requests::add_months(received, 3));
+    assert_eq!(e["extension"]["months"], 2);
+    assert_eq!(e["extension"]["reason"], "complex: records in 5 systems");
+    assert!(e["extension"]["subject_informed_at"].is_string());
+    let (st, p) =
+        s.post(&format!("{n}/extend"), &dpo, json!({"months": 1, "reason": "more", "subject_informed": true})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "two further months in all: {p}");
+
+    // The overdue list: open and past due, soonest first; done ones drop out.
+    let (_, nov) = s.post(&reqs, &dpo, open("2025-11-30T12:00:00Z")).await;
+    let (st, list) = s.get(&format!("{reqs}?overdue=true"), &dpo).await;
+    assert_eq!(st, StatusCode::OK, "{list}");
+    let ids: Vec<&Value> = list.as_array().unwrap().iter().map(|r| &r["id"]).collect();
+    assert_eq!(ids, [&nov["id"], &jan["id"]], "{list}");
+    let nv = format!("{reqs}/{}", nov["id"].as_str().unwrap());
+    s.post(&format!("{nv}/verify"), &dpo, json!({"method": "ID document"})).await;
+    let (_, done) =
+        s.post(&format!("{nv}/complete"), &dpo, json!({"response": "corrected; subject told by letter"})).await;
+    assert_eq!(done["state"], "done");
+    assert_eq!(done["overdue"], false, "closed, if late");
+    let (_, list) = s.get(&format!("{reqs}?overdue=true"), &dpo).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["id"], jan["id"]);
+    let (_, by_state) = s.get(&format!("{reqs}?state=done"), &dpo).await;
+    assert_eq!(by_state.as_array().unwrap().len(), 1);
+    for q in ["state=lost", "overdue=maybe", "limit=0", "colour=red"] {
+        let (st, p) = s.get(&format!("{reqs}?{q}"), &dpo).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{q}: {p}");
+    }
+    // The extended request counts its days to the new date.
+    let (_, e) = s.get(&n, &dpo).await;
+    assert!((88..=92).contains(&e["days_left"].as_i64().unwrap()), "{e}");
+}
+both!(dsr1_deadlines_extensions_and_the_overdue_list);
