@@ -78,9 +78,11 @@ pub struct Search {
     pub value: String,
     /// The last subject id of the previous page.
     #[serde(default)]
+    #[schema(pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     pub after: Option<String>,
     /// At most this many subjects (1-100, default 20).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
 }
 
@@ -122,6 +124,7 @@ pub async fn search_subjects(
 #[serde(deny_unknown_fields)]
 pub struct Merge {
     /// The subject whose records join this one; it is gone afterwards.
+    #[schema(pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     pub from: String,
 }
 

@@ -19,15 +19,19 @@ use utoipa::{IntoParams, ToSchema};
 pub struct OpenRequest {
     pub kind: RequestKind,
     /// How it came in: `e-mail`, `letter`, `web form`, `in person` …
+    #[schema(min_length = 1, max_length = 100)]
     pub channel: String,
     /// When it was received (RFC 3339; default: now). The deadline counts from here.
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub received_at: Option<String>,
     /// The subject, if known.
     #[serde(default)]
+    #[schema(pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     pub subject_id: Option<String>,
     /// The requester's e-mail: finds the subject and flags duplicates; kept only as a blind index.
     #[serde(default)]
+    #[schema(format = Email)]
     pub requester_email: Option<String>,
 }
 
@@ -148,10 +152,12 @@ pub async fn open_request(
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Only requests in this state.
+    #[param(inline)]
     pub state: Option<RequestState>,
     /// Only open requests past their due date.
     pub overdue: Option<bool>,
     /// At most this many (1-500, default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
 }
 
@@ -192,6 +198,7 @@ async fn step(s: AppState, a: Auth, p: (String, String), st: Step) -> ApiResult<
 #[serde(deny_unknown_fields)]
 pub struct VerifyBody {
     /// How the identity was verified: `signed-in account`, `ID document`, `e-mail confirmation` …
+    #[schema(min_length = 1, max_length = 200)]
     pub method: String,
 }
 
@@ -229,7 +236,9 @@ pub async fn start_request(
 #[serde(deny_unknown_fields)]
 pub struct ExtendBody {
     /// 1 or 2 further months (at most two in all).
+    #[schema(minimum = 1, maximum = 2)]
     pub months: u32,
+    #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
     /// The subject has been told of the extension and its reasons (required, Art. 12(3)).
     pub subject_informed: bool,
@@ -252,6 +261,7 @@ pub async fn extend_request(
 #[serde(deny_unknown_fields)]
 pub struct CompleteBody {
     /// What was sent to the subject, and how (no personal values).
+    #[schema(min_length = 1, max_length = 2000)]
     pub response: String,
 }
 
@@ -272,6 +282,7 @@ pub async fn complete_request(
 #[serde(deny_unknown_fields)]
 pub struct RefuseBody {
     /// Why (required): e.g. identity could not be verified, manifestly unfounded (Art. 12(5)).
+    #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
 }
 
