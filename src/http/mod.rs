@@ -87,6 +87,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::records::lookup_subject))
         .routes(routes!(routes::records::search_subjects))
         .routes(routes!(routes::records::merge_subjects))
+        .routes(routes!(routes::access_report::access_report))
         .routes(routes!(routes::requests::open_request, routes::requests::list_requests))
         .routes(routes!(routes::requests::get_request))
         .routes(routes!(routes::requests::verify_request))
@@ -166,6 +167,7 @@ pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
     ("post", "/v1/tenants/{tenant}/subjects/lookup", Some(Action::SubjectLookup)),
     ("post", "/v1/tenants/{tenant}/subjects/search", Some(Action::SubjectSearch)),
     ("post", "/v1/tenants/{tenant}/subjects/{subject}/merge", Some(Action::SubjectMerge)),
+    ("get", "/v1/tenants/{tenant}/subjects/{subject}/access-report", Some(Action::SubjectAccessReport)),
     ("post", "/v1/tenants/{tenant}/requests", Some(Action::RequestOpen)),
     ("get", "/v1/tenants/{tenant}/requests", Some(Action::RequestList)),
     ("get", "/v1/tenants/{tenant}/requests/{request}", Some(Action::RequestRead)),

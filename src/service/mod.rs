@@ -1,7 +1,7 @@
 //! The service layer: one function per use case ("create tenant", "store a
 //! record", "look up a subject"), grouped by capability: `identity`
 //! (sign-in, sessions, staff), `tenancy` (tenants, collections), `records`
-//! (subjects and records), `subject_identity` (merging and splitting
+//! (subjects and records), `access_report` (Art. 15), `subject_identity` (merging and splitting
 //! subjects), `requests` (the data-subject request register), `audit` (the
 //! trail). Every request from any face
 //! (HTTP, CLI, console) goes through here, and every use case enters
@@ -11,6 +11,7 @@
 //! case validates with `domain`, seals or opens with `crypto`, and reads or
 //! writes through `store`.
 
+pub mod access_report;
 pub mod approvals;
 pub mod audit;
 pub mod identity;

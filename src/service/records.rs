@@ -838,7 +838,7 @@ impl Vault {
 }
 
 /// Field masks (ACC-2): a masked field reads as `"***"`.
-fn masked(actor: &Actor, mut v: RecordView) -> RecordView {
+pub(super) fn masked(actor: &Actor, mut v: RecordView) -> RecordView {
     if actor.access.has_masks() {
         for (name, value) in v.data.iter_mut() {
             if actor.access.masked(&v.collection, name) {

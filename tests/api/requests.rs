@@ -197,3 +197,74 @@ async fn dsr1_deadlines_extensions_and_the_overdue_list(b: Backend) {
     assert!((88..=92).contains(&e["days_left"].as_i64().unwrap()), "{e}");
 }
 both!(dsr1_deadlines_extensions_and_the_overdue_list);
+
+/// DSR-2 (Art. 15): the access report holds every record of the subject
+/// across collections, with each collection's purposes, basis, categories,
+/// retention, recipients and source, and the subject's rights.
+async fn dsr2_the_access_report_holds_everything_about_the_subject(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("Ham d.o.o.", false).await;
+    s.collection(&t, customers()).await;
+    s.collection(&t, crate::support::newsletter()).await;
+    let dpo = s.staff(&t, "dpo", "dpo").await;
+    let op = s.staff(&t, "operator", "operator").await;
+    let (_, a) = s
+        .post(
+            &format!("/v1/tenants/{t}/collections/customers/records"),
+            &s.admin,
+            json!({"data": {"email": "mojca@kos.si", "name": "Mojca Kos", "orders": 3}}),
+        )
+        .await;
+    let (_, n) = s
+        .post(
+            &format!("/v1/tenants/{t}/collections/newsletter/records"),
+            &s.admin,
+            json!({"data": {"email": "mojca@kos.si", "topics": "cheese"}}),
+        )
+        .await;
+    assert_eq!(a["subject_id"], n["subject_id"]);
+    // Someone else's record is not in it.
+    s.post(
+        &format!("/v1/tenants/{t}/collections/customers/records"),
+        &s.admin,
+        json!({"data": {"email": "bor@kos.si", "name": "Bor"}}),
+    )
+    .await;
+    let url = format!("/v1/tenants/{t}/subjects/{}/access-report", a["subject_id"].as_str().unwrap());
+    let (st, _) = s.get(&url, &op).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, r) = s.get(&url, &dpo).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["subject_id"], a["subject_id"]);
+    let cols = r["collections"].as_array().unwrap();
+    assert_eq!(cols.len(), 2);
+    let shop = &cols[0];
+    assert_eq!(shop["collection"], "customers");
+    assert_eq!(shop["purposes"], json!(["order fulfilment", "invoicing"]));
+    assert_eq!(shop["legal_basis"], "contract");
+    assert_eq!(shop["recipients"], json!(["courier"]));
+    assert_eq!(shop["source"], "the data subject");
+    assert_eq!(shop["retention"], json!({"kind": "period", "days": 3650}));
+    assert_eq!(shop["data_categories"], json!(["commercial", "contact", "identification"]));
+    assert_eq!(shop["records"].as_array().unwrap().len(), 1);
+    assert_eq!(shop["records"][0]["data"]["name"], "Mojca Kos");
+    let news = &cols[1];
+    assert_eq!(news["collection"], "newsletter");
+    assert_eq!(news["legal_basis"], "consent");
+    assert_eq!(news["records"][0]["data"]["topics"], "cheese");
+    assert!(!r.to_string().contains("Bor"), "only this subject's data: {r}");
+    let rights: Vec<&str> = r["rights"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
+    for art in ["Art. 15", "Art. 16", "Art. 17", "Art. 18", "Art. 20", "Art. 21(2)", "Art. 7(3)", "Art. 77"] {
+        assert!(rights.iter().any(|x| x.contains(art)), "{art} in {rights:?}");
+    }
+    assert!(r["complaint"].as_str().unwrap().contains("Informacijski pooblaščenec"));
+    // Audited as a read of those fields, with the subject; never the values.
+    let ev = s.events("subject.access_report").await;
+    let ok: Vec<&Value> = ev.iter().filter(|e| e["event"]["outcome"] == "ok").collect();
+    assert_eq!(ok.len(), 1);
+    assert_eq!(ok[0]["event"]["subject"], a["subject_id"]);
+    assert!(!ok[0].to_string().contains("Mojca") && !ok[0].to_string().contains("cheese"));
+    let (st, _) = s.get(&format!("/v1/tenants/{t}/subjects/{}/access-report", uuid::Uuid::now_v7()), &dpo).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
+both!(dsr2_the_access_report_holds_everything_about_the_subject);

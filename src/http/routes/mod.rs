@@ -1,8 +1,9 @@
 //! The handlers, one file per capability: `identity` (sign-in, sessions,
 //! staff), `tenancy` (tenants, collections), `records` (subjects and
-//! records), `requests` (the data-subject request register), `audit` (the
+//! records), `access_report` (Art. 15), `requests` (the data-subject request register), `audit` (the
 //! trail), `system` (health).
 
+pub mod access_report;
 pub mod approvals;
 pub mod audit;
 pub mod identity;

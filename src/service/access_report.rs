@@ -1,0 +1,103 @@
+//! The access report (Art. 15, DSR-2): everything about one subject across
+//! all collections in one document — the values, and for each collection
+//! its purposes, legal basis, data categories, retention, recipients,
+//! transfers and source — with the rights the subject has. The JSON form;
+//! a person-readable PDF and the disclosures made come with the rest of
+//! the DSR capability.
+
+use super::records::{masked, read_fields, RecordView, SubjectInfo};
+use super::{Actor, Result, ServiceError, Vault};
+use crate::domain::access::Action;
+use crate::domain::schema::{CollectionDef, LegalBasis};
+use crate::store::queries;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// One collection's part of the report.
+pub struct Section {
+    pub def: Arc<CollectionDef>,
+    pub records: Vec<RecordView>,
+}
+
+pub struct AccessReport {
+    pub subject: SubjectInfo,
+    pub generated_at: i64,
+    pub sections: Vec<Section>,
+    /// The subject's rights, each with its article.
+    pub rights: Vec<&'static str>,
+}
+
+/// Where the subject may complain (Art. 77).
+pub const COMPLAINT: &str =
+    "You may lodge a complaint with a supervisory authority, in particular in the Member State of \
+    your habitual residence, place of work or of the alleged infringement (Art. 77 GDPR); in Slovenia: the Information \
+    Commissioner (Informacijski pooblaščenec), Dunajska cesta 22, 1000 Ljubljana, gp.ip@ip-rs.si.";
+
+fn rights(sections: &[Section]) -> Vec<&'static str> {
+    let mut r = vec![
+        "access to your personal data and to this information (Art. 15)",
+        "rectification of inaccurate data and completion of incomplete data (Art. 16)",
+        "erasure (Art. 17)",
+        "restriction of processing (Art. 18)",
+    ];
+    let bases: Vec<LegalBasis> = sections.iter().map(|s| s.def.legal_basis).collect();
+    if bases.iter().any(|b| matches!(b, LegalBasis::Consent | LegalBasis::Contract)) {
+        r.push("data portability of the data you provided (Art. 20)");
+    }
+    if bases.iter().any(|b| matches!(b, LegalBasis::LegitimateInterest | LegalBasis::PublicTask)) {
+        r.push("objection to processing based on legitimate interests or a public task (Art. 21(1))");
+    }
+    r.push("objection at any time to processing for direct marketing (Art. 21(2))");
+    if bases.contains(&LegalBasis::Consent) {
+        r.push("withdrawal of consent at any time, without affecting processing before it (Art. 7(3))");
+    }
+    r.push("lodging a complaint with a supervisory authority (Art. 77)");
+    r
+}
+
+impl Vault {
+    pub async fn access_report(&self, actor: &Actor, tenant: Uuid, subject: Uuid) -> Result<AccessReport> {
+        let call = self.call(actor, Action::SubjectAccessReport, Some(tenant)).subject(subject);
+        self.run(
+            call,
+            |cx| async move {
+                let t = cx.tenant()?.clone();
+                let (s, rows) = self
+                    .store
+                    .read(move |db| {
+                        Ok((
+                            queries::get_subject(db, tenant, subject)?,
+                            queries::records_of_subject(db, tenant, subject)?,
+                        ))
+                    })
+                    .await?;
+                let s = s.ok_or(ServiceError::NotFound("subject"))?;
+                let names = self.collection_names(tenant).await?;
+                let mut sections: Vec<Section> = Vec::new();
+                for r in &rows {
+                    let name = names.get(&r.record.collection_id).cloned().unwrap_or_default();
+                    let c = self.collection(tenant, &name).await?;
+                    let view = masked(actor, self.open_record(&t, &name, r)?);
+                    match sections.iter_mut().find(|x| x.def.name == name) {
+                        Some(sec) => sec.records.push(view),
+                        None => sections.push(Section { def: Arc::new(c.def.clone()), records: vec![view] }),
+                    }
+                }
+                sections.sort_by(|a, b| a.def.name.cmp(&b.def.name));
+                let rights = rights(&sections);
+                Ok(AccessReport {
+                    subject: SubjectInfo { id: s.id, created_at: s.created_at, created: false },
+                    generated_at: self.clock.now_ms(),
+                    sections,
+                    rights,
+                })
+            },
+            |r, d| {
+                let views: Vec<&RecordView> = r.sections.iter().flat_map(|s| s.records.iter()).collect();
+                d.fields = read_fields(actor, &views);
+                d.detail = Some(format!("records={} collections={}", views.len(), r.sections.len()));
+            },
+        )
+        .await
+    }
+}
