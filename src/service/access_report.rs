@@ -56,12 +56,27 @@ fn rights(sections: &[Section]) -> Vec<&'static str> {
 }
 
 impl Vault {
-    pub async fn access_report(&self, actor: &Actor, tenant: Uuid, subject: Uuid) -> Result<AccessReport> {
-        let call = self.call(actor, Action::SubjectAccessReport, Some(tenant)).subject(subject);
+    /// With `request`, the report answers that (verified, open) request of
+    /// this subject, and the request's history records it.
+    pub async fn access_report(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        subject: Uuid,
+        request: Option<Uuid>,
+    ) -> Result<AccessReport> {
+        let mut call = self.call(actor, Action::SubjectAccessReport, Some(tenant)).subject(subject);
+        if let Some(r) = request {
+            call = call.detail(format!("request={r}"));
+        }
         self.run(
             call,
             |cx| async move {
                 let t = cx.tenant()?.clone();
+                let answering = match request {
+                    Some(r) => Some(self.request_to_act_on(tenant, r, subject).await?),
+                    None => None,
+                };
                 let (s, rows) = self
                     .store
                     .read(move |db| {
@@ -85,6 +100,13 @@ impl Vault {
                 }
                 sections.sort_by(|a, b| a.def.name.cmp(&b.def.name));
                 let rights = rights(&sections);
+                if let Some(v) = answering {
+                    let views: Vec<&RecordView> = sections.iter().flat_map(|s| s.records.iter()).collect();
+                    let note = format!("records={} collections={}", views.len(), sections.len());
+                    let detail = format!("{note} request={}", v.row.id);
+                    let event = (read_fields(actor, &views), detail);
+                    self.record_on_request(v, "access_report", note, actor.staff_id, event).await?;
+                }
                 Ok(AccessReport {
                     subject: SubjectInfo { id: s.id, created_at: s.created_at, created: false },
                     generated_at: self.clock.now_ms(),
@@ -95,7 +117,8 @@ impl Vault {
             |r, d| {
                 let views: Vec<&RecordView> = r.sections.iter().flat_map(|s| s.records.iter()).collect();
                 d.fields = read_fields(actor, &views);
-                d.detail = Some(format!("records={} collections={}", views.len(), r.sections.len()));
+                let of = request.map(|r| format!(" request={r}")).unwrap_or_default();
+                d.detail = Some(format!("records={} collections={}{of}", views.len(), r.sections.len()));
             },
         )
         .await

@@ -198,6 +198,54 @@ impl Vault {
         Ok(RequestView { row, history, now: self.clock.now_ms() })
     }
 
+    /// The request that a use case acting on `subject` answers: it must be
+    /// this subject's, verified, and not closed (nothing is done on an
+    /// unverified request).
+    pub(super) async fn request_to_act_on(&self, tenant: Uuid, id: Uuid, subject: Uuid) -> Result<RequestView> {
+        let v = self.load_request(tenant, id).await.map_err(|e| match e {
+            ServiceError::NotFound(_) => Invalid::new("request", "no such request in this tenant").into(),
+            e => e,
+        })?;
+        if v.row.subject_id != Some(subject) {
+            return Err(Invalid::new("request", "is not a request of this subject").into());
+        }
+        match v.state() {
+            RequestState::Received => {
+                Err(ServiceError::Conflict("the requester's identity is not verified yet: verify the request first"))
+            }
+            RequestState::Done | RequestState::Refused => Err(ServiceError::Conflict("the request is closed")),
+            _ => Ok(v),
+        }
+    }
+
+    /// Records on the request what was done for it (its history links the
+    /// request to the act), in the same commit as the use case's audit event,
+    /// which gets `fields` and `detail` (what the act would have recorded).
+    pub(super) async fn record_on_request(
+        &self,
+        mut v: RequestView,
+        action: &str,
+        note: String,
+        by: Uuid,
+        (fields, detail): (Vec<String>, String),
+    ) -> Result<()> {
+        let (seen, now) = (v.row.updated_at, self.clock.now_ms());
+        v.history.push(Entry { at: now, action: action.into(), by: by.to_string(), note: Some(note) });
+        v.row.actions = serde_json::to_string(&v.history).unwrap_or_else(|_| "[]".into());
+        v.row.updated_at = now.max(seen + 1);
+        let r = v.row;
+        self.write_recorded(move |db, d| {
+            d.fields = fields;
+            d.detail = Some(detail);
+            queries::update_request(db, &r, seen)
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::Stale => ServiceError::Conflict("the request was changed meanwhile; try again"),
+            e => e.into(),
+        })
+    }
+
     /// The register, soonest due first: all, one state, or the overdue ones.
     pub async fn list_requests(
         &self,

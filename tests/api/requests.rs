@@ -266,5 +266,37 @@ async fn dsr2_the_access_report_holds_everything_about_the_subject(b: Backend) {
     assert!(!ok[0].to_string().contains("Mojca") && !ok[0].to_string().contains("cheese"));
     let (st, _) = s.get(&format!("/v1/tenants/{t}/subjects/{}/access-report", uuid::Uuid::now_v7()), &dpo).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // Answering a request: only once it is verified, and the request records it.
+    let reqs = format!("/v1/tenants/{t}/requests");
+    let (_, q) =
+        s.post(&reqs, &dpo, json!({"kind": "access", "channel": "e-mail", "subject_id": a["subject_id"]})).await;
+    let qid = q["id"].as_str().unwrap();
+    let (st, p) = s.get(&format!("{url}?request={qid}"), &dpo).await;
+    assert_eq!(st, StatusCode::CONFLICT, "not verified: {p}");
+    let (_, bor) =
+        s.post(&reqs, &dpo, json!({"kind": "access", "channel": "e-mail", "requester_email": "bor@kos.si"})).await;
+    for (query, field) in
+        [(format!("request={}", bor["id"].as_str().unwrap()), "request"), ("request=x".into(), "request")]
+    {
+        let (st, p) = s.get(&format!("{url}?{query}"), &dpo).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        assert_eq!(p["field"], field);
+    }
+    s.post(&format!("{reqs}/{qid}/verify"), &dpo, json!({"method": "ID document"})).await;
+    let (st, r2) = s.get(&format!("{url}?request={qid}"), &dpo).await;
+    assert_eq!(st, StatusCode::OK, "{r2}");
+    assert_eq!(r2["collections"], r["collections"]);
+    let (_, q) = s.get(&format!("{reqs}/{qid}"), &dpo).await;
+    let last = q["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["action"], "access_report");
+    assert_eq!(last["note"], "records=2 collections=2");
+    let ev = s.events("subject.access_report").await;
+    assert!(ev
+        .iter()
+        .any(|e| e["event"]["outcome"] == "ok" && e["event"]["detail"].as_str().unwrap_or("").contains(qid)));
+    s.post(&format!("{reqs}/{qid}/complete"), &dpo, json!({"response": "access report sent by e-mail"})).await;
+    let (st, _) = s.get(&format!("{url}?request={qid}"), &dpo).await;
+    assert_eq!(st, StatusCode::CONFLICT, "a closed request");
 }
 both!(dsr2_the_access_report_holds_everything_about_the_subject);

@@ -1,7 +1,7 @@
 //! The access report of a subject (Art. 15), as JSON.
 
 use crate::domain::schema::{LegalBasis, Retention};
-use crate::http::extract::Auth;
+use crate::http::extract::{Auth, Params};
 use crate::http::problem::{ApiResult, Problem};
 use crate::http::routes::records::{record_out, RecordOut};
 use crate::http::{path_id, time, AppState};
@@ -9,7 +9,7 @@ use crate::service::access_report::{AccessReport, COMPLAINT};
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 #[derive(Serialize, ToSchema)]
 pub struct SectionOut {
@@ -73,13 +73,26 @@ fn report_out(r: AccessReport) -> AccessReportOut {
 /// Everything about a subject across all collections, with why, on what
 /// basis, how long, to whom, from where, and the subject's rights (Art. 15).
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/subjects/{subject}/access-report", tag = "subjects", security(("bearer" = [])),
-    params(("tenant" = String, Path, description = "Tenant id"), ("subject" = String, Path, description = "Subject id")),
-    responses((status = 200, body = AccessReportOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    params(("tenant" = String, Path, description = "Tenant id"), ("subject" = String, Path, description = "Subject id"), ReportParams),
+    responses((status = 200, body = AccessReportOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn access_report(
     State(s): State<AppState>,
     a: Auth,
     Path((tenant, subject)): Path<(String, String)>,
+    Params(p): Params<ReportParams>,
 ) -> ApiResult<Json<AccessReportOut>> {
     let (t, sid) = (path_id(&tenant, "tenant")?, path_id(&subject, "subject")?);
-    Ok(Json(report_out(s.vault.access_report(&a.actor, t, sid).await?)))
+    let request = p
+        .request
+        .as_deref()
+        .map(|r| r.parse().map_err(|_| Problem::invalid("request", "must be a request id")))
+        .transpose()?;
+    Ok(Json(report_out(s.vault.access_report(&a.actor, t, sid, request).await?)))
+}
+
+#[derive(serde::Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ReportParams {
+    /// The verified, open request of this subject the report answers; its history records it.
+    pub request: Option<String>,
 }
