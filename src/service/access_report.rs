@@ -91,11 +91,13 @@ impl Vault {
                 let mut sections: Vec<Section> = Vec::new();
                 for r in &rows {
                     let name = names.get(&r.record.collection_id).cloned().unwrap_or_default();
-                    let c = self.collection(tenant, &name).await?;
                     let view = masked(actor, self.open_record(&t, &name, r)?);
                     match sections.iter_mut().find(|x| x.def.name == name) {
                         Some(sec) => sec.records.push(view),
-                        None => sections.push(Section { def: Arc::new(c.def.clone()), records: vec![view] }),
+                        None => {
+                            let def = Arc::new(self.collection(tenant, &name).await?.def.clone());
+                            sections.push(Section { def, records: vec![view] })
+                        }
                     }
                 }
                 sections.sort_by(|a, b| a.def.name.cmp(&b.def.name));

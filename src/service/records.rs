@@ -120,14 +120,24 @@ impl Vault {
                 Some((format!("data.{name}"), kind.to_string(), t.keys.blind_index(kind, &text).to_vec()))
             })
             .collect();
-        let tenant = t.id;
+        self.paths_naming_others(t.id, probes, explicit.then_some(sid)).await
+    }
+
+    /// The request paths of `probes` (path, kind, blind index) whose
+    /// identifier names a subject other than `except` (any, without it).
+    async fn paths_naming_others(
+        &self,
+        tenant: Uuid,
+        probes: Vec<(String, String, Vec<u8>)>,
+        except: Option<Uuid>,
+    ) -> Result<Vec<String>> {
         Ok(self
             .store
             .read(move |db| {
                 let mut out = Vec::new();
                 for (path, kind, hash) in probes {
                     let owner = queries::subjects_by_identifier(db, tenant, &kind, &hash)?.first().copied();
-                    if matches!(owner, Some(o) if !explicit || o != sid) {
+                    if owner.is_some_and(|o| Some(o) != except) {
                         out.push(path);
                     }
                 }
@@ -215,22 +225,11 @@ impl Vault {
                 .await;
                 let found = match found {
                     Err(StoreError::Conflict) => {
-                        let owners: Vec<(String, String, Vec<u8>)> = idents
+                        let probes = idents
                             .iter()
                             .map(|i| (format!("identifiers.{}", i.kind), i.kind.clone(), i.hash.clone()))
                             .collect();
-                        let named = self
-                            .store
-                            .read(move |db| {
-                                let mut out = Vec::new();
-                                for (path, kind, hash) in owners {
-                                    if !queries::subjects_by_identifier(db, tenant, &kind, &hash)?.is_empty() {
-                                        out.push(path);
-                                    }
-                                }
-                                Ok(out)
-                            })
-                            .await?;
+                        let named = self.paths_naming_others(tenant, probes, None).await?;
                         return Err(ServiceError::IdentifierConflict(named));
                     }
                     r => r?,
@@ -284,15 +283,15 @@ impl Vault {
                 let found = self
                     .store
                     .read(move |db| {
-                        let mut ids = queries::subjects_by_identifier(db, tenant, &kind, &h)?;
-                        if ids.is_empty() {
-                            ids = queries::subjects_by_attribute(db, tenant, &kind, &h, None, 2)?
+                        let found = match queries::subjects_by_identifier(db, tenant, &kind, &h)?.first() {
+                            Some(id) => queries::get_subject(db, tenant, *id)?
+                                .map(|s| (s.id, s.created_at))
                                 .into_iter()
-                                .map(|(id, _)| id)
-                                .collect();
-                        }
-                        match ids[..] {
-                            [id] => Ok(queries::get_subject(db, tenant, id)?.map(Ok)),
+                                .collect(),
+                            None => queries::subjects_by_attribute(db, tenant, &kind, &h, None, 2)?,
+                        };
+                        match found[..] {
+                            [one] => Ok(Some(Ok(one))),
                             [] => Ok(None),
                             _ => Ok(Some(Err(()))),
                         }
@@ -304,7 +303,7 @@ impl Vault {
                             "several subjects share this searchable attribute; list them with subjects/search",
                         )
                     })?;
-                Ok(SubjectInfo { id: found.id, created_at: found.created_at, created: false })
+                Ok(SubjectInfo { id: found.0, created_at: found.1, created: false })
             },
             |s, d| d.subject = Some(s.id),
         )

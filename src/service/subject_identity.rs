@@ -5,10 +5,11 @@
 //! them, and are audited; a merge destroys the merged subject's key.
 
 use super::records::{seal_fields, SubjectInfo};
-use super::{Actor, Result, ServiceError, Vault};
+use super::{Actor, Result, ServiceError, TenantCtx, Vault};
+use crate::crypto::SubjectKey;
 use crate::domain::access::Action;
 use crate::domain::Invalid;
-use crate::store::queries::{self, RecordRow, SubjectRow};
+use crate::store::queries::{self, RecordRow, SealedRecord, SubjectRow};
 use crate::store::StoreError;
 use uuid::Uuid;
 
@@ -22,6 +23,29 @@ pub struct Moved {
 }
 
 impl Vault {
+    /// `rows` opened and sealed again under subject `to`'s key, each with the
+    /// version it was read at (for `queries::move_record`).
+    fn resealed<'a>(
+        &self,
+        t: &TenantCtx,
+        rows: impl Iterator<Item = &'a SealedRecord>,
+        key: &SubjectKey,
+        to: Uuid,
+        now: i64,
+    ) -> Result<Vec<(RecordRow, i64)>> {
+        rows.map(|r| {
+            // The collection's name only labels the view; the values are what count.
+            let values: Vec<_> = self.open_record(t, "", r)?.data.into_iter().collect();
+            let rec = &r.record;
+            let fields = seal_fields(key, t.id, rec.collection_id, rec.id, &values);
+            Ok((
+                RecordRow { subject_id: to, fields, version: rec.version + 1, updated_at: now, ..rec.clone() },
+                rec.version,
+            ))
+        })
+        .collect()
+    }
+
     /// Merges subject `from` into `into`: every record of `from` is sealed
     /// again under `into`'s key and moved, with its identifiers and
     /// attributes; `from`'s own identifiers go to `into`; `from` and its key
@@ -50,23 +74,7 @@ impl Vault {
                 b.ok_or_else(|| Invalid::new("from", "no such subject in this tenant"))?;
                 let key = self.subject_key(&t, into, &a.wrapped_key).await?;
                 let now = self.clock.now_ms();
-                let names = self.collection_names(tenant).await?;
-                let mut moved = Vec::with_capacity(rows.len());
-                for r in &rows {
-                    let view = self.open_record(&t, names.get(&r.record.collection_id).map_or("", |n| n), r)?;
-                    let values: Vec<_> = view.data.into_iter().collect();
-                    let rec = &r.record;
-                    moved.push((
-                        RecordRow {
-                            subject_id: into,
-                            fields: seal_fields(&key, tenant, rec.collection_id, rec.id, &values),
-                            version: rec.version + 1,
-                            updated_at: now,
-                            ..rec.clone()
-                        },
-                        rec.version,
-                    ));
-                }
+                let moved = self.resealed(&t, rows.iter(), &key, into, now)?;
                 let n = moved.len() as u64;
                 self.write_recorded(move |db, d| {
                     for (row, version) in &moved {
@@ -143,23 +151,8 @@ impl Vault {
                 let id = Uuid::now_v7();
                 let (key, wrapped) = t.keys.new_subject_key(tenant, id);
                 let now = self.clock.now_ms();
-                let names = self.collection_names(tenant).await?;
-                let mut moved = Vec::with_capacity(records.len());
-                for r in rows.iter().filter(|r| records.contains(&r.record.id)) {
-                    let view = self.open_record(&t, names.get(&r.record.collection_id).map_or("", |n| n), r)?;
-                    let values: Vec<_> = view.data.into_iter().collect();
-                    let rec = &r.record;
-                    moved.push((
-                        RecordRow {
-                            subject_id: id,
-                            fields: seal_fields(&key, tenant, rec.collection_id, rec.id, &values),
-                            version: rec.version + 1,
-                            updated_at: now,
-                            ..rec.clone()
-                        },
-                        rec.version,
-                    ));
-                }
+                let going = rows.iter().filter(|r| records.contains(&r.record.id));
+                let moved = self.resealed(&t, going, &key, id, now)?;
                 let n = moved.len() as u64;
                 self.write_recorded(move |db, d| {
                     queries::insert_subject(
