@@ -186,11 +186,15 @@ actions! {
     RequestRefuse = "request.refuse", Tenant, RIGHTS, None, false, "refuse a request, with the reason";
     SubjectMerge = "subject.merge", Tenant, DPO, None, false, "merge two subjects found to be one person (records sealed again under one key)";
     SubjectSplit = "subject.split", Tenant, DPO, None, false, "split records off a subject into a new subject (another person)";
-    SubjectErase = "subject.erase", Tenant, DATA, Some(Op::Erase), true, "erase a subject: records, identifiers and key";
+    SubjectErase = "subject.erase", Tenant, DATA, Some(Op::Erase), true, "erase a subject per each collection's rule (delete, anonymise, or keep by law); its key when nothing remains";
+    SubjectLimitSet = "subject.limit.set", Tenant, RIGHTS, None, false, "restrict (Art. 18) or object to (Art. 21) processing of a subject's data";
+    SubjectLimitLift = "subject.limit.lift", Tenant, RIGHTS, None, false, "lift a restriction or objection, with the reason";
+    SubjectLimitList = "subject.limit.list", Tenant, RIGHTS, None, false, "list a subject's restrictions and objections";
     RecordCreate = "record.create", Tenant, DATA, Some(Op::Write), false, "store a record";
     RecordRead = "record.read", Tenant, DATA, Some(Op::Read), false, "read a record";
     RecordList = "record.list", Tenant, DATA, Some(Op::Read), false, "read a page of a collection's records";
     RecordsExport = "records.export", Tenant, DATA, Some(Op::Export), true, "export every record of a collection";
+    RecordsAnonymised = "records.anonymised", Tenant, DATA, Some(Op::Read), false, "read a collection's anonymised records (kept by its erasure rule, cut from any subject)";
     RecordUpdate = "record.update", Tenant, DATA, Some(Op::Write), false, "change a record";
     RecordDelete = "record.delete", Tenant, DATA, Some(Op::Erase), false, "delete a record";
     // The audit trail.

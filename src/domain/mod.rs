@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod identifiers;
+pub mod limits;
 pub mod lockout;
 pub mod password;
 pub mod policy;

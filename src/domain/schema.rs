@@ -8,6 +8,7 @@
 use super::{check_name, identifiers, Invalid};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 /// Lawful basis of processing (GDPR Art. 6(1)).
@@ -78,6 +79,10 @@ pub struct FieldDef {
     /// identifiers; a field is one or the other.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub searchable: bool,
+    /// Derived or observed by the controller (a score, a segment), not
+    /// provided by the subject: left out of a portability archive.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub derived: bool,
 }
 
 impl FieldDef {
@@ -102,6 +107,12 @@ impl FieldDef {
         }
     }
 
+    /// Whether the field can single a person out: an identifier, a
+    /// searchable attribute, an e-mail address or a phone number.
+    pub fn identifies(&self) -> bool {
+        self.identifier || self.searchable || matches!(self.field_type, FieldType::Email | FieldType::Phone)
+    }
+
     pub fn is_special(&self) -> bool {
         is_special_category(&self.category)
     }
@@ -119,6 +130,42 @@ pub enum Retention {
     UntilPurposeEnds,
     /// Kept permanently, e.g. by law (staff files).
     Permanent,
+}
+
+/// What erasing a subject does to its records in a collection (Art. 17).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ErasureRule {
+    /// The records are deleted.
+    #[default]
+    Delete,
+    /// The records are cut from the subject: the `keep` fields (not
+    /// identifying, e.g. an order's amount and date) stay, `generalise`
+    /// dates are cut to their year or month, every other field is dropped.
+    Anonymise {
+        keep: Vec<String>,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        generalise: BTreeMap<String, Generalise>,
+    },
+    /// The records are kept by law (e.g. a staff file); erasure answers
+    /// with this legal reason.
+    Refuse { reason: String },
+}
+
+impl ErasureRule {
+    pub fn is_delete(&self) -> bool {
+        matches!(self, ErasureRule::Delete)
+    }
+}
+
+/// How an anonymised date is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Generalise {
+    /// `YYYY`
+    Year,
+    /// `YYYY-MM`
+    Month,
 }
 
 /// The definition of a collection: its processing activity and its schema.
@@ -140,6 +187,18 @@ pub struct CollectionDef {
     pub source: String,
     pub retention: Retention,
     pub fields: Vec<FieldDef>,
+    /// What an erasure does to this collection's records (default: delete).
+    #[serde(default, skip_serializing_if = "ErasureRule::is_delete")]
+    pub erasure: ErasureRule,
+    /// The purposes (of `purposes`) that are direct marketing: an objection
+    /// to direct marketing (Art. 21(2)) blocks all of them at once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub direct_marketing: Vec<String>,
+    /// The data is derived or observed by the controller, not provided by
+    /// the subject: left out of a portability archive (Art. 20). A field
+    /// can say so on its own (`fields[].derived`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub derived: bool,
 }
 
 const MAX_FIELDS: usize = 200;
@@ -198,7 +257,79 @@ impl CollectionDef {
                 ));
             }
         }
-        Ok(())
+        for (i, p) in self.direct_marketing.iter().enumerate() {
+            if !self.purposes.contains(p) {
+                return Err(Invalid::new(format!("direct_marketing[{i}]"), "must be one of the collection's purposes"));
+            }
+        }
+        self.validate_erasure()
+    }
+
+    fn validate_erasure(&self) -> Result<(), Invalid> {
+        match &self.erasure {
+            ErasureRule::Delete => Ok(()),
+            ErasureRule::Refuse { reason } if reason.trim().is_empty() => {
+                Err(Invalid::new("erasure.reason", "must give the legal reason the records are kept"))
+            }
+            ErasureRule::Refuse { .. } => Ok(()),
+            ErasureRule::Anonymise { keep, generalise } => {
+                if keep.is_empty() && generalise.is_empty() {
+                    return Err(Invalid::new("erasure.keep", "must name the fields an anonymised record keeps"));
+                }
+                for (i, name) in keep.iter().enumerate() {
+                    let path = format!("erasure.keep[{i}]");
+                    let f = self.field(name).ok_or_else(|| Invalid::new(&path, "is not a field of this collection"))?;
+                    if f.identifies() {
+                        return Err(Invalid::new(
+                            path,
+                            "identifies a person and cannot be kept in an anonymised record",
+                        ));
+                    }
+                    if generalise.contains_key(name) {
+                        return Err(Invalid::new(
+                            path,
+                            "is generalised already; name it in one of keep and generalise",
+                        ));
+                    }
+                }
+                for name in generalise.keys() {
+                    let path = format!("erasure.generalise.{}", printable(name));
+                    let f = self.field(name).ok_or_else(|| Invalid::new(&path, "is not a field of this collection"))?;
+                    if f.field_type != FieldType::Date {
+                        return Err(Invalid::new(path, "only date fields can be generalised (to a year or a month)"));
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The data an anonymised record keeps (`None`: the rule is not anonymise).
+    pub fn anonymise(&self, data: &Map<String, Value>) -> Option<Map<String, Value>> {
+        let ErasureRule::Anonymise { keep, generalise } = &self.erasure else {
+            return None;
+        };
+        let mut out = Map::new();
+        for name in keep {
+            if let Some(v) = data.get(name) {
+                out.insert(name.clone(), v.clone());
+            }
+        }
+        for (name, g) in generalise {
+            if let Some(Value::String(d)) = data.get(name) {
+                let n = match g {
+                    Generalise::Year => 4,
+                    Generalise::Month => 7,
+                };
+                out.insert(name.clone(), Value::String(d.chars().take(n).collect()));
+            }
+        }
+        Some(out)
+    }
+
+    /// Whether a purpose of this collection is direct marketing.
+    pub fn is_direct_marketing(&self, purpose: &str) -> bool {
+        self.direct_marketing.iter().any(|p| p == purpose)
     }
 
     pub fn field(&self, name: &str) -> Option<&FieldDef> {
@@ -330,6 +461,7 @@ mod tests {
             required: false,
             identifier: false,
             searchable: false,
+            derived: false,
         });
         assert_eq!(c.validate(false).unwrap_err().field, "fields[6].category");
         assert!(c.validate(true).is_ok());
@@ -350,12 +482,47 @@ mod tests {
             (Box::new(|c| c.fields[4].identifier = true), "fields[4].identifier"),
             (Box::new(|c| c.fields[4].searchable = true), "fields[4].searchable"),
             (Box::new(|c| c.fields[0].searchable = true), "fields[0].searchable"),
+            (Box::new(|c| c.direct_marketing = vec!["newsletter".into()]), "direct_marketing[0]"),
+            (Box::new(|c| c.erasure = ErasureRule::Refuse { reason: " ".into() }), "erasure.reason"),
+            (Box::new(|c| c.erasure = anonymise(&[], &[])), "erasure.keep"),
+            (Box::new(|c| c.erasure = anonymise(&["shoe"], &[])), "erasure.keep[0]"),
+            (Box::new(|c| c.erasure = anonymise(&["orders", "email"], &[])), "erasure.keep[1]"),
+            (Box::new(|c| c.erasure = anonymise(&["orders", "phone"], &[])), "erasure.keep[1]"),
+            (Box::new(|c| c.erasure = anonymise(&["born"], &["born"])), "erasure.keep[0]"),
+            (Box::new(|c| c.erasure = anonymise(&["orders"], &["name"])), "erasure.generalise.name"),
+            (Box::new(|c| c.erasure = anonymise(&["orders"], &["shoe"])), "erasure.generalise.shoe"),
         ];
         for (mutate, field) in cases {
             let mut c = customers();
             mutate(&mut c);
             assert_eq!(c.validate(false).unwrap_err().field, field);
         }
+    }
+
+    fn anonymise(keep: &[&str], generalise: &[&str]) -> ErasureRule {
+        ErasureRule::Anonymise {
+            keep: keep.iter().map(|s| s.to_string()).collect(),
+            generalise: generalise.iter().map(|s| (s.to_string(), Generalise::Year)).collect(),
+        }
+    }
+
+    #[test]
+    fn anonymising_keeps_the_named_fields_and_cuts_dates() {
+        let mut c = customers();
+        assert_eq!(c.anonymise(&Map::new()), None, "the default rule deletes");
+        c.erasure = ErasureRule::Anonymise {
+            keep: vec!["orders".into(), "vip".into()],
+            generalise: [("born".to_string(), Generalise::Month)].into(),
+        };
+        c.validate(false).unwrap();
+        let data =
+            json!({"email": "a@x.si", "name": "Ana", "born": "1990-02-03", "orders": 3, "phone": "+38641000111"});
+        let kept = c.anonymise(data.as_object().unwrap()).unwrap();
+        assert_eq!(Value::Object(kept), json!({"orders": 3, "born": "1990-02"}));
+        // Round trip: the default rule is not written out, others are.
+        let text = serde_json::to_value(&c).unwrap();
+        assert_eq!(text["erasure"]["rule"], "anonymise");
+        assert!(serde_json::to_value(customers()).unwrap().get("erasure").is_none());
     }
 
     #[test]

@@ -95,11 +95,14 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::requests::extend_request))
         .routes(routes!(routes::requests::complete_request))
         .routes(routes!(routes::requests::refuse_request))
+        .routes(routes!(routes::rights::set_limit, routes::rights::list_limits))
+        .routes(routes!(routes::rights::lift_limit))
         .routes(routes!(routes::records::split_subject))
         .routes(routes!(routes::records::get_subject, routes::records::erase_subject))
         .routes(routes!(routes::records::subject_records))
         .routes(routes!(routes::records::create_record, routes::records::list_records))
         .routes(routes!(routes::records::export_records))
+        .routes(routes!(routes::records::anonymised_records))
         .routes(routes!(routes::audit::latest_head))
         .routes(routes!(routes::audit::create_head))
         .routes(routes!(routes::audit::inclusion))
@@ -176,11 +179,15 @@ pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
     ("post", "/v1/tenants/{tenant}/requests/{request}/extend", Some(Action::RequestExtend)),
     ("post", "/v1/tenants/{tenant}/requests/{request}/complete", Some(Action::RequestComplete)),
     ("post", "/v1/tenants/{tenant}/requests/{request}/refuse", Some(Action::RequestRefuse)),
+    ("post", "/v1/tenants/{tenant}/subjects/{subject}/limits", Some(Action::SubjectLimitSet)),
+    ("get", "/v1/tenants/{tenant}/subjects/{subject}/limits", Some(Action::SubjectLimitList)),
+    ("post", "/v1/tenants/{tenant}/subjects/{subject}/limits/{limit}/lift", Some(Action::SubjectLimitLift)),
     ("post", "/v1/tenants/{tenant}/subjects/{subject}/split", Some(Action::SubjectSplit)),
     ("get", "/v1/tenants/{tenant}/subjects/{subject}", Some(Action::SubjectRead)),
     ("delete", "/v1/tenants/{tenant}/subjects/{subject}", Some(Action::SubjectErase)),
     ("get", "/v1/tenants/{tenant}/subjects/{subject}/records", Some(Action::SubjectRecords)),
     ("post", "/v1/tenants/{tenant}/collections/{collection}/export", Some(Action::RecordsExport)),
+    ("get", "/v1/tenants/{tenant}/collections/{collection}/anonymised", Some(Action::RecordsAnonymised)),
     ("post", "/v1/tenants/{tenant}/collections/{collection}/records", Some(Action::RecordCreate)),
     ("get", "/v1/tenants/{tenant}/collections/{collection}/records", Some(Action::RecordList)),
     ("get", "/v1/tenants/{tenant}/collections/{collection}/records/{record}", Some(Action::RecordRead)),

@@ -84,6 +84,12 @@ impl From<ServiceError> for Problem {
                 "the login name or password is wrong",
             ),
             Forbidden(why) => Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", why),
+            Restricted(why) => Problem::new(
+                StatusCode::FORBIDDEN,
+                "processing-restricted",
+                "Processing restricted for this purpose",
+                why,
+            ),
             PasswordChangeRequired => Problem::new(
                 StatusCode::FORBIDDEN,
                 "password-change-required",

@@ -25,10 +25,26 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
-    EraseSubject { tenant: Uuid, subject: Uuid },
-    ExportRecords { tenant: Uuid, collection: String },
-    ChangeGrants { tenant: Option<Uuid>, staff: Uuid, role: String, access: Access },
-    SetPolicy { tenant: Option<Uuid>, policy: Box<Policy> },
+    EraseSubject {
+        tenant: Uuid,
+        subject: Uuid,
+    },
+    ExportRecords {
+        tenant: Uuid,
+        collection: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        purpose: Option<String>,
+    },
+    ChangeGrants {
+        tenant: Option<Uuid>,
+        staff: Uuid,
+        role: String,
+        access: Access,
+    },
+    SetPolicy {
+        tenant: Option<Uuid>,
+        policy: Box<Policy>,
+    },
 }
 
 impl Command {
@@ -264,7 +280,7 @@ impl Vault {
         if row.state != "approved" {
             return Err(ServiceError::Conflict("this export is not approved, or was collected already"));
         }
-        let Ok(Command::ExportRecords { collection, .. }) = serde_json::from_str(&row.command) else {
+        let Ok(Command::ExportRecords { collection, purpose, .. }) = serde_json::from_str(&row.command) else {
             return Err(ServiceError::Internal("stored command is malformed".into()));
         };
         if !self.store.write(move |db| queries::collect_approval(db, tenant, approval)).await? {
@@ -272,7 +288,7 @@ impl Vault {
         }
         let mut a = actor.clone();
         a.approval = Some(approval);
-        match self.export_records(&a, tenant, &collection).await? {
+        match self.export_records(&a, tenant, &collection, purpose.as_deref()).await? {
             Held::Done(v) => Ok(v),
             Held::Pending(_) => Err(ServiceError::Internal("an approved export was held again".into())),
         }

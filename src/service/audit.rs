@@ -123,6 +123,7 @@ pub(crate) fn outcome(e: &ServiceError) -> &'static str {
             "denied"
         }
         ServiceError::MfaRequired | ServiceError::RateLimited => "unauthenticated",
+        ServiceError::Restricted(_) => "restricted",
         ServiceError::NotFound(_) => "not_found",
         ServiceError::Invalid(_) => "invalid",
         ServiceError::Conflict(_) | ServiceError::IdentifierConflict(_) | ServiceError::Stale => "conflict",

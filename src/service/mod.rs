@@ -14,8 +14,10 @@
 pub mod access_report;
 pub mod approvals;
 pub mod audit;
+pub mod erasure;
 pub mod identity;
 pub mod kernel;
+pub mod limits;
 pub mod records;
 pub mod requests;
 pub mod subject_identity;
@@ -63,6 +65,9 @@ pub enum ServiceError {
     /// request paths of those values (`data.email`, `identifiers.email`).
     #[error("identifying values name different subjects")]
     IdentifierConflict(Vec<String>),
+    /// A restriction or objection blocks this purpose (Art. 18, 21): why.
+    #[error("{0}")]
+    Restricted(String),
     #[error("the record was changed since it was read")]
     Stale,
     #[error("service unavailable: {0}")]

@@ -5,7 +5,7 @@
 
 use super::approvals::{Command, Held};
 use super::audit::field_names;
-use super::{Actor, Collection, Result, ServiceError, TenantCtx, Vault};
+use super::{limits, Actor, Collection, Result, ServiceError, TenantCtx, Vault};
 use crate::crypto::{FieldContext, SubjectKey};
 use crate::domain::access::Action;
 use crate::domain::schema::{identifier_text, FieldDef};
@@ -367,13 +367,30 @@ impl Vault {
     }
 
     /// Every record about a subject, across collections, opened.
-    pub async fn subject_records(&self, actor: &Actor, tenant: Uuid, subject: Uuid) -> Result<Vec<RecordView>> {
-        let call = self.call(actor, Action::SubjectRecords, Some(tenant)).subject(subject);
+    /// With `purpose`, only the records of collections that have that
+    /// purpose, and of those only what the subject's limits leave open.
+    pub async fn subject_records(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        subject: Uuid,
+        purpose: Option<&str>,
+    ) -> Result<Vec<RecordView>> {
+        let call = with_purpose(self.call(actor, Action::SubjectRecords, Some(tenant)).subject(subject), purpose);
         self.run(
             call,
             |cx| async move {
                 let t = cx.tenant()?.clone();
-                let (exists, rows) = self
+                if let Some(p) = purpose {
+                    if p != crate::domain::limits::LEGAL_CLAIMS && !self.tenant_purposes(tenant).await?.contains(p) {
+                        return Err(Invalid::new(
+                            "purpose",
+                            "is not a purpose of this tenant's collections (or legal_claims)",
+                        )
+                        .into());
+                    }
+                }
+                let (exists, mut rows) = self
                     .store
                     .read(move |db| {
                         Ok((
@@ -386,6 +403,25 @@ impl Vault {
                     return Err(ServiceError::NotFound("subject"));
                 }
                 let names = self.collection_names(tenant).await?;
+                if purpose.is_some() || rows.iter().any(|r| r.limited) {
+                    let mut defs = std::collections::HashMap::new();
+                    for r in &rows {
+                        let cid = r.record.collection_id;
+                        if let (false, Some(n)) = (defs.contains_key(&cid), names.get(&cid)) {
+                            defs.insert(cid, self.collection(tenant, n).await?);
+                        }
+                    }
+                    if let Some(p) = purpose.filter(|p| *p != crate::domain::limits::LEGAL_CLAIMS) {
+                        rows.retain(|r| {
+                            defs.get(&r.record.collection_id).is_some_and(|c| c.def.purposes.iter().any(|q| q == p))
+                        });
+                    }
+                    let had = rows.len();
+                    let (withheld, why) = self.withhold(tenant, &defs, &mut rows, purpose).await?;
+                    if withheld > 0 && withheld == had {
+                        return Err(ServiceError::Restricted(why.unwrap_or_default()));
+                    }
+                }
                 rows.iter()
                     .filter_map(|r| {
                         let name = names.get(&r.record.collection_id).cloned().unwrap_or_default();
@@ -397,7 +433,7 @@ impl Vault {
             },
             |v: &Vec<RecordView>, d: &mut crate::audit::Draft| {
                 d.fields = read_fields(actor, &v.iter().collect::<Vec<_>>());
-                d.detail = Some(format!("records={}", v.len()))
+                d.detail = Some(format!("{}records={}", prefix(d), v.len()))
             },
         )
         .await
@@ -408,39 +444,20 @@ impl Vault {
         Ok(rows.into_iter().map(|c| (c.id, c.name)).collect())
     }
 
-    /// Erases a subject: records, identifiers and key (crypto-shredding).
-    /// Four-eyes if the tenant's policy holds `subject.erase`.
-    pub async fn erase_subject(&self, actor: &Actor, tenant: Uuid, subject: Uuid) -> Result<Held<u64>> {
-        let call = self.call(actor, Action::SubjectErase, Some(tenant)).subject(subject);
-        let cmd = Command::EraseSubject { tenant, subject };
-        self.run_held(
-            call,
-            cmd,
-            |_| async move {
-                let n = self
-                    .write_recorded(move |db, d| {
-                        let n = queries::delete_subject(db, tenant, subject)?;
-                        d.detail = Some(format!("records_deleted={n}"));
-                        Ok(n)
-                    })
-                    .await;
-                self.store.erased();
-                n.map_err(|e| match e {
-                    StoreError::NotFound => ServiceError::NotFound("subject"),
-                    e => e.into(),
-                })
-            },
-            |n, d| d.detail = Some(format!("records_deleted={n}")),
-        )
-        .await
-    }
-
     /// Every record of a collection, opened (a bulk export; four-eyes if
     /// the tenant's policy holds `records.export`: once approved, the
     /// requester collects it with the approval's id, once).
-    pub async fn export_records(&self, actor: &Actor, tenant: Uuid, collection: &str) -> Result<Held<Vec<RecordView>>> {
-        let call = self.call(actor, Action::RecordsExport, Some(tenant)).collection(collection);
-        let cmd = Command::ExportRecords { tenant, collection: collection.to_string() };
+    /// With `purpose`, records of subjects whose limits block it are left out.
+    pub async fn export_records(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        collection: &str,
+        purpose: Option<&str>,
+    ) -> Result<Held<Vec<RecordView>>> {
+        let call = with_purpose(self.call(actor, Action::RecordsExport, Some(tenant)).collection(collection), purpose);
+        let cmd =
+            Command::ExportRecords { tenant, collection: collection.to_string(), purpose: purpose.map(str::to_string) };
         let out = self
             .run_held(
                 call,
@@ -448,31 +465,38 @@ impl Vault {
                 |cx| async move {
                     let t = cx.tenant()?.clone();
                     let c = self.collection(tenant, collection).await?;
+                    limits::check_purpose(&c.def, purpose)?;
                     let cid = c.id;
-                    let mut out = Vec::new();
+                    let defs = [(cid, c.clone())].into();
+                    let (mut out, mut withheld) = (Vec::new(), 0);
                     let mut after = None;
                     loop {
-                        let rows = self
+                        let mut rows = self
                             .store
                             .read_long(move |db| queries::records_of_collection(db, tenant, cid, after, MAX_PAGE))
                             .await?;
                         let n = rows.len();
+                        after = rows.last().map(|r| r.record.id);
+                        withheld += self.withhold(tenant, &defs, &mut rows, purpose).await?.0;
                         for r in &rows {
                             out.push(masked(actor, self.open_record(&t, &c.def.name, r)?));
                         }
-                        after = rows.last().map(|r| r.record.id);
                         if (n as i64) < MAX_PAGE {
                             break;
                         }
                     }
-                    Ok(out)
+                    Ok((out, withheld))
                 },
-                |v: &Vec<RecordView>, d: &mut crate::audit::Draft| {
+                |(v, withheld): &(Vec<RecordView>, usize), d: &mut crate::audit::Draft| {
                     d.fields = read_fields(actor, &v.iter().collect::<Vec<_>>());
-                    d.detail = Some(format!("records={}", v.len()))
+                    d.detail = Some(format!("{}records={} withheld={withheld}", prefix(d), v.len()))
                 },
             )
             .await?;
+        let out = match out {
+            Held::Done((list, _)) => Held::Done(list),
+            Held::Pending(p) => Held::Pending(p),
+        };
         if let Held::Done(list) = &out {
             self.record_seen(actor, tenant, "records.export", list).await?;
         }
@@ -630,14 +654,29 @@ impl Vault {
             .ok_or(ServiceError::NotFound("record"))
     }
 
-    pub async fn get_record(&self, actor: &Actor, tenant: Uuid, collection: &str, id: Uuid) -> Result<RecordView> {
-        let call = self.call(actor, Action::RecordRead, Some(tenant)).collection(collection).record(id);
+    /// One record; `purpose` is what the read serves (one of the
+    /// collection's purposes): a restricted or objecting subject's record
+    /// is read only for a purpose its limits leave open.
+    pub async fn get_record(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        collection: &str,
+        id: Uuid,
+        purpose: Option<&str>,
+    ) -> Result<RecordView> {
+        let call =
+            with_purpose(self.call(actor, Action::RecordRead, Some(tenant)).collection(collection).record(id), purpose);
         self.run(
             call,
             |cx| async move {
                 let t = cx.tenant()?.clone();
                 let c = self.collection(tenant, collection).await?;
+                limits::check_purpose(&c.def, purpose)?;
                 let r = self.read_sealed(tenant, &c, id).await?;
+                if r.limited {
+                    self.check_limits(tenant, r.record.subject_id, &c.def, purpose).await?;
+                }
                 Ok(masked(actor, self.open_record(&t, &c.def.name, &r)?))
             },
             |v, d| {
@@ -657,8 +696,9 @@ impl Vault {
         collection: &str,
         after: Option<Uuid>,
         limit: Option<i64>,
+        purpose: Option<&str>,
     ) -> Result<Vec<RecordView>> {
-        let call = self.call(actor, Action::RecordList, Some(tenant)).collection(collection);
+        let call = with_purpose(self.call(actor, Action::RecordList, Some(tenant)).collection(collection), purpose);
         let list = self
             .run(
                 call,
@@ -669,19 +709,27 @@ impl Vault {
                     if !(1..=MAX_PAGE).contains(&limit) {
                         return Err(Invalid::new("limit", format!("must be 1-{MAX_PAGE}")).into());
                     }
+                    limits::check_purpose(&c.def, purpose)?;
                     let cid = c.id;
-                    let rows = self
+                    let mut rows = self
                         .store
                         .read(move |db| queries::records_of_collection(db, tenant, cid, after, limit))
                         .await?;
-                    rows.iter().map(|r| self.open_record(&t, &c.def.name, r).map(|v| masked(actor, v))).collect()
+                    let defs = [(cid, c.clone())].into();
+                    let (withheld, _) = self.withhold(tenant, &defs, &mut rows, purpose).await?;
+                    let list = rows
+                        .iter()
+                        .map(|r| self.open_record(&t, &c.def.name, r).map(|v| masked(actor, v)))
+                        .collect::<Result<Vec<_>>>()?;
+                    Ok((list, withheld))
                 },
-                |v: &Vec<RecordView>, d: &mut crate::audit::Draft| {
+                |(v, withheld): &(Vec<RecordView>, usize), d: &mut crate::audit::Draft| {
                     d.fields = read_fields(actor, &v.iter().collect::<Vec<_>>());
-                    d.detail = Some(format!("records={}", v.len()))
+                    d.detail = Some(format!("{}records={} withheld={withheld}", prefix(d), v.len()))
                 },
             )
-            .await?;
+            .await?
+            .0;
         self.record_seen(actor, tenant, "record.list", &list).await?;
         Ok(list)
     }
@@ -834,6 +882,21 @@ impl Vault {
             updated_at: rec.updated_at,
         })
     }
+}
+
+/// A read's call with the purpose it states in its event's detail.
+fn with_purpose<'a>(call: super::kernel::Call<'a>, purpose: Option<&str>) -> super::kernel::Call<'a> {
+    match purpose {
+        Some(p) => {
+            call.detail(format!("purpose={}", p.chars().filter(|c| !c.is_control()).take(64).collect::<String>()))
+        }
+        None => call,
+    }
+}
+
+/// What the call put in the detail already, followed by a space.
+fn prefix(d: &crate::audit::Draft) -> String {
+    d.detail.as_deref().map(|s| format!("{s} ")).unwrap_or_default()
 }
 
 /// Field masks (ACC-2): a masked field reads as `"***"`.

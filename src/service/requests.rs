@@ -218,22 +218,30 @@ impl Vault {
         }
     }
 
+    /// The request's row with `action` appended to its history, and the
+    /// `updated_at` it was read at: a write that acts for the request
+    /// stores it with `queries::update_request(db, &row, seen)` in its own
+    /// transaction (`Stale` if the request changed meanwhile).
+    pub(super) fn linked(&self, mut v: RequestView, action: &str, note: String, by: Uuid) -> (RequestRow, i64) {
+        let (seen, now) = (v.row.updated_at, self.clock.now_ms());
+        v.history.push(Entry { at: now, action: action.into(), by: by.to_string(), note: Some(note) });
+        v.row.actions = serde_json::to_string(&v.history).unwrap_or_else(|_| "[]".into());
+        v.row.updated_at = now.max(seen + 1);
+        (v.row, seen)
+    }
+
     /// Records on the request what was done for it (its history links the
     /// request to the act), in the same commit as the use case's audit event,
     /// which gets `fields` and `detail` (what the act would have recorded).
     pub(super) async fn record_on_request(
         &self,
-        mut v: RequestView,
+        v: RequestView,
         action: &str,
         note: String,
         by: Uuid,
         (fields, detail): (Vec<String>, String),
     ) -> Result<()> {
-        let (seen, now) = (v.row.updated_at, self.clock.now_ms());
-        v.history.push(Entry { at: now, action: action.into(), by: by.to_string(), note: Some(note) });
-        v.row.actions = serde_json::to_string(&v.history).unwrap_or_else(|_| "[]".into());
-        v.row.updated_at = now.max(seen + 1);
-        let r = v.row;
+        let (r, seen) = self.linked(v, action, note, by);
         self.write_recorded(move |db, d| {
             d.fields = fields;
             d.detail = Some(detail);

@@ -956,6 +956,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("migrations/sqlite/0009_audit_append.sql")),
     (10, include_str!("migrations/sqlite/0010_subject_attributes.sql")),
     (11, include_str!("migrations/sqlite/0011_requests.sql")),
+    (12, include_str!("migrations/sqlite/0012_rights.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_vault.sql")),
@@ -969,6 +970,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("migrations/postgres/0009_audit_append.sql")),
     (10, include_str!("migrations/postgres/0010_subject_attributes.sql")),
     (11, include_str!("migrations/postgres/0011_requests.sql")),
+    (12, include_str!("migrations/postgres/0012_rights.sql")),
 ];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.

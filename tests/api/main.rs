@@ -11,6 +11,7 @@ mod identity;
 mod matrix;
 mod plaintext;
 mod requests;
+mod rights;
 mod server;
 mod subjects;
 mod tenancy;

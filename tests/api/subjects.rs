@@ -354,6 +354,19 @@ async fn a_store_from_before_attributes_migrates_without_losing_a_record(b: Back
         }
         // Later migrations than 10 too (a store as it was at 9).
         db.batch("DROP TABLE dsr_requests").unwrap();
+        for t in [
+            "anonymised_records",
+            "processing_limits",
+            "consent_notices",
+            "consents",
+            "consent_state",
+            "recipients",
+            "disclosures",
+            "recipient_notices",
+        ] {
+            db.batch(&format!("DROP TABLE {t}")).unwrap();
+        }
+        db.batch("ALTER TABLE subjects DROP COLUMN limits").unwrap();
         db.batch("DELETE FROM varuh_migrations WHERE version >= 10").unwrap();
         let top = db.query("SELECT MAX(version) FROM varuh_migrations", &[]).unwrap();
         assert_eq!(top[0].i64(0).unwrap(), 9);

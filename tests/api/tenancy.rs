@@ -34,6 +34,11 @@ pub fn body_for(path: &str) -> Value {
         json!({"records": [uuid::Uuid::now_v7().to_string()]})
     } else if path.ends_with("/subjects") {
         json!({"identifiers": {"email": "b@b.si"}})
+    } else if path.ends_with("/limits") {
+        // Not a purpose: an allowed caller gets 422, so no limit is set on the shared subject.
+        json!({"kind": "objection", "purposes": ["not-a-purpose"], "reason": "objects"})
+    } else if path.ends_with("/lift") {
+        json!({"reason": "verified"})
     } else if path.ends_with("/requests") {
         json!({"kind": "access", "channel": "e-mail"})
     } else if path.ends_with("/verify") {
@@ -97,6 +102,7 @@ async fn conf4_other_tenant_gets_404_everywhere(b: Backend) {
             .replace("{staff}", &staff_b)
             .replace("{approval}", &uuid::Uuid::now_v7().to_string())
             .replace("{request}", &uuid::Uuid::now_v7().to_string())
+            .replace("{limit}", &uuid::Uuid::now_v7().to_string())
             .replace("{key}", &uuid::Uuid::now_v7().to_string());
         for token in [&admin_a, &op_a] {
             let body =

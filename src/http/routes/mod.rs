@@ -1,6 +1,7 @@
 //! The handlers, one file per capability: `identity` (sign-in, sessions,
 //! staff), `tenancy` (tenants, collections), `records` (subjects and
-//! records), `access_report` (Art. 15), `requests` (the data-subject request register), `audit` (the
+//! records), `access_report` (Art. 15), `requests` (the data-subject request register), `rights`
+//! (restriction, objection, consent, disclosures), `audit` (the
 //! trail), `system` (health).
 
 pub mod access_report;
@@ -9,5 +10,6 @@ pub mod audit;
 pub mod identity;
 pub mod records;
 pub mod requests;
+pub mod rights;
 pub mod system;
 pub mod tenancy;

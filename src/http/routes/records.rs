@@ -198,6 +198,35 @@ pub async fn get_subject(
 #[derive(Serialize, ToSchema)]
 pub struct Erased {
     pub records_deleted: u64,
+    /// Records cut from the subject, keeping only the fields the collection names.
+    pub records_anonymised: u64,
+    /// Records kept by their collection's rule, with the legal reason.
+    pub kept: Vec<KeptOut>,
+    /// Nothing of the subject remains: its key is destroyed.
+    pub subject_erased: bool,
+    /// Recipients queued a notice of the erasure (Art. 19).
+    pub recipients_notified: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct KeptOut {
+    pub collection: String,
+    pub records: u64,
+    pub reason: String,
+}
+
+pub fn erased_out(e: crate::service::erasure::Erasure) -> Erased {
+    Erased {
+        records_deleted: e.records_deleted,
+        records_anonymised: e.records_anonymised,
+        kept: e
+            .kept
+            .into_iter()
+            .map(|k| KeptOut { collection: k.collection, records: k.records, reason: k.reason })
+            .collect(),
+        subject_erased: e.subject_erased,
+        recipients_notified: e.recipients_notified,
+    }
 }
 
 /// Erases a subject: every record, identifier and the subject's key.
@@ -211,22 +240,24 @@ pub async fn erase_subject(
     Path((tenant, subject)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let (t, sid) = (path_id(&tenant, "tenant")?, path_id(&subject, "subject")?);
-    Ok(held(s.vault.erase_subject(&a.actor, t, sid).await?, |n| Json(Erased { records_deleted: n }).into_response()))
+    Ok(held(s.vault.erase_subject(&a.actor, t, sid).await?, |e| Json(erased_out(e)).into_response()))
 }
 
 /// Exports every record of a collection (masked fields masked). `202` with
 /// a pending approval if the tenant holds bulk exports for four-eyes; the
 /// requester then collects it from the approval once it is approved.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/collections/{collection}/export", tag = "records", security(("bearer" = [])),
-    params(("tenant" = String, Path, description = "Tenant id"), ("collection" = String, Path, description = "Collection name")),
-    responses((status = 200, body = Vec<RecordOut>), (status = 202, body = ApprovalOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    params(("tenant" = String, Path, description = "Tenant id"), ("collection" = String, Path, description = "Collection name"), ReadPurpose),
+    responses((status = 200, body = Vec<RecordOut>), (status = 202, body = ApprovalOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn export_records(
     State(s): State<AppState>,
     a: Auth,
     Path((tenant, collection)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let t = path_id(&tenant, "tenant")?;
-    Ok(held(s.vault.export_records(&a.actor, t, &collection).await?, |v| {
+    let purpose = purpose(q)?;
+    Ok(held(s.vault.export_records(&a.actor, t, &collection, purpose.as_deref()).await?, |v| {
         Json(v.into_iter().map(record_out).collect::<Vec<_>>()).into_response()
     }))
 }
@@ -265,15 +296,17 @@ fn with_etag(status: StatusCode, r: RecordView) -> Response {
 
 /// Every record about a subject, across collections.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/subjects/{subject}/records", tag = "subjects", security(("bearer" = [])),
-    params(("tenant" = String, Path, description = "Tenant id"), ("subject" = String, Path, description = "Subject id")),
-    responses((status = 200, body = Vec<RecordOut>), (status = 404, body = Problem)))]
+    params(("tenant" = String, Path, description = "Tenant id"), ("subject" = String, Path, description = "Subject id"), ReadPurpose),
+    responses((status = 200, body = Vec<RecordOut>), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn subject_records(
     State(s): State<AppState>,
     a: Auth,
     Path((tenant, subject)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Vec<RecordOut>>> {
     let (t, sid) = (path_id(&tenant, "tenant")?, path_id(&subject, "subject")?);
-    Ok(Json(s.vault.subject_records(&a.actor, t, sid).await?.into_iter().map(record_out).collect()))
+    let purpose = purpose(q)?;
+    Ok(Json(s.vault.subject_records(&a.actor, t, sid, purpose.as_deref()).await?.into_iter().map(record_out).collect()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -315,24 +348,55 @@ pub struct Page {
     /// 1-1000, default 100.
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// What the read serves: one of the collection's purposes, or
+    /// `legal_claims`. Records of subjects whose restriction or objection
+    /// blocks it are left out; without it, those of any limited subject.
+    pub purpose: Option<String>,
 }
 
-fn page(q: Option<String>) -> Result<(Option<uuid::Uuid>, Option<i64>), Problem> {
-    let (mut after, mut limit) = (None, None);
-    for pair in q.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        match k {
+/// `?purpose=` of a read (described here for OpenAPI).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, reason = "only describes the query for OpenAPI")]
+pub struct ReadPurpose {
+    /// What the read serves: one of the collection's purposes, or
+    /// `legal_claims`. A subject with a restriction or objection is read
+    /// only for a purpose it leaves open (else `403 processing-restricted`).
+    pub purpose: Option<String>,
+}
+
+/// The query parameters a route takes (`allowed`), decoded; any other is an error.
+fn query(q: Option<String>, allowed: &[&str]) -> Result<Vec<(String, String)>, Problem> {
+    let mut out = Vec::new();
+    for (k, v) in form_urlencoded::parse(q.as_deref().unwrap_or("").as_bytes()) {
+        if !allowed.contains(&k.as_ref()) {
+            return Err(Problem::invalid(
+                k.chars().take(32).collect::<String>(),
+                "is not a query parameter of this route",
+            ));
+        }
+        out.push((k.into_owned(), v.into_owned()));
+    }
+    Ok(out)
+}
+
+/// A read's `?purpose=`: what the read serves (one of the collection's purposes).
+fn purpose(q: Option<String>) -> Result<Option<String>, Problem> {
+    Ok(query(q, &["purpose"])?.pop().map(|(_, v)| v))
+}
+
+type Listing = (Option<uuid::Uuid>, Option<i64>, Option<String>);
+
+fn page(q: Option<String>) -> Result<Listing, Problem> {
+    let (mut after, mut limit, mut purpose) = (None, None, None);
+    for (k, v) in query(q, &["after", "limit", "purpose"])? {
+        match k.as_str() {
             "after" => after = Some(v.parse().map_err(|_| Problem::invalid("after", "is not a record id"))?),
             "limit" => limit = Some(v.parse().map_err(|_| Problem::invalid("limit", "must be an integer"))?),
-            _ => {
-                return Err(Problem::invalid(
-                    k.chars().take(32).collect::<String>(),
-                    "is not a query parameter of this route",
-                ))
-            }
+            _ => purpose = Some(v),
         }
     }
-    Ok((after, limit))
+    Ok((after, limit, purpose))
 }
 
 /// Lists a collection's records, in pages (`after` = last id seen).
@@ -346,8 +410,47 @@ pub async fn list_records(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Vec<RecordOut>>> {
     let t = path_id(&tenant, "tenant")?;
-    let (after, limit) = page(q)?;
-    Ok(Json(s.vault.list_records(&a.actor, t, &collection, after, limit).await?.into_iter().map(record_out).collect()))
+    let (after, limit, purpose) = page(q)?;
+    let list = s.vault.list_records(&a.actor, t, &collection, after, limit, purpose.as_deref()).await?;
+    Ok(Json(list.into_iter().map(record_out).collect()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AnonymisedOut {
+    pub id: String,
+    /// Only the fields the collection's erasure rule keeps (dates cut as it says).
+    pub data: Map<String, Value>,
+    pub created_at: String,
+    pub anonymised_at: String,
+}
+
+/// A page of a collection's anonymised records: what erasures kept for
+/// analysis under the collection's `anonymise` rule, cut from any subject.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/collections/{collection}/anonymised", tag = "records", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id"), ("collection" = String, Path, description = "Collection name"), Page),
+    responses((status = 200, body = Vec<AnonymisedOut>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn anonymised_records(
+    State(s): State<AppState>,
+    a: Auth,
+    Path((tenant, collection)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Vec<AnonymisedOut>>> {
+    let t = path_id(&tenant, "tenant")?;
+    let (after, limit, purpose) = page(q)?;
+    if purpose.is_some() {
+        return Err(Problem::invalid("purpose", "is not a query parameter of this route"));
+    }
+    let v = s.vault.anonymised_records(&a.actor, t, &collection, after, limit.unwrap_or(100)).await?;
+    Ok(Json(
+        v.into_iter()
+            .map(|r| AnonymisedOut {
+                id: r.id.to_string(),
+                data: r.data,
+                created_at: time(r.created_at),
+                anonymised_at: time(r.anonymised_at),
+            })
+            .collect(),
+    ))
 }
 
 type RecordPath = Path<(String, String, String)>;
@@ -358,11 +461,17 @@ fn ids(p: &(String, String, String)) -> Result<(uuid::Uuid, uuid::Uuid), Problem
 
 /// One record.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/collections/{collection}/records/{record}", tag = "records", security(("bearer" = [])),
-    params(("tenant" = String, Path, description = "Tenant id"), ("collection" = String, Path, description = "Collection name"), ("record" = String, Path, description = "Record id")),
-    responses((status = 200, body = RecordOut), (status = 404, body = Problem)))]
-pub async fn get_record(State(s): State<AppState>, a: Auth, Path(p): RecordPath) -> ApiResult<Response> {
+    params(("tenant" = String, Path, description = "Tenant id"), ("collection" = String, Path, description = "Collection name"), ("record" = String, Path, description = "Record id"), ReadPurpose),
+    responses((status = 200, body = RecordOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn get_record(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(p): RecordPath,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
     let (t, r) = ids(&p)?;
-    Ok(with_etag(StatusCode::OK, s.vault.get_record(&a.actor, t, &p.1, r).await?))
+    let purpose = purpose(q)?;
+    Ok(with_etag(StatusCode::OK, s.vault.get_record(&a.actor, t, &p.1, r, purpose.as_deref()).await?))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -7,12 +7,14 @@ mod audit;
 mod identity;
 mod records;
 mod requests;
+mod rights;
 mod tenancy;
 
 pub use audit::*;
 pub use identity::*;
 pub use records::*;
 pub use requests::*;
+pub use rights::*;
 pub use tenancy::*;
 
 use super::db::Db;

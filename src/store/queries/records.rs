@@ -329,13 +329,15 @@ pub struct RecordRow {
 pub struct SealedRecord {
     pub record: RecordRow,
     pub subject_key: Vec<u8>,
+    /// The subject has an active restriction or objection (`processing_limits`).
+    pub limited: bool,
 }
 
 /// Records by (tenant, id), with their subjects' wrapped keys: one answer
 /// per key, in order (`None`: no such record). PostgreSQL only (arrays).
 pub fn get_records_batch(db: &mut dyn Db, keys: &[(Uuid, Uuid)]) -> Result<Vec<Option<SealedRecord>>, StoreError> {
     let rows = db.query(
-        "SELECT r.tenant_id, r.id, r.collection_id, r.subject_id, r.fields, r.version, r.created_at, r.updated_at, s.wrapped_key \
+        "SELECT r.tenant_id, r.id, r.collection_id, r.subject_id, r.fields, r.version, r.created_at, r.updated_at, s.wrapped_key, s.limits \
          FROM unnest($1::text[], $2::text[]) AS k(tenant_id, id) \
          JOIN records r ON r.tenant_id = k.tenant_id AND r.id = k.id \
          JOIN subjects s ON s.tenant_id = r.tenant_id AND s.id = r.subject_id",
@@ -365,6 +367,7 @@ fn sealed_record(r: &Row) -> Result<SealedRecord, StoreError> {
             updated_at: r.i64(7)?,
         },
         subject_key: r.blob(8)?,
+        limited: r.i64(9)? != 0,
     })
 }
 
@@ -393,7 +396,7 @@ pub fn get_record(
     id: Uuid,
 ) -> Result<Option<SealedRecord>, StoreError> {
     db.query(
-        "SELECT r.tenant_id, r.id, r.collection_id, r.subject_id, r.fields, r.version, r.created_at, r.updated_at, s.wrapped_key \
+        "SELECT r.tenant_id, r.id, r.collection_id, r.subject_id, r.fields, r.version, r.created_at, r.updated_at, s.wrapped_key, s.limits \
          FROM records r JOIN subjects s ON s.tenant_id = r.tenant_id AND s.id = r.subject_id \
          WHERE r.tenant_id = $1 AND r.id = $2 AND r.collection_id = $3",
         &[tenant.into(), id.into(), collection.into()],
@@ -405,7 +408,7 @@ pub fn get_record(
 
 pub fn records_of_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Result<Vec<SealedRecord>, StoreError> {
     db.query(
-        "SELECT r.tenant_id, r.id, r.collection_id, r.subject_id, r.fields, r.version, r.created_at, r.updated_at, s.wrapped_key \
+        "SELECT r.tenant_id, r.id, r.collection_id, r.subject_id, r.fields, r.version, r.created_at, r.updated_at, s.wrapped_key, s.limits \
          FROM records r JOIN subjects s ON s.tenant_id = r.tenant_id AND s.id = r.subject_id \
          WHERE r.tenant_id = $1 AND r.subject_id = $2 ORDER BY r.id",
         &[tenant.into(), subject.into()],
@@ -424,7 +427,7 @@ pub fn records_of_collection(
     limit: i64,
 ) -> Result<Vec<SealedRecord>, StoreError> {
     db.query(
-        "SELECT r.tenant_id, r.id, r.collection_id, r.subject_id, r.fields, r.version, r.created_at, r.updated_at, s.wrapped_key \
+        "SELECT r.tenant_id, r.id, r.collection_id, r.subject_id, r.fields, r.version, r.created_at, r.updated_at, s.wrapped_key, s.limits \
          FROM records r JOIN subjects s ON s.tenant_id = r.tenant_id AND s.id = r.subject_id \
          WHERE r.tenant_id = $1 AND r.collection_id = $2 AND r.id > $3 ORDER BY r.id LIMIT $4",
         &[tenant.into(), collection.into(), after.map(|a| a.to_string()).unwrap_or_default().into(), limit.into()],
@@ -471,6 +474,7 @@ pub fn delete_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Result<u6
         "DELETE FROM subject_attributes WHERE tenant_id = $1 AND subject_id = $2",
         &[tenant.into(), subject.into()],
     )?;
+    super::delete_rights_of_subject(db, tenant, subject)?;
     let n = db.exec("DELETE FROM subjects WHERE tenant_id = $1 AND id = $2", &[tenant.into(), subject.into()])?;
     if n == 0 {
         return Err(StoreError::NotFound);

@@ -1,0 +1,210 @@
+//! Erasure (Art. 17, Ham 7c): each collection's rule decides what happens
+//! to the subject's records in it — deleted, anonymised (cut from the
+//! subject, only the fields the collection keeps, sealed with the tenant's
+//! key), or kept by law (the answer gives the legal reason). When nothing
+//! of the subject remains, its identifiers, consents, limits and key go
+//! too (crypto-shredding). Recipients the subject's data was disclosed to
+//! are queued an Art. 19 notice in the same transaction.
+
+use super::approvals::{Command, Held};
+use super::{Actor, Collection, Result, ServiceError, TenantCtx, Vault};
+use crate::domain::access::Action;
+use crate::domain::schema::ErasureRule;
+use crate::store::queries::{self, AnonymisedRow};
+use crate::store::StoreError;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// What an erasure did.
+#[derive(Debug, Default)]
+pub struct Erasure {
+    pub records_deleted: u64,
+    pub records_anonymised: u64,
+    /// Records kept by their collection's rule, with its legal reason.
+    pub kept: Vec<Kept>,
+    /// Nothing of the subject remains: its key is destroyed.
+    pub subject_erased: bool,
+    /// Recipients queued an Art. 19 notice.
+    pub recipients_notified: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct Kept {
+    pub collection: String,
+    pub records: u64,
+    pub reason: String,
+}
+
+impl Vault {
+    /// Erases a subject per each collection's rule. Four-eyes if the
+    /// tenant's policy holds `subject.erase`.
+    pub async fn erase_subject(&self, actor: &Actor, tenant: Uuid, subject: Uuid) -> Result<Held<Erasure>> {
+        let call = self.call(actor, Action::SubjectErase, Some(tenant)).subject(subject);
+        let cmd = Command::EraseSubject { tenant, subject };
+        self.run_held(
+            call,
+            cmd,
+            |cx| async move {
+                let t = cx.tenant()?.clone();
+                self.erase_in(&t, subject, None).await
+            },
+            |_, _| {},
+        )
+        .await
+    }
+
+    /// Erases the subject's records in the collections `only` names (all
+    /// without it) per their rules, inside the calling use case's event.
+    pub(super) async fn erase_in(&self, t: &TenantCtx, subject: Uuid, only: Option<&HashSet<Uuid>>) -> Result<Erasure> {
+        let tenant = t.id;
+        let (exists, rows) = self
+            .store
+            .read(move |db| {
+                Ok((
+                    queries::get_subject(db, tenant, subject)?.is_some(),
+                    queries::records_of_subject(db, tenant, subject)?,
+                ))
+            })
+            .await?;
+        if !exists {
+            return Err(ServiceError::NotFound("subject"));
+        }
+        let names = self.collection_names(tenant).await?;
+        let mut defs: BTreeMap<Uuid, Arc<Collection>> = BTreeMap::new();
+        let now = self.clock.now_ms();
+        let (mut deletes, mut anonymised) = (Vec::new(), Vec::new());
+        let mut kept: BTreeMap<String, Kept> = BTreeMap::new();
+        for r in rows.iter().filter(|r| only.is_none_or(|o| o.contains(&r.record.collection_id))) {
+            let cid = r.record.collection_id;
+            if let std::collections::btree_map::Entry::Vacant(e) = defs.entry(cid) {
+                let name = names.get(&cid).ok_or(ServiceError::Internal("a record's collection is gone".into()))?;
+                e.insert(self.collection(tenant, name).await?);
+            }
+            let c = &defs[&cid];
+            match &c.def.erasure {
+                ErasureRule::Delete => deletes.push((r.record.id, r.record.version)),
+                ErasureRule::Refuse { reason } => {
+                    kept.entry(c.def.name.clone())
+                        .or_insert(Kept { collection: c.def.name.clone(), records: 0, reason: reason.clone() })
+                        .records += 1
+                }
+                ErasureRule::Anonymise { .. } => {
+                    let view = self.open_record(t, &c.def.name, r)?;
+                    let data = c.def.anonymise(&view.data).unwrap_or_default();
+                    let json = serde_json::to_vec(&data).map_err(|e| ServiceError::Internal(e.to_string()))?;
+                    let id = r.record.id;
+                    anonymised.push((
+                        AnonymisedRow {
+                            id,
+                            collection_id: cid,
+                            data: t.keys.seal(&anonymised_context(cid, id), &json),
+                            created_at: r.record.created_at,
+                            anonymised_at: now,
+                        },
+                        r.record.version,
+                    ));
+                }
+            }
+        }
+        let kept: Vec<Kept> = kept.into_values().collect();
+        let (records_deleted, records_anonymised) = (deletes.len() as u64, anonymised.len() as u64);
+        let done = self
+            .write_recorded(move |db, d| {
+                for (a, version) in &anonymised {
+                    queries::insert_anonymised(db, tenant, a)?;
+                    queries::delete_record_at(db, tenant, subject, a.id, *version)?;
+                }
+                for (id, version) in &deletes {
+                    queries::delete_record_at(db, tenant, subject, *id, *version)?;
+                }
+                let recipients_notified = queries::queue_recipient_notices(db, tenant, subject, "erasure", now)?;
+                let subject_erased = queries::count_records_of_subject(db, tenant, subject)? == 0;
+                if subject_erased {
+                    queries::delete_subject(db, tenant, subject)?;
+                }
+                let done = Erasure { records_deleted, records_anonymised, kept, subject_erased, recipients_notified };
+                d.detail = Some(format!("{}{}", d.detail.take().map(|s| s + " ").unwrap_or_default(), done.summary()));
+                Ok(done)
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => ServiceError::NotFound("subject"),
+                StoreError::Stale => {
+                    ServiceError::Conflict("a record of the subject changed during the erasure; try again")
+                }
+                e => e.into(),
+            })?;
+        self.store.erased();
+        Ok(done)
+    }
+}
+
+impl Erasure {
+    /// The audit event's detail: counts and collection names, no values.
+    pub fn summary(&self) -> String {
+        let kept: Vec<String> = self.kept.iter().map(|k| format!("{}:{}", k.collection, k.records)).collect();
+        format!(
+            "records_deleted={} records_anonymised={} kept=[{}] subject_erased={} recipients_notified={}",
+            self.records_deleted,
+            self.records_anonymised,
+            kept.join(","),
+            self.subject_erased,
+            self.recipients_notified.len()
+        )
+    }
+}
+
+/// The AEAD context of an anonymised record's data.
+pub(super) fn anonymised_context(collection: Uuid, id: Uuid) -> String {
+    format!("varuh/anonymised/v1/{collection}/{id}")
+}
+
+/// An anonymised record: what its collection keeps, cut from any subject.
+pub struct AnonymisedView {
+    pub id: Uuid,
+    pub data: serde_json::Map<String, serde_json::Value>,
+    pub created_at: i64,
+    pub anonymised_at: i64,
+}
+
+impl Vault {
+    /// One page of a collection's anonymised records (for analysis: no
+    /// subject, no identifying field).
+    pub async fn anonymised_records(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        collection: &str,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<AnonymisedView>> {
+        let call = self.call(actor, Action::RecordsAnonymised, Some(tenant)).collection(collection);
+        self.run(
+            call,
+            |cx| async move {
+                let t = cx.tenant()?.clone();
+                if !(1..=1000).contains(&limit) {
+                    return Err(crate::domain::Invalid::new("limit", "must be 1-1000").into());
+                }
+                let c = self.collection(tenant, collection).await?;
+                let cid = c.id;
+                let rows =
+                    self.store.read(move |db| queries::anonymised_of_collection(db, tenant, cid, after, limit)).await?;
+                rows.into_iter()
+                    .map(|r| {
+                        let plain = t
+                            .keys
+                            .open(&anonymised_context(cid, r.id), &r.data)
+                            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+                        let data = serde_json::from_slice(&plain)
+                            .map_err(|_| ServiceError::Internal("anonymised data is not JSON".into()))?;
+                        Ok(AnonymisedView { id: r.id, data, created_at: r.created_at, anonymised_at: r.anonymised_at })
+                    })
+                    .collect()
+            },
+            |v: &Vec<AnonymisedView>, d| d.detail = Some(format!("records={}", v.len())),
+        )
+        .await
+    }
+}

@@ -1,0 +1,673 @@
+//! Statements of the subject's rights beyond the request register:
+//! anonymised records (erasure by anonymisation), restrictions and
+//! objections, consent notices and events, recipients, disclosures, and
+//! the Art. 19 notices to recipients (migration 0012).
+
+use super::super::db::{Db, Dialect, Row, Val};
+use super::super::StoreError;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+fn opt_uuid(r: &Row, i: usize) -> Result<Option<Uuid>, StoreError> {
+    r.opt_text(i)?.map(|t| t.parse().map_err(|_| StoreError::Corrupt(format!("column {i} is not a uuid")))).transpose()
+}
+
+// ---- erasure ---------------------------------------------------------------
+
+pub struct AnonymisedRow {
+    pub id: Uuid,
+    pub collection_id: Uuid,
+    /// The kept fields as JSON, sealed with the tenant's key.
+    pub data: Vec<u8>,
+    pub created_at: i64,
+    pub anonymised_at: i64,
+}
+
+pub fn insert_anonymised(db: &mut dyn Db, tenant: Uuid, a: &AnonymisedRow) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO anonymised_records (tenant_id, id, collection_id, data, created_at, anonymised_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            tenant.into(),
+            a.id.into(),
+            a.collection_id.into(),
+            a.data.as_slice().into(),
+            a.created_at.into(),
+            a.anonymised_at.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// One page of a collection's anonymised records, by id after `after`.
+pub fn anonymised_of_collection(
+    db: &mut dyn Db,
+    tenant: Uuid,
+    collection: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<AnonymisedRow>, StoreError> {
+    db.query(
+        "SELECT id, collection_id, data, created_at, anonymised_at FROM anonymised_records \
+         WHERE tenant_id = $1 AND collection_id = $2 AND id > $3 ORDER BY id LIMIT $4",
+        &[tenant.into(), collection.into(), after.map(|a| a.to_string()).unwrap_or_default().into(), limit.into()],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(AnonymisedRow {
+            id: r.uuid(0)?,
+            collection_id: r.uuid(1)?,
+            data: r.blob(2)?,
+            created_at: r.i64(3)?,
+            anonymised_at: r.i64(4)?,
+        })
+    })
+    .collect()
+}
+
+/// Deletes a record of a subject if it is still at `version` (else `Stale`).
+pub fn delete_record_at(
+    db: &mut dyn Db,
+    tenant: Uuid,
+    subject: Uuid,
+    id: Uuid,
+    version: i64,
+) -> Result<(), StoreError> {
+    super::delete_identifiers_of_record(db, tenant, id)?;
+    super::delete_attributes_of_record(db, tenant, id)?;
+    let n = db.exec(
+        "DELETE FROM records WHERE tenant_id = $1 AND id = $2 AND subject_id = $3 AND version = $4",
+        &[tenant.into(), id.into(), subject.into(), version.into()],
+    )?;
+    if n == 0 {
+        return Err(StoreError::Stale);
+    }
+    Ok(())
+}
+
+/// The rights rows of a subject that go with its key: consents and limits.
+pub fn delete_rights_of_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Result<(), StoreError> {
+    for sql in [
+        "DELETE FROM consents WHERE tenant_id = $1 AND subject_id = $2",
+        "DELETE FROM consent_state WHERE tenant_id = $1 AND subject_id = $2",
+        "DELETE FROM processing_limits WHERE tenant_id = $1 AND subject_id = $2",
+    ] {
+        db.exec(sql, &[tenant.into(), subject.into()])?;
+    }
+    Ok(())
+}
+
+// ---- restriction and objection ---------------------------------------------
+
+#[derive(Clone, Debug)]
+pub struct LimitRow {
+    pub id: Uuid,
+    pub subject_id: Uuid,
+    /// `restriction` or `objection`.
+    pub kind: String,
+    /// JSON array of purposes.
+    pub purposes: String,
+    pub direct_marketing: bool,
+    pub reason: String,
+    pub request_id: Option<Uuid>,
+    pub set_by: String,
+    pub set_at: i64,
+    pub lifted_by: Option<String>,
+    pub lifted_at: Option<i64>,
+    pub lift_reason: Option<String>,
+}
+
+fn limit(r: &Row) -> Result<LimitRow, StoreError> {
+    Ok(LimitRow {
+        id: r.uuid(0)?,
+        subject_id: r.uuid(1)?,
+        kind: r.text(2)?,
+        purposes: r.text(3)?,
+        direct_marketing: r.bool(4)?,
+        reason: r.text(5)?,
+        request_id: opt_uuid(r, 6)?,
+        set_by: r.text(7)?,
+        set_at: r.i64(8)?,
+        lifted_by: r.opt_text(9)?,
+        lifted_at: r.opt_i64(10)?,
+        lift_reason: r.opt_text(11)?,
+    })
+}
+
+/// Adds a limit and counts it on the subject (`NotFound`: no such subject).
+pub fn insert_limit(db: &mut dyn Db, tenant: Uuid, l: &LimitRow) -> Result<(), StoreError> {
+    let n = db.exec(
+        "UPDATE subjects SET limits = limits + 1 WHERE tenant_id = $1 AND id = $2",
+        &[tenant.into(), l.subject_id.into()],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    db.exec(
+        "INSERT INTO processing_limits (tenant_id, id, subject_id, kind, purposes, direct_marketing, reason, request_id, set_by, set_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &[
+            tenant.into(),
+            l.id.into(),
+            l.subject_id.into(),
+            l.kind.as_str().into(),
+            l.purposes.as_str().into(),
+            l.direct_marketing.into(),
+            l.reason.as_str().into(),
+            l.request_id.into(),
+            l.set_by.as_str().into(),
+            l.set_at.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Lifts an active limit of the subject: `NotFound` if there is none by this id.
+pub fn lift_limit(
+    db: &mut dyn Db,
+    tenant: Uuid,
+    subject: Uuid,
+    id: Uuid,
+    by: &str,
+    at: i64,
+    reason: &str,
+) -> Result<(), StoreError> {
+    let n = db.exec(
+        "UPDATE processing_limits SET lifted_by = $1, lifted_at = $2, lift_reason = $3 \
+         WHERE tenant_id = $4 AND subject_id = $5 AND id = $6 AND lifted_at IS NULL",
+        &[by.into(), at.into(), reason.into(), tenant.into(), subject.into(), id.into()],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    db.exec(
+        "UPDATE subjects SET limits = limits - 1 WHERE tenant_id = $1 AND id = $2 AND limits > 0",
+        &[tenant.into(), subject.into()],
+    )?;
+    Ok(())
+}
+
+/// A subject's limits, oldest first; `active` leaves out lifted ones.
+pub fn limits_of_subject(
+    db: &mut dyn Db,
+    tenant: Uuid,
+    subject: Uuid,
+    active: bool,
+) -> Result<Vec<LimitRow>, StoreError> {
+    let sql = if active {
+        "SELECT id, subject_id, kind, purposes, direct_marketing, reason, request_id, set_by, set_at, lifted_by, lifted_at, lift_reason \
+         FROM processing_limits WHERE tenant_id = $1 AND subject_id = $2 AND lifted_at IS NULL ORDER BY id"
+    } else {
+        "SELECT id, subject_id, kind, purposes, direct_marketing, reason, request_id, set_by, set_at, lifted_by, lifted_at, lift_reason \
+         FROM processing_limits WHERE tenant_id = $1 AND subject_id = $2 ORDER BY id"
+    };
+    db.query(sql, &[tenant.into(), subject.into()])?.iter().map(limit).collect()
+}
+
+// ---- consent ----------------------------------------------------------------
+
+#[derive(Clone, Debug)]
+pub struct ConsentNoticeRow {
+    pub purpose: String,
+    pub version: i64,
+    pub hash: Vec<u8>,
+    pub text: String,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+fn consent_notice(r: &Row) -> Result<ConsentNoticeRow, StoreError> {
+    Ok(ConsentNoticeRow {
+        purpose: r.text(0)?,
+        version: r.i64(1)?,
+        hash: r.blob(2)?,
+        text: r.text(3)?,
+        created_by: r.text(4)?,
+        created_at: r.i64(5)?,
+    })
+}
+
+/// Adds the next version of a purpose's notice; returns that version.
+pub fn insert_consent_notice(db: &mut dyn Db, tenant: Uuid, n: &ConsentNoticeRow) -> Result<i64, StoreError> {
+    let next = db
+        .query(
+            "SELECT COALESCE(MAX(version), 0) + 1 FROM consent_notices WHERE tenant_id = $1 AND purpose = $2",
+            &[tenant.into(), n.purpose.as_str().into()],
+        )?
+        .first()
+        .map(|r| r.i64(0))
+        .transpose()?
+        .unwrap_or(1);
+    db.exec(
+        "INSERT INTO consent_notices (tenant_id, purpose, version, hash, text, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            tenant.into(),
+            n.purpose.as_str().into(),
+            next.into(),
+            n.hash.as_slice().into(),
+            n.text.as_str().into(),
+            n.created_by.as_str().into(),
+            n.created_at.into(),
+        ],
+    )?;
+    Ok(next)
+}
+
+pub fn get_consent_notice(
+    db: &mut dyn Db,
+    tenant: Uuid,
+    purpose: &str,
+    version: i64,
+) -> Result<Option<ConsentNoticeRow>, StoreError> {
+    db.query(
+        "SELECT purpose, version, hash, text, created_by, created_at FROM consent_notices \
+         WHERE tenant_id = $1 AND purpose = $2 AND version = $3",
+        &[tenant.into(), purpose.into(), version.into()],
+    )?
+    .first()
+    .map(consent_notice)
+    .transpose()
+}
+
+/// Every notice of the tenant, by purpose and version.
+pub fn list_consent_notices(db: &mut dyn Db, tenant: Uuid) -> Result<Vec<ConsentNoticeRow>, StoreError> {
+    db.query(
+        "SELECT purpose, version, hash, text, created_by, created_at FROM consent_notices \
+         WHERE tenant_id = $1 ORDER BY purpose, version",
+        &[tenant.into()],
+    )?
+    .iter()
+    .map(consent_notice)
+    .collect()
+}
+
+#[derive(Clone, Debug)]
+pub struct ConsentRow {
+    pub id: Uuid,
+    pub subject_id: Uuid,
+    pub purpose: String,
+    pub given: bool,
+    pub notice_version: Option<i64>,
+    pub channel: String,
+    /// Sealed with the subject's key.
+    pub evidence: Option<Vec<u8>>,
+    pub expires_at: Option<i64>,
+    pub recorded_by: String,
+    pub recorded_at: i64,
+}
+
+fn consent(r: &Row) -> Result<ConsentRow, StoreError> {
+    Ok(ConsentRow {
+        id: r.uuid(0)?,
+        subject_id: r.uuid(1)?,
+        purpose: r.text(2)?,
+        given: r.bool(3)?,
+        notice_version: r.opt_i64(4)?,
+        channel: r.text(5)?,
+        evidence: r.opt_blob(6)?,
+        expires_at: r.opt_i64(7)?,
+        recorded_by: r.text(8)?,
+        recorded_at: r.i64(9)?,
+    })
+}
+
+/// Appends a consent event and makes it the subject's current one for
+/// its purpose.
+pub fn insert_consent(db: &mut dyn Db, tenant: Uuid, c: &ConsentRow) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO consents (tenant_id, id, subject_id, purpose, given, notice_version, channel, evidence, expires_at, recorded_by, recorded_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        &[
+            tenant.into(),
+            c.id.into(),
+            c.subject_id.into(),
+            c.purpose.as_str().into(),
+            c.given.into(),
+            c.notice_version.into(),
+            c.channel.as_str().into(),
+            c.evidence.clone().into(),
+            c.expires_at.into(),
+            c.recorded_by.as_str().into(),
+            c.recorded_at.into(),
+        ],
+    )?;
+    db.exec(
+        "INSERT INTO consent_state (tenant_id, subject_id, purpose, consent_id, given, expires_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (tenant_id, subject_id, purpose) DO UPDATE SET consent_id = excluded.consent_id, given = excluded.given, expires_at = excluded.expires_at",
+        &[
+            tenant.into(),
+            c.subject_id.into(),
+            c.purpose.as_str().into(),
+            c.id.into(),
+            c.given.into(),
+            c.expires_at.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// A subject's consent events, oldest first.
+pub fn consents_of_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Result<Vec<ConsentRow>, StoreError> {
+    let sql = "SELECT c.id, c.subject_id, c.purpose, c.given, c.notice_version, c.channel, c.evidence, c.expires_at, c.recorded_by, c.recorded_at \
+               FROM consents c WHERE c.tenant_id = $1 AND c.subject_id = $2 ORDER BY c.id";
+    db.query(sql, &[tenant.into(), subject.into()])?.iter().map(consent).collect()
+}
+
+/// The current consent event of each subject for a purpose (none: never asked).
+pub fn current_consents(
+    db: &mut dyn Db,
+    tenant: Uuid,
+    purpose: &str,
+    subjects: &[Uuid],
+) -> Result<HashMap<Uuid, ConsentRow>, StoreError> {
+    let mut out = HashMap::with_capacity(subjects.len());
+    if db.dialect() == Dialect::Postgres {
+        for chunk in subjects.chunks(10_000) {
+            let rows = db.query(
+                "SELECT c.id, c.subject_id, c.purpose, c.given, c.notice_version, c.channel, c.evidence, c.expires_at, c.recorded_by, c.recorded_at \
+                 FROM consent_state s JOIN consents c ON c.tenant_id = s.tenant_id AND c.id = s.consent_id \
+                 WHERE s.tenant_id = $1 AND s.purpose = $2 AND s.subject_id = ANY($3)",
+                &[tenant.into(), purpose.into(), Val::TextArray(chunk.iter().map(Uuid::to_string).collect())],
+            )?;
+            for r in &rows {
+                let c = consent(r)?;
+                out.insert(c.subject_id, c);
+            }
+        }
+        return Ok(out);
+    }
+    for s in subjects {
+        let rows = db.query(
+            "SELECT c.id, c.subject_id, c.purpose, c.given, c.notice_version, c.channel, c.evidence, c.expires_at, c.recorded_by, c.recorded_at \
+             FROM consent_state s JOIN consents c ON c.tenant_id = s.tenant_id AND c.id = s.consent_id \
+             WHERE s.tenant_id = $1 AND s.subject_id = $2 AND s.purpose = $3",
+            &[tenant.into(), (*s).into(), purpose.into()],
+        )?;
+        if let Some(r) = rows.first() {
+            out.insert(*s, consent(r)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Subjects (with their count of active limits) by the blind indexes of
+/// one identifier kind, in order (`None`: nobody has it).
+pub fn subjects_by_hashes(
+    db: &mut dyn Db,
+    tenant: Uuid,
+    kind: &str,
+    hashes: &[Vec<u8>],
+) -> Result<Vec<Option<(Uuid, i64)>>, StoreError> {
+    let mut out = Vec::with_capacity(hashes.len());
+    if db.dialect() == Dialect::Postgres {
+        for chunk in hashes.chunks(10_000) {
+            let rows = db.query(
+                "SELECT DISTINCT ON (i.hash) i.hash, s.id, s.limits FROM subject_identifiers i \
+                 JOIN subjects s ON s.tenant_id = i.tenant_id AND s.id = i.subject_id \
+                 WHERE i.tenant_id = $1 AND i.kind = $2 AND i.hash = ANY($3)",
+                &[tenant.into(), kind.into(), Val::BlobArray(chunk.to_vec())],
+            )?;
+            let mut found: HashMap<Vec<u8>, (Uuid, i64)> = HashMap::with_capacity(rows.len());
+            for r in &rows {
+                found.insert(r.blob(0)?, (r.uuid(1)?, r.i64(2)?));
+            }
+            out.extend(chunk.iter().map(|h| found.get(h).copied()));
+        }
+        return Ok(out);
+    }
+    for h in hashes {
+        let rows = db.query(
+            "SELECT s.id, s.limits FROM subject_identifiers i JOIN subjects s ON s.tenant_id = i.tenant_id AND s.id = i.subject_id \
+             WHERE i.tenant_id = $1 AND i.kind = $2 AND i.hash = $3 LIMIT 1",
+            &[tenant.into(), kind.into(), h.as_slice().into()],
+        )?;
+        out.push(rows.first().map(|r| Ok::<_, StoreError>((r.uuid(0)?, r.i64(1)?))).transpose()?);
+    }
+    Ok(out)
+}
+
+/// Which of a subject's collections hold its records (for legal bases).
+pub fn collections_of_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Result<Vec<Uuid>, StoreError> {
+    db.query(
+        "SELECT DISTINCT collection_id FROM records WHERE tenant_id = $1 AND subject_id = $2",
+        &[tenant.into(), subject.into()],
+    )?
+    .iter()
+    .map(|r| r.uuid(0))
+    .collect()
+}
+
+// ---- recipients and disclosures ----------------------------------------------
+
+#[derive(Clone, Debug)]
+pub struct RecipientRow {
+    pub name: String,
+    pub description: String,
+    /// `{email, webhook}` as JSON, sealed with the tenant's key.
+    pub contact: Vec<u8>,
+    pub created_at: i64,
+}
+
+fn recipient(r: &Row) -> Result<RecipientRow, StoreError> {
+    Ok(RecipientRow { name: r.text(0)?, description: r.text(1)?, contact: r.blob(2)?, created_at: r.i64(3)? })
+}
+
+/// `Conflict` if the tenant has a recipient by this name.
+pub fn insert_recipient(db: &mut dyn Db, tenant: Uuid, r: &RecipientRow) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO recipients (tenant_id, name, description, contact, created_at) VALUES ($1, $2, $3, $4, $5)",
+        &[
+            tenant.into(),
+            r.name.as_str().into(),
+            r.description.as_str().into(),
+            r.contact.as_slice().into(),
+            r.created_at.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn get_recipient(db: &mut dyn Db, tenant: Uuid, name: &str) -> Result<Option<RecipientRow>, StoreError> {
+    db.query(
+        "SELECT name, description, contact, created_at FROM recipients WHERE tenant_id = $1 AND name = $2",
+        &[tenant.into(), name.into()],
+    )?
+    .first()
+    .map(recipient)
+    .transpose()
+}
+
+pub fn list_recipients(db: &mut dyn Db, tenant: Uuid) -> Result<Vec<RecipientRow>, StoreError> {
+    db.query(
+        "SELECT name, description, contact, created_at FROM recipients WHERE tenant_id = $1 ORDER BY name",
+        &[tenant.into()],
+    )?
+    .iter()
+    .map(recipient)
+    .collect()
+}
+
+#[derive(Clone, Debug)]
+pub struct DisclosureRow {
+    pub id: Uuid,
+    pub recipient: String,
+    pub subject_id: Uuid,
+    pub collection_id: Uuid,
+    /// JSON array of field names.
+    pub fields: String,
+    pub purpose: String,
+    pub basis: String,
+    pub disclosed_at: i64,
+    pub recorded_by: String,
+}
+
+pub fn insert_disclosure(db: &mut dyn Db, tenant: Uuid, d: &DisclosureRow) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO disclosures (tenant_id, id, recipient, subject_id, collection_id, fields, purpose, basis, disclosed_at, recorded_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &[
+            tenant.into(),
+            d.id.into(),
+            d.recipient.as_str().into(),
+            d.subject_id.into(),
+            d.collection_id.into(),
+            d.fields.as_str().into(),
+            d.purpose.as_str().into(),
+            d.basis.as_str().into(),
+            d.disclosed_at.into(),
+            d.recorded_by.as_str().into(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// The disclosures of a subject's data, oldest first.
+pub fn disclosures_of_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Result<Vec<DisclosureRow>, StoreError> {
+    db.query(
+        "SELECT id, recipient, subject_id, collection_id, fields, purpose, basis, disclosed_at, recorded_by \
+         FROM disclosures WHERE tenant_id = $1 AND subject_id = $2 ORDER BY id",
+        &[tenant.into(), subject.into()],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(DisclosureRow {
+            id: r.uuid(0)?,
+            recipient: r.text(1)?,
+            subject_id: r.uuid(2)?,
+            collection_id: r.uuid(3)?,
+            fields: r.text(4)?,
+            purpose: r.text(5)?,
+            basis: r.text(6)?,
+            disclosed_at: r.i64(7)?,
+            recorded_by: r.text(8)?,
+        })
+    })
+    .collect()
+}
+
+// ---- Art. 19 notices ---------------------------------------------------------
+
+#[derive(Clone, Debug)]
+pub struct RecipientNoticeRow {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub recipient: String,
+    pub subject_id: Uuid,
+    /// `rectification`, `erasure` or `restriction`.
+    pub event: String,
+    pub created_at: i64,
+    pub webhook_at: Option<i64>,
+    pub email_at: Option<i64>,
+    pub done: bool,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+fn recipient_notice(r: &Row) -> Result<RecipientNoticeRow, StoreError> {
+    Ok(RecipientNoticeRow {
+        tenant_id: r.uuid(0)?,
+        id: r.uuid(1)?,
+        recipient: r.text(2)?,
+        subject_id: r.uuid(3)?,
+        event: r.text(4)?,
+        created_at: r.i64(5)?,
+        webhook_at: r.opt_i64(6)?,
+        email_at: r.opt_i64(7)?,
+        done: r.bool(8)?,
+        attempts: r.i64(9)?,
+        last_error: r.opt_text(10)?,
+    })
+}
+
+pub fn insert_recipient_notice(db: &mut dyn Db, n: &RecipientNoticeRow) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO recipient_notices (tenant_id, id, recipient, subject_id, event, created_at, webhook_at, email_at, done, attempts, last_error) \
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, 0, 0, NULL)",
+        &[n.tenant_id.into(), n.id.into(), n.recipient.as_str().into(), n.subject_id.into(), n.event.as_str().into(), n.created_at.into()],
+    )?;
+    Ok(())
+}
+
+/// Notices not yet sent in full, oldest first, of every tenant.
+pub fn pending_recipient_notices(db: &mut dyn Db, limit: i64) -> Result<Vec<RecipientNoticeRow>, StoreError> {
+    db.query(
+        "SELECT tenant_id, id, recipient, subject_id, event, created_at, webhook_at, email_at, done, attempts, last_error \
+         FROM recipient_notices WHERE done = 0 ORDER BY created_at LIMIT $1",
+        &[limit.into()],
+    )?
+    .iter()
+    .map(recipient_notice)
+    .collect()
+}
+
+/// Records a sending attempt's outcome.
+pub fn update_recipient_notice(db: &mut dyn Db, n: &RecipientNoticeRow) -> Result<(), StoreError> {
+    db.exec(
+        "UPDATE recipient_notices SET webhook_at = $1, email_at = $2, done = $3, attempts = $4, last_error = $5 \
+         WHERE tenant_id = $6 AND id = $7",
+        &[
+            n.webhook_at.into(),
+            n.email_at.into(),
+            n.done.into(),
+            n.attempts.into(),
+            n.last_error.clone().into(),
+            n.tenant_id.into(),
+            n.id.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn recipient_notices_of_subject(
+    db: &mut dyn Db,
+    tenant: Uuid,
+    subject: Uuid,
+) -> Result<Vec<RecipientNoticeRow>, StoreError> {
+    db.query(
+        "SELECT tenant_id, id, recipient, subject_id, event, created_at, webhook_at, email_at, done, attempts, last_error \
+         FROM recipient_notices WHERE tenant_id = $1 AND subject_id = $2 ORDER BY id",
+        &[tenant.into(), subject.into()],
+    )?
+    .iter()
+    .map(recipient_notice)
+    .collect()
+}
+
+/// Queues an Art. 19 notice (`event`) to every recipient the subject's
+/// data was disclosed to; returns their names.
+pub fn queue_recipient_notices(
+    db: &mut dyn Db,
+    tenant: Uuid,
+    subject: Uuid,
+    event: &str,
+    now: i64,
+) -> Result<Vec<String>, StoreError> {
+    let names: Vec<String> = db
+        .query(
+            "SELECT DISTINCT recipient FROM disclosures WHERE tenant_id = $1 AND subject_id = $2 ORDER BY recipient",
+            &[tenant.into(), subject.into()],
+        )?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<_, _>>()?;
+    for name in &names {
+        insert_recipient_notice(
+            db,
+            &RecipientNoticeRow {
+                tenant_id: tenant,
+                id: Uuid::now_v7(),
+                recipient: name.clone(),
+                subject_id: subject,
+                event: event.to_string(),
+                created_at: now,
+                webhook_at: None,
+                email_at: None,
+                done: false,
+                attempts: 0,
+                last_error: None,
+            },
+        )?;
+    }
+    Ok(names)
+}

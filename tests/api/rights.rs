@@ -1,0 +1,249 @@
+//! The subject's rights through the API: erasure by each collection's rule
+//! (DSR-4, Ham 7c), restriction and objection (DSR-5/6, Ham 7d/7f).
+
+use crate::support::{both, customers, Backend, TestServer};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// Ham's collections X (orders: anonymised for the annual financial
+/// analysis) and Z (the staff file, kept by law).
+fn orders() -> Value {
+    json!({
+        "name": "orders",
+        "purposes": ["order fulfilment", "annual financial analysis"],
+        "legal_basis": "contract",
+        "subject_categories": ["customers"],
+        "source": "the data subject",
+        "retention": {"kind": "period", "days": 3650},
+        "erasure": {"rule": "anonymise", "keep": ["amount"], "generalise": {"ordered_on": "month"}},
+        "fields": [
+            {"name": "email", "type": "email", "category": "contact", "required": true, "identifier": true},
+            {"name": "address", "type": "string", "category": "contact"},
+            {"name": "amount", "type": "number", "category": "financial"},
+            {"name": "ordered_on", "type": "date", "category": "commercial"}
+        ]
+    })
+}
+
+const STAFF_LAW: &str = "kept for 5 years after employment ends (ZDR-1, Art. 31)";
+
+fn staff_file() -> Value {
+    json!({
+        "name": "staff_file",
+        "purposes": ["employment"],
+        "legal_basis": "legal_obligation",
+        "subject_categories": ["employees"],
+        "source": "the employee",
+        "retention": {"kind": "permanent"},
+        "erasure": {"rule": "refuse", "reason": STAFF_LAW},
+        "fields": [
+            {"name": "email", "type": "email", "category": "contact", "required": true, "identifier": true},
+            {"name": "name", "type": "string", "category": "identification"}
+        ]
+    })
+}
+
+async fn record(s: &TestServer, t: &str, c: &str, data: Value) -> Value {
+    let (st, r) = s.post(&format!("/v1/tenants/{t}/collections/{c}/records"), &s.admin, json!({"data": data})).await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    r
+}
+
+async fn dsr4_erasure_follows_each_collections_rule(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("Ham d.o.o.", false).await;
+    for c in [customers(), orders(), staff_file()] {
+        s.collection(&t, c).await;
+    }
+    // A bad rule is refused and no collection is made.
+    let mut bad = orders();
+    bad["name"] = json!("bad");
+    bad["erasure"] = json!({"rule": "anonymise", "keep": ["email"]});
+    let (st, p) = s.post(&format!("/v1/tenants/{t}/collections"), &s.admin, bad).await;
+    assert_eq!((st, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("erasure.keep[0]")), "{p}");
+    let (st, _) = s.get(&format!("/v1/tenants/{t}/collections/bad"), &s.admin).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // A customer who also works here: records in all three collections.
+    let c = record(&s, &t, "customers", json!({"email": "mojca@kos.si", "name": "Mojca Kos"})).await;
+    let sid = c["subject_id"].as_str().unwrap().to_string();
+    let o = record(
+        &s,
+        &t,
+        "orders",
+        json!({"email": "mojca@kos.si", "address": "Trg 1, Ljubljana", "amount": 42.5, "ordered_on": "2026-03-14"}),
+    )
+    .await;
+    assert_eq!(o["subject_id"], sid.as_str());
+    record(&s, &t, "staff_file", json!({"email": "mojca@kos.si", "name": "Mojca Kos"})).await;
+
+    let (st, e) = s.delete(&format!("/v1/tenants/{t}/subjects/{sid}"), &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{e}");
+    assert_eq!((e["records_deleted"].as_u64(), e["records_anonymised"].as_u64()), (Some(1), Some(1)), "{e}");
+    assert_eq!(e["kept"], json!([{"collection": "staff_file", "records": 1, "reason": STAFF_LAW}]));
+    assert_eq!(e["subject_erased"], false, "the staff file remains, so does the subject");
+    let (_, left) = s.get(&format!("/v1/tenants/{t}/subjects/{sid}/records"), &s.admin).await;
+    let left: Vec<&str> = left.as_array().unwrap().iter().map(|r| r["collection"].as_str().unwrap()).collect();
+    assert_eq!(left, ["staff_file"]);
+    // The order remains for the analysis: its amount and month, nothing that identifies.
+    let (st, anon) = s.get(&format!("/v1/tenants/{t}/collections/orders/anonymised"), &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{anon}");
+    assert_eq!(anon.as_array().unwrap().len(), 1);
+    assert_eq!(anon[0]["data"], json!({"amount": 42.5, "ordered_on": "2026-03"}));
+    assert!(anon[0].get("subject_id").is_none(), "{anon}");
+    let (st, _) =
+        s.get(&format!("/v1/tenants/{t}/collections/orders/records/{}", o["id"].as_str().unwrap()), &s.admin).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // Someone with nothing kept by law: erased whole, key and all.
+    let c2 = record(&s, &t, "customers", json!({"email": "bor@kos.si", "name": "Bor"})).await;
+    record(&s, &t, "orders", json!({"email": "bor@kos.si", "amount": 7, "ordered_on": "2026-05-01"})).await;
+    let sid2 = c2["subject_id"].as_str().unwrap();
+    let (st, e) = s.delete(&format!("/v1/tenants/{t}/subjects/{sid2}"), &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{e}");
+    assert_eq!((e["records_deleted"].as_u64(), e["records_anonymised"].as_u64()), (Some(1), Some(1)), "{e}");
+    assert_eq!((e["kept"].as_array().unwrap().len(), e["subject_erased"].as_bool()), (0, Some(true)));
+    let (st, _) = s.get(&format!("/v1/tenants/{t}/subjects/{sid2}"), &s.admin).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = s
+        .post(&format!("/v1/tenants/{t}/subjects/lookup"), &s.admin, json!({"kind": "email", "value": "bor@kos.si"}))
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (_, anon) = s.get(&format!("/v1/tenants/{t}/collections/orders/anonymised?limit=10"), &s.admin).await;
+    assert_eq!(anon.as_array().unwrap().len(), 2);
+    // The events say what was done, never a value.
+    let ev = s.events("subject.erase").await;
+    assert_eq!(ev.len(), 2);
+    let detail = ev[0]["event"]["detail"].as_str().unwrap_or_else(|| panic!("{ev:?}"));
+    assert!(detail.contains("records_anonymised=1") && detail.contains("kept=[staff_file:1]"), "{detail}");
+    assert!(!ev.iter().any(|e| e.to_string().contains("kos.si") || e.to_string().contains("Ljubljana")));
+    assert!(s.verify_trail().await.ok());
+}
+both!(dsr4_erasure_follows_each_collections_rule);
+
+async fn dsr5_a_restriction_stops_reads_but_not_storage_or_the_subjects_access(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("Ham d.o.o.", false).await;
+    s.collection(&t, customers()).await;
+    let dpo = s.staff(&t, "dpo", "dpo").await;
+    let op = s.staff_with(&t, "op", "operator", json!({"grants": {"customers": ["read", "write"]}})).await;
+    let r = record(&s, &t, "customers", json!({"email": "mojca@kos.si", "name": "Mojca"})).await;
+    let other = record(&s, &t, "customers", json!({"email": "bor@kos.si", "name": "Bor"})).await;
+    let sid = r["subject_id"].as_str().unwrap();
+    let rec = format!("/v1/tenants/{t}/collections/customers/records/{}", r["id"].as_str().unwrap());
+    let limits = format!("/v1/tenants/{t}/subjects/{sid}/limits");
+
+    // Bad input changes nothing.
+    for (body, field) in [
+        (json!({"kind": "restriction", "purposes": ["marketing"], "reason": "x"}), "purposes[0]"),
+        (json!({"kind": "restriction", "reason": " "}), "reason"),
+        (json!({"kind": "objection", "reason": "no"}), "purposes"),
+        (json!({"kind": "restriction", "direct_marketing": true, "reason": "x"}), "direct_marketing"),
+    ] {
+        let (st, p) = s.post(&limits, &dpo, body).await;
+        assert_eq!((st, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{p}");
+    }
+    let (st, p) = s.post(&limits, &op, json!({"kind": "restriction", "reason": "x"})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "an operator does not decide restrictions: {p}");
+    let (_, list) = s.get(&limits, &dpo).await;
+    assert_eq!(list, json!([]));
+
+    // Accuracy contested: every purpose restricted while it is checked (Art. 18(1)(a)).
+    let (st, l) = s.post(&limits, &dpo, json!({"kind": "restriction", "reason": "accuracy contested"})).await;
+    assert_eq!(st, StatusCode::CREATED, "{l}");
+    assert_eq!((l["active"].as_bool(), l["purposes"].clone()), (Some(true), json!([])));
+    for url in [rec.clone(), format!("{rec}?purpose=invoicing"), format!("/v1/tenants/{t}/subjects/{sid}/records")] {
+        let (st, p) = s.get(&url, &op).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{url}: {p}");
+        assert!(p["type"].as_str().unwrap().ends_with("/processing-restricted"), "{p}");
+        assert!(p["detail"].as_str().unwrap().contains("Art. 18"), "{p}");
+    }
+    let (st, p) = s.get(&format!("{rec}?purpose=shoes"), &op).await;
+    assert_eq!((st, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("purpose")), "{p}");
+    // Legal claims, storage and the subject's own access still work.
+    let (st, _) = s.get(&format!("{rec}?purpose=legal_claims"), &op).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, p) = s.call(reqwest::Method::PATCH, &rec, Some(&op), Some(json!({"data": {"name": "Mojca Kos"}}))).await;
+    assert_eq!(st, StatusCode::OK, "rectification is storage: {p}");
+    let (st, rep) = s.get(&format!("/v1/tenants/{t}/subjects/{sid}/access-report"), &dpo).await;
+    assert_eq!(st, StatusCode::OK, "{rep}");
+    // A listing leaves the restricted subject out, and says so in its event.
+    let (_, page) = s.get(&format!("/v1/tenants/{t}/collections/customers/records?purpose=invoicing"), &op).await;
+    let ids: Vec<&str> = page.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [other["id"].as_str().unwrap()]);
+    let ev = s.events("record.list").await;
+    assert!(
+        ev.last().unwrap()["event"]["detail"].as_str().unwrap().contains("purpose=invoicing records=1 withheld=1"),
+        "{ev:?}"
+    );
+    let refused = s.events("record.read").await;
+    assert!(refused.iter().any(|e| e["event"]["outcome"] == "restricted"), "{refused:?}");
+
+    // Lifted once the accuracy is verified: reads work again.
+    let lift = format!("{limits}/{}/lift", l["id"].as_str().unwrap());
+    let (st, _) = s.post(&lift, &dpo, json!({"reason": " "})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    let (st, _) = s.get(&rec, &op).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "a refused lift left the restriction on");
+    let (st, _) = s.post(&lift, &dpo, json!({"reason": "address verified with the subject"})).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, _) = s.post(&lift, &dpo, json!({"reason": "again"})).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "lifted already");
+    let (st, got) = s.get(&rec, &op).await;
+    assert_eq!((st, got["data"]["name"].as_str()), (StatusCode::OK, Some("Mojca Kos")));
+    let (_, list) = s.get(&limits, &dpo).await;
+    assert_eq!(
+        (list[0]["active"].as_bool(), list[0]["lift_reason"].as_str()),
+        (Some(false), Some("address verified with the subject"))
+    );
+    assert!(s.verify_trail().await.ok());
+}
+both!(dsr5_a_restriction_stops_reads_but_not_storage_or_the_subjects_access);
+
+async fn dsr6_an_objection_to_direct_marketing_blocks_every_marketing_purpose(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("EximiTech", false).await;
+    let mut c = customers();
+    c["purposes"] = json!(["order fulfilment", "newsletter", "offers by phone"]);
+    c["direct_marketing"] = json!(["newsletter", "offers by phone"]);
+    s.collection(&t, c).await;
+    let dpo = s.staff(&t, "dpo", "dpo").await;
+    let r = record(&s, &t, "customers", json!({"email": "ana@firma.si", "name": "Ana"})).await;
+    let sid = r["subject_id"].as_str().unwrap();
+    let rec = format!("/v1/tenants/{t}/collections/customers/records/{}", r["id"].as_str().unwrap());
+
+    // A verified objection request, answered by the objection itself.
+    let (_, q) = s
+        .post(
+            &format!("/v1/tenants/{t}/requests"),
+            &dpo,
+            json!({"kind": "objection", "channel": "e-mail", "subject_id": sid}),
+        )
+        .await;
+    let one = format!("/v1/tenants/{t}/requests/{}", q["id"].as_str().unwrap());
+    let body = json!({"kind": "objection", "direct_marketing": true, "reason": "Art. 21(2)", "request_id": q["id"]});
+    let (st, p) = s.post(&format!("/v1/tenants/{t}/subjects/{sid}/limits"), &dpo, body.clone()).await;
+    assert_eq!(st, StatusCode::CONFLICT, "not verified yet: {p}");
+    s.post(&format!("{one}/verify"), &dpo, json!({"method": "signed-in account"})).await;
+    let (st, l) = s.post(&format!("/v1/tenants/{t}/subjects/{sid}/limits"), &dpo, body).await;
+    assert_eq!(st, StatusCode::CREATED, "{l}");
+    assert_eq!(l["request_id"], q["id"]);
+    let (_, q) = s.get(&one, &dpo).await;
+    assert!(q["history"].as_array().unwrap().iter().any(|h| h["action"] == "objection"), "{q}");
+
+    for p in ["newsletter", "offers%20by%20phone"] {
+        let (st, e) = s.get(&format!("{rec}?purpose={p}"), &s.admin).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{p}: {e}");
+        assert!(e["detail"].as_str().unwrap().contains("direct marketing"), "{e}");
+    }
+    let (st, _) = s.get(&format!("{rec}?purpose=order%20fulfilment"), &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "the objection is to marketing, not to the orders");
+    let (st, e) = s.get(&rec, &s.admin).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "a limited subject is read only for a stated purpose");
+    assert!(e["detail"].as_str().unwrap().contains("state the purpose"), "{e}");
+    // The newsletter export leaves her out.
+    let (st, list) =
+        s.post(&format!("/v1/tenants/{t}/collections/customers/export?purpose=newsletter"), &s.admin, json!({})).await;
+    assert_eq!((st, list.as_array().map(Vec::len)), (StatusCode::OK, Some(0)), "{list}");
+}
+both!(dsr6_an_objection_to_direct_marketing_blocks_every_marketing_purpose);
