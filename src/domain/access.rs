@@ -190,6 +190,12 @@ actions! {
     SubjectLimitSet = "subject.limit.set", Tenant, RIGHTS, None, false, "restrict (Art. 18) or object to (Art. 21) processing of a subject's data";
     SubjectLimitLift = "subject.limit.lift", Tenant, RIGHTS, None, false, "lift a restriction or objection, with the reason";
     SubjectLimitList = "subject.limit.list", Tenant, RIGHTS, None, false, "list a subject's restrictions and objections";
+    ConsentNoticeCreate = "consent.notice.create", Tenant, DPO, None, false, "store the next version of a purpose's consent notice (the exact text shown)";
+    ConsentNoticeList = "consent.notice.list", Tenant, ANY, None, false, "list the consent notices of every purpose and version";
+    ConsentRecord = "consent.record", Tenant, DATA, Some(Op::Write), false, "record consent given or withdrawn (a withdrawal runs the erasure rule where nothing else keeps the data)";
+    ConsentHistory = "consent.history", Tenant, DATA, Some(Op::Read), false, "read a subject's consent events with their evidence";
+    MayI = "consent.may", Tenant, DATA, Some(Op::Read), false, "may a purpose be applied to a subject now? (consent, basis, restriction, objection)";
+    MayIBulk = "consent.may_bulk", Tenant, DATA, Some(Op::Read), false, "\"may I?\" for a mailing list of e-mail addresses";
     RecordCreate = "record.create", Tenant, DATA, Some(Op::Write), false, "store a record";
     RecordRead = "record.read", Tenant, DATA, Some(Op::Read), false, "read a record";
     RecordList = "record.list", Tenant, DATA, Some(Op::Read), false, "read a page of a collection's records";

@@ -18,6 +18,27 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Problem> {
+        json_body(req, state.max_body_bytes).await.map(Body)
+    }
+}
+
+/// The body of a bulk route (a mailing list, an import): JSON like `Body`,
+/// up to `BULK_BODY_BYTES` (or `max_body_bytes` if that is larger).
+pub struct Bulk<T>(pub T);
+
+/// 100,000 e-mail addresses of ordinary length fit with room to spare.
+pub const BULK_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Bulk<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Problem> {
+        json_body(req, state.max_body_bytes.max(BULK_BODY_BYTES)).await.map(Bulk)
+    }
+}
+
+async fn json_body<T: DeserializeOwned>(req: Request, limit: usize) -> Result<T, Problem> {
+    {
         let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         if mime != "application/json" && !(mime.starts_with("application/") && mime.ends_with("+json")) {
@@ -28,7 +49,6 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
                 "the body must be JSON, sent with Content-Type: application/json",
             ));
         }
-        let limit = state.max_body_bytes;
         let too_large = || {
             Problem::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -48,7 +68,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
             }
         }
         let bytes = axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| too_large())?;
-        parse(&bytes).map(Body)
+        parse(&bytes)
     }
 }
 

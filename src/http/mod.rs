@@ -97,6 +97,10 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::requests::refuse_request))
         .routes(routes!(routes::rights::set_limit, routes::rights::list_limits))
         .routes(routes!(routes::rights::lift_limit))
+        .routes(routes!(routes::rights::create_notice, routes::rights::list_notices))
+        .routes(routes!(routes::rights::record_consent, routes::rights::consent_history))
+        .routes(routes!(routes::rights::may_i))
+        .routes(routes!(routes::rights::may_i_bulk))
         .routes(routes!(routes::records::split_subject))
         .routes(routes!(routes::records::get_subject, routes::records::erase_subject))
         .routes(routes!(routes::records::subject_records))
@@ -182,6 +186,12 @@ pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
     ("post", "/v1/tenants/{tenant}/subjects/{subject}/limits", Some(Action::SubjectLimitSet)),
     ("get", "/v1/tenants/{tenant}/subjects/{subject}/limits", Some(Action::SubjectLimitList)),
     ("post", "/v1/tenants/{tenant}/subjects/{subject}/limits/{limit}/lift", Some(Action::SubjectLimitLift)),
+    ("post", "/v1/tenants/{tenant}/consent-notices", Some(Action::ConsentNoticeCreate)),
+    ("get", "/v1/tenants/{tenant}/consent-notices", Some(Action::ConsentNoticeList)),
+    ("post", "/v1/tenants/{tenant}/subjects/{subject}/consents", Some(Action::ConsentRecord)),
+    ("get", "/v1/tenants/{tenant}/subjects/{subject}/consents", Some(Action::ConsentHistory)),
+    ("get", "/v1/tenants/{tenant}/subjects/{subject}/may", Some(Action::MayI)),
+    ("post", "/v1/tenants/{tenant}/may", Some(Action::MayIBulk)),
     ("post", "/v1/tenants/{tenant}/subjects/{subject}/split", Some(Action::SubjectSplit)),
     ("get", "/v1/tenants/{tenant}/subjects/{subject}", Some(Action::SubjectRead)),
     ("delete", "/v1/tenants/{tenant}/subjects/{subject}", Some(Action::SubjectErase)),

@@ -10,6 +10,7 @@ use super::approvals::{Command, Held};
 use super::{Actor, Collection, Result, ServiceError, TenantCtx, Vault};
 use crate::domain::access::Action;
 use crate::domain::schema::ErasureRule;
+use crate::store::db::Db;
 use crate::store::queries::{self, AnonymisedRow};
 use crate::store::StoreError;
 use std::collections::{BTreeMap, HashSet};
@@ -57,6 +58,29 @@ impl Vault {
     /// Erases the subject's records in the collections `only` names (all
     /// without it) per their rules, inside the calling use case's event.
     pub(super) async fn erase_in(&self, t: &TenantCtx, subject: Uuid, only: Option<&HashSet<Uuid>>) -> Result<Erasure> {
+        let plan = self.plan_erasure(t, subject, only).await?;
+        let tenant = t.id;
+        let done = self
+            .write_recorded(move |db, d| {
+                let done = plan.apply(db, tenant, subject)?;
+                d.detail = Some(format!("{}{}", d.detail.take().map(|s| s + " ").unwrap_or_default(), done.summary()));
+                Ok(done)
+            })
+            .await
+            .map_err(erasure_error)?;
+        self.store.erased();
+        Ok(done)
+    }
+
+    /// What erasing the subject's records in `only` (all without it) will
+    /// do: read and decided here, written by `ErasurePlan::apply` in the
+    /// caller's transaction.
+    pub(super) async fn plan_erasure(
+        &self,
+        t: &TenantCtx,
+        subject: Uuid,
+        only: Option<&HashSet<Uuid>>,
+    ) -> Result<ErasurePlan> {
         let tenant = t.id;
         let (exists, rows) = self
             .store
@@ -107,36 +131,55 @@ impl Vault {
                 }
             }
         }
-        let kept: Vec<Kept> = kept.into_values().collect();
-        let (records_deleted, records_anonymised) = (deletes.len() as u64, anonymised.len() as u64);
-        let done = self
-            .write_recorded(move |db, d| {
-                for (a, version) in &anonymised {
-                    queries::insert_anonymised(db, tenant, a)?;
-                    queries::delete_record_at(db, tenant, subject, a.id, *version)?;
-                }
-                for (id, version) in &deletes {
-                    queries::delete_record_at(db, tenant, subject, *id, *version)?;
-                }
-                let recipients_notified = queries::queue_recipient_notices(db, tenant, subject, "erasure", now)?;
-                let subject_erased = queries::count_records_of_subject(db, tenant, subject)? == 0;
-                if subject_erased {
-                    queries::delete_subject(db, tenant, subject)?;
-                }
-                let done = Erasure { records_deleted, records_anonymised, kept, subject_erased, recipients_notified };
-                d.detail = Some(format!("{}{}", d.detail.take().map(|s| s + " ").unwrap_or_default(), done.summary()));
-                Ok(done)
-            })
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => ServiceError::NotFound("subject"),
-                StoreError::Stale => {
-                    ServiceError::Conflict("a record of the subject changed during the erasure; try again")
-                }
-                e => e.into(),
-            })?;
-        self.store.erased();
-        Ok(done)
+        Ok(ErasurePlan { deletes, anonymised, kept: kept.into_values().collect(), now })
+    }
+}
+
+/// An erasure decided, not yet written.
+pub(super) struct ErasurePlan {
+    deletes: Vec<(Uuid, i64)>,
+    anonymised: Vec<(AnonymisedRow, i64)>,
+    kept: Vec<Kept>,
+    now: i64,
+}
+
+impl ErasurePlan {
+    /// Writes the erasure: anonymised rows in, records out (each only at
+    /// the version read: else `Stale`), Art. 19 notices queued, and the
+    /// subject with its key gone when no record remains.
+    pub(super) fn apply(
+        self,
+        db: &mut dyn Db,
+        tenant: Uuid,
+        subject: Uuid,
+    ) -> std::result::Result<Erasure, StoreError> {
+        for (a, version) in &self.anonymised {
+            queries::insert_anonymised(db, tenant, a)?;
+            queries::delete_record_at(db, tenant, subject, a.id, *version)?;
+        }
+        for (id, version) in &self.deletes {
+            queries::delete_record_at(db, tenant, subject, *id, *version)?;
+        }
+        let recipients_notified = queries::queue_recipient_notices(db, tenant, subject, "erasure", self.now)?;
+        let subject_erased = queries::count_records_of_subject(db, tenant, subject)? == 0;
+        if subject_erased {
+            queries::delete_subject(db, tenant, subject)?;
+        }
+        Ok(Erasure {
+            records_deleted: self.deletes.len() as u64,
+            records_anonymised: self.anonymised.len() as u64,
+            kept: self.kept,
+            subject_erased,
+            recipients_notified,
+        })
+    }
+}
+
+pub(super) fn erasure_error(e: StoreError) -> ServiceError {
+    match e {
+        StoreError::NotFound => ServiceError::NotFound("subject"),
+        StoreError::Stale => ServiceError::Conflict("a record of the subject changed during the erasure; try again"),
+        e => e.into(),
     }
 }
 

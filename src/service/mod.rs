@@ -14,6 +14,7 @@
 pub mod access_report;
 pub mod approvals;
 pub mod audit;
+pub mod consent;
 pub mod erasure;
 pub mod identity;
 pub mod kernel;

@@ -158,6 +158,7 @@ async fn authorisation_matrix_every_route_every_role(b: Backend) {
                 // Required query parameters, valid, so that the rule decides.
                 "/v1/audit/proofs/inclusion" => "?seq=0&tree_size=1",
                 "/v1/audit/proofs/consistency" => "?first=1&second=2",
+                "/v1/tenants/{tenant}/subjects/{subject}/may" => "?purpose=invoicing",
                 _ => "",
             }
     };

@@ -247,3 +247,152 @@ async fn dsr6_an_objection_to_direct_marketing_blocks_every_marketing_purpose(b:
     assert_eq!((st, list.as_array().map(Vec::len)), (StatusCode::OK, Some(0)), "{list}");
 }
 both!(dsr6_an_objection_to_direct_marketing_blocks_every_marketing_purpose);
+
+fn newsletter_list() -> Value {
+    json!({
+        "name": "newsletter",
+        "purposes": ["newsletter"],
+        "direct_marketing": ["newsletter"],
+        "legal_basis": "consent",
+        "subject_categories": ["subscribers"],
+        "source": "the data subject (sign-up form)",
+        "retention": {"kind": "until_consent_withdrawn"},
+        "fields": [
+            {"name": "email", "type": "email", "category": "contact", "required": true, "identifier": true},
+            {"name": "name", "type": "string", "category": "identification"}
+        ]
+    })
+}
+
+const NOTICE: &str =
+    "Z oddajo e-naslova soglašam, da mi EximiTech pošilja e-novice. Soglasje lahko kadar koli prekličem.";
+
+async fn cons1_consent_given_checked_and_withdrawn(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("EximiTech", false).await;
+    s.collection(&t, customers()).await;
+    s.collection(&t, newsletter_list()).await;
+    let dpo = s.staff(&t, "dpo", "dpo").await;
+    let auditor = s.staff(&t, "auditor", "auditor").await;
+    let notices = format!("/v1/tenants/{t}/consent-notices");
+    let (st, p) = s.post(&notices, &dpo, json!({"purpose": "lottery", "text": "x"})).await;
+    assert_eq!((st, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("purpose")), "{p}");
+    let (st, n) = s.post(&notices, &dpo, json!({"purpose": "newsletter", "text": NOTICE})).await;
+    assert_eq!((st, n["version"].as_i64()), (StatusCode::CREATED, Some(1)), "{n}");
+    let sha: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(NOTICE.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    };
+    assert_eq!(n["sha256"], sha.as_str());
+    let (_, n2) = s.post(&notices, &dpo, json!({"purpose": "newsletter", "text": format!("{NOTICE} (2)")})).await;
+    assert_eq!(n2["version"], 2);
+    let (st, list) = s.get(&notices, &auditor).await;
+    assert_eq!((st, list.as_array().map(Vec::len)), (StatusCode::OK, Some(2)));
+
+    let shop = record(&s, &t, "customers", json!({"email": "ana@firma.si", "name": "Ana"})).await;
+    let sub = record(&s, &t, "newsletter", json!({"email": "ana@firma.si", "name": "Ana"})).await;
+    let sid = shop["subject_id"].as_str().unwrap();
+    assert_eq!(sub["subject_id"], sid);
+    let may = |p: &str| format!("/v1/tenants/{t}/subjects/{sid}/may?purpose={p}");
+    let (st, a) = s.get(&may("newsletter"), &s.admin).await;
+    assert_eq!((st, a["allowed"].as_bool()), (StatusCode::OK, Some(false)), "{a}");
+    assert!(a["reason"].as_str().unwrap().contains("no consent"), "{a}");
+    let (_, a) = s.get(&may("invoicing"), &s.admin).await;
+    assert_eq!((a["allowed"].as_bool(), a["basis"].as_str()), (Some(true), Some("contract")), "{a}");
+    let (st, _) = s.get(&may("lottery"), &s.admin).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Given: to a notice that exists, with the double opt-in as evidence.
+    let consents = format!("/v1/tenants/{t}/subjects/{sid}/consents");
+    let evidence = "double opt-in link confirmed 2026-12-01 10:02 from 192.0.2.7";
+    for (body, field) in [
+        (json!({"purpose": "newsletter", "given": true, "channel": "web form"}), "notice_version"),
+        (json!({"purpose": "newsletter", "given": true, "notice_version": 9, "channel": "web form"}), "notice_version"),
+        (json!({"purpose": "newsletter", "given": true, "notice_version": 1, "channel": " "}), "channel"),
+        (
+            json!({"purpose": "newsletter", "given": true, "notice_version": 1, "channel": "web", "expires_at": "2020-01-01T00:00:00Z"}),
+            "expires_at",
+        ),
+    ] {
+        let (st, p) = s.post(&consents, &s.admin, body).await;
+        assert_eq!((st, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{p}");
+    }
+    let (st, h) = s.get(&consents, &s.admin).await;
+    assert_eq!((st, h), (StatusCode::OK, json!([])), "bad input recorded nothing");
+    let body = json!({"purpose": "newsletter", "given": true, "notice_version": 1, "channel": "double opt-in", "evidence": evidence});
+    let (st, c) = s.post(&consents, &s.admin, body).await;
+    assert_eq!(st, StatusCode::CREATED, "{c}");
+    assert_eq!((c["consent"]["notice_sha256"].as_str(), c["erasure"].clone()), (Some(sha.as_str()), Value::Null));
+    let (_, a) = s.get(&may("newsletter"), &s.admin).await;
+    assert_eq!((a["allowed"].as_bool(), a["basis"].as_str()), (Some(true), Some("consent")), "{a}");
+    assert_eq!((a["consent_id"].clone(), a["notice_version"].as_i64()), (c["consent"]["id"].clone(), Some(1)));
+
+    // The mailing list: one answer per address, in order.
+    let bulk = format!("/v1/tenants/{t}/may");
+    let (st, r) = s
+        .post(&bulk, &s.admin, json!({"purpose": "newsletter", "emails": ["Ana@Firma.si", "bor@firma.si", "not mail"]}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!((r["checked"].as_u64(), r["allowed"].as_u64()), (Some(3), Some(1)), "{r}");
+    let res = r["results"].as_array().unwrap();
+    assert_eq!((res[0]["allowed"].as_bool(), res[0]["subject_id"].as_str()), (Some(true), Some(sid)));
+    assert!(res[1]["subject_id"].is_null() && res[1]["reason"].as_str().unwrap().contains("no consent"), "{r}");
+    assert_eq!(res[2]["reason"], "not an e-mail address");
+    let (st, _) = s.post(&bulk, &s.admin, json!({"purpose": "newsletter", "emails": []})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // An objection to direct marketing beats the consent.
+    let (_, l) = s
+        .post(
+            &format!("/v1/tenants/{t}/subjects/{sid}/limits"),
+            &dpo,
+            json!({"kind": "objection", "direct_marketing": true, "reason": "Art. 21(2)"}),
+        )
+        .await;
+    let (_, a) = s.get(&may("newsletter"), &s.admin).await;
+    assert_eq!(a["allowed"], false, "{a}");
+    assert!(a["reason"].as_str().unwrap().contains("direct marketing"), "{a}");
+    s.post(
+        &format!("/v1/tenants/{t}/subjects/{sid}/limits/{}/lift", l["id"].as_str().unwrap()),
+        &dpo,
+        json!({"reason": "withdrawn"}),
+    )
+    .await;
+
+    // Withdrawn: the newsletter record goes by its rule; the shop's, on a contract, stays.
+    let (st, w) = s
+        .post(&consents, &s.admin, json!({"purpose": "newsletter", "given": false, "channel": "unsubscribe link"}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{w}");
+    assert_eq!(
+        (w["erasure"]["records_deleted"].as_u64(), w["erasure"]["subject_erased"].as_bool()),
+        (Some(1), Some(false)),
+        "{w}"
+    );
+    let (st, _) = s
+        .get(&format!("/v1/tenants/{t}/collections/newsletter/records/{}", sub["id"].as_str().unwrap()), &s.admin)
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = s
+        .get(&format!("/v1/tenants/{t}/collections/customers/records/{}", shop["id"].as_str().unwrap()), &s.admin)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, a) = s.get(&may("newsletter"), &s.admin).await;
+    assert_eq!(a["allowed"], false);
+    assert!(a["reason"].as_str().unwrap().contains("withdrawn"), "{a}");
+    // The history keeps both events, the evidence opened for who may read it.
+    let (_, h) = s.get(&consents, &s.admin).await;
+    let h = h.as_array().unwrap();
+    assert_eq!(h.len(), 2);
+    assert_eq!((h[0]["given"].as_bool(), h[0]["evidence"].as_str()), (Some(true), Some(evidence)));
+    assert_eq!(h[1]["given"], false);
+    let (st, _) = s.get(&consents, &auditor).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "an auditor sees no evidence (personal data)");
+    // Events name purposes and outcomes, never the evidence or the addresses.
+    let ev = s.events("consent.record").await;
+    assert!(ev.iter().any(|e| e["event"]["detail"].as_str().unwrap_or("").contains("records_deleted=1")), "{ev:?}");
+    let all = format!("{:?}{:?}", ev, s.events("consent.may_bulk").await);
+    assert!(!all.contains("192.0.2.7") && !all.contains("firma.si"), "{all}");
+    assert!(s.verify_trail().await.ok());
+}
+both!(cons1_consent_given_checked_and_withdrawn);

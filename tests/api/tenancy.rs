@@ -37,6 +37,13 @@ pub fn body_for(path: &str) -> Value {
     } else if path.ends_with("/limits") {
         // Not a purpose: an allowed caller gets 422, so no limit is set on the shared subject.
         json!({"kind": "objection", "purposes": ["not-a-purpose"], "reason": "objects"})
+    } else if path.ends_with("/consent-notices") {
+        // Not a purpose: an allowed caller gets 422 and nothing is stored.
+        json!({"purpose": "not-a-purpose", "text": "t"})
+    } else if path.ends_with("/consents") {
+        json!({"purpose": "not-a-purpose", "given": false, "channel": "web"})
+    } else if path.ends_with("/may") {
+        json!({"purpose": "invoicing", "emails": ["m@x.si", "nobody@x.si"]})
     } else if path.ends_with("/lift") {
         json!({"reason": "verified"})
     } else if path.ends_with("/requests") {
@@ -103,7 +110,8 @@ async fn conf4_other_tenant_gets_404_everywhere(b: Backend) {
             .replace("{approval}", &uuid::Uuid::now_v7().to_string())
             .replace("{request}", &uuid::Uuid::now_v7().to_string())
             .replace("{limit}", &uuid::Uuid::now_v7().to_string())
-            .replace("{key}", &uuid::Uuid::now_v7().to_string());
+            .replace("{key}", &uuid::Uuid::now_v7().to_string())
+            + if tpl.ends_with("/may") && method == Method::GET { "?purpose=invoicing" } else { "" };
         for token in [&admin_a, &op_a] {
             let body =
                 (method == Method::POST || method == Method::PUT || method == Method::PATCH).then(|| body_for(&tpl));
