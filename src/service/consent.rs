@@ -85,7 +85,7 @@ impl Vault {
         for c in cols {
             let def: CollectionDef =
                 serde_json::from_str(&c.definition).map_err(|e| ServiceError::Internal(e.to_string()))?;
-            if def.purposes.iter().any(|q| *q == p) {
+            if def.purposes.contains(&p) {
                 serving.push(self.collection(tenant, &c.name).await?);
             }
         }
