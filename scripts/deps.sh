@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need besides Rust and PostgreSQL (scripts/pg.sh):
 # oathtool (Debian; the TOTP tests check codes with it) and schemathesis
-# (PyPI; the OpenAPI conformance run). Idempotent: installs only what is missing.
+# (PyPI; the OpenAPI conformance run), aiosmtpd (PyPI; a real SMTP server
+# on loopback for the e-mail tests). Idempotent: installs only what is missing.
 set -euo pipefail
 if ! command -v oathtool >/dev/null; then
   echo "installing oathtool from Debian's packages" >&2
@@ -11,4 +12,8 @@ fi
 if ! python3 -c 'import schemathesis' 2>/dev/null; then
   echo "installing schemathesis from PyPI" >&2
   python3 -m pip install -q --disable-pip-version-check "schemathesis==4.32.5"
+fi
+if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+  echo "installing aiosmtpd from PyPI (the Art. 19 notice tests send mail to it)" >&2
+  python3 -m pip install -q --disable-pip-version-check "aiosmtpd==1.4.6"
 fi

@@ -37,6 +37,13 @@ pub struct Config {
     /// Make a signed tree head this often when the log has grown (0: never
     /// on a schedule, only on demand and at shutdown).
     pub audit_head_seconds: u64,
+    /// The SMTP relay of varuh's mail (notices to recipients, reminders):
+    /// `smtp://[user:pass@]host:port[?tls=required]` or `smtps://…`.
+    pub smtp_url: Option<String>,
+    /// The sender address of varuh's mail.
+    pub smtp_from: String,
+    /// Send due notices (Art. 19, reminders) this often (0: never).
+    pub notify_seconds: u64,
     /// The security policy (TOML, see `examples/policies/`) of tenants and
     /// system staff that have none stored; default: the recommended policy.
     pub policy_file: Option<PathBuf>,
@@ -63,6 +70,9 @@ impl Default for Config {
             audit_publish_file: None,
             audit_publish_webhook: None,
             audit_head_seconds: 60,
+            smtp_url: None,
+            smtp_from: "varuh@localhost".into(),
+            notify_seconds: 5,
             policy_file: None,
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
@@ -160,6 +170,15 @@ impl Config {
         if let Some(v) = var("AUDIT_HEAD_SECONDS") {
             self.audit_head_seconds = num("AUDIT_HEAD_SECONDS", v)?;
         }
+        if let Some(v) = var("SMTP_URL") {
+            self.smtp_url = Some(v);
+        }
+        if let Some(v) = var("SMTP_FROM") {
+            self.smtp_from = v;
+        }
+        if let Some(v) = var("NOTIFY_SECONDS") {
+            self.notify_seconds = num("NOTIFY_SECONDS", v)?;
+        }
         Ok(())
     }
 
@@ -187,6 +206,8 @@ impl Config {
         if !matches!(self.log_format.as_str(), "text" | "json") {
             anyhow::bail!("log_format must be text or json");
         }
+        crate::outbound::Mailer::new(self.smtp_url.as_deref().unwrap_or("smtp://localhost"), &self.smtp_from)
+            .map_err(|e| anyhow::anyhow!(e))?;
         if let Some(u) = &self.audit_publish_webhook {
             crate::audit::publish::check_webhook(u).map_err(|e| anyhow::anyhow!(e))?;
         }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod http;
+pub mod outbound;
 pub mod service;
 pub mod setup;
 pub mod store;

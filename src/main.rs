@@ -199,6 +199,7 @@ async fn main() -> anyhow::Result<()> {
             println!("  listen         = {}", cfg.listen);
             println!("  tls            = {}", if cfg.tls_cert.is_some() { "on" } else { "off (loopback only)" });
             println!("  max_body_bytes = {}", cfg.max_body_bytes);
+            println!("  smtp           = {}", if cfg.smtp_url.is_some() { "on (URL hidden)" } else { "off" });
             Ok(())
         }
         Command::Audit { action: AuditAction::Verify { export, published, key } } => {

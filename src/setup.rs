@@ -88,8 +88,13 @@ pub async fn open(cfg: &Config, create: Create, clock: Clock) -> anyhow::Result<
             audit_origin: cfg.audit_origin.clone(),
             audit_publish_file: cfg.audit_publish_file.clone(),
             audit_publish_webhook: cfg.audit_publish_webhook.clone(),
+            smtp_url: cfg.smtp_url.clone(),
+            smtp_from: cfg.smtp_from.clone(),
         },
     );
+    if cfg.notify_seconds > 0 {
+        Vault::notices_on_schedule(&vault, std::time::Duration::from_secs(cfg.notify_seconds));
+    }
     if cfg.audit_head_seconds > 0 {
         Vault::heads_on_schedule(&vault, std::time::Duration::from_secs(cfg.audit_head_seconds));
     }

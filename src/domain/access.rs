@@ -196,6 +196,10 @@ actions! {
     ConsentHistory = "consent.history", Tenant, DATA, Some(Op::Read), false, "read a subject's consent events with their evidence";
     MayI = "consent.may", Tenant, DATA, Some(Op::Read), false, "may a purpose be applied to a subject now? (consent, basis, restriction, objection)";
     MayIBulk = "consent.may_bulk", Tenant, DATA, Some(Op::Read), false, "\"may I?\" for a mailing list of e-mail addresses";
+    RecipientCreate = "recipient.create", Tenant, DPO, None, false, "add a recipient (with the contacts notices go to) to the register";
+    RecipientList = "recipient.list", Tenant, PEOPLE, None, false, "list the tenant's recipients";
+    DisclosureRecord = "disclosure.record", Tenant, DATA, Some(Op::Export), false, "record a disclosure of subjects' data to a recipient";
+    SubjectDisclosures = "subject.disclosures", Tenant, RIGHTS, None, false, "a subject's disclosures and the Art. 19 notices owed to their recipients";
     RecordCreate = "record.create", Tenant, DATA, Some(Op::Write), false, "store a record";
     RecordRead = "record.read", Tenant, DATA, Some(Op::Read), false, "read a record";
     RecordList = "record.list", Tenant, DATA, Some(Op::Read), false, "read a page of a collection's records";

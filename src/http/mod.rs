@@ -101,6 +101,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::rights::record_consent, routes::rights::consent_history))
         .routes(routes!(routes::rights::may_i))
         .routes(routes!(routes::rights::may_i_bulk))
+        .routes(routes!(routes::rights::create_recipient, routes::rights::list_recipients))
+        .routes(routes!(routes::rights::record_disclosure))
+        .routes(routes!(routes::rights::subject_disclosures))
         .routes(routes!(routes::records::split_subject))
         .routes(routes!(routes::records::get_subject, routes::records::erase_subject))
         .routes(routes!(routes::records::subject_records))
@@ -192,6 +195,10 @@ pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
     ("get", "/v1/tenants/{tenant}/subjects/{subject}/consents", Some(Action::ConsentHistory)),
     ("get", "/v1/tenants/{tenant}/subjects/{subject}/may", Some(Action::MayI)),
     ("post", "/v1/tenants/{tenant}/may", Some(Action::MayIBulk)),
+    ("post", "/v1/tenants/{tenant}/recipients", Some(Action::RecipientCreate)),
+    ("get", "/v1/tenants/{tenant}/recipients", Some(Action::RecipientList)),
+    ("post", "/v1/tenants/{tenant}/disclosures", Some(Action::DisclosureRecord)),
+    ("get", "/v1/tenants/{tenant}/subjects/{subject}/disclosures", Some(Action::SubjectDisclosures)),
     ("post", "/v1/tenants/{tenant}/subjects/{subject}/split", Some(Action::SubjectSplit)),
     ("get", "/v1/tenants/{tenant}/subjects/{subject}", Some(Action::SubjectRead)),
     ("delete", "/v1/tenants/{tenant}/subjects/{subject}", Some(Action::SubjectErase)),

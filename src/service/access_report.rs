@@ -1,9 +1,9 @@
 //! The access report (Art. 15, DSR-2): everything about one subject across
 //! all collections in one document — the values, and for each collection
 //! its purposes, legal basis, data categories, retention, recipients,
-//! transfers and source — with the rights the subject has. The JSON form;
-//! a person-readable PDF and the disclosures made come with the rest of
-//! the DSR capability.
+//! transfers and source — with the disclosures actually made, the
+//! subject's consents and the restrictions and objections in force, and the
+//! rights the subject has.
 
 use super::records::{masked, read_fields, RecordView, SubjectInfo};
 use super::{Actor, Result, ServiceError, Vault};
@@ -25,6 +25,12 @@ pub struct AccessReport {
     pub sections: Vec<Section>,
     /// The subject's rights, each with its article.
     pub rights: Vec<&'static str>,
+    /// The disclosures actually made (with the collection's name).
+    pub disclosures: Vec<(queries::DisclosureRow, String)>,
+    /// Consent given and withdrawn, oldest first (evidence left sealed).
+    pub consents: Vec<queries::ConsentRow>,
+    /// Restrictions and objections in force.
+    pub limits: Vec<queries::LimitRow>,
 }
 
 /// Where the subject may complain (Art. 77).
@@ -77,12 +83,15 @@ impl Vault {
                     Some(r) => Some(self.request_to_act_on(tenant, r, subject).await?),
                     None => None,
                 };
-                let (s, rows) = self
+                let (s, rows, disclosed, consents, limits) = self
                     .store
                     .read(move |db| {
                         Ok((
                             queries::get_subject(db, tenant, subject)?,
                             queries::records_of_subject(db, tenant, subject)?,
+                            queries::disclosures_of_subject(db, tenant, subject)?,
+                            queries::consents_of_subject(db, tenant, subject)?,
+                            queries::limits_of_subject(db, tenant, subject, true)?,
                         ))
                     })
                     .await?;
@@ -101,6 +110,13 @@ impl Vault {
                     }
                 }
                 sections.sort_by(|a, b| a.def.name.cmp(&b.def.name));
+                let disclosures = disclosed
+                    .into_iter()
+                    .map(|d| {
+                        let n = names.get(&d.collection_id).cloned().unwrap_or_default();
+                        (d, n)
+                    })
+                    .collect();
                 let rights = rights(&sections);
                 if let Some(v) = answering {
                     let views: Vec<&RecordView> = sections.iter().flat_map(|s| s.records.iter()).collect();
@@ -114,6 +130,9 @@ impl Vault {
                     generated_at: self.clock.now_ms(),
                     sections,
                     rights,
+                    disclosures,
+                    consents,
+                    limits,
                 })
             },
             |r, d| {

@@ -15,6 +15,7 @@ pub mod access_report;
 pub mod approvals;
 pub mod audit;
 pub mod consent;
+pub mod disclosures;
 pub mod erasure;
 pub mod identity;
 pub mod kernel;
@@ -167,6 +168,9 @@ pub struct Settings {
     pub audit_origin: String,
     pub audit_publish_file: Option<std::path::PathBuf>,
     pub audit_publish_webhook: Option<String>,
+    /// The SMTP relay and sender of varuh's mail (`outbound::Mailer`).
+    pub smtp_url: Option<String>,
+    pub smtp_from: String,
 }
 
 impl Default for Settings {
@@ -176,6 +180,8 @@ impl Default for Settings {
             audit_origin: "varuh.local/audit".into(),
             audit_publish_file: None,
             audit_publish_webhook: None,
+            smtp_url: None,
+            smtp_from: "varuh@localhost".into(),
         }
     }
 }
@@ -216,6 +222,8 @@ pub struct Vault {
     /// 1 + the largest tree size published outside the database (0: none yet).
     pub(crate) published: std::sync::atomic::AtomicU64,
     pub(crate) publishing: tokio::sync::Mutex<()>,
+    /// The SMTP relay, if one is configured (`settings.smtp_url`).
+    pub(crate) mailer: Option<crate::outbound::Mailer>,
 }
 
 impl Vault {
@@ -224,7 +232,16 @@ impl Vault {
         let appender: Arc<std::sync::Mutex<crate::audit::Appender>> = Arc::default();
         store.set_hook(Arc::new(crate::audit::TxHook(appender.clone())));
         let signer = master.audit_signer();
+        let mailer =
+            settings.smtp_url.as_deref().and_then(|u| match crate::outbound::Mailer::new(u, &settings.smtp_from) {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    tracing::error!(error = %e, "no e-mail can be sent");
+                    None
+                }
+            });
         Arc::new(Vault {
+            mailer,
             appender,
             queue: Default::default(),
             record_reads: crate::store::batch::ReadBatcher::new(queries::get_records_batch),

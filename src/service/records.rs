@@ -810,6 +810,11 @@ impl Vault {
                         queries::delete_attributes_of_record(db, tenant, id)?;
                         queries::insert_identifiers(db, tenant, sid, &idents)?;
                         queries::insert_attributes(db, tenant, sid, &attrs)?;
+                        // Art. 19: recipients of the subject's data are told of the rectification.
+                        let told = queries::queue_recipient_notices(db, tenant, sid, "rectification", now)?;
+                        if !told.is_empty() {
+                            d.detail = Some(format!("{}recipients_notified={}", prefix(d), told.len()));
+                        }
                         Ok(())
                     })
                 })

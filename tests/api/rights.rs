@@ -327,6 +327,13 @@ async fn cons1_consent_given_checked_and_withdrawn(b: Backend) {
     assert_eq!((a["allowed"].as_bool(), a["basis"].as_str()), (Some(true), Some("consent")), "{a}");
     assert_eq!((a["consent_id"].clone(), a["notice_version"].as_i64()), (c["consent"]["id"].clone(), Some(1)));
 
+    let (_, rep) = s.get(&format!("/v1/tenants/{t}/subjects/{sid}/access-report"), &dpo).await;
+    assert_eq!(
+        (rep["consents"][0]["purpose"].as_str(), rep["consents"][0]["given"].as_bool()),
+        (Some("newsletter"), Some(true)),
+        "{rep}"
+    );
+    assert!(!rep.to_string().contains("192.0.2.7"), "the evidence stays sealed in the report");
     // The mailing list: one answer per address, in order.
     let bulk = format!("/v1/tenants/{t}/may");
     let (st, r) = s
@@ -396,3 +403,127 @@ async fn cons1_consent_given_checked_and_withdrawn(b: Backend) {
     assert!(s.verify_trail().await.ok());
 }
 both!(cons1_consent_given_checked_and_withdrawn);
+
+/// Polls the subject's notices until none is pending (at most ~20 s).
+async fn notices_settled(s: &TestServer, t: &str, sid: &str, n: usize) -> Value {
+    let url = format!("/v1/tenants/{t}/subjects/{sid}/disclosures");
+    for _ in 0..200 {
+        let (_, d) = s.get(&url, &s.admin).await;
+        let notices = d["notices"].as_array().unwrap();
+        if notices.len() >= n && notices.iter().all(|x| x["state"] != "pending" || x["attempts"].as_i64() > Some(0)) {
+            return d;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the notices of {sid} did not settle");
+}
+
+async fn disc1_disclosures_and_art19_notices_by_webhook_and_email(b: Backend) {
+    let smtp = crate::support::Smtp::start().await;
+    let hook = crate::support::Hook::start().await;
+    let port = smtp.port;
+    let s = TestServer::start_with(b, |c| {
+        c.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+        c.smtp_from = "dpo@ham.si".into();
+        c.notify_seconds = 1;
+    })
+    .await;
+    let t = s.tenant("Ham d.o.o.", false).await;
+    s.collection(&t, customers()).await;
+    let dpo = s.staff(&t, "dpo", "dpo").await;
+    let recipients = format!("/v1/tenants/{t}/recipients");
+    for (body, field) in [
+        (json!({"name": "courier", "description": "parcels", "webhook": "ftp://x"}), "webhook"),
+        (json!({"name": "courier", "description": "parcels", "email": "not mail"}), "email"),
+        (json!({"name": "courier", "description": "parcels"}), "email"),
+        (json!({"name": "Courier Inc", "description": "parcels", "email": "a@b.si"}), "name"),
+    ] {
+        let (st, p) = s.post(&recipients, &dpo, body).await;
+        assert_eq!((st, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{p}");
+    }
+    let courier = json!({"name": "courier", "description": "Parcel delivery", "email": "privacy@courier.si", "webhook": hook.url});
+    let (st, r) = s.post(&recipients, &dpo, courier.clone()).await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    let (st, _) = s.post(&recipients, &dpo, courier).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    let dead = format!("http://127.0.0.1:{}/gone", crate::support::free_port());
+    s.post(&recipients, &dpo, json!({"name": "printer", "description": "Prints labels", "webhook": dead})).await;
+    let (_, list) = s.get(&recipients, &dpo).await;
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(list[0]["email"], "privacy@courier.si");
+
+    let a = record(&s, &t, "customers", json!({"email": "mojca@kos.si", "name": "Mojca"})).await;
+    let sid = a["subject_id"].as_str().unwrap().to_string();
+    let disclose = format!("/v1/tenants/{t}/disclosures");
+    let ok = json!({"recipient": "courier", "collection": "customers", "fields": ["name", "email"], "purpose": "order fulfilment", "subject_ids": [sid]});
+    for (patch, field) in [
+        (json!({"recipient": "nobody"}), "recipient"),
+        (json!({"fields": ["shoe"]}), "fields[0]"),
+        (json!({"purpose": "marketing"}), "purpose"),
+        (json!({"subject_ids": [uuid::Uuid::now_v7().to_string()]}), "subjects[0]"),
+    ] {
+        let mut body = ok.clone();
+        for (k, v) in patch.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (st, p) = s.post(&disclose, &s.admin, body).await;
+        assert_eq!((st, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{p}");
+    }
+    let (_, d) = s.get(&format!("/v1/tenants/{t}/subjects/{sid}/disclosures"), &dpo).await;
+    assert_eq!(d["disclosures"], json!([]), "bad input recorded nothing");
+    let (st, n) = s.post(&disclose, &s.admin, ok).await;
+    assert_eq!((st, n["recorded"].as_u64()), (StatusCode::CREATED, Some(1)), "{n}");
+    let (_, d) = s.get(&format!("/v1/tenants/{t}/subjects/{sid}/disclosures"), &dpo).await;
+    assert_eq!(d["recipients"], json!(["courier"]));
+    assert_eq!(
+        (d["disclosures"][0]["fields"].clone(), d["disclosures"][0]["basis"].as_str()),
+        (json!(["name", "email"]), Some("contract"))
+    );
+    // The access report names the disclosure actually made.
+    let (_, rep) = s.get(&format!("/v1/tenants/{t}/subjects/{sid}/access-report"), &dpo).await;
+    assert_eq!(rep["disclosures"][0]["recipient"], "courier", "{rep}");
+    assert_eq!(rep["disclosures"][0]["purpose"], "order fulfilment");
+
+    // Rectified: the courier is told by webhook and by e-mail, each time recorded.
+    let rec = format!("/v1/tenants/{t}/collections/customers/records/{}", a["id"].as_str().unwrap());
+    let (st, _) =
+        s.call(reqwest::Method::PATCH, &rec, Some(&s.admin), Some(json!({"data": {"name": "Mojca Kos"}}))).await;
+    assert_eq!(st, StatusCode::OK);
+    let d = notices_settled(&s, &t, &sid, 1).await;
+    let n0 = &d["notices"][0];
+    assert_eq!((n0["event"].as_str(), n0["state"].as_str()), (Some("rectification"), Some("sent")), "{d}");
+    assert!(n0["webhook_at"].is_string() && n0["email_at"].is_string(), "{d}");
+    let got = hook.bodies.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!((got[0]["event"].as_str(), got[0]["subject_id"].as_str()), (Some("rectification"), Some(sid.as_str())));
+    assert_eq!(got[0]["controller"], "Ham d.o.o.");
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0].contains("privacy@courier.si") && mails[0].contains("dpo@ham.si"), "{}", mails[0]);
+    assert!(mails[0].contains(&sid) && mails[0].contains("Art. 19"), "{}", mails[0]);
+    assert!(!mails[0].contains("Mojca"), "the notice holds no personal value: {}", mails[0]);
+
+    // Disclosed to a recipient that cannot be reached: the erasure still
+    // answers, and the notice stays on record with its error, retried.
+    s.post(&disclose, &s.admin, json!({"recipient": "printer", "collection": "customers", "fields": ["name"], "purpose": "order fulfilment", "subject_ids": [sid]})).await;
+    let (st, e) = s.delete(&format!("/v1/tenants/{t}/subjects/{sid}"), &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{e}");
+    assert_eq!(e["recipients_notified"], json!(["courier", "printer"]));
+    let d = notices_settled(&s, &t, &sid, 3).await;
+    let by = |r: &str| {
+        d["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["recipient"] == r && n["event"] == "erasure")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by("courier")["state"], "sent", "{d}");
+    let p = by("printer");
+    assert_eq!(p["state"], "pending", "{d}");
+    assert!(p["last_error"].as_str().unwrap().contains("cannot reach"), "{p}");
+    assert!(hook.bodies.lock().unwrap().iter().any(|b| b["event"] == "erasure"));
+    assert_eq!(smtp.messages().len(), 2);
+}
+both!(disc1_disclosures_and_art19_notices_by_webhook_and_email);

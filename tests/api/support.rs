@@ -457,3 +457,85 @@ impl Drop for Proc {
         let _ = self.child.wait();
     }
 }
+
+/// A real SMTP server on loopback (aiosmtpd from PyPI, scripts/deps.sh)
+/// delivering into a maildir; killed on drop.
+pub struct Smtp {
+    child: std::process::Child,
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Smtp {
+    pub async fn start() -> Smtp {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut child = std::process::Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(dir.path().join("box"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 -m aiosmtpd (scripts/deps.sh installs it)");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return Smtp { child, port, dir };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the SMTP server did not start");
+    }
+
+    /// Every message delivered so far, as raw text.
+    pub fn messages(&self) -> Vec<String> {
+        let Ok(rd) = std::fs::read_dir(self.dir.path().join("box").join("new")) else {
+            return Vec::new();
+        };
+        rd.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok()).collect()
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A webhook receiver on loopback: every body POSTed to it, kept.
+pub struct Hook {
+    pub url: String,
+    pub bodies: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Hook {
+    pub async fn start() -> Hook {
+        let bodies: std::sync::Arc<std::sync::Mutex<Vec<Value>>> = Default::default();
+        let keep = bodies.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |body: String| {
+                let keep = keep.clone();
+                async move {
+                    keep.lock().unwrap().push(serde_json::from_str(&body).unwrap_or(Value::String(body)));
+                    "ok"
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Hook { url, bodies, task }
+    }
+}
+
+impl Drop for Hook {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -44,6 +44,11 @@ pub fn body_for(path: &str) -> Value {
         json!({"purpose": "not-a-purpose", "given": false, "channel": "web"})
     } else if path.ends_with("/may") {
         json!({"purpose": "invoicing", "emails": ["m@x.si", "nobody@x.si"]})
+    } else if path.ends_with("/recipients") {
+        // A bad webhook: an allowed caller gets 422 and nothing is stored.
+        json!({"name": "courier", "description": "parcels", "webhook": "ftp://x"})
+    } else if path.ends_with("/disclosures") {
+        json!({"recipient": "nobody", "collection": "customers", "fields": ["email"], "purpose": "invoicing", "subject_ids": [uuid::Uuid::now_v7().to_string()]})
     } else if path.ends_with("/lift") {
         json!({"reason": "verified"})
     } else if path.ends_with("/requests") {

@@ -36,6 +36,41 @@ pub struct AccessReportOut {
     pub collections: Vec<SectionOut>,
     pub rights: Vec<String>,
     pub complaint: String,
+    /// Every disclosure of the subject's data to a recipient.
+    pub disclosures: Vec<ReportDisclosure>,
+    /// Consent given and withdrawn, oldest first.
+    pub consents: Vec<ReportConsent>,
+    /// Restrictions and objections in force.
+    pub limits: Vec<ReportLimit>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReportDisclosure {
+    pub recipient: String,
+    pub collection: String,
+    pub fields: Vec<String>,
+    pub purpose: String,
+    pub basis: String,
+    pub disclosed_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReportConsent {
+    pub purpose: String,
+    pub given: bool,
+    pub notice_version: Option<i64>,
+    pub channel: String,
+    pub at: String,
+    pub expires_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReportLimit {
+    /// `restriction` or `objection`.
+    pub kind: String,
+    pub purposes: Vec<String>,
+    pub direct_marketing: bool,
+    pub since: String,
 }
 
 fn report_out(r: AccessReport) -> AccessReportOut {
@@ -67,6 +102,40 @@ fn report_out(r: AccessReport) -> AccessReportOut {
             .collect(),
         rights: r.rights.into_iter().map(str::to_string).collect(),
         complaint: COMPLAINT.to_string(),
+        disclosures: r
+            .disclosures
+            .into_iter()
+            .map(|(d, collection)| ReportDisclosure {
+                recipient: d.recipient,
+                collection,
+                fields: serde_json::from_str(&d.fields).unwrap_or_default(),
+                purpose: d.purpose,
+                basis: d.basis,
+                disclosed_at: time(d.disclosed_at),
+            })
+            .collect(),
+        consents: r
+            .consents
+            .into_iter()
+            .map(|c| ReportConsent {
+                purpose: c.purpose,
+                given: c.given,
+                notice_version: c.notice_version,
+                channel: c.channel,
+                at: time(c.recorded_at),
+                expires_at: c.expires_at.map(time),
+            })
+            .collect(),
+        limits: r
+            .limits
+            .into_iter()
+            .map(|l| ReportLimit {
+                kind: l.kind,
+                purposes: serde_json::from_str(&l.purposes).unwrap_or_default(),
+                direct_marketing: l.direct_marketing,
+                since: time(l.set_at),
+            })
+            .collect(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The subject's rights beyond the register: restriction and objection
 //! (limits on a subject's processing), consent notices and events, and
-//! "may I?" for one subject or a mailing list.
+//! "may I?" for one subject or a mailing list; recipients, disclosures and
+//! the Art. 19 notices owed.
 
 use super::records::{erased_out, Erased};
 use crate::domain::limits::LimitKind;
@@ -9,6 +10,7 @@ use crate::http::extract::{Auth, Body, Bulk, Params};
 use crate::http::problem::{ApiResult, Problem};
 use crate::http::{path_id, time, AppState};
 use crate::service::consent::{Answer, ConsentView, NewConsent};
+use crate::service::disclosures::{Contact, NewDisclosure, RecipientView};
 use crate::service::limits::NewLimit;
 use crate::store::queries::{ConsentNoticeRow, LimitRow};
 use axum::extract::{Path, State};
@@ -402,5 +404,219 @@ pub async fn may_i_bulk(
         checked: v.len(),
         allowed,
         results: v.into_iter().map(answer_out).collect(),
+    }))
+}
+
+// ---- recipients and disclosures --------------------------------------------------
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecipientIn {
+    /// A short name (`courier`, `mailerlite`): what disclosures name.
+    #[schema(min_length = 1, max_length = 64)]
+    pub name: String,
+    /// Who the recipient is and what it receives.
+    #[schema(min_length = 1, max_length = 2000)]
+    pub description: String,
+    /// Where Art. 19 notices are e-mailed.
+    #[serde(default)]
+    #[schema(format = Email)]
+    pub email: Option<String>,
+    /// Where Art. 19 notices are POSTed (JSON).
+    #[serde(default)]
+    #[schema(pattern = "^https?://")]
+    pub webhook: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecipientOut {
+    pub name: String,
+    pub description: String,
+    pub email: Option<String>,
+    pub webhook: Option<String>,
+    pub created_at: String,
+}
+
+fn recipient_out(r: RecipientView) -> RecipientOut {
+    RecipientOut {
+        name: r.name,
+        description: r.description,
+        email: r.contact.email,
+        webhook: r.contact.webhook,
+        created_at: time(r.created_at),
+    }
+}
+
+/// Adds a recipient to the tenant's register.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/recipients", tag = "disclosures", security(("bearer" = [])), request_body = RecipientIn,
+    params(("tenant" = String, Path, description = "Tenant id")),
+    responses((status = 201, body = RecipientOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_recipient(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+    Body(b): Body<RecipientIn>,
+) -> ApiResult<(StatusCode, Json<RecipientOut>)> {
+    let t = path_id(&tenant, "tenant")?;
+    let contact = Contact { email: b.email, webhook: b.webhook };
+    let r = s.vault.create_recipient(&a.actor, t, &b.name, &b.description, contact).await?;
+    Ok((StatusCode::CREATED, Json(recipient_out(r))))
+}
+
+/// The tenant's recipients.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/recipients", tag = "disclosures", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id")),
+    responses((status = 200, body = Vec<RecipientOut>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn list_recipients(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+) -> ApiResult<Json<Vec<RecipientOut>>> {
+    let t = path_id(&tenant, "tenant")?;
+    Ok(Json(s.vault.list_recipients(&a.actor, t).await?.into_iter().map(recipient_out).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisclosureIn {
+    /// A recipient of the register.
+    #[schema(min_length = 1, max_length = 64)]
+    pub recipient: String,
+    #[schema(min_length = 1, max_length = 64)]
+    pub collection: String,
+    /// The fields disclosed.
+    #[schema(min_items = 1)]
+    pub fields: Vec<String>,
+    /// One of the collection's purposes.
+    #[schema(min_length = 1, max_length = 200)]
+    pub purpose: String,
+    /// Default: the collection's legal basis.
+    #[serde(default)]
+    pub basis: Option<LegalBasis>,
+    /// The subjects whose data was disclosed (1-10,000).
+    #[schema(min_items = 1, max_items = 10000)]
+    pub subject_ids: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DisclosureRecorded {
+    pub recorded: usize,
+}
+
+/// Records a disclosure of subjects' data to a recipient (DISC-1).
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/disclosures", tag = "disclosures", security(("bearer" = [])), request_body = DisclosureIn,
+    params(("tenant" = String, Path, description = "Tenant id")),
+    responses((status = 201, body = DisclosureRecorded), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
+pub async fn record_disclosure(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+    Bulk(b): Bulk<DisclosureIn>,
+) -> ApiResult<(StatusCode, Json<DisclosureRecorded>)> {
+    let t = path_id(&tenant, "tenant")?;
+    let subjects = b
+        .subject_ids
+        .iter()
+        .enumerate()
+        .map(|(i, s)| s.parse().map_err(|_| Problem::invalid(format!("subject_ids[{i}]"), "is not a subject id")))
+        .collect::<Result<Vec<uuid::Uuid>, Problem>>()?;
+    let new = NewDisclosure {
+        recipient: b.recipient,
+        collection: b.collection,
+        fields: b.fields,
+        purpose: b.purpose,
+        basis: b.basis,
+        subjects,
+    };
+    let n = s.vault.record_disclosure(&a.actor, t, new).await?;
+    Ok((StatusCode::CREATED, Json(DisclosureRecorded { recorded: n })))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DisclosureOut {
+    pub id: String,
+    pub recipient: String,
+    pub collection: String,
+    pub fields: Vec<String>,
+    pub purpose: String,
+    pub basis: String,
+    pub disclosed_at: String,
+    pub recorded_by: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NoticeSent {
+    pub id: String,
+    pub recipient: String,
+    /// `rectification`, `erasure` or `restriction`.
+    pub event: String,
+    pub created_at: String,
+    pub webhook_at: Option<String>,
+    pub email_at: Option<String>,
+    /// `sent`, `pending`, or `failed` (given up after its tries).
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SubjectDisclosuresOut {
+    pub disclosures: Vec<DisclosureOut>,
+    /// Who has received the subject's data (what the subject can be told).
+    pub recipients: Vec<String>,
+    /// The Art. 19 notices owed to them, and when each was sent.
+    pub notices: Vec<NoticeSent>,
+}
+
+/// A subject's disclosures, its recipients and the Art. 19 notices owed.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/subjects/{subject}/disclosures", tag = "disclosures", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id"), ("subject" = String, Path, description = "Subject id")),
+    responses((status = 200, body = SubjectDisclosuresOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn subject_disclosures(
+    State(s): State<AppState>,
+    a: Auth,
+    Path((tenant, subject)): Path<(String, String)>,
+) -> ApiResult<Json<SubjectDisclosuresOut>> {
+    let (t, sid) = (path_id(&tenant, "tenant")?, path_id(&subject, "subject")?);
+    let v = s.vault.subject_disclosures(&a.actor, t, sid).await?;
+    let mut recipients: Vec<String> = v.disclosures.iter().map(|(d, _)| d.recipient.clone()).collect();
+    recipients.sort();
+    recipients.dedup();
+    Ok(Json(SubjectDisclosuresOut {
+        disclosures: v
+            .disclosures
+            .into_iter()
+            .map(|(d, collection)| DisclosureOut {
+                id: d.id.to_string(),
+                recipient: d.recipient,
+                collection,
+                fields: serde_json::from_str(&d.fields).unwrap_or_default(),
+                purpose: d.purpose,
+                basis: d.basis,
+                disclosed_at: time(d.disclosed_at),
+                recorded_by: d.recorded_by,
+            })
+            .collect(),
+        recipients,
+        notices: v
+            .notices
+            .into_iter()
+            .map(|n| NoticeSent {
+                id: n.id.to_string(),
+                recipient: n.recipient,
+                event: n.event,
+                created_at: time(n.created_at),
+                webhook_at: n.webhook_at.map(time),
+                email_at: n.email_at.map(time),
+                state: match (n.done, n.last_error.is_some()) {
+                    (true, false) => "sent",
+                    (true, true) => "failed",
+                    _ => "pending",
+                }
+                .into(),
+                attempts: n.attempts,
+                last_error: n.last_error,
+            })
+            .collect(),
     }))
 }

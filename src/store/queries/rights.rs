@@ -561,6 +561,7 @@ pub struct RecipientNoticeRow {
     pub email_at: Option<i64>,
     pub done: bool,
     pub attempts: i64,
+    pub next_at: i64,
     pub last_error: Option<String>,
 }
 
@@ -577,41 +578,52 @@ fn recipient_notice(r: &Row) -> Result<RecipientNoticeRow, StoreError> {
         done: r.bool(8)?,
         attempts: r.i64(9)?,
         last_error: r.opt_text(10)?,
+        next_at: r.i64(11)?,
     })
 }
 
 pub fn insert_recipient_notice(db: &mut dyn Db, n: &RecipientNoticeRow) -> Result<(), StoreError> {
     db.exec(
-        "INSERT INTO recipient_notices (tenant_id, id, recipient, subject_id, event, created_at, webhook_at, email_at, done, attempts, last_error) \
-         VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, 0, 0, NULL)",
+        "INSERT INTO recipient_notices (tenant_id, id, recipient, subject_id, event, created_at, webhook_at, email_at, done, attempts, last_error, next_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, 0, 0, NULL, $6)",
         &[n.tenant_id.into(), n.id.into(), n.recipient.as_str().into(), n.subject_id.into(), n.event.as_str().into(), n.created_at.into()],
     )?;
     Ok(())
 }
 
-/// Notices not yet sent in full, oldest first, of every tenant.
-pub fn pending_recipient_notices(db: &mut dyn Db, limit: i64) -> Result<Vec<RecipientNoticeRow>, StoreError> {
+/// Notices not yet sent in full whose next try is due, of every tenant.
+pub fn pending_recipient_notices(db: &mut dyn Db, now: i64, limit: i64) -> Result<Vec<RecipientNoticeRow>, StoreError> {
     db.query(
-        "SELECT tenant_id, id, recipient, subject_id, event, created_at, webhook_at, email_at, done, attempts, last_error \
-         FROM recipient_notices WHERE done = 0 ORDER BY created_at LIMIT $1",
-        &[limit.into()],
+        "SELECT tenant_id, id, recipient, subject_id, event, created_at, webhook_at, email_at, done, attempts, last_error, next_at \
+         FROM recipient_notices WHERE done = 0 AND next_at <= $1 ORDER BY next_at LIMIT $2",
+        &[now.into(), limit.into()],
     )?
     .iter()
     .map(recipient_notice)
     .collect()
 }
 
+/// Claims a due notice for one sending attempt by moving its next try to
+/// `until`: false if another server claimed it first.
+pub fn claim_recipient_notice(db: &mut dyn Db, n: &RecipientNoticeRow, until: i64) -> Result<bool, StoreError> {
+    Ok(db.exec(
+        "UPDATE recipient_notices SET next_at = $1 WHERE tenant_id = $2 AND id = $3 AND next_at = $4 AND done = 0",
+        &[until.into(), n.tenant_id.into(), n.id.into(), n.next_at.into()],
+    )? == 1)
+}
+
 /// Records a sending attempt's outcome.
 pub fn update_recipient_notice(db: &mut dyn Db, n: &RecipientNoticeRow) -> Result<(), StoreError> {
     db.exec(
-        "UPDATE recipient_notices SET webhook_at = $1, email_at = $2, done = $3, attempts = $4, last_error = $5 \
-         WHERE tenant_id = $6 AND id = $7",
+        "UPDATE recipient_notices SET webhook_at = $1, email_at = $2, done = $3, attempts = $4, last_error = $5, next_at = $6 \
+         WHERE tenant_id = $7 AND id = $8",
         &[
             n.webhook_at.into(),
             n.email_at.into(),
             n.done.into(),
             n.attempts.into(),
             n.last_error.clone().into(),
+            n.next_at.into(),
             n.tenant_id.into(),
             n.id.into(),
         ],
@@ -625,7 +637,7 @@ pub fn recipient_notices_of_subject(
     subject: Uuid,
 ) -> Result<Vec<RecipientNoticeRow>, StoreError> {
     db.query(
-        "SELECT tenant_id, id, recipient, subject_id, event, created_at, webhook_at, email_at, done, attempts, last_error \
+        "SELECT tenant_id, id, recipient, subject_id, event, created_at, webhook_at, email_at, done, attempts, last_error, next_at \
          FROM recipient_notices WHERE tenant_id = $1 AND subject_id = $2 ORDER BY id",
         &[tenant.into(), subject.into()],
     )?
@@ -665,6 +677,7 @@ pub fn queue_recipient_notices(
                 email_at: None,
                 done: false,
                 attempts: 0,
+                next_at: now,
                 last_error: None,
             },
         )?;

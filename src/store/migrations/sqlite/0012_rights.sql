@@ -107,7 +107,8 @@ CREATE TABLE disclosures (
 CREATE INDEX disclosures_subject ON disclosures(tenant_id, subject_id);
 
 -- Art. 19 notices to recipients after a rectification, erasure or
--- restriction: sent by webhook and e-mail, each time recorded.
+-- restriction: sent by webhook and e-mail, each time recorded; next_at is
+-- when the next try is due (a server claims a notice by moving it on).
 CREATE TABLE recipient_notices (
     tenant_id  TEXT NOT NULL,
     id         TEXT NOT NULL,
@@ -119,8 +120,9 @@ CREATE TABLE recipient_notices (
     email_at   BIGINT,
     done       BIGINT NOT NULL,
     attempts   BIGINT NOT NULL,
+    next_at    BIGINT NOT NULL,
     last_error TEXT,
     PRIMARY KEY (tenant_id, id)
 ) WITHOUT ROWID;
-CREATE INDEX recipient_notices_pending ON recipient_notices(done, created_at);
+CREATE INDEX recipient_notices_pending ON recipient_notices(done, next_at);
 CREATE INDEX recipient_notices_subject ON recipient_notices(tenant_id, subject_id);
