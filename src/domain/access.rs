@@ -165,6 +165,8 @@ actions! {
     TenantCreate = "tenant.create", System, ADMIN, None, false, "create a tenant";
     TenantList = "tenant.list", Tenant, ANY, None, false, "list tenants (one's own)";
     TenantRead = "tenant.read", Tenant, ANY, None, false, "read a tenant";
+    TenantSettingsRead = "tenant.settings.read", Tenant, PEOPLE, None, false, "read the tenant's settings (DPO contact, reminders, supervisory authority)";
+    TenantSettingsChange = "tenant.settings.change", Tenant, DPO, None, false, "change the tenant's settings (DPO contact, reminders, supervisory authority)";
     CollectionCreate = "collection.create", Tenant, ADMIN, None, false, "create a collection (processing activity)";
     CollectionList = "collection.list", Tenant, ANY, None, false, "list collections";
     CollectionRead = "collection.read", Tenant, ANY, None, false, "read a collection's definition";

@@ -10,6 +10,7 @@ pub mod password;
 pub mod policy;
 pub mod requests;
 pub mod schema;
+pub mod settings;
 
 /// A rule broken by input, naming the field at fault (a JSON-pointer-like
 /// path such as `data.email` or `fields[2].category`). The message describes

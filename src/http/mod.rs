@@ -81,6 +81,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::approvals::collect_export))
         .routes(routes!(routes::tenancy::create_tenant, routes::tenancy::list_tenants))
         .routes(routes!(routes::tenancy::get_tenant))
+        .routes(routes!(routes::tenancy::get_settings, routes::tenancy::put_settings))
         .routes(routes!(routes::tenancy::create_collection, routes::tenancy::list_collections))
         .routes(routes!(routes::tenancy::get_collection))
         .routes(routes!(routes::records::find_or_create_subject))
@@ -170,6 +171,8 @@ pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
     ("post", "/v1/tenants", Some(Action::TenantCreate)),
     ("get", "/v1/tenants", Some(Action::TenantList)),
     ("get", "/v1/tenants/{tenant}", Some(Action::TenantRead)),
+    ("get", "/v1/tenants/{tenant}/settings", Some(Action::TenantSettingsRead)),
+    ("put", "/v1/tenants/{tenant}/settings", Some(Action::TenantSettingsChange)),
     ("post", "/v1/tenants/{tenant}/collections", Some(Action::CollectionCreate)),
     ("get", "/v1/tenants/{tenant}/collections", Some(Action::CollectionList)),
     ("get", "/v1/tenants/{tenant}/collections/{collection}", Some(Action::CollectionRead)),

@@ -31,13 +31,9 @@ pub struct AccessReport {
     pub consents: Vec<queries::ConsentRow>,
     /// Restrictions and objections in force.
     pub limits: Vec<queries::LimitRow>,
+    /// Where the subject may complain (Art. 77): the tenant's authority.
+    pub complaint: String,
 }
-
-/// Where the subject may complain (Art. 77).
-pub const COMPLAINT: &str =
-    "You may lodge a complaint with a supervisory authority, in particular in the Member State of \
-    your habitual residence, place of work or of the alleged infringement (Art. 77 GDPR); in Slovenia: the Information \
-    Commissioner (Informacijski pooblaščenec), Dunajska cesta 22, 1000 Ljubljana, gp.ip@ip-rs.si.";
 
 fn rights(sections: &[Section]) -> Vec<&'static str> {
     let mut r = vec![
@@ -133,6 +129,7 @@ impl Vault {
                     disclosures,
                     consents,
                     limits,
+                    complaint: self.settings(tenant).await?.authority().complaint(),
                 })
             },
             |r, d| {

@@ -6,6 +6,7 @@
 //! rectification, erasure or restriction each recipient of the subject's
 //! data is told by webhook and by e-mail, each channel's time recorded,
 //! retried with back-off, claimed so that one server of several sends it.
+//! The same sender delivers request reminders (`reminders.rs`).
 
 use super::{Actor, Result, ServiceError, Vault};
 use crate::domain::access::Action;
@@ -263,32 +264,48 @@ impl Vault {
                 continue;
             }
             let key = (n.tenant_id, n.recipient.clone());
-            if !contacts.contains_key(&key) {
+            if let std::collections::hash_map::Entry::Vacant(e) = contacts.entry(key.clone()) {
                 let (tenant, name) = key.clone();
-                let t = self.tenant(tenant).await?;
-                let row = self.store.read(move |db| queries::get_recipient(db, tenant, &name)).await?;
-                let c = row.map(|r| self.open_contact(&t.keys, tenant, &r)).transpose()?;
-                contacts.insert(key.clone(), c);
+                let c = if name.is_empty() {
+                    // A reminder: the tenant's own contact.
+                    let st = self.settings(tenant).await?;
+                    Some(Contact { email: st.dpo_email, webhook: st.notify_webhook })
+                } else {
+                    let t = self.tenant(tenant).await?;
+                    let row = self.store.read(move |db| queries::get_recipient(db, tenant, &name)).await?;
+                    row.map(|r| self.open_contact(&t.keys, tenant, &r)).transpose()?
+                };
+                e.insert(c);
             }
             let contact = contacts[&key].clone();
             let mut n = n;
             n.attempts += 1;
             let mut errors = Vec::new();
-            match contact {
-                None => errors.push("the recipient is no longer in the register".to_string()),
-                Some(c) => {
-                    let tenant_name = self
-                        .store
-                        .read({
-                            let t = n.tenant_id;
-                            move |db| queries::get_tenant(db, t)
-                        })
-                        .await?
-                        .map(|t| t.name)
-                        .unwrap_or_default();
-                    let (subject, body) = notice_text(&tenant_name, &n);
+            let tenant_name = self
+                .store
+                .read({
+                    let t = n.tenant_id;
+                    move |db| queries::get_tenant(db, t)
+                })
+                .await?
+                .map(|t| t.name)
+                .unwrap_or_default();
+            let message = match n.request_id {
+                Some(r) => {
+                    let t = n.tenant_id;
+                    let req = self.store.read(move |db| queries::get_request(db, t, r)).await?;
+                    req.filter(|q| !matches!(q.state.as_str(), "done" | "refused"))
+                        .map(|q| super::reminders::reminder_message(&tenant_name, &q, now))
+                }
+                None => Some((notice_text(&tenant_name, &n), notice_json(&tenant_name, &n))),
+            };
+            match (contact, message) {
+                // The request was closed meanwhile: nothing to remind of.
+                (_, None) => {}
+                (None, _) => errors.push("the recipient is no longer in the register".to_string()),
+                (Some(c), Some(((subject, body), json))) => {
                     if let (Some(url), None) = (&c.webhook, n.webhook_at) {
-                        match crate::outbound::post_json(url, &notice_json(&tenant_name, &n)).await {
+                        match crate::outbound::post_json(url, &json).await {
                             Ok(()) => n.webhook_at = Some(self.clock.now_ms()),
                             Err(e) => errors.push(e),
                         }
@@ -321,7 +338,8 @@ impl Vault {
         Ok(sent)
     }
 
-    /// Sends due notices every `period`, for as long as the vault lives.
+    /// Queues the due request reminders and sends due notices every
+    /// `period`, for as long as the vault lives.
     pub fn notices_on_schedule(vault: &std::sync::Arc<Vault>, period: std::time::Duration) {
         let weak = std::sync::Arc::downgrade(vault);
         tokio::spawn(async move {
@@ -330,6 +348,9 @@ impl Vault {
             loop {
                 tick.tick().await;
                 let Some(v) = weak.upgrade() else { return };
+                if let Err(e) = v.queue_reminders().await {
+                    tracing::warn!(error = %e, "queueing request reminders failed");
+                }
                 if let Err(e) = v.send_notices().await {
                     tracing::warn!(error = %e, "sending notices failed");
                 }

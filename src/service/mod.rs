@@ -21,6 +21,7 @@ pub mod identity;
 pub mod kernel;
 pub mod limits;
 pub mod records;
+pub mod reminders;
 pub mod requests;
 pub mod subject_identity;
 pub mod tenancy;

@@ -300,3 +300,87 @@ async fn dsr2_the_access_report_holds_everything_about_the_subject(b: Backend) {
     assert_eq!(st, StatusCode::CONFLICT, "a closed request");
 }
 both!(dsr2_the_access_report_holds_everything_about_the_subject);
+
+async fn dsr1_reminders_go_before_the_due_date_by_webhook_and_email(b: Backend) {
+    let smtp = crate::support::Smtp::start().await;
+    let hook = crate::support::Hook::start().await;
+    let port = smtp.port;
+    let s = TestServer::start_with(b, |c| {
+        c.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+        c.notify_seconds = 1;
+    })
+    .await;
+    let t = s.tenant("Ham d.o.o.", false).await;
+    s.collection(&t, customers()).await;
+    let dpo = s.staff(&t, "dpo", "dpo").await;
+    let op = s.staff(&t, "operator", "operator").await;
+    let settings = format!("/v1/tenants/{t}/settings");
+    let (st, def) = s.get(&settings, &dpo).await;
+    assert_eq!((st, def["reminder_days"].clone()), (StatusCode::OK, json!([7, 1, 0])), "{def}");
+    let good = json!({
+        "dpo_email": "dpo@ham.si", "notify_webhook": hook.url, "reminder_days": [7, 1],
+        "supervisory_authority": {"name": "Commission nationale de l'informatique et des libertés", "website": "https://www.cnil.fr"}
+    });
+    let (st, _) = s.put(&settings, &op, good.clone()).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let mut bad = good.clone();
+    bad["dpo_email"] = json!("nobody");
+    let (st, p) = s.put(&settings, &dpo, bad).await;
+    assert_eq!((st, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("dpo_email")));
+    let (_, now) = s.get(&settings, &dpo).await;
+    assert_eq!(now, def, "a refused change changed nothing");
+    let (st, _) = s.put(&settings, &dpo, good).await;
+    assert_eq!(st, StatusCode::OK);
+
+    // Received 25 days ago: due in about 6 days, inside the 7-day reminder.
+    let received = varuh::clock::rfc3339(s.clock.now_ms() - 25 * 86_400_000);
+    let reqs = format!("/v1/tenants/{t}/requests");
+    let (_, soon) = s.post(&reqs, &dpo, json!({"kind": "erasure", "channel": "e-mail", "received_at": received})).await;
+    let (_, later) = s.post(&reqs, &dpo, json!({"kind": "access", "channel": "letter"})).await;
+    let wait = |n: usize| {
+        let bodies = hook.bodies.clone();
+        async move {
+            for _ in 0..150 {
+                if bodies.lock().unwrap().len() >= n {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            panic!("{n} reminders did not arrive: {:?}", bodies.lock().unwrap());
+        }
+    };
+    wait(1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let got = hook.bodies.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "one reminder per request and day, however many ticks: {got:?}");
+    assert_eq!(
+        (got[0]["type"].as_str(), got[0]["request_id"].clone()),
+        (Some("varuh.request_reminder"), soon["id"].clone())
+    );
+    assert!((3..=6).contains(&got[0]["days_left"].as_i64().unwrap()), "{got:?}");
+    assert_ne!(got[0]["request_id"], later["id"]);
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0].contains("dpo@ham.si") && mails[0].contains(soon["id"].as_str().unwrap()), "{}", mails[0]);
+
+    // The access report names the tenant's supervisory authority.
+    let (_, r) = s
+        .post(
+            &format!("/v1/tenants/{t}/collections/customers/records"),
+            &s.admin,
+            json!({"data": {"email": "a@b.si", "name": "A"}}),
+        )
+        .await;
+    let (_, rep) =
+        s.get(&format!("/v1/tenants/{t}/subjects/{}/access-report", r["subject_id"].as_str().unwrap()), &dpo).await;
+    assert!(rep["complaint"].as_str().unwrap().contains("cnil.fr"), "{rep}");
+
+    // Four days on (under a day left), the 1-day reminder; the later request still gets none.
+    s.clock.advance(4 * 86_400_000);
+    wait(2).await;
+    let got = hook.bodies.lock().unwrap().clone();
+    assert_eq!(got[1]["request_id"], soon["id"]);
+    assert_eq!((got[1]["days_left"].as_i64(), got[1]["overdue"].as_bool()), (Some(0), Some(false)), "{got:?}");
+    assert!(got.iter().all(|g| g["request_id"] != later["id"]));
+}
+both!(dsr1_reminders_go_before_the_due_date_by_webhook_and_email);

@@ -363,6 +363,7 @@ async fn a_store_from_before_attributes_migrates_without_losing_a_record(b: Back
             "recipients",
             "disclosures",
             "recipient_notices",
+            "tenant_settings",
         ] {
             db.batch(&format!("DROP TABLE {t}")).unwrap();
         }

@@ -49,6 +49,9 @@ pub fn body_for(path: &str) -> Value {
         json!({"name": "courier", "description": "parcels", "webhook": "ftp://x"})
     } else if path.ends_with("/disclosures") {
         json!({"recipient": "nobody", "collection": "customers", "fields": ["email"], "purpose": "invoicing", "subject_ids": [uuid::Uuid::now_v7().to_string()]})
+    } else if path.ends_with("/settings") {
+        // A bad reminder day: an allowed caller gets 422 and nothing changes.
+        json!({"reminder_days": [7, 7]})
     } else if path.ends_with("/lift") {
         json!({"reason": "verified"})
     } else if path.ends_with("/requests") {

@@ -5,7 +5,7 @@ use crate::http::extract::{Auth, Params};
 use crate::http::problem::{ApiResult, Problem};
 use crate::http::routes::records::{record_out, RecordOut};
 use crate::http::{path_id, time, AppState};
-use crate::service::access_report::{AccessReport, COMPLAINT};
+use crate::service::access_report::AccessReport;
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::Serialize;
@@ -101,7 +101,7 @@ fn report_out(r: AccessReport) -> AccessReportOut {
             })
             .collect(),
         rights: r.rights.into_iter().map(str::to_string).collect(),
-        complaint: COMPLAINT.to_string(),
+        complaint: r.complaint,
         disclosures: r
             .disclosures
             .into_iter()

@@ -1,6 +1,8 @@
-//! Tenants and their collections (processing activities with field schemas).
+//! Tenants, their collections (processing activities with field schemas)
+//! and their settings for the subject's rights.
 
 use crate::domain::schema::CollectionDef;
+use crate::domain::settings::TenantSettings;
 use crate::http::extract::{Auth, Body};
 use crate::http::problem::{ApiResult, Problem};
 use crate::http::{path_id, time, AppState};
@@ -125,4 +127,32 @@ pub async fn get_collection(
 ) -> ApiResult<Json<CollectionOut>> {
     let t = path_id(&tenant, "tenant")?;
     Ok(Json(collection_out(s.vault.get_collection(&a.actor, t, &collection).await?)))
+}
+
+/// The tenant's settings for the subject's rights: DPO contact (request
+/// reminders go there), reminder days, supervisory authority.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/settings", tag = "tenants", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id")),
+    responses((status = 200, body = TenantSettings), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_settings(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+) -> ApiResult<Json<TenantSettings>> {
+    let t = path_id(&tenant, "tenant")?;
+    Ok(Json(s.vault.get_settings(&a.actor, t).await?))
+}
+
+/// Replaces the tenant's settings.
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/settings", tag = "tenants", security(("bearer" = [])), request_body = TenantSettings,
+    params(("tenant" = String, Path, description = "Tenant id")),
+    responses((status = 200, body = TenantSettings), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn put_settings(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+    Body(b): Body<TenantSettings>,
+) -> ApiResult<Json<TenantSettings>> {
+    let t = path_id(&tenant, "tenant")?;
+    Ok(Json(s.vault.put_settings(&a.actor, t, b).await?))
 }

@@ -1,8 +1,9 @@
 //! Tenancy: tenants (one controller each) and their collections
-//! (`collections.rs`). Creating a tenant makes its root key, stored only
+//! (`collections.rs`), and its settings for the subject's rights (`settings.rs`). Creating a tenant makes its root key, stored only
 //! wrapped by the master key.
 
 pub mod collections;
+pub mod settings;
 
 use super::{Actor, Result, ServiceError, Vault};
 use crate::domain::access::Action;

@@ -563,6 +563,8 @@ pub struct RecipientNoticeRow {
     pub attempts: i64,
     pub next_at: i64,
     pub last_error: Option<String>,
+    /// A reminder: the request it is about (`recipient` is then '').
+    pub request_id: Option<Uuid>,
 }
 
 fn recipient_notice(r: &Row) -> Result<RecipientNoticeRow, StoreError> {
@@ -579,14 +581,58 @@ fn recipient_notice(r: &Row) -> Result<RecipientNoticeRow, StoreError> {
         attempts: r.i64(9)?,
         last_error: r.opt_text(10)?,
         next_at: r.i64(11)?,
+        request_id: opt_uuid(r, 12)?,
     })
 }
 
 pub fn insert_recipient_notice(db: &mut dyn Db, n: &RecipientNoticeRow) -> Result<(), StoreError> {
+    insert_notice_once(db, n).map(|_| ())
+}
+
+/// Queues a notice unless one with its id exists: true if queued now.
+pub fn insert_notice_once(db: &mut dyn Db, n: &RecipientNoticeRow) -> Result<bool, StoreError> {
+    Ok(db.exec(
+        "INSERT INTO recipient_notices (tenant_id, id, recipient, subject_id, event, created_at, webhook_at, email_at, done, attempts, last_error, next_at, request_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, 0, 0, NULL, $6, $7) ON CONFLICT (tenant_id, id) DO NOTHING",
+        &[
+            n.tenant_id.into(),
+            n.id.into(),
+            n.recipient.as_str().into(),
+            n.subject_id.into(),
+            n.event.as_str().into(),
+            n.created_at.into(),
+            n.request_id.into(),
+        ],
+    )? == 1)
+}
+
+/// The reminders queued for a request, oldest first.
+pub fn notices_of_request(db: &mut dyn Db, tenant: Uuid, request: Uuid) -> Result<Vec<RecipientNoticeRow>, StoreError> {
+    db.query(
+        "SELECT tenant_id, id, recipient, subject_id, event, created_at, webhook_at, email_at, done, attempts, last_error, next_at, request_id \
+         FROM recipient_notices WHERE tenant_id = $1 AND request_id = $2 ORDER BY created_at, id",
+        &[tenant.into(), request.into()],
+    )?
+    .iter()
+    .map(recipient_notice)
+    .collect()
+}
+
+// ---- tenant settings -----------------------------------------------------------
+
+/// The tenant's settings, sealed (`None`: never set).
+pub fn get_tenant_settings(db: &mut dyn Db, tenant: Uuid) -> Result<Option<Vec<u8>>, StoreError> {
+    db.query("SELECT body FROM tenant_settings WHERE tenant_id = $1", &[tenant.into()])?
+        .first()
+        .map(|r| r.blob(0))
+        .transpose()
+}
+
+pub fn put_tenant_settings(db: &mut dyn Db, tenant: Uuid, body: &[u8], now: i64) -> Result<(), StoreError> {
     db.exec(
-        "INSERT INTO recipient_notices (tenant_id, id, recipient, subject_id, event, created_at, webhook_at, email_at, done, attempts, last_error, next_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, 0, 0, NULL, $6)",
-        &[n.tenant_id.into(), n.id.into(), n.recipient.as_str().into(), n.subject_id.into(), n.event.as_str().into(), n.created_at.into()],
+        "INSERT INTO tenant_settings (tenant_id, body, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (tenant_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+        &[tenant.into(), body.into(), now.into()],
     )?;
     Ok(())
 }
@@ -594,7 +640,7 @@ pub fn insert_recipient_notice(db: &mut dyn Db, n: &RecipientNoticeRow) -> Resul
 /// Notices not yet sent in full whose next try is due, of every tenant.
 pub fn pending_recipient_notices(db: &mut dyn Db, now: i64, limit: i64) -> Result<Vec<RecipientNoticeRow>, StoreError> {
     db.query(
-        "SELECT tenant_id, id, recipient, subject_id, event, created_at, webhook_at, email_at, done, attempts, last_error, next_at \
+        "SELECT tenant_id, id, recipient, subject_id, event, created_at, webhook_at, email_at, done, attempts, last_error, next_at, request_id \
          FROM recipient_notices WHERE done = 0 AND next_at <= $1 ORDER BY next_at LIMIT $2",
         &[now.into(), limit.into()],
     )?
@@ -637,8 +683,8 @@ pub fn recipient_notices_of_subject(
     subject: Uuid,
 ) -> Result<Vec<RecipientNoticeRow>, StoreError> {
     db.query(
-        "SELECT tenant_id, id, recipient, subject_id, event, created_at, webhook_at, email_at, done, attempts, last_error, next_at \
-         FROM recipient_notices WHERE tenant_id = $1 AND subject_id = $2 ORDER BY id",
+        "SELECT tenant_id, id, recipient, subject_id, event, created_at, webhook_at, email_at, done, attempts, last_error, next_at, request_id \
+         FROM recipient_notices WHERE tenant_id = $1 AND subject_id = $2 AND request_id IS NULL ORDER BY id",
         &[tenant.into(), subject.into()],
     )?
     .iter()
@@ -679,6 +725,7 @@ pub fn queue_recipient_notices(
                 attempts: 0,
                 next_at: now,
                 last_error: None,
+                request_id: None,
             },
         )?;
     }

@@ -109,6 +109,8 @@ CREATE INDEX disclosures_subject ON disclosures(tenant_id, subject_id);
 -- Art. 19 notices to recipients after a rectification, erasure or
 -- restriction: sent by webhook and e-mail, each time recorded; next_at is
 -- when the next try is due (a server claims a notice by moving it on).
+-- The same outbox carries a request's reminders to the tenant's own
+-- contact (recipient '', request_id set, one id per request and day).
 CREATE TABLE recipient_notices (
     tenant_id  TEXT NOT NULL,
     id         TEXT NOT NULL,
@@ -121,8 +123,17 @@ CREATE TABLE recipient_notices (
     done       BIGINT NOT NULL,
     attempts   BIGINT NOT NULL,
     next_at    BIGINT NOT NULL,
+    request_id TEXT,
     last_error TEXT,
     PRIMARY KEY (tenant_id, id)
 ) WITHOUT ROWID;
 CREATE INDEX recipient_notices_pending ON recipient_notices(done, next_at);
 CREATE INDEX recipient_notices_subject ON recipient_notices(tenant_id, subject_id);
+
+-- A tenant's settings (DPO contact, reminder days, supervisory authority):
+-- JSON sealed with the tenant's key.
+CREATE TABLE tenant_settings (
+    tenant_id  TEXT NOT NULL PRIMARY KEY,
+    body       BLOB NOT NULL,
+    updated_at BIGINT NOT NULL
+) WITHOUT ROWID;

@@ -1,0 +1,143 @@
+//! A tenant's settings for the subject's rights: the DPO or contact point
+//! that reminders go to, the days before a request's due date they go, and
+//! the supervisory authority the access report names (Art. 15(1)(f), 77).
+//! Pure: validation and defaults, no I/O.
+
+use super::{identifiers, Invalid};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A supervisory authority (Art. 51).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Authority {
+    pub name: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub website: String,
+}
+
+impl Authority {
+    /// The Slovenian Information Commissioner: the seeds' authority.
+    pub fn slovenia() -> Authority {
+        Authority {
+            name: "Information Commissioner of the Republic of Slovenia (Informacijski pooblaščenec)".into(),
+            address: "Dunajska cesta 22, 1000 Ljubljana".into(),
+            email: "gp.ip@ip-rs.si".into(),
+            website: "https://www.ip-rs.si".into(),
+        }
+    }
+
+    /// The access report's sentence on where to complain (Art. 77).
+    pub fn complaint(&self) -> String {
+        let mut at = vec![self.address.as_str(), self.email.as_str(), self.website.as_str()];
+        at.retain(|s| !s.is_empty());
+        format!(
+            "You may lodge a complaint with a supervisory authority, in particular in the Member State of your habitual \
+             residence, place of work or of the alleged infringement (Art. 77 GDPR); ours is: {}{}{}.",
+            self.name,
+            if at.is_empty() { "" } else { ", " },
+            at.join(", ")
+        )
+    }
+}
+
+fn default_reminders() -> Vec<u32> {
+    vec![7, 1, 0]
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSettings {
+    /// The DPO or contact point: request reminders are e-mailed here.
+    #[serde(default)]
+    pub dpo_email: Option<String>,
+    /// Request reminders are POSTed here (JSON).
+    #[serde(default)]
+    pub notify_webhook: Option<String>,
+    /// Days before a request's due date a reminder goes (0: on the day).
+    #[serde(default = "default_reminders")]
+    pub reminder_days: Vec<u32>,
+    /// Where the subjects may complain (default: the Slovenian Information Commissioner).
+    #[serde(default)]
+    pub supervisory_authority: Option<Authority>,
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        TenantSettings {
+            dpo_email: None,
+            notify_webhook: None,
+            reminder_days: default_reminders(),
+            supervisory_authority: None,
+        }
+    }
+}
+
+impl TenantSettings {
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if let Some(e) = &self.dpo_email {
+            identifiers::normalise(identifiers::EMAIL, e, "dpo_email")?;
+        }
+        if let Some(w) = &self.notify_webhook {
+            crate::outbound::check_url(w).map_err(|e| Invalid::new("notify_webhook", e))?;
+        }
+        if self.reminder_days.len() > 5 {
+            return Err(Invalid::new("reminder_days", "at most 5 reminders"));
+        }
+        for (i, d) in self.reminder_days.iter().enumerate() {
+            if *d > 90 || self.reminder_days[..i].contains(d) {
+                return Err(Invalid::new(format!("reminder_days[{i}]"), "must be 0-90 days, each once"));
+            }
+        }
+        if let Some(a) = &self.supervisory_authority {
+            if a.name.trim().is_empty() || a.name.len() > 300 {
+                return Err(Invalid::new("supervisory_authority.name", "must name the authority (1-300 bytes)"));
+            }
+            for (f, v) in [("address", &a.address), ("email", &a.email), ("website", &a.website)] {
+                if v.len() > 300 || v.chars().any(char::is_control) {
+                    return Err(Invalid::new(
+                        format!("supervisory_authority.{f}"),
+                        "must be at most 300 bytes of text",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn authority(&self) -> Authority {
+        self.supervisory_authority.clone().unwrap_or_else(Authority::slovenia)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_check_names_the_field_and_default_to_slovenia() {
+        let ok = TenantSettings { dpo_email: Some("dpo@ham.si".into()), ..Default::default() };
+        assert!(ok.validate().is_ok());
+        assert!(ok.authority().complaint().contains("Dunajska cesta 22"));
+        let cases = [
+            (TenantSettings { dpo_email: Some("x".into()), ..Default::default() }, "dpo_email"),
+            (TenantSettings { notify_webhook: Some("ftp://x".into()), ..Default::default() }, "notify_webhook"),
+            (TenantSettings { reminder_days: vec![7, 7], ..Default::default() }, "reminder_days[1]"),
+            (TenantSettings { reminder_days: vec![91], ..Default::default() }, "reminder_days[0]"),
+        ];
+        for (s, field) in cases {
+            assert_eq!(s.validate().unwrap_err().field, field);
+        }
+        let at = Authority {
+            name: "CNIL".into(),
+            address: String::new(),
+            email: String::new(),
+            website: "https://cnil.fr".into(),
+        };
+        assert!(at.complaint().ends_with("ours is: CNIL, https://cnil.fr."), "{}", at.complaint());
+    }
+}
