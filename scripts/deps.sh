@@ -2,7 +2,8 @@
 # Installs what the tests need besides Rust and PostgreSQL (scripts/pg.sh):
 # oathtool (Debian; the TOTP tests check codes with it) and schemathesis
 # (PyPI; the OpenAPI conformance run), aiosmtpd (PyPI; a real SMTP server
-# on loopback for the e-mail tests). Idempotent: installs only what is missing.
+# on loopback for the e-mail tests), poppler-utils and age (Debian; the
+# document tests read PDFs with pdftotext and open age files with age). Idempotent: installs only what is missing.
 set -euo pipefail
 if ! command -v oathtool >/dev/null; then
   echo "installing oathtool from Debian's packages" >&2
@@ -16,4 +17,9 @@ fi
 if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
   echo "installing aiosmtpd from PyPI (the Art. 19 notice tests send mail to it)" >&2
   python3 -m pip install -q --disable-pip-version-check "aiosmtpd==1.4.6"
+fi
+if ! command -v pdftotext >/dev/null || ! command -v age >/dev/null; then
+  echo "installing poppler-utils and age from Debian's packages (the document tests read PDFs and open age files with them)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq poppler-utils age >/dev/null
 fi

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod documents;
 pub mod domain;
 pub mod http;
 pub mod outbound;

@@ -178,6 +178,7 @@ actions! {
     SubjectRecords = "subject.records.read", Tenant, DATA, Some(Op::Read), false, "read every record about a subject";
     SubjectSeen = "subject.seen", Tenant, DATA, Some(Op::Read), false, "a subject's records were shown in a list";
     SubjectAccessReport = "subject.access_report", Tenant, RIGHTS, None, false, "the access report: everything about a subject, with purposes, bases, retention, recipients and rights (Art. 15)";
+    SubjectPortability = "subject.portability", Tenant, RIGHTS, None, false, "the portability archive: the data a subject provided, as JSON and CSV (Art. 20)";
     RequestOpen = "request.open", Tenant, RIGHTS, None, false, "open a data-subject request in the register";
     RequestList = "request.list", Tenant, RIGHTS, None, false, "list the request register (all, a state, overdue)";
     RequestRead = "request.read", Tenant, RIGHTS, None, false, "read a data-subject request and its history";

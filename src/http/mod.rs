@@ -89,6 +89,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::records::search_subjects))
         .routes(routes!(routes::records::merge_subjects))
         .routes(routes!(routes::access_report::access_report))
+        .routes(routes!(routes::access_report::access_report_pdf))
+        .routes(routes!(routes::access_report::portability))
         .routes(routes!(routes::requests::open_request, routes::requests::list_requests))
         .routes(routes!(routes::requests::get_request))
         .routes(routes!(routes::requests::verify_request))
@@ -181,6 +183,8 @@ pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
     ("post", "/v1/tenants/{tenant}/subjects/search", Some(Action::SubjectSearch)),
     ("post", "/v1/tenants/{tenant}/subjects/{subject}/merge", Some(Action::SubjectMerge)),
     ("get", "/v1/tenants/{tenant}/subjects/{subject}/access-report", Some(Action::SubjectAccessReport)),
+    ("post", "/v1/tenants/{tenant}/subjects/{subject}/access-report.pdf", Some(Action::SubjectAccessReport)),
+    ("post", "/v1/tenants/{tenant}/subjects/{subject}/portability", Some(Action::SubjectPortability)),
     ("post", "/v1/tenants/{tenant}/requests", Some(Action::RequestOpen)),
     ("get", "/v1/tenants/{tenant}/requests", Some(Action::RequestList)),
     ("get", "/v1/tenants/{tenant}/requests/{request}", Some(Action::RequestRead)),

@@ -23,8 +23,10 @@ pub struct AccessReport {
     pub subject: SubjectInfo,
     pub generated_at: i64,
     pub sections: Vec<Section>,
-    /// The subject's rights, each with its article.
-    pub rights: Vec<&'static str>,
+    /// The subject's rights, each with its article (English, Slovenian).
+    pub rights: Vec<(&'static str, &'static str)>,
+    /// The controller (the tenant's name).
+    pub controller: String,
     /// The disclosures actually made (with the collection's name).
     pub disclosures: Vec<(queries::DisclosureRow, String)>,
     /// Consent given and withdrawn, oldest first (evidence left sealed).
@@ -35,25 +37,47 @@ pub struct AccessReport {
     pub complaint: String,
 }
 
-fn rights(sections: &[Section]) -> Vec<&'static str> {
+/// The rights that apply, each in English and Slovenian with its article.
+fn rights(sections: &[Section]) -> Vec<(&'static str, &'static str)> {
     let mut r = vec![
-        "access to your personal data and to this information (Art. 15)",
-        "rectification of inaccurate data and completion of incomplete data (Art. 16)",
-        "erasure (Art. 17)",
-        "restriction of processing (Art. 18)",
+        (
+            "access to your personal data and to this information (Art. 15)",
+            "dostop do osebnih podatkov in do teh informacij (člen 15)",
+        ),
+        (
+            "rectification of inaccurate data and completion of incomplete data (Art. 16)",
+            "popravek netočnih in dopolnitev nepopolnih podatkov (člen 16)",
+        ),
+        ("erasure (Art. 17)", "izbris (člen 17)"),
+        ("restriction of processing (Art. 18)", "omejitev obdelave (člen 18)"),
     ];
     let bases: Vec<LegalBasis> = sections.iter().map(|s| s.def.legal_basis).collect();
     if bases.iter().any(|b| matches!(b, LegalBasis::Consent | LegalBasis::Contract)) {
-        r.push("data portability of the data you provided (Art. 20)");
+        r.push((
+            "data portability of the data you provided (Art. 20)",
+            "prenosljivost podatkov, ki ste jih posredovali (člen 20)",
+        ));
     }
     if bases.iter().any(|b| matches!(b, LegalBasis::LegitimateInterest | LegalBasis::PublicTask)) {
-        r.push("objection to processing based on legitimate interests or a public task (Art. 21(1))");
+        r.push((
+            "objection to processing based on legitimate interests or a public task (Art. 21(1))",
+            "ugovor obdelavi na podlagi zakonitih interesov ali javne naloge (člen 21(1))",
+        ));
     }
-    r.push("objection at any time to processing for direct marketing (Art. 21(2))");
+    r.push((
+        "objection at any time to processing for direct marketing (Art. 21(2))",
+        "kadar koli ugovor obdelavi za namene neposrednega trženja (člen 21(2))",
+    ));
     if bases.contains(&LegalBasis::Consent) {
-        r.push("withdrawal of consent at any time, without affecting processing before it (Art. 7(3))");
+        r.push((
+            "withdrawal of consent at any time, without affecting processing before it (Art. 7(3))",
+            "kadar koli preklic privolitve, brez vpliva na obdelavo pred preklicem (člen 7(3))",
+        ));
     }
-    r.push("lodging a complaint with a supervisory authority (Art. 77)");
+    r.push((
+        "lodging a complaint with a supervisory authority (Art. 77)",
+        "vložitev pritožbe pri nadzornem organu (člen 77)",
+    ));
     r
 }
 
@@ -66,6 +90,7 @@ impl Vault {
         tenant: Uuid,
         subject: Uuid,
         request: Option<Uuid>,
+        delivery: &str,
     ) -> Result<AccessReport> {
         let mut call = self.call(actor, Action::SubjectAccessReport, Some(tenant)).subject(subject);
         if let Some(r) = request {
@@ -117,7 +142,7 @@ impl Vault {
                 if let Some(v) = answering {
                     let views: Vec<&RecordView> = sections.iter().flat_map(|s| s.records.iter()).collect();
                     let note = format!("records={} collections={}", views.len(), sections.len());
-                    let detail = format!("{note} request={}", v.row.id);
+                    let detail = format!("{note} request={} delivery={delivery}", v.row.id);
                     let event = (read_fields(actor, &views), detail);
                     self.record_on_request(v, "access_report", note, actor.staff_id, event).await?;
                 }
@@ -130,13 +155,20 @@ impl Vault {
                     consents,
                     limits,
                     complaint: self.settings(tenant).await?.authority().complaint(),
+                    controller: self
+                        .store
+                        .read(move |db| queries::get_tenant(db, tenant))
+                        .await?
+                        .map(|t| t.name)
+                        .unwrap_or_default(),
                 })
             },
             |r, d| {
                 let views: Vec<&RecordView> = r.sections.iter().flat_map(|s| s.records.iter()).collect();
                 d.fields = read_fields(actor, &views);
                 let of = request.map(|r| format!(" request={r}")).unwrap_or_default();
-                d.detail = Some(format!("records={} collections={}{of}", views.len(), r.sections.len()));
+                d.detail =
+                    Some(format!("records={} collections={}{of} delivery={delivery}", views.len(), r.sections.len()));
             },
         )
         .await

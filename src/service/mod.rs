@@ -16,6 +16,7 @@ pub mod approvals;
 pub mod audit;
 pub mod consent;
 pub mod disclosures;
+pub mod documents;
 pub mod erasure;
 pub mod identity;
 pub mod kernel;

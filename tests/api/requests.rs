@@ -384,3 +384,153 @@ async fn dsr1_reminders_go_before_the_due_date_by_webhook_and_email(b: Backend) 
     assert!(got.iter().all(|g| g["request_id"] != later["id"]));
 }
 both!(dsr1_reminders_go_before_the_due_date_by_webhook_and_email);
+
+/// The text of a PDF, as `pdftotext` (poppler-utils) reads it.
+fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("r.pdf");
+    std::fs::write(&f, pdf).unwrap();
+    let out =
+        std::process::Command::new("pdftotext").args(["-enc", "UTF-8"]).arg(&f).arg("-").output().expect("pdftotext");
+    assert!(out.status.success(), "pdftotext: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn unzip(zip: &[u8]) -> std::collections::BTreeMap<String, String> {
+    let mut a = zip::ZipArchive::new(std::io::Cursor::new(zip.to_vec())).unwrap();
+    (0..a.len())
+        .map(|i| {
+            let mut f = a.by_index(i).unwrap();
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut f, &mut s).unwrap();
+            (f.name().unwrap().to_string(), s)
+        })
+        .collect()
+}
+
+async fn dsr2_dsr6_the_report_as_a_pdf_and_the_portability_archive(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("Ham d.o.o.", false).await;
+    let mut c = customers();
+    c["fields"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "segment", "type": "string", "category": "profiling", "derived": true}));
+    s.collection(&t, c).await;
+    let dpo = s.staff(&t, "dpo", "dpo").await;
+    let (_, r) = s
+        .post(
+            &format!("/v1/tenants/{t}/collections/customers/records"),
+            &s.admin,
+            json!({"data": {"email": "mojca@kovacic.si", "name": "Mojca Kovačič", "orders": 3, "segment": "loyal"}}),
+        )
+        .await;
+    let sid = r["subject_id"].as_str().unwrap();
+    let pdf_url = format!("/v1/tenants/{t}/subjects/{sid}/access-report.pdf");
+
+    // Slovenian and English, read back as text.
+    let (st, ct, pdf) = s.download(&pdf_url, &dpo, json!({"lang": "sl"})).await;
+    assert_eq!((st, ct.as_str()), (StatusCode::OK, "application/pdf"));
+    assert!(pdf.starts_with(b"%PDF-"));
+    let text = pdf_text(&pdf);
+    for want in [
+        "Poročilo o dostopu",
+        "Ham d.o.o.",
+        "Mojca Kovačič",
+        "Pravna podlaga",
+        "pogodba",
+        "Informacijski pooblaščenec",
+        "Vaše pravice",
+    ] {
+        assert!(text.contains(want), "{want} missing from:\n{text}");
+    }
+    let (_, _, pdf) = s.download(&pdf_url, &dpo, json!({})).await;
+    let text = pdf_text(&pdf);
+    for want in [
+        "Access report (Art. 15 GDPR)",
+        "Legal basis",
+        "contract (Art. 6(1)(b))",
+        "mojca@kovacic.si",
+        "erasure (Art. 17)",
+    ] {
+        assert!(text.contains(want), "{want} missing from:\n{text}");
+    }
+
+    // Portability: what she provided, not what the shop derived.
+    let port = format!("/v1/tenants/{t}/subjects/{sid}/portability");
+    let (st, ct, zip) = s.download(&port, &dpo, json!({})).await;
+    assert_eq!((st, ct.as_str()), (StatusCode::OK, "application/zip"));
+    let files = unzip(&zip);
+    assert_eq!(files.keys().cloned().collect::<Vec<_>>(), ["customers.csv", "data.json"]);
+    let data: Value = serde_json::from_str(&files["data.json"]).unwrap();
+    assert_eq!(
+        data["collections"]["customers"][0]["data"],
+        json!({"email": "mojca@kovacic.si", "name": "Mojca Kovačič", "orders": 3})
+    );
+    let csv = &files["customers.csv"];
+    assert!(csv.starts_with("record_id,created_at,updated_at,email,name,phone,born,orders\n"), "{csv}");
+    assert!(csv.contains(",mojca@kovacic.si,Mojca Kovačič,,,3") && !csv.contains("loyal"), "{csv}");
+
+    // Protected: to an age key the standard tool opens, or with a passphrase.
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key.txt");
+    let gen = std::process::Command::new("age-keygen").arg("-o").arg(&key).output().expect("age-keygen");
+    assert!(gen.status.success());
+    let recipient = String::from_utf8_lossy(&gen.stderr).trim().trim_start_matches("Public key: ").to_string();
+    let (st, ct, sealed) = s.download(&port, &dpo, json!({"protect": {"age_recipient": recipient}})).await;
+    assert_eq!((st, ct.as_str()), (StatusCode::OK, "application/octet-stream"));
+    assert!(sealed.starts_with(b"age-encryption.org/v1") && memchr::memmem::find(&sealed, b"kovacic").is_none());
+    let file = dir.path().join("p.zip.age");
+    std::fs::write(&file, &sealed).unwrap();
+    let open = std::process::Command::new("age").arg("-d").arg("-i").arg(&key).arg(&file).output().expect("age");
+    assert!(open.status.success(), "{}", String::from_utf8_lossy(&open.stderr));
+    let mut opened: Value = serde_json::from_str(&unzip(&open.stdout)["data.json"]).unwrap();
+    opened["generated_at"] = data["generated_at"].clone();
+    assert_eq!(opened, data, "the sealed archive is the same archive");
+    let (st, _, sealed) = s.download(&pdf_url, &dpo, json!({"protect": {"passphrase": "konj-baterija-spenjač"}})).await;
+    assert_eq!(st, StatusCode::OK);
+    let d = age::Decryptor::new(&sealed[..]).unwrap();
+    let id = age::scrypt::Identity::new(age::secrecy::SecretString::from("konj-baterija-spenjač".to_string()));
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut d.decrypt(std::iter::once(&id as &dyn age::Identity)).unwrap(), &mut plain)
+        .unwrap();
+    assert!(plain.starts_with(b"%PDF-"));
+    for (protect, field) in [
+        (json!({"age_recipient": "age1nope"}), "protect.age_recipient"),
+        (json!({"passphrase": "short"}), "protect.passphrase"),
+        (json!({"passphrase": "long enough passphrase", "age_recipient": recipient}), "protect"),
+    ] {
+        let (st, p) = s.post(&port, &dpo, json!({"protect": protect})).await;
+        assert_eq!((st, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{p}");
+    }
+
+    // Answering a verified portability request: its history records the archive.
+    let (_, q) = s
+        .post(
+            &format!("/v1/tenants/{t}/requests"),
+            &dpo,
+            json!({"kind": "portability", "channel": "e-mail", "subject_id": sid}),
+        )
+        .await;
+    let one = format!("/v1/tenants/{t}/requests/{}", q["id"].as_str().unwrap());
+    let (st, _, _) = s.download(&port, &dpo, json!({"request_id": q["id"]})).await;
+    assert_eq!(st, StatusCode::CONFLICT, "not verified yet");
+    s.post(&format!("{one}/verify"), &dpo, json!({"method": "ID document"})).await;
+    let (st, _, _) =
+        s.download(&port, &dpo, json!({"request_id": q["id"], "protect": {"age_recipient": recipient}})).await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, q) = s.get(&one, &dpo).await;
+    assert!(q["history"].as_array().unwrap().iter().any(|h| h["action"] == "portability"), "{q}");
+    let ev = s.events("subject.portability").await;
+    assert!(
+        ev.iter().any(|e| e["event"]["detail"].as_str().unwrap_or("").contains("delivery=zip+age-recipient")),
+        "{ev:?}"
+    );
+    let ev = s.events("subject.access_report").await;
+    assert!(
+        ev.iter().any(|e| e["event"]["detail"].as_str().unwrap_or("").contains("delivery=pdf+age-passphrase")),
+        "{ev:?}"
+    );
+    assert!(!format!("{ev:?}").contains("spenjač"), "the passphrase is never recorded");
+}
+both!(dsr2_dsr6_the_report_as_a_pdf_and_the_portability_archive);

@@ -244,6 +244,21 @@ impl TestServer {
         (st, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// POSTs JSON and takes the answer as bytes with its media type (a document).
+    pub async fn download(&self, path: &str, token: &str, body: Value) -> (StatusCode, String, Vec<u8>) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let st = resp.status();
+        let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        (st, ct, resp.bytes().await.unwrap().to_vec())
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
         self.call(Method::GET, path, Some(token), None).await
     }

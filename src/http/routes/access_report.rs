@@ -1,12 +1,18 @@
-//! The access report of a subject (Art. 15), as JSON.
+//! The documents of a subject's rights: the access report (Art. 15) as
+//! JSON and as a PDF, and the portability archive (Art. 20); the documents
+//! optionally encrypted for delivery.
 
+use crate::documents::protect::Protect;
 use crate::domain::schema::{LegalBasis, Retention};
-use crate::http::extract::{Auth, Params};
+use crate::http::extract::{Auth, Body, Params};
 use crate::http::problem::{ApiResult, Problem};
 use crate::http::routes::records::{record_out, RecordOut};
 use crate::http::{path_id, time, AppState};
 use crate::service::access_report::AccessReport;
+use crate::service::documents::{Delivery, Lang};
 use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
@@ -100,7 +106,7 @@ fn report_out(r: AccessReport) -> AccessReportOut {
                 }
             })
             .collect(),
-        rights: r.rights.into_iter().map(str::to_string).collect(),
+        rights: r.rights.into_iter().map(|(en, _)| en.to_string()).collect(),
         complaint: r.complaint,
         disclosures: r
             .disclosures
@@ -156,7 +162,7 @@ pub async fn access_report(
         .as_deref()
         .map(|r| r.parse().map_err(|_| Problem::invalid("request", "must be a request id")))
         .transpose()?;
-    Ok(Json(report_out(s.vault.access_report(&a.actor, t, sid, request).await?)))
+    Ok(Json(report_out(s.vault.access_report(&a.actor, t, sid, request, "json").await?)))
 }
 
 #[derive(serde::Deserialize, IntoParams)]
@@ -164,4 +170,88 @@ pub async fn access_report(
 pub struct ReportParams {
     /// The verified, open request of this subject the report answers; its history records it.
     pub request: Option<String>,
+}
+
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProtectIn {
+    /// Encrypt to this age X25519 recipient (`age1…`).
+    #[serde(default)]
+    #[schema(pattern = "^age1")]
+    pub age_recipient: Option<String>,
+    /// Or encrypt with this passphrase (at least 12 characters; tell it by another channel).
+    #[serde(default)]
+    #[schema(min_length = 12)]
+    pub passphrase: Option<String>,
+}
+
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentIn {
+    /// The verified, open request of this subject the document answers; its history records it.
+    #[serde(default)]
+    #[schema(pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    pub request_id: Option<String>,
+    /// `en` (default) or `sl`.
+    #[serde(default)]
+    pub lang: Option<Lang>,
+    /// Deliver it encrypted (the age format), to a recipient key or with a passphrase.
+    #[serde(default)]
+    pub protect: Option<ProtectIn>,
+}
+
+fn document_args(b: DocumentIn) -> Result<(Option<uuid::Uuid>, Lang, Option<Protect>), Problem> {
+    let request = b
+        .request_id
+        .map(|r| r.parse().map_err(|_| Problem::invalid("request_id", "must be a request id")))
+        .transpose()?;
+    let protect = match b.protect {
+        None => None,
+        Some(ProtectIn { age_recipient: Some(r), passphrase: None }) => Some(Protect::Recipient(r)),
+        Some(ProtectIn { age_recipient: None, passphrase: Some(p) }) => Some(Protect::Passphrase(p)),
+        Some(_) => return Err(Problem::invalid("protect", "give one of age_recipient and passphrase")),
+    };
+    Ok((request, b.lang.unwrap_or(Lang::En), protect))
+}
+
+fn download(d: Delivery) -> Response {
+    let disposition = format!("attachment; filename=\"{}\"", d.file_name);
+    let mut r = (StatusCode::OK, d.bytes).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(d.media_type));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
+/// The access report as a PDF a person can read (English or Slovenian),
+/// optionally encrypted for delivery (`application/octet-stream`, an age file).
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/subjects/{subject}/access-report.pdf", tag = "subjects", security(("bearer" = [])), request_body = DocumentIn,
+    params(("tenant" = String, Path, description = "Tenant id"), ("subject" = String, Path, description = "Subject id")),
+    responses((status = 200, content_type = "application/pdf", body = String), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn access_report_pdf(
+    State(s): State<AppState>,
+    a: Auth,
+    Path((tenant, subject)): Path<(String, String)>,
+    Body(b): Body<DocumentIn>,
+) -> ApiResult<Response> {
+    let (t, sid) = (path_id(&tenant, "tenant")?, path_id(&subject, "subject")?);
+    let (request, lang, protect) = document_args(b)?;
+    Ok(download(s.vault.access_report_pdf(&a.actor, t, sid, request, lang, protect).await?))
+}
+
+/// The portability archive (Art. 20): the data the subject provided, as
+/// `data.json` and one CSV per collection in a zip; optionally encrypted.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/subjects/{subject}/portability", tag = "subjects", security(("bearer" = [])), request_body = DocumentIn,
+    params(("tenant" = String, Path, description = "Tenant id"), ("subject" = String, Path, description = "Subject id")),
+    responses((status = 200, content_type = "application/zip", body = String), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn portability(
+    State(s): State<AppState>,
+    a: Auth,
+    Path((tenant, subject)): Path<(String, String)>,
+    Body(b): Body<DocumentIn>,
+) -> ApiResult<Response> {
+    let (t, sid) = (path_id(&tenant, "tenant")?, path_id(&subject, "subject")?);
+    let (request, _, protect) = document_args(b)?;
+    Ok(download(s.vault.portability(&a.actor, t, sid, request, protect).await?))
 }
