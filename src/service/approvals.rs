@@ -28,6 +28,8 @@ pub enum Command {
     EraseSubject {
         tenant: Uuid,
         subject: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<Uuid>,
     },
     ExportRecords {
         tenant: Uuid,
@@ -320,7 +322,9 @@ impl Vault {
     /// Runs an approved command through its use case.
     async fn execute(&self, actor: &Actor, cmd: Command) -> Result<()> {
         match cmd {
-            Command::EraseSubject { tenant, subject } => self.erase_subject(actor, tenant, subject).await.map(|_| ()),
+            Command::EraseSubject { tenant, subject, request } => {
+                self.erase_subject(actor, tenant, subject, request).await.map(|_| ())
+            }
             // The requester collects an approved export itself, once (`collect_export`).
             Command::ExportRecords { .. } => Ok(()),
             Command::ChangeGrants { tenant, staff, role, access } => {

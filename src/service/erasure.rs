@@ -40,15 +40,38 @@ pub struct Kept {
 impl Vault {
     /// Erases a subject per each collection's rule. Four-eyes if the
     /// tenant's policy holds `subject.erase`.
-    pub async fn erase_subject(&self, actor: &Actor, tenant: Uuid, subject: Uuid) -> Result<Held<Erasure>> {
-        let call = self.call(actor, Action::SubjectErase, Some(tenant)).subject(subject);
-        let cmd = Command::EraseSubject { tenant, subject };
+    /// With `request`, the erasure answers that verified request of the
+    /// subject, and the request's history records it in the same commit.
+    pub async fn erase_subject(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        subject: Uuid,
+        request: Option<Uuid>,
+    ) -> Result<Held<Erasure>> {
+        let mut call = self.call(actor, Action::SubjectErase, Some(tenant)).subject(subject);
+        if let Some(r) = request {
+            call = call.detail(format!("request={r}"));
+        }
+        let cmd = Command::EraseSubject { tenant, subject, request };
         self.run_held(
             call,
             cmd,
             |cx| async move {
                 let t = cx.tenant()?.clone();
-                self.erase_in(&t, subject, None).await
+                let linked = match request {
+                    Some(r) => {
+                        let v = self.request_to_act_on(tenant, r, subject).await?;
+                        Some(self.linked(
+                            v,
+                            "erasure",
+                            "subject erased per each collection's rule".into(),
+                            actor.staff_id,
+                        ))
+                    }
+                    None => None,
+                };
+                self.erase_in(&t, subject, None, linked).await
             },
             |_, _| {},
         )
@@ -57,11 +80,20 @@ impl Vault {
 
     /// Erases the subject's records in the collections `only` names (all
     /// without it) per their rules, inside the calling use case's event.
-    pub(super) async fn erase_in(&self, t: &TenantCtx, subject: Uuid, only: Option<&HashSet<Uuid>>) -> Result<Erasure> {
+    pub(super) async fn erase_in(
+        &self,
+        t: &TenantCtx,
+        subject: Uuid,
+        only: Option<&HashSet<Uuid>>,
+        linked: Option<(queries::RequestRow, i64)>,
+    ) -> Result<Erasure> {
         let plan = self.plan_erasure(t, subject, only).await?;
         let tenant = t.id;
         let done = self
             .write_recorded(move |db, d| {
+                if let Some((r, seen)) = &linked {
+                    queries::update_request(db, r, *seen)?;
+                }
                 let done = plan.apply(db, tenant, subject)?;
                 d.detail = Some(format!("{}{}", d.detail.take().map(|s| s + " ").unwrap_or_default(), done.summary()));
                 Ok(done)
@@ -178,7 +210,9 @@ impl ErasurePlan {
 pub(super) fn erasure_error(e: StoreError) -> ServiceError {
     match e {
         StoreError::NotFound => ServiceError::NotFound("subject"),
-        StoreError::Stale => ServiceError::Conflict("a record of the subject changed during the erasure; try again"),
+        StoreError::Stale => {
+            ServiceError::Conflict("a record of the subject (or the request) changed during the erasure; try again")
+        }
         e => e.into(),
     }
 }

@@ -60,6 +60,8 @@ pub struct Change<'a> {
     pub data: &'a Map<String, Value>,
     pub merge: bool,
     pub expected_version: Option<i64>,
+    /// The verified rectification request this answers (its history records it).
+    pub request: Option<Uuid>,
 }
 
 /// What the write step found: done, or the subject was created meanwhile.
@@ -752,11 +754,24 @@ impl Vault {
         self.run(
             call,
             |cx| async move {
-                let Change { data, merge, expected_version } = change;
+                let Change { data, merge, expected_version, request } = change;
                 let t = cx.tenant()?.clone();
                 let c = self.collection(tenant, collection).await?;
                 let sealed = self.read_sealed(tenant, &c, id).await?;
                 let current = sealed.record.version;
+                let linked = match request {
+                    Some(r) => {
+                        let v = self.request_to_act_on(tenant, r, sealed.record.subject_id).await?;
+                        let fields: Vec<&str> = data.keys().map(String::as_str).collect();
+                        Some(self.linked(
+                            v,
+                            "rectification",
+                            format!("record={id} fields={}", fields.join(",")),
+                            actor.staff_id,
+                        ))
+                    }
+                    None => None,
+                };
                 if let Some(v) = expected_version {
                     if v != current {
                         return Err(ServiceError::Stale);
@@ -794,8 +809,11 @@ impl Vault {
                 let attrs = record_attributes(&t, &c, &values, id);
                 let created_at = row.created_at;
                 let written = until_not_busy(|| {
-                    let (row, idents, attrs) = (row.clone(), idents.clone(), attrs.clone());
+                    let (row, idents, attrs, linked) = (row.clone(), idents.clone(), attrs.clone(), linked.clone());
                     self.write_recorded(move |db, d| {
+                        if let Some((r, seen)) = &linked {
+                            queries::update_request(db, r, *seen)?;
+                        }
                         d.subject = Some(sid);
                         let probe: Vec<(String, Vec<u8>)> =
                             idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();

@@ -386,7 +386,7 @@ async fn dsr1_reminders_go_before_the_due_date_by_webhook_and_email(b: Backend) 
 both!(dsr1_reminders_go_before_the_due_date_by_webhook_and_email);
 
 /// The text of a PDF, as `pdftotext` (poppler-utils) reads it.
-fn pdf_text(pdf: &[u8]) -> String {
+pub fn pdf_text(pdf: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("r.pdf");
     std::fs::write(&f, pdf).unwrap();

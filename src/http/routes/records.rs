@@ -1,7 +1,7 @@
 //! Data subjects and records. Identifier values travel only in request
 //! bodies (never in URLs), so access logs cannot capture them.
 
-use crate::http::extract::{Auth, Body};
+use crate::http::extract::{Auth, Body, Params};
 use crate::http::problem::{ApiResult, Problem};
 use crate::http::routes::approvals::{held, ApprovalOut};
 use crate::http::{path_id, time, AppState};
@@ -232,15 +232,17 @@ pub fn erased_out(e: crate::service::erasure::Erasure) -> Erased {
 /// Erases a subject: every record, identifier and the subject's key.
 /// `202` with a pending approval if the tenant holds erasures for four-eyes.
 #[utoipa::path(delete, path = "/v1/tenants/{tenant}/subjects/{subject}", tag = "subjects", security(("bearer" = [])),
-    params(("tenant" = String, Path, description = "Tenant id"), ("subject" = String, Path, description = "Subject id")),
-    responses((status = 200, body = Erased), (status = 202, body = ApprovalOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    params(("tenant" = String, Path, description = "Tenant id"), ("subject" = String, Path, description = "Subject id"), EraseParams),
+    responses((status = 200, body = Erased), (status = 202, body = ApprovalOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn erase_subject(
     State(s): State<AppState>,
     a: Auth,
     Path((tenant, subject)): Path<(String, String)>,
+    Params(q): Params<EraseParams>,
 ) -> ApiResult<Response> {
     let (t, sid) = (path_id(&tenant, "tenant")?, path_id(&subject, "subject")?);
-    Ok(held(s.vault.erase_subject(&a.actor, t, sid).await?, |e| Json(erased_out(e)).into_response()))
+    let request = request_id(q.request.as_deref())?;
+    Ok(held(s.vault.erase_subject(&a.actor, t, sid, request).await?, |e| Json(erased_out(e)).into_response()))
 }
 
 /// Exports every record of a collection (masked fields masked). `202` with
@@ -455,6 +457,17 @@ pub async fn anonymised_records(
 
 type RecordPath = Path<(String, String, String)>;
 
+fn request_id(v: Option<&str>) -> Result<Option<uuid::Uuid>, Problem> {
+    v.map(|r| r.parse().map_err(|_| Problem::invalid("request_id", "must be a request id"))).transpose()
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EraseParams {
+    /// The verified request this erasure answers (its history records it).
+    pub request: Option<String>,
+}
+
 fn ids(p: &(String, String, String)) -> Result<(uuid::Uuid, uuid::Uuid), Problem> {
     Ok((path_id(&p.0, "tenant")?, path_id(&p.2, "record")?))
 }
@@ -478,6 +491,10 @@ pub async fn get_record(
 #[serde(deny_unknown_fields)]
 pub struct RecordData {
     pub data: Map<String, Value>,
+    /// The verified rectification request this change answers (its history records it).
+    #[serde(default)]
+    #[schema(pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    pub request_id: Option<String>,
 }
 
 fn if_match(h: &HeaderMap) -> Result<Option<i64>, Problem> {
@@ -507,7 +524,18 @@ pub async fn replace_record(
     let (t, r) = ids(&p)?;
     let v = s
         .vault
-        .update_record(&a.actor, t, &p.1, r, Change { data: &req.data, merge: false, expected_version: if_match(&h)? })
+        .update_record(
+            &a.actor,
+            t,
+            &p.1,
+            r,
+            Change {
+                data: &req.data,
+                merge: false,
+                expected_version: if_match(&h)?,
+                request: request_id(req.request_id.as_deref())?,
+            },
+        )
         .await?;
     Ok(with_etag(StatusCode::OK, v))
 }
@@ -526,7 +554,18 @@ pub async fn patch_record(
     let (t, r) = ids(&p)?;
     let v = s
         .vault
-        .update_record(&a.actor, t, &p.1, r, Change { data: &req.data, merge: true, expected_version: if_match(&h)? })
+        .update_record(
+            &a.actor,
+            t,
+            &p.1,
+            r,
+            Change {
+                data: &req.data,
+                merge: true,
+                expected_version: if_match(&h)?,
+                request: request_id(req.request_id.as_deref())?,
+            },
+        )
         .await?;
     Ok(with_etag(StatusCode::OK, v))
 }
