@@ -240,3 +240,107 @@ pub async fn policy_store(v: &Vault, action: PolicyAction) -> anyhow::Result<()>
     }
     Ok(())
 }
+
+/// `varuh import`: a CSV file into a collection.
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    /// The tenant's id.
+    #[arg(long)]
+    pub tenant: uuid::Uuid,
+    /// The collection's name.
+    #[arg(long)]
+    pub collection: String,
+    /// The CSV file (a header line, one contact per line).
+    pub file: std::path::PathBuf,
+    /// A column mapped to a field: `--map "E-pošta=email"` (repeat per column).
+    #[arg(long = "map", value_name = "COLUMN=FIELD", required = true)]
+    pub map: Vec<String>,
+    /// The column that says whether the contact consented.
+    #[arg(long)]
+    pub consent_column: Option<String>,
+    /// The purpose consented to (with --consent-column).
+    #[arg(long)]
+    pub consent_purpose: Option<String>,
+    /// The version of the purpose's notice consented to.
+    #[arg(long)]
+    pub notice_version: Option<i64>,
+    /// How consent was collected.
+    #[arg(long, default_value = "import")]
+    pub consent_channel: String,
+    /// Import the good rows and report the bad ones.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+    /// Only check the file.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub async fn import(v: &std::sync::Arc<Vault>, args: ImportArgs) -> anyhow::Result<()> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let csv = std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let mut columns = std::collections::BTreeMap::new();
+    for m in &args.map {
+        let (col, field) = m.split_once('=').ok_or_else(|| anyhow::anyhow!("--map {m}: write COLUMN=FIELD"))?;
+        columns.insert(col.trim().to_string(), field.trim().to_string());
+    }
+    let consent = match (args.consent_column, args.consent_purpose, args.notice_version) {
+        (None, None, None) => None,
+        (Some(column), Some(purpose), Some(notice_version)) => Some(varuh::service::import::ConsentColumn {
+            column,
+            purpose,
+            notice_version,
+            channel: args.consent_channel,
+        }),
+        _ => anyhow::bail!("--consent-column, --consent-purpose and --notice-version go together"),
+    };
+    let total = csv.lines().count().saturating_sub(1) as u64;
+    let spec = varuh::service::import::ImportSpec {
+        csv,
+        columns,
+        consent,
+        skip_bad_rows: args.skip_bad_rows,
+        dry_run: args.dry_run,
+    };
+    let progress = std::sync::Arc::new(AtomicUsize::new(0));
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows ({per_sec}, {eta} left)")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let (v2, p2, collection, tenant) = (v.clone(), progress.clone(), args.collection.clone(), args.tenant);
+    let work =
+        tokio::spawn(async move { v2.import_records(&Actor::local(), tenant, &collection, spec, Some(p2)).await });
+    while !work.is_finished() {
+        bar.set_position(progress.load(Ordering::Relaxed) as u64);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    bar.set_position(progress.load(Ordering::Relaxed) as u64);
+    bar.finish_and_clear();
+    match work.await? {
+        Ok(r) => {
+            println!(
+                "{} rows: {} imported, {} subjects created, {} consents recorded, {} skipped{}",
+                r.rows,
+                r.imported,
+                r.subjects_created,
+                r.consents,
+                r.skipped,
+                if args.dry_run { " (dry run: nothing written)" } else { "" }
+            );
+            for e in r.errors.iter().take(50) {
+                println!("  row {}: {} {}", e.row, e.column, e.problem);
+            }
+            Ok(())
+        }
+        Err(varuh::service::ServiceError::RowsInvalid(errors)) => {
+            for e in errors.iter().take(50) {
+                eprintln!("  row {}: {} {}", e.row, e.column, e.problem);
+            }
+            anyhow::bail!(
+                "{} problem(s) in the rows; nothing was imported (--skip-bad-rows imports the rest)",
+                errors.len()
+            )
+        }
+        Err(e) => anyhow::bail!("{e}"),
+    }
+}

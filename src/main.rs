@@ -60,6 +60,9 @@ enum Command {
         #[command(subcommand)]
         action: cli::UserAction,
     },
+    /// Imports a CSV contact list into a collection (every row or none,
+    /// unless --skip-bad-rows), as the local operator, with a progress bar.
+    Import(cli::ImportArgs),
     /// The permission table and the security policies.
     Policy {
         #[command(subcommand)]
@@ -222,6 +225,11 @@ async fn main() -> anyhow::Result<()> {
             let _lock = cli::exclusive(&cfg)?;
             let opened = setup::open(&cfg, Create::No, Clock::default()).await?;
             cli::policy_store(&opened.vault, action).await
+        }
+        Command::Import(args) => {
+            let _lock = cli::exclusive(&cfg)?;
+            let opened = setup::open(&cfg, Create::No, Clock::default()).await?;
+            cli::import(&opened.vault, args).await
         }
         Command::User { action } => {
             let _lock = cli::exclusive(&cfg)?;

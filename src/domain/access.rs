@@ -208,6 +208,7 @@ actions! {
     RecordList = "record.list", Tenant, DATA, Some(Op::Read), false, "read a page of a collection's records";
     RecordsExport = "records.export", Tenant, DATA, Some(Op::Export), true, "export every record of a collection";
     RecordsAnonymised = "records.anonymised", Tenant, DATA, Some(Op::Read), false, "read a collection's anonymised records (kept by its erasure rule, cut from any subject)";
+    RecordsImport = "records.import", Tenant, DATA, Some(Op::Write), false, "import a CSV contact list into a collection (all rows or none, unless bad rows are skipped)";
     RecordUpdate = "record.update", Tenant, DATA, Some(Op::Write), false, "change a record";
     RecordDelete = "record.delete", Tenant, DATA, Some(Op::Erase), false, "delete a record";
     // The audit trail.

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod consent;
 pub mod identifiers;
+pub mod import;
 pub mod limits;
 pub mod lockout;
 pub mod password;

@@ -113,6 +113,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::records::create_record, routes::records::list_records))
         .routes(routes!(routes::records::export_records))
         .routes(routes!(routes::records::anonymised_records))
+        .routes(routes!(routes::records::import_records))
         .routes(routes!(routes::audit::latest_head))
         .routes(routes!(routes::audit::create_head))
         .routes(routes!(routes::audit::inclusion))
@@ -212,6 +213,7 @@ pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
     ("get", "/v1/tenants/{tenant}/subjects/{subject}/records", Some(Action::SubjectRecords)),
     ("post", "/v1/tenants/{tenant}/collections/{collection}/export", Some(Action::RecordsExport)),
     ("get", "/v1/tenants/{tenant}/collections/{collection}/anonymised", Some(Action::RecordsAnonymised)),
+    ("post", "/v1/tenants/{tenant}/collections/{collection}/import", Some(Action::RecordsImport)),
     ("post", "/v1/tenants/{tenant}/collections/{collection}/records", Some(Action::RecordCreate)),
     ("get", "/v1/tenants/{tenant}/collections/{collection}/records", Some(Action::RecordList)),
     ("get", "/v1/tenants/{tenant}/collections/{collection}/records/{record}", Some(Action::RecordRead)),

@@ -14,7 +14,7 @@ pub struct Problem {
     /// A URI naming the kind of problem.
     #[serde(rename = "type")]
     pub kind: String,
-    pub title: String,
+    pub title: &'static str,
     pub status: u16,
     pub detail: String,
     /// The request field at fault, as a path (`data.email`, `fields[2].category`).
@@ -24,17 +24,36 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<String>>)]
     pub fields: Option<Box<[String]>>,
+    /// An import's rows at fault (row number from 1, column, rule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<RowProblem>>)]
+    pub rows: Option<Box<Vec<RowProblem>>>,
+}
+
+/// One row's problem in an import (never the value).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RowProblem {
+    pub row: usize,
+    pub column: String,
+    pub problem: String,
+}
+
+impl From<&crate::domain::import::RowError> for RowProblem {
+    fn from(e: &crate::domain::import::RowError) -> Self {
+        RowProblem { row: e.row, column: e.column.clone(), problem: e.problem.clone() }
+    }
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, slug: &str, title: &'static str, detail: impl Into<String>) -> Self {
         Problem {
             kind: format!("https://varuh.dev/problems/{slug}"),
-            title: title.into(),
+            title,
             status: status.as_u16(),
             detail: detail.into(),
             field: None,
             fields: None,
+            rows: None,
         }
     }
 
@@ -130,6 +149,20 @@ impl From<ServiceError> for Problem {
                 );
                 p.field = fields.first().cloned();
                 p.fields = Some(fields.clone().into_boxed_slice());
+                p
+            }
+            RowsInvalid(errors) => {
+                let mut p = Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "import-rejected",
+                    "Rows of the import are invalid",
+                    format!(
+                        "{} problem(s) in the rows; nothing was imported (send skip_bad_rows to import the rest)",
+                        errors.len()
+                    ),
+                );
+                p.field = Some("csv".into());
+                p.rows = Some(Box::new(errors.iter().take(1000).map(RowProblem::from).collect()));
                 p
             }
             Stale => Problem::new(

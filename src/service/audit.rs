@@ -125,7 +125,7 @@ pub(crate) fn outcome(e: &ServiceError) -> &'static str {
         ServiceError::MfaRequired | ServiceError::RateLimited => "unauthenticated",
         ServiceError::Restricted(_) => "restricted",
         ServiceError::NotFound(_) => "not_found",
-        ServiceError::Invalid(_) => "invalid",
+        ServiceError::Invalid(_) | ServiceError::RowsInvalid(_) => "invalid",
         ServiceError::Conflict(_) | ServiceError::IdentifierConflict(_) | ServiceError::Stale => "conflict",
         ServiceError::Unavailable(_) | ServiceError::Internal(_) | ServiceError::NotPublished(_) => "error",
     }

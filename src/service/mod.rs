@@ -19,6 +19,7 @@ pub mod disclosures;
 pub mod documents;
 pub mod erasure;
 pub mod identity;
+pub mod import;
 pub mod kernel;
 pub mod limits;
 pub mod records;
@@ -72,6 +73,9 @@ pub enum ServiceError {
     /// A restriction or objection blocks this purpose (Art. 18, 21): why.
     #[error("{0}")]
     Restricted(String),
+    /// Rows of an import that fail their checks (nothing was imported).
+    #[error("rows of the import are invalid")]
+    RowsInvalid(Vec<crate::domain::import::RowError>),
     #[error("the record was changed since it was read")]
     Stale,
     #[error("service unavailable: {0}")]

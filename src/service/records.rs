@@ -945,12 +945,22 @@ pub(crate) fn read_fields(actor: &Actor, views: &[&RecordView]) -> Vec<String> {
 }
 
 /// The blind indexes a record's identifier fields yield.
-fn record_identifiers(t: &TenantCtx, c: &Collection, values: &[(String, Value)], record: Uuid) -> Vec<IdentifierRow> {
+pub(super) fn record_identifiers(
+    t: &TenantCtx,
+    c: &Collection,
+    values: &[(String, Value)],
+    record: Uuid,
+) -> Vec<IdentifierRow> {
     record_index(t, c, values, record, FieldDef::identifier_kind)
 }
 
 /// The blind indexes a record's searchable fields yield (shared values).
-fn record_attributes(t: &TenantCtx, c: &Collection, values: &[(String, Value)], record: Uuid) -> Vec<IdentifierRow> {
+pub(super) fn record_attributes(
+    t: &TenantCtx,
+    c: &Collection,
+    values: &[(String, Value)],
+    record: Uuid,
+) -> Vec<IdentifierRow> {
     record_index(t, c, values, record, FieldDef::attribute_kind)
 }
 

@@ -7,6 +7,7 @@ mod support;
 mod access;
 mod audit;
 mod cluster;
+mod eximitech;
 mod ham;
 mod identity;
 mod matrix;

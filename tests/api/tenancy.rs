@@ -52,6 +52,9 @@ pub fn body_for(path: &str) -> Value {
     } else if path.ends_with("/settings") {
         // A bad reminder day: an allowed caller gets 422 and nothing changes.
         json!({"reminder_days": [7, 7]})
+    } else if path.ends_with("/import") {
+        // A column the file does not have: an allowed caller gets 422 and nothing is stored.
+        json!({"csv": "email,name\nx@y.si,X\n", "columns": {"mail": "email"}})
     } else if path.ends_with("/lift") {
         json!({"reason": "verified"})
     } else if path.ends_with("/requests") {

@@ -731,3 +731,30 @@ pub fn queue_recipient_notices(
     }
     Ok(names)
 }
+
+/// Removes what a failed import wrote: its records (with their
+/// identifiers and attributes), its consent events, and the subjects it
+/// created that hold no record now.
+pub fn undo_import(
+    db: &mut dyn Db,
+    tenant: Uuid,
+    records: &[Uuid],
+    subjects: &[Uuid],
+    consents: &[Uuid],
+) -> Result<(), StoreError> {
+    for id in records {
+        super::delete_identifiers_of_record(db, tenant, *id)?;
+        super::delete_attributes_of_record(db, tenant, *id)?;
+        db.exec("DELETE FROM records WHERE tenant_id = $1 AND id = $2", &[tenant.into(), (*id).into()])?;
+    }
+    for id in consents {
+        db.exec("DELETE FROM consent_state WHERE tenant_id = $1 AND consent_id = $2", &[tenant.into(), (*id).into()])?;
+        db.exec("DELETE FROM consents WHERE tenant_id = $1 AND id = $2", &[tenant.into(), (*id).into()])?;
+    }
+    for s in subjects {
+        if super::count_records_of_subject(db, tenant, *s)? == 0 {
+            super::delete_subject(db, tenant, *s)?;
+        }
+    }
+    Ok(())
+}
