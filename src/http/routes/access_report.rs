@@ -166,6 +166,7 @@ pub async fn access_report(
 }
 
 #[derive(serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReportParams {
     /// The verified, open request of this subject the report answers; its history records it.

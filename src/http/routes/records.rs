@@ -356,6 +356,19 @@ pub struct Page {
     pub purpose: Option<String>,
 }
 
+/// Query parameters of the anonymised records' listing (described here for OpenAPI).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, reason = "only describes the query for OpenAPI")]
+pub struct AnonPage {
+    /// The last record id of the previous page.
+    #[param(format = "uuid")]
+    pub after: Option<String>,
+    /// 1-1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
+}
+
 /// `?purpose=` of a read (described here for OpenAPI).
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -429,7 +442,7 @@ pub struct AnonymisedOut {
 /// A page of a collection's anonymised records: what erasures kept for
 /// analysis under the collection's `anonymise` rule, cut from any subject.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/collections/{collection}/anonymised", tag = "records", security(("bearer" = [])),
-    params(("tenant" = String, Path, description = "Tenant id"), ("collection" = String, Path, description = "Collection name"), Page),
+    params(("tenant" = String, Path, description = "Tenant id"), ("collection" = String, Path, description = "Collection name"), AnonPage),
     responses((status = 200, body = Vec<AnonymisedOut>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn anonymised_records(
     State(s): State<AppState>,
@@ -462,6 +475,7 @@ fn request_id(v: Option<&str>) -> Result<Option<uuid::Uuid>, Problem> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EraseParams {
     /// The verified request this erasure answers (its history records it).

@@ -345,6 +345,7 @@ fn answer_out(a: Answer) -> AnswerOut {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MayParams {
     /// The purpose to apply.
