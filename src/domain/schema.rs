@@ -158,6 +158,17 @@ impl ErasureRule {
     }
 }
 
+/// What a pseudonymised export for analysis keeps of a record (CONF-5):
+/// the `keep` fields, `generalise` dates cut to a year or month; every
+/// other field is dropped and the subject is replaced by a pseudonym.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Analysis {
+    pub keep: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub generalise: BTreeMap<String, Generalise>,
+}
+
 /// How an anonymised date is cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -199,6 +210,10 @@ pub struct CollectionDef {
     /// can say so on its own (`fields[].derived`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub derived: bool,
+    /// What a pseudonymised export for analysis keeps (none: such an
+    /// export is refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<Analysis>,
 }
 
 const MAX_FIELDS: usize = 200;
@@ -272,36 +287,42 @@ impl CollectionDef {
                 Err(Invalid::new("erasure.reason", "must give the legal reason the records are kept"))
             }
             ErasureRule::Refuse { .. } => Ok(()),
-            ErasureRule::Anonymise { keep, generalise } => {
-                if keep.is_empty() && generalise.is_empty() {
-                    return Err(Invalid::new("erasure.keep", "must name the fields an anonymised record keeps"));
-                }
-                for (i, name) in keep.iter().enumerate() {
-                    let path = format!("erasure.keep[{i}]");
-                    let f = self.field(name).ok_or_else(|| Invalid::new(&path, "is not a field of this collection"))?;
-                    if f.identifies() {
-                        return Err(Invalid::new(
-                            path,
-                            "identifies a person and cannot be kept in an anonymised record",
-                        ));
-                    }
-                    if generalise.contains_key(name) {
-                        return Err(Invalid::new(
-                            path,
-                            "is generalised already; name it in one of keep and generalise",
-                        ));
-                    }
-                }
-                for name in generalise.keys() {
-                    let path = format!("erasure.generalise.{}", printable(name));
-                    let f = self.field(name).ok_or_else(|| Invalid::new(&path, "is not a field of this collection"))?;
-                    if f.field_type != FieldType::Date {
-                        return Err(Invalid::new(path, "only date fields can be generalised (to a year or a month)"));
-                    }
-                }
-                Ok(())
+            ErasureRule::Anonymise { keep, generalise } => self.validate_keep("erasure", keep, generalise),
+        }?;
+        match &self.analysis {
+            Some(a) => self.validate_keep("analysis", &a.keep, &a.generalise),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks what an anonymised record or an analysis keeps (`at` names it).
+    fn validate_keep(
+        &self,
+        at: &str,
+        keep: &[String],
+        generalise: &BTreeMap<String, Generalise>,
+    ) -> Result<(), Invalid> {
+        if keep.is_empty() && generalise.is_empty() {
+            return Err(Invalid::new(format!("{at}.keep"), "must name the fields it keeps"));
+        }
+        for (i, name) in keep.iter().enumerate() {
+            let path = format!("{at}.keep[{i}]");
+            let f = self.field(name).ok_or_else(|| Invalid::new(&path, "is not a field of this collection"))?;
+            if f.identifies() {
+                return Err(Invalid::new(path, "identifies a person and cannot be kept without the subject"));
+            }
+            if generalise.contains_key(name) {
+                return Err(Invalid::new(path, "is generalised already; name it in one of keep and generalise"));
             }
         }
+        for name in generalise.keys() {
+            let path = format!("{at}.generalise.{}", printable(name));
+            let f = self.field(name).ok_or_else(|| Invalid::new(&path, "is not a field of this collection"))?;
+            if f.field_type != FieldType::Date {
+                return Err(Invalid::new(path, "only date fields can be generalised (to a year or a month)"));
+            }
+        }
+        Ok(())
     }
 
     /// The data an anonymised record keeps (`None`: the rule is not anonymise).
@@ -309,22 +330,12 @@ impl CollectionDef {
         let ErasureRule::Anonymise { keep, generalise } = &self.erasure else {
             return None;
         };
-        let mut out = Map::new();
-        for name in keep {
-            if let Some(v) = data.get(name) {
-                out.insert(name.clone(), v.clone());
-            }
-        }
-        for (name, g) in generalise {
-            if let Some(Value::String(d)) = data.get(name) {
-                let n = match g {
-                    Generalise::Year => 4,
-                    Generalise::Month => 7,
-                };
-                out.insert(name.clone(), Value::String(d.chars().take(n).collect()));
-            }
-        }
-        Some(out)
+        Some(cut(data, keep, generalise))
+    }
+
+    /// The data a pseudonymised export keeps (`None`: no analysis rule).
+    pub fn for_analysis(&self, data: &Map<String, Value>) -> Option<Map<String, Value>> {
+        self.analysis.as_ref().map(|a| cut(data, &a.keep, &a.generalise))
     }
 
     /// Whether a purpose of this collection is direct marketing.
@@ -360,6 +371,26 @@ impl CollectionDef {
         }
         Ok(out)
     }
+}
+
+/// The `keep` fields of `data`, and the `generalise` dates cut.
+fn cut(data: &Map<String, Value>, keep: &[String], generalise: &BTreeMap<String, Generalise>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for name in keep {
+        if let Some(v) = data.get(name) {
+            out.insert(name.clone(), v.clone());
+        }
+    }
+    for (name, g) in generalise {
+        if let Some(Value::String(d)) = data.get(name) {
+            let n = match g {
+                Generalise::Year => 4,
+                Generalise::Month => 7,
+            };
+            out.insert(name.clone(), Value::String(d.chars().take(n).collect()));
+        }
+    }
+    out
 }
 
 /// Field names in errors are the client's own text: keep them short and plain.

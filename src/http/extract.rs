@@ -37,6 +37,26 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Bulk<T> {
     }
 }
 
+/// An optional JSON body: none at all (no bytes) is `None`; anything else
+/// is read as `Body` reads it.
+pub struct OptBody<T>(pub Option<T>);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for OptBody<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Problem> {
+        let empty =
+            req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim() == "0")
+                || (req.headers().get(header::CONTENT_TYPE).is_none()
+                    && req.headers().get(header::TRANSFER_ENCODING).is_none()
+                    && req.headers().get(header::CONTENT_LENGTH).is_none());
+        if empty {
+            return Ok(OptBody(None));
+        }
+        json_body(req, state.max_body_bytes).await.map(|b| OptBody(Some(b)))
+    }
+}
+
 async fn json_body<T: DeserializeOwned>(req: Request, limit: usize) -> Result<T, Problem> {
     {
         let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");

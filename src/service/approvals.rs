@@ -36,6 +36,10 @@ pub enum Command {
         collection: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         purpose: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        pseudonymise: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recipient: Option<String>,
     },
     ChangeGrants {
         tenant: Option<Uuid>,
@@ -282,7 +286,9 @@ impl Vault {
         if row.state != "approved" {
             return Err(ServiceError::Conflict("this export is not approved, or was collected already"));
         }
-        let Ok(Command::ExportRecords { collection, purpose, .. }) = serde_json::from_str(&row.command) else {
+        let Ok(Command::ExportRecords { collection, purpose, pseudonymise, recipient, .. }) =
+            serde_json::from_str(&row.command)
+        else {
             return Err(ServiceError::Internal("stored command is malformed".into()));
         };
         if !self.store.write(move |db| queries::collect_approval(db, tenant, approval)).await? {
@@ -290,7 +296,8 @@ impl Vault {
         }
         let mut a = actor.clone();
         a.approval = Some(approval);
-        match self.export_records(&a, tenant, &collection, purpose.as_deref()).await? {
+        let opts = super::records::ExportOptions { purpose, pseudonymise, recipient };
+        match self.export_records(&a, tenant, &collection, &opts).await? {
             Held::Done(v) => Ok(v),
             Held::Pending(_) => Err(ServiceError::Internal("an approved export was held again".into())),
         }

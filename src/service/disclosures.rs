@@ -220,6 +220,52 @@ impl Vault {
         .await
     }
 
+    /// Records an export to a recipient as a disclosure of each exported
+    /// subject's exported fields (within the export's use case).
+    pub(super) async fn disclose_export(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        recipient: &str,
+        purpose: &str,
+        records: &[super::records::RecordView],
+    ) -> Result<()> {
+        let Some(first) = records.first() else { return Ok(()) };
+        let c = self.collection(tenant, &first.collection).await?;
+        let basis = serde_json::to_value(c.def.legal_basis)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let now = self.clock.now_ms();
+        let mut by: std::collections::BTreeMap<Uuid, std::collections::BTreeSet<String>> = Default::default();
+        for r in records {
+            by.entry(r.subject).or_default().extend(r.data.keys().cloned());
+        }
+        let rows: Vec<DisclosureRow> = by
+            .into_iter()
+            .map(|(s, fields)| DisclosureRow {
+                id: Uuid::now_v7(),
+                recipient: recipient.to_string(),
+                subject_id: s,
+                collection_id: c.id,
+                fields: serde_json::to_string(&fields).unwrap_or_else(|_| "[]".into()),
+                purpose: purpose.to_string(),
+                basis: basis.clone(),
+                disclosed_at: now,
+                recorded_by: actor.staff_id.to_string(),
+            })
+            .collect();
+        self.store
+            .write(move |db| {
+                for r in &rows {
+                    queries::insert_disclosure(db, tenant, r)?;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
     /// A subject's disclosures (with collection names) and the notices owed.
     pub async fn subject_disclosures(&self, actor: &Actor, tenant: Uuid, subject: Uuid) -> Result<SubjectDisclosures> {
         let call = self.call(actor, Action::SubjectDisclosures, Some(tenant)).subject(subject);

@@ -449,17 +449,37 @@ impl Vault {
     /// Every record of a collection, opened (a bulk export; four-eyes if
     /// the tenant's policy holds `records.export`: once approved, the
     /// requester collects it with the approval's id, once).
-    /// With `purpose`, records of subjects whose limits block it are left out.
+    /// With `purpose`, records of subjects whose limits block it are left
+    /// out. `pseudonymise` (CONF-5): each record keeps only what the
+    /// collection's `analysis` rule keeps, and its id and subject are
+    /// replaced by keyed pseudonyms, stable per tenant and purpose.
+    /// `recipient`: the export is a disclosure to that recipient,
+    /// recorded per subject.
     pub async fn export_records(
         &self,
         actor: &Actor,
         tenant: Uuid,
         collection: &str,
-        purpose: Option<&str>,
+        opts: &ExportOptions,
     ) -> Result<Held<Vec<RecordView>>> {
-        let call = with_purpose(self.call(actor, Action::RecordsExport, Some(tenant)).collection(collection), purpose);
-        let cmd =
-            Command::ExportRecords { tenant, collection: collection.to_string(), purpose: purpose.map(str::to_string) };
+        let purpose = opts.purpose.as_deref();
+        let mut call =
+            with_purpose(self.call(actor, Action::RecordsExport, Some(tenant)).collection(collection), purpose);
+        if opts.pseudonymise || opts.recipient.is_some() {
+            call = call.detail(format!(
+                "{}pseudonymised={} recipient={}",
+                purpose.map(|p| format!("purpose={p} ")).unwrap_or_default(),
+                opts.pseudonymise,
+                opts.recipient.as_deref().unwrap_or("-")
+            ));
+        }
+        let cmd = Command::ExportRecords {
+            tenant,
+            collection: collection.to_string(),
+            purpose: opts.purpose.clone(),
+            pseudonymise: opts.pseudonymise,
+            recipient: opts.recipient.clone(),
+        };
         let out = self
             .run_held(
                 call,
@@ -468,6 +488,30 @@ impl Vault {
                     let t = cx.tenant()?.clone();
                     let c = self.collection(tenant, collection).await?;
                     limits::check_purpose(&c.def, purpose)?;
+                    if opts.pseudonymise {
+                        if purpose.is_none() {
+                            return Err(Invalid::new(
+                                "purpose",
+                                "a pseudonymised export names its purpose (pseudonyms are per purpose)",
+                            )
+                            .into());
+                        }
+                        if c.def.analysis.is_none() {
+                            return Err(Invalid::new(
+                                "pseudonymise",
+                                "this collection has no analysis rule saying what an analysis may keep",
+                            )
+                            .into());
+                        }
+                    }
+                    if let Some(r) = &opts.recipient {
+                        let name = r.clone();
+                        if self.store.read(move |db| queries::get_recipient(db, tenant, &name)).await?.is_none() {
+                            return Err(
+                                Invalid::new("recipient", "is not in the tenant's register of recipients").into()
+                            );
+                        }
+                    }
                     let cid = c.id;
                     let defs = [(cid, c.clone())].into();
                     let (mut out, mut withheld) = (Vec::new(), 0);
@@ -481,7 +525,11 @@ impl Vault {
                         after = rows.last().map(|r| r.record.id);
                         withheld += self.withhold(tenant, &defs, &mut rows, purpose).await?.0;
                         for r in &rows {
-                            out.push(masked(actor, self.open_record(&t, &c.def.name, r)?));
+                            let mut v = self.open_record(&t, &c.def.name, r)?;
+                            if opts.pseudonymise {
+                                v.data = c.def.for_analysis(&v.data).unwrap_or_default();
+                            }
+                            out.push(masked(actor, v));
                         }
                         if (n as i64) < MAX_PAGE {
                             break;
@@ -495,14 +543,23 @@ impl Vault {
                 },
             )
             .await?;
-        let out = match out {
-            Held::Done((list, _)) => Held::Done(list),
-            Held::Pending(p) => Held::Pending(p),
+        let mut list = match out {
+            Held::Done((list, _)) => list,
+            Held::Pending(p) => return Ok(Held::Pending(p)),
         };
-        if let Held::Done(list) = &out {
-            self.record_seen(actor, tenant, "records.export", list).await?;
+        self.record_seen(actor, tenant, "records.export", &list).await?;
+        if let Some(r) = &opts.recipient {
+            self.disclose_export(actor, tenant, r, purpose.unwrap_or(""), &list).await?;
         }
-        Ok(out)
+        if opts.pseudonymise {
+            let t = self.tenant(tenant).await?;
+            let p = purpose.unwrap_or_default();
+            for v in &mut list {
+                v.subject = pseudonym(&t, p, "subject", v.subject);
+                v.id = pseudonym(&t, p, "record", v.id);
+            }
+        }
+        Ok(Held::Done(list))
     }
 
     /// Stores a new record, finding or creating its subject.
@@ -905,6 +962,21 @@ impl Vault {
             updated_at: rec.updated_at,
         })
     }
+}
+
+/// How a bulk export goes out.
+#[derive(Debug, Clone, Default)]
+pub struct ExportOptions {
+    pub purpose: Option<String>,
+    pub pseudonymise: bool,
+    pub recipient: Option<String>,
+}
+
+/// A keyed pseudonym of an id: stable per tenant and purpose, not
+/// reversible without the tenant's key (HMAC under its index key).
+fn pseudonym(t: &TenantCtx, purpose: &str, what: &str, id: Uuid) -> Uuid {
+    let h = t.keys.blind_index(&format!("varuh/pseudonym/{what}/{purpose}"), &id.to_string());
+    uuid::Builder::from_custom_bytes(h[..16].try_into().expect("16 bytes")).into_uuid()
 }
 
 /// A read's call with the purpose it states in its event's detail.

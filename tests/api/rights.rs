@@ -527,3 +527,85 @@ async fn disc1_disclosures_and_art19_notices_by_webhook_and_email(b: Backend) {
     assert_eq!(smtp.messages().len(), 2);
 }
 both!(disc1_disclosures_and_art19_notices_by_webhook_and_email);
+
+async fn conf5_a_pseudonymised_export_for_analysis(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("Ham d.o.o.", false).await;
+    let mut o = orders();
+    o["analysis"] = json!({"keep": ["amount"], "generalise": {"ordered_on": "month"}});
+    s.collection(&t, o).await;
+    s.collection(&t, customers()).await;
+    for (email, amount, day) in
+        [("mojca@kos.si", 42.5, "2026-03-14"), ("mojca@kos.si", 10.0, "2026-04-02"), ("bor@kos.si", 7.0, "2026-04-20")]
+    {
+        record(&s, &t, "orders", json!({"email": email, "address": "Trg 1", "amount": amount, "ordered_on": day}))
+            .await;
+    }
+    let export = format!("/v1/tenants/{t}/collections/orders/export");
+    let stats = json!({"purpose": "annual financial analysis", "pseudonymise": true});
+    let (st, a) = s.post(&export, &s.admin, stats.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{a}");
+    let a = a.as_array().unwrap().clone();
+    assert_eq!(a.len(), 3);
+    assert!(a.iter().all(|r| r["data"].get("email").is_none() && r["data"].get("address").is_none()), "{a:?}");
+    assert_eq!(a[0]["data"], json!({"amount": 42.5, "ordered_on": "2026-03"}));
+    // Repeat purchases still show: one pseudonym twice, another once; none is a real id.
+    let subjects: Vec<&str> = a.iter().map(|r| r["subject_id"].as_str().unwrap()).collect();
+    assert_eq!(subjects[0], subjects[1]);
+    assert_ne!(subjects[0], subjects[2]);
+    let (_, real) = s
+        .post(&format!("/v1/tenants/{t}/subjects/lookup"), &s.admin, json!({"kind": "email", "value": "mojca@kos.si"}))
+        .await;
+    assert_ne!(subjects[0], real["id"].as_str().unwrap());
+    let (st, _) = s.get(&format!("/v1/tenants/{t}/subjects/{}", subjects[0]), &s.admin).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "a pseudonym finds nobody");
+    // Stable per purpose, different for another.
+    let (_, again) = s.post(&export, &s.admin, stats).await;
+    assert_eq!(again[0]["subject_id"], subjects[0]);
+    let (_, other) = s.post(&export, &s.admin, json!({"purpose": "order fulfilment", "pseudonymise": true})).await;
+    assert_ne!(other[0]["subject_id"], subjects[0]);
+    // Refused without a purpose or an analysis rule.
+    let (st, p) = s.post(&export, &s.admin, json!({"pseudonymise": true})).await;
+    assert_eq!((st, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("purpose")));
+    let (st, p) = s
+        .post(
+            &format!("/v1/tenants/{t}/collections/customers/export"),
+            &s.admin,
+            json!({"purpose": "invoicing", "pseudonymise": true}),
+        )
+        .await;
+    assert_eq!((st, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("pseudonymise")));
+
+    // To a recipient, protected: a disclosure of each subject, an age file the key opens.
+    let dpo = s.staff(&t, "dpo", "dpo").await;
+    let (st, _) = s
+        .post(
+            &format!("/v1/tenants/{t}/recipients"),
+            &dpo,
+            json!({"name": "auditors", "description": "annual audit", "email": "audit@firm.si"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let id = age::x25519::Identity::generate();
+    let (st, ct, sealed) = s
+        .download(
+            &export,
+            &s.admin,
+            json!({"purpose": "annual financial analysis", "recipient": "auditors", "protect": {"age_recipient": id.to_public().to_string()}}),
+        )
+        .await;
+    assert_eq!((st, ct.as_str()), (StatusCode::OK, "application/octet-stream"));
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(
+        &mut age::Decryptor::new(&sealed[..]).unwrap().decrypt(std::iter::once(&id as &dyn age::Identity)).unwrap(),
+        &mut plain,
+    )
+    .unwrap();
+    let list: Value = serde_json::from_slice(&plain).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 3);
+    let (_, d) = s.get(&format!("/v1/tenants/{t}/subjects/{}/disclosures", real["id"].as_str().unwrap()), &dpo).await;
+    assert_eq!(d["recipients"], json!(["auditors"]), "{d}");
+    let (st, p) = s.post(&export, &s.admin, json!({"recipient": "nobody"})).await;
+    assert_eq!((st, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("recipient")));
+}
+both!(conf5_a_pseudonymised_export_for_analysis);

@@ -201,18 +201,22 @@ pub struct DocumentIn {
     pub protect: Option<ProtectIn>,
 }
 
+/// The protection asked for: one of a recipient key and a passphrase.
+pub fn protect_of(p: Option<ProtectIn>) -> Result<Option<Protect>, Problem> {
+    Ok(match p {
+        None => None,
+        Some(ProtectIn { age_recipient: Some(r), passphrase: None }) => Some(Protect::Recipient(r)),
+        Some(ProtectIn { age_recipient: None, passphrase: Some(p) }) => Some(Protect::Passphrase(p)),
+        Some(_) => return Err(Problem::invalid("protect", "give one of age_recipient and passphrase")),
+    })
+}
+
 fn document_args(b: DocumentIn) -> Result<(Option<uuid::Uuid>, Lang, Option<Protect>), Problem> {
     let request = b
         .request_id
         .map(|r| r.parse().map_err(|_| Problem::invalid("request_id", "must be a request id")))
         .transpose()?;
-    let protect = match b.protect {
-        None => None,
-        Some(ProtectIn { age_recipient: Some(r), passphrase: None }) => Some(Protect::Recipient(r)),
-        Some(ProtectIn { age_recipient: None, passphrase: Some(p) }) => Some(Protect::Passphrase(p)),
-        Some(_) => return Err(Problem::invalid("protect", "give one of age_recipient and passphrase")),
-    };
-    Ok((request, b.lang.unwrap_or(Lang::En), protect))
+    Ok((request, b.lang.unwrap_or(Lang::En), protect_of(b.protect)?))
 }
 
 fn download(d: Delivery) -> Response {

@@ -245,10 +245,32 @@ pub async fn erase_subject(
     Ok(held(s.vault.erase_subject(&a.actor, t, sid, request).await?, |e| Json(erased_out(e)).into_response()))
 }
 
-/// Exports every record of a collection (masked fields masked). `202` with
-/// a pending approval if the tenant holds bulk exports for four-eyes; the
-/// requester then collects it from the approval once it is approved.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/collections/{collection}/export", tag = "records", security(("bearer" = [])),
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExportIn {
+    /// What the export serves (one of the collection's purposes; also `?purpose=`).
+    #[serde(default)]
+    pub purpose: Option<String>,
+    /// For analysis: each record keeps only what the collection's `analysis`
+    /// rule keeps; record and subject ids become pseudonyms, stable per
+    /// tenant and purpose (needs `purpose`).
+    #[serde(default)]
+    pub pseudonymise: bool,
+    /// The export goes to this recipient of the register: recorded as a
+    /// disclosure of each exported subject.
+    #[serde(default)]
+    pub recipient: Option<String>,
+    /// Deliver it encrypted (an age file of the JSON array).
+    #[serde(default)]
+    pub protect: Option<crate::http::routes::access_report::ProtectIn>,
+}
+
+/// Exports every record of a collection (masked fields masked),
+/// optionally pseudonymised for analysis, to a recipient, or encrypted.
+/// `202` with a pending approval if the tenant holds bulk exports for
+/// four-eyes; the requester then collects it from the approval once it is
+/// approved.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/collections/{collection}/export", tag = "records", security(("bearer" = [])), request_body(content = Option<ExportIn>, description = "optional"),
     params(("tenant" = String, Path, description = "Tenant id"), ("collection" = String, Path, description = "Collection name"), ReadPurpose),
     responses((status = 200, body = Vec<RecordOut>), (status = 202, body = ApprovalOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn export_records(
@@ -256,12 +278,36 @@ pub async fn export_records(
     a: Auth,
     Path((tenant, collection)): Path<(String, String)>,
     RawQuery(q): RawQuery,
+    crate::http::extract::OptBody(b): crate::http::extract::OptBody<ExportIn>,
 ) -> ApiResult<Response> {
     let t = path_id(&tenant, "tenant")?;
-    let purpose = purpose(q)?;
-    Ok(held(s.vault.export_records(&a.actor, t, &collection, purpose.as_deref()).await?, |v| {
-        Json(v.into_iter().map(record_out).collect::<Vec<_>>()).into_response()
-    }))
+    let b = b.unwrap_or(ExportIn { purpose: None, pseudonymise: false, recipient: None, protect: None });
+    let opts = crate::service::records::ExportOptions {
+        purpose: b.purpose.or(purpose(q)?),
+        pseudonymise: b.pseudonymise,
+        recipient: b.recipient,
+    };
+    let protect = crate::http::routes::access_report::protect_of(b.protect)?;
+    if let Some(p) = &protect {
+        p.check("protect").map_err(|e| Problem::invalid(e.field, e.message))?;
+    }
+    let out = s.vault.export_records(&a.actor, t, &collection, &opts).await?;
+    Ok(match out {
+        crate::service::approvals::Held::Done(v) => {
+            let list: Vec<RecordOut> = v.into_iter().map(record_out).collect();
+            match protect {
+                None => Json(list).into_response(),
+                Some(p) => {
+                    let json = serde_json::to_vec(&list).unwrap_or_default();
+                    let sealed = p.seal(&json).map_err(crate::service::ServiceError::Internal)?;
+                    let mut r = (StatusCode::OK, sealed).into_response();
+                    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+                    r
+                }
+            }
+        }
+        pending => held(pending, |_| StatusCode::OK.into_response()),
+    })
 }
 
 #[derive(Serialize, ToSchema)]
