@@ -60,7 +60,7 @@ pub struct Answer {
     pub consent: Option<ConsentRow>,
 }
 
-fn evidence_context(tenant: Uuid, id: Uuid) -> FieldContext<'static> {
+pub(super) fn evidence_context(tenant: Uuid, id: Uuid) -> FieldContext<'static> {
     FieldContext { tenant, collection: Uuid::nil(), record: id, field: "consent.evidence" }
 }
 

@@ -11,7 +11,7 @@
 
 use super::records::{record_attributes, record_identifiers, seal_fields};
 use super::{Actor, Result, ServiceError, Vault};
-use crate::crypto::{FieldContext, SubjectKey};
+use crate::crypto::SubjectKey;
 use crate::domain::access::Action;
 use crate::domain::import::{self, Mapping, RowError};
 use crate::domain::Invalid;
@@ -217,12 +217,7 @@ impl Vault {
                                 if let (true, Some((purpose, version, channel))) = (*consented, &consent) {
                                     let cid = Uuid::now_v7();
                                     let evidence = format!("imported with row {row} of a contact list");
-                                    let ctx = FieldContext {
-                                        tenant,
-                                        collection: Uuid::nil(),
-                                        record: cid,
-                                        field: "consent.evidence",
-                                    };
+                                    let ctx = super::consent::evidence_context(tenant, cid);
                                     queries::insert_consent(
                                         db,
                                         tenant,

@@ -2,7 +2,10 @@
 //! one person, or splits records off a subject into a new one (two people
 //! that were taken for one). Both seal the moved records again under the
 //! receiving subject's key, move their identifiers and attributes with
-//! them, and are audited; a merge destroys the merged subject's key.
+//! them, and are audited; a merge destroys the merged subject's key after
+//! moving its consents (evidence sealed again), restrictions, objections
+//! and disclosures. A split leaves those with the subject it splits from
+//! (which of two people consented is not known from the records).
 
 use super::records::{seal_fields, SubjectInfo};
 use super::{Actor, Result, ServiceError, TenantCtx, Vault};
@@ -60,21 +63,39 @@ impl Vault {
                 if into == from {
                     return Err(Invalid::new("from", "is the subject itself").into());
                 }
-                let (a, b, rows) = self
+                let (a, b, rows, consents) = self
                     .store
                     .read(move |db| {
                         Ok((
                             queries::get_subject(db, tenant, into)?,
                             queries::get_subject(db, tenant, from)?,
                             queries::records_of_subject(db, tenant, from)?,
+                            queries::consents_of_subject(db, tenant, from)?,
                         ))
                     })
                     .await?;
                 let a = a.ok_or(ServiceError::NotFound("subject"))?;
-                b.ok_or_else(|| Invalid::new("from", "no such subject in this tenant"))?;
+                let b = b.ok_or_else(|| Invalid::new("from", "no such subject in this tenant"))?;
                 let key = self.subject_key(&t, into, &a.wrapped_key).await?;
                 let now = self.clock.now_ms();
                 let moved = self.resealed(&t, rows.iter(), &key, into, now)?;
+                // The evidence of `from`'s consents, sealed again under `into`'s key.
+                let old = self.subject_key(&t, from, &b.wrapped_key).await?;
+                let evidence: Vec<(Uuid, Option<Vec<u8>>)> = consents
+                    .iter()
+                    .map(|c| {
+                        let ctx = super::consent::evidence_context(tenant, c.id);
+                        let e = match &c.evidence {
+                            Some(sealed) => {
+                                let plain =
+                                    old.open_field(&ctx, sealed).map_err(|e| ServiceError::Internal(e.to_string()))?;
+                                Some(key.seal_field(&ctx, &plain))
+                            }
+                            None => None,
+                        };
+                        Ok((c.id, e))
+                    })
+                    .collect::<Result<_>>()?;
                 let n = moved.len() as u64;
                 self.write_recorded(move |db, d| {
                     for (row, version) in &moved {
@@ -85,6 +106,7 @@ impl Vault {
                         return Err(StoreError::Stale);
                     }
                     queries::move_subject_identifiers(db, tenant, from, into)?;
+                    queries::move_rights(db, tenant, from, into, &evidence)?;
                     queries::delete_subject(db, tenant, from)?;
                     d.detail = Some(format!("from={from} records_moved={n}"));
                     Ok(())

@@ -153,6 +153,55 @@ async fn conf1_conf2_no_plaintext_in_data_dir() {
     needles.push(bad);
     needles.push("1987-03-14".into());
 
+    // The subject's rights: consent evidence, a recipient's contacts, the
+    // DPO's e-mail in the tenant's settings, an anonymised record's kept value.
+    let (_, rec) = call(
+        reqwest::Method::GET,
+        format!("/v1/tenants/{t}/collections/customers/records/{}", ids[1]),
+        Some(token.clone()),
+        Value::Null,
+    )
+    .await;
+    let sid = rec["subject_id"].as_str().unwrap().to_string();
+    let (st, n) = call(
+        reqwest::Method::POST,
+        format!("/v1/tenants/{t}/consent-notices"),
+        Some(token.clone()),
+        json!({"purpose": "invoicing", "text": "Invoices by e-mail"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{n}");
+    let evidence = format!("confirmed from 198.51.100.{} token {tag}ev", digits.len());
+    let (st, c) = call(
+        reqwest::Method::POST,
+        format!("/v1/tenants/{t}/subjects/{sid}/consents"),
+        Some(token.clone()),
+        json!({"purpose": "invoicing", "given": true, "notice_version": 1, "channel": "web", "evidence": evidence}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{c}");
+    needles.push(evidence);
+    let contact = format!("privacy.{tag}@courier.si");
+    let (st, r) = call(
+        reqwest::Method::POST,
+        format!("/v1/tenants/{t}/recipients"),
+        Some(token.clone()),
+        json!({"name": "courier", "description": "parcels", "email": contact}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    needles.push(contact);
+    let dpo_mail = format!("dpo.{tag}@ham.si");
+    let (st, r) = call(
+        reqwest::Method::PUT,
+        format!("/v1/tenants/{t}/settings"),
+        Some(token.clone()),
+        json!({"dpo_email": dpo_mail}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    needles.push(dpo_mail);
+
     // Secrets of staff: login names, passwords (generated, chosen, wrong),
     // bearer tokens, the TOTP seed and codes, recovery codes, API keys.
     let staff_name = format!("mojca.secret.{tag}");

@@ -609,3 +609,48 @@ async fn conf5_a_pseudonymised_export_for_analysis(b: Backend) {
     assert_eq!((st, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("recipient")));
 }
 both!(conf5_a_pseudonymised_export_for_analysis);
+
+async fn cons3_a_merge_carries_consents_limits_and_disclosures(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("EximiTech", false).await;
+    s.collection(&t, newsletter_list()).await;
+    let dpo = s.staff(&t, "dpo", "dpo").await;
+    let (_, n) = s
+        .post(&format!("/v1/tenants/{t}/consent-notices"), &dpo, json!({"purpose": "newsletter", "text": NOTICE}))
+        .await;
+    let a = record(&s, &t, "newsletter", json!({"email": "ana@firma.si", "name": "Ana"})).await;
+    let b2 = record(&s, &t, "newsletter", json!({"email": "ana.novak@gmail.com", "name": "Ana N."})).await;
+    let (into, from) = (a["subject_id"].as_str().unwrap(), b2["subject_id"].as_str().unwrap());
+    let body = json!({"purpose": "newsletter", "given": true, "notice_version": n["version"], "channel": "web", "evidence": "double opt-in 10:02"});
+    let (st, _) = s.post(&format!("/v1/tenants/{t}/subjects/{from}/consents"), &s.admin, body).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, _) = s
+        .post(
+            &format!("/v1/tenants/{t}/subjects/{from}/limits"),
+            &dpo,
+            json!({"kind": "objection", "direct_marketing": true, "reason": "Art. 21(2)"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, m) = s.post(&format!("/v1/tenants/{t}/subjects/{into}/merge"), &dpo, json!({"from": from})).await;
+    assert_eq!(st, StatusCode::OK, "{m}");
+    // The consent, with its evidence readable under the new key; the objection in force.
+    let (_, h) = s.get(&format!("/v1/tenants/{t}/subjects/{into}/consents"), &s.admin).await;
+    assert_eq!((h[0]["evidence"].as_str(), h[0]["given"].as_bool()), (Some("double opt-in 10:02"), Some(true)), "{h}");
+    let (_, l) = s.get(&format!("/v1/tenants/{t}/subjects/{into}/limits"), &dpo).await;
+    assert_eq!(l.as_array().map(Vec::len), Some(1), "{l}");
+    let (_, ans) = s.get(&format!("/v1/tenants/{t}/subjects/{into}/may?purpose=newsletter"), &s.admin).await;
+    assert!(ans["reason"].as_str().unwrap().contains("direct marketing"), "{ans}");
+    let (st, _) = s
+        .get(
+            &format!("/v1/tenants/{t}/collections/newsletter/records/{}?purpose=newsletter", a["id"].as_str().unwrap()),
+            &s.admin,
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "the moved objection limits the merged subject's reads");
+    let lift = format!("/v1/tenants/{t}/subjects/{into}/limits/{}/lift", l[0]["id"].as_str().unwrap());
+    s.post(&lift, &dpo, json!({"reason": "withdrawn"})).await;
+    let (_, ans) = s.get(&format!("/v1/tenants/{t}/subjects/{into}/may?purpose=newsletter"), &s.admin).await;
+    assert_eq!((ans["allowed"].as_bool(), ans["basis"].as_str()), (Some(true), Some("consent")), "{ans}");
+}
+both!(cons3_a_merge_carries_consents_limits_and_disclosures);

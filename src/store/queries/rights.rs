@@ -758,3 +758,48 @@ pub fn undo_import(
     }
     Ok(())
 }
+
+/// Moves a merged subject's consent events (evidence sealed again under
+/// the receiving subject's key: `resealed`, by event id), restrictions and
+/// objections, and disclosures to `into`, and rebuilds `into`'s current
+/// consents (the latest event per purpose) and its count of active limits.
+pub fn move_rights(
+    db: &mut dyn Db,
+    tenant: Uuid,
+    from: Uuid,
+    into: Uuid,
+    resealed: &[(Uuid, Option<Vec<u8>>)],
+) -> Result<(), StoreError> {
+    for (id, evidence) in resealed {
+        db.exec(
+            "UPDATE consents SET subject_id = $1, evidence = $2 WHERE tenant_id = $3 AND id = $4 AND subject_id = $5",
+            &[into.into(), evidence.clone().into(), tenant.into(), (*id).into(), from.into()],
+        )?;
+    }
+    db.exec(
+        "DELETE FROM consent_state WHERE tenant_id = $1 AND subject_id IN ($2, $3)",
+        &[tenant.into(), from.into(), into.into()],
+    )?;
+    let mut latest: HashMap<String, ConsentRow> = HashMap::new();
+    for c in consents_of_subject(db, tenant, into)? {
+        latest.insert(c.purpose.clone(), c);
+    }
+    for c in latest.values() {
+        db.exec(
+            "INSERT INTO consent_state (tenant_id, subject_id, purpose, consent_id, given, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[tenant.into(), into.into(), c.purpose.as_str().into(), c.id.into(), c.given.into(), c.expires_at.into()],
+        )?;
+    }
+    for sql in [
+        "UPDATE processing_limits SET subject_id = $1 WHERE tenant_id = $2 AND subject_id = $3",
+        "UPDATE disclosures SET subject_id = $1 WHERE tenant_id = $2 AND subject_id = $3",
+    ] {
+        db.exec(sql, &[into.into(), tenant.into(), from.into()])?;
+    }
+    db.exec(
+        "UPDATE subjects SET limits = (SELECT COUNT(*) FROM processing_limits p WHERE p.tenant_id = $1 AND p.subject_id = $2 AND p.lifted_at IS NULL) \
+         WHERE tenant_id = $1 AND id = $2",
+        &[tenant.into(), into.into()],
+    )?;
+    Ok(())
+}
