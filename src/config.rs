@@ -32,7 +32,7 @@ pub struct Config {
     /// Append every signed audit tree head to this file (JSON Lines), kept
     /// where the database's administrators cannot rewrite it.
     pub audit_publish_file: Option<PathBuf>,
-    /// POST every signed audit tree head to this http:// URL.
+    /// POST every signed audit tree head to this http(s):// URL.
     pub audit_publish_webhook: Option<String>,
     /// Make a signed tree head this often when the log has grown (0: never
     /// on a schedule, only on demand and at shutdown).

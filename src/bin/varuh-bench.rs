@@ -6,6 +6,9 @@
 //!   scripts/bench.sh            (SQLite, then PostgreSQL)
 //!   varuh-bench --backend sqlite --subjects 100000 --clients 32 --seconds 10
 //!
+//! With `--mode rights` it measures the subject's rights on a store of
+//! `--subjects` contacts: CSV import, access report, erasure, bulk may-I.
+//!
 //! With `--mode audit` it measures the audit trail itself, in process on a
 //! fresh SQLite store: `--clients` tasks append realistic events (a record
 //! read: actor, tenant, subject, collection, record, five field names),
@@ -343,8 +346,225 @@ fn main() -> Result<()> {
         "vault" => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(vault(args)),
         // Appenders and the server side share the machine's cores.
         "audit" => tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(audit(args)),
-        other => bail!("--mode must be vault or audit, not {other}"),
+        "rights" => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(rights(args)),
+        other => bail!("--mode must be vault, audit or rights, not {other}"),
     }
+}
+
+/// Signs in as the first administrator (changing its one-time password)
+/// and creates a tenant: the token and the tenant's id.
+async fn admin_and_tenant(c: &mut Conn, otp: &str) -> Result<(String, String)> {
+    let (_, b) =
+        call(c, Method::POST, "/v1/auth/login", "", Some(&json!({"username": "admin", "password": otp}))).await?;
+    let token = serde_json::from_slice::<Value>(&b)?["token"].as_str().context("login")?.to_string();
+    call(
+        c,
+        Method::POST,
+        "/v1/auth/password",
+        &token,
+        Some(&json!({"current_password": otp, "new_password": "benchmark password 123"})),
+    )
+    .await?;
+    let (_, b) = call(c, Method::POST, "/v1/tenants", &token, Some(&json!({"name": "Bench"}))).await?;
+    let tenant = serde_json::from_slice::<Value>(&b)?["id"].as_str().context("tenant")?.to_string();
+    Ok((token, tenant))
+}
+
+async fn expect(
+    c: &mut Conn,
+    m: Method,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+    want: StatusCode,
+) -> Result<Value> {
+    let (st, b) = call(c, m, path, token, body).await?;
+    if st != want {
+        bail!("{path}: {st} {}", String::from_utf8_lossy(&b));
+    }
+    Ok(serde_json::from_slice(&b).unwrap_or(Value::Null))
+}
+
+/// The subject's-rights benchmark (issue targets): `--subjects` contacts
+/// imported from CSV (rows per second), then, on that store, the access
+/// report and the erasure of subjects with records in five collections
+/// (one client, latency), and "may I?" for a mailing list of 100,000
+/// addresses (three runs).
+async fn rights(args: Args) -> Result<()> {
+    let (server, otp) = start(&args)?;
+    let port = server.port;
+    let mut c = None;
+    for _ in 0..200 {
+        if let Ok(conn) = connect(port).await {
+            c = Some(conn);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut c = c.context("varuh did not start")?;
+    let (token, t) = admin_and_tenant(&mut c, &otp).await?;
+    let fields = json!([
+        {"name": "email", "type": "email", "category": "contact", "required": true, "identifier": true},
+        {"name": "name", "type": "string", "category": "identification"},
+        {"name": "visits", "type": "integer", "category": "commercial"}
+    ]);
+    let coll = |name: &str, purpose: &str, basis: &str| {
+        json!({"name": name, "purposes": [purpose], "legal_basis": basis, "subject_categories": ["customers"],
+               "source": "generated", "retention": {"kind": "period", "days": 365}, "fields": fields})
+    };
+    let mut defs = vec![coll("contacts", "newsletter", "consent")];
+    for i in 1..5 {
+        defs.push(coll(&format!("c{i}"), "service", "contract"));
+    }
+    for d in &defs {
+        expect(&mut c, Method::POST, &format!("/v1/tenants/{t}/collections"), &token, Some(d), StatusCode::CREATED)
+            .await?;
+    }
+    let notice = json!({"purpose": "newsletter", "text": "Newsletter, by e-mail."});
+    expect(
+        &mut c,
+        Method::POST,
+        &format!("/v1/tenants/{t}/consent-notices"),
+        &token,
+        Some(&notice),
+        StatusCode::CREATED,
+    )
+    .await?;
+    println!(
+        "varuh-bench rights: backend={} subjects={} cores={}",
+        args.backend,
+        args.subjects,
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+    );
+
+    // Import: files of 50,000 rows, every other contact with consent.
+    eprintln!("phase: import");
+    const FILE: usize = 50_000;
+    let mut import = Phase { name: "CSV import (rows)", ops: 0, secs: 0.0, lat_us: Vec::new(), errors: 0 };
+    let start_at = Instant::now();
+    let mut first = 0;
+    while first < args.subjects {
+        let n = FILE.min(args.subjects - first);
+        let mut csv = String::with_capacity(n * 48);
+        csv.push_str("email,name,visits,consent\n");
+        for i in first..first + n {
+            csv.push_str(&format!(
+                "contact{i}@bench.example,Contact {i},{},{}\n",
+                i % 40,
+                if i % 2 == 0 { "da" } else { "ne" }
+            ));
+        }
+        let body = json!({"csv": csv, "columns": {"email": "email", "name": "name", "visits": "visits"},
+            "consent": {"column": "consent", "purpose": "newsletter", "notice_version": 1, "channel": "import"}});
+        let t0 = Instant::now();
+        let r = expect(
+            &mut c,
+            Method::POST,
+            &format!("/v1/tenants/{t}/collections/contacts/import"),
+            &token,
+            Some(&body),
+            StatusCode::OK,
+        )
+        .await?;
+        import.lat_us.push(t0.elapsed().as_micros() as u32);
+        import.ops += r["imported"].as_u64().unwrap_or(0) as usize;
+        first += n;
+    }
+    import.secs = start_at.elapsed().as_secs_f64();
+
+    // 200 subjects with a record in each of the five collections.
+    eprintln!("phase: probes");
+    let mut probes = Vec::new();
+    for p in 0..200 {
+        let data =
+            json!({"data": {"email": format!("probe{p}@bench.example"), "name": format!("Probe {p}"), "visits": 1}});
+        let r = expect(
+            &mut c,
+            Method::POST,
+            &format!("/v1/tenants/{t}/collections/contacts/records"),
+            &token,
+            Some(&data),
+            StatusCode::CREATED,
+        )
+        .await?;
+        let sid = r["subject_id"].as_str().context("subject")?.to_string();
+        for i in 1..5 {
+            let data = json!({"subject_id": sid, "data": {"email": format!("probe{p}@bench.example"), "name": format!("Probe {p}"), "visits": i}});
+            expect(
+                &mut c,
+                Method::POST,
+                &format!("/v1/tenants/{t}/collections/c{i}/records"),
+                &token,
+                Some(&data),
+                StatusCode::CREATED,
+            )
+            .await?;
+        }
+        probes.push(sid);
+    }
+    eprintln!("phase: access report");
+    let mut report = Phase { name: "access report (5 coll.)", ops: 0, secs: 0.0, lat_us: Vec::new(), errors: 0 };
+    let t0 = Instant::now();
+    for sid in &probes {
+        let t1 = Instant::now();
+        let r = expect(
+            &mut c,
+            Method::GET,
+            &format!("/v1/tenants/{t}/subjects/{sid}/access-report"),
+            &token,
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+        report.lat_us.push(t1.elapsed().as_micros() as u32);
+        if r["collections"].as_array().map(Vec::len) != Some(5) {
+            report.errors += 1;
+        }
+        report.ops += 1;
+    }
+    report.secs = t0.elapsed().as_secs_f64();
+    eprintln!("phase: may I (bulk)");
+    let mut may = Phase { name: "may I? 100,000 addresses", ops: 0, secs: 0.0, lat_us: Vec::new(), errors: 0 };
+    let list: Vec<String> =
+        (0..100_000).map(|i| format!("contact{}@bench.example", (i * 7) % args.subjects.max(1))).collect();
+    let body = json!({"purpose": "newsletter", "emails": list});
+    let t0 = Instant::now();
+    for _ in 0..3 {
+        let t1 = Instant::now();
+        let r =
+            expect(&mut c, Method::POST, &format!("/v1/tenants/{t}/may"), &token, Some(&body), StatusCode::OK).await?;
+        may.lat_us.push(t1.elapsed().as_micros() as u32);
+        may.ops += r["checked"].as_u64().unwrap_or(0) as usize;
+        if r["allowed"].as_u64().unwrap_or(0) == 0 {
+            may.errors += 1;
+        }
+    }
+    may.secs = t0.elapsed().as_secs_f64();
+    eprintln!("phase: erasure");
+    let mut erase = Phase { name: "erasure (5 collections)", ops: 0, secs: 0.0, lat_us: Vec::new(), errors: 0 };
+    let t0 = Instant::now();
+    for sid in &probes {
+        let t1 = Instant::now();
+        let r =
+            expect(&mut c, Method::DELETE, &format!("/v1/tenants/{t}/subjects/{sid}"), &token, None, StatusCode::OK)
+                .await?;
+        erase.lat_us.push(t1.elapsed().as_micros() as u32);
+        if r["records_deleted"].as_u64() != Some(5) {
+            erase.errors += 1;
+        }
+        erase.ops += 1;
+    }
+    erase.secs = t0.elapsed().as_secs_f64();
+    println!(
+        "| {:<28} | {:>9} | {:>10} | {:>8} | {:>8} | {:>6} |",
+        "operation", "ops", "per second", "p50 ms", "p99 ms", "errors"
+    );
+    println!("|{:-<30}|{:->11}|{:->12}|{:->10}|{:->10}|{:->8}|", "", "", "", "", "", "");
+    for p in [&mut import, &mut report, &mut erase, &mut may] {
+        println!("{}", p.row());
+    }
+    drop(server);
+    Ok(())
 }
 
 /// The audit micro-benchmark: durable appends with group commit, then the
