@@ -196,12 +196,14 @@ pub fn limits_of_subject(
 ) -> Result<Vec<LimitRow>, StoreError> {
     let sql = if active {
         "SELECT id, subject_id, kind, purposes, direct_marketing, reason, request_id, set_by, set_at, lifted_by, lifted_at, lift_reason \
-         FROM processing_limits WHERE tenant_id = $1 AND subject_id = $2 AND lifted_at IS NULL ORDER BY id"
+         FROM processing_limits WHERE tenant_id = $1 AND subject_id = $2 AND lifted_at IS NULL"
     } else {
         "SELECT id, subject_id, kind, purposes, direct_marketing, reason, request_id, set_by, set_at, lifted_by, lifted_at, lift_reason \
-         FROM processing_limits WHERE tenant_id = $1 AND subject_id = $2 ORDER BY id"
+         FROM processing_limits WHERE tenant_id = $1 AND subject_id = $2"
     };
-    db.query(sql, &[tenant.into(), subject.into()])?.iter().map(limit).collect()
+    let mut v: Vec<LimitRow> = db.query(sql, &[tenant.into(), subject.into()])?.iter().map(limit).collect::<Result<_, _>>()?;
+    v.sort_by_key(|l| l.id);
+    Ok(v)
 }
 
 // ---- consent ----------------------------------------------------------------
@@ -349,9 +351,13 @@ pub fn insert_consent(db: &mut dyn Db, tenant: Uuid, c: &ConsentRow) -> Result<(
 
 /// A subject's consent events, oldest first.
 pub fn consents_of_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Result<Vec<ConsentRow>, StoreError> {
+    // Sorted here: an ORDER BY id would lead SQLite's planner to walk the
+    // primary key (tenant_id, id), every event of the tenant, for the order.
     let sql = "SELECT c.id, c.subject_id, c.purpose, c.given, c.notice_version, c.channel, c.evidence, c.expires_at, c.recorded_by, c.recorded_at \
-               FROM consents c WHERE c.tenant_id = $1 AND c.subject_id = $2 ORDER BY c.id";
-    db.query(sql, &[tenant.into(), subject.into()])?.iter().map(consent).collect()
+               FROM consents c WHERE c.tenant_id = $1 AND c.subject_id = $2";
+    let mut v: Vec<ConsentRow> = db.query(sql, &[tenant.into(), subject.into()])?.iter().map(consent).collect::<Result<_, _>>()?;
+    v.sort_by_key(|c| c.id);
+    Ok(v)
 }
 
 /// The current consent event of each subject for a purpose (none: never asked).
@@ -526,7 +532,7 @@ pub fn insert_disclosure(db: &mut dyn Db, tenant: Uuid, d: &DisclosureRow) -> Re
 pub fn disclosures_of_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Result<Vec<DisclosureRow>, StoreError> {
     db.query(
         "SELECT id, recipient, subject_id, collection_id, fields, purpose, basis, disclosed_at, recorded_by \
-         FROM disclosures WHERE tenant_id = $1 AND subject_id = $2 ORDER BY id",
+         FROM disclosures WHERE tenant_id = $1 AND subject_id = $2",
         &[tenant.into(), subject.into()],
     )?
     .iter()
@@ -543,7 +549,11 @@ pub fn disclosures_of_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> R
             recorded_by: r.text(8)?,
         })
     })
-    .collect()
+    .collect::<Result<Vec<_>, StoreError>>()
+    .map(|mut v| {
+        v.sort_by_key(|d| d.id);
+        v
+    })
 }
 
 // ---- Art. 19 notices ---------------------------------------------------------
@@ -684,12 +694,16 @@ pub fn recipient_notices_of_subject(
 ) -> Result<Vec<RecipientNoticeRow>, StoreError> {
     db.query(
         "SELECT tenant_id, id, recipient, subject_id, event, created_at, webhook_at, email_at, done, attempts, last_error, next_at, request_id \
-         FROM recipient_notices WHERE tenant_id = $1 AND subject_id = $2 AND request_id IS NULL ORDER BY id",
+         FROM recipient_notices WHERE tenant_id = $1 AND subject_id = $2 AND request_id IS NULL",
         &[tenant.into(), subject.into()],
     )?
     .iter()
     .map(recipient_notice)
-    .collect()
+    .collect::<Result<Vec<_>, StoreError>>()
+    .map(|mut v| {
+        v.sort_by_key(|n| n.id);
+        v
+    })
 }
 
 /// Queues an Art. 19 notice (`event`) to every recipient the subject's
@@ -703,12 +717,14 @@ pub fn queue_recipient_notices(
 ) -> Result<Vec<String>, StoreError> {
     let names: Vec<String> = db
         .query(
-            "SELECT DISTINCT recipient FROM disclosures WHERE tenant_id = $1 AND subject_id = $2 ORDER BY recipient",
+            "SELECT DISTINCT recipient FROM disclosures WHERE tenant_id = $1 AND subject_id = $2",
             &[tenant.into(), subject.into()],
         )?
         .iter()
         .map(|r| r.text(0))
         .collect::<Result<_, _>>()?;
+    let mut names = names;
+    names.sort();
     for name in &names {
         insert_recipient_notice(
             db,

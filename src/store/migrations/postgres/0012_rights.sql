@@ -40,7 +40,7 @@ CREATE TABLE processing_limits (
     lift_reason      TEXT,
     PRIMARY KEY (tenant_id, id)
 );
-CREATE INDEX processing_limits_subject ON processing_limits(tenant_id, subject_id);
+CREATE INDEX processing_limits_subject ON processing_limits(subject_id, tenant_id);
 
 -- Consent notices, stored once, referenced by purpose, version and hash.
 CREATE TABLE consent_notices (
@@ -70,7 +70,7 @@ CREATE TABLE consents (
     recorded_at    BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, id)
 );
-CREATE INDEX consents_subject ON consents(tenant_id, subject_id, purpose, id);
+CREATE INDEX consents_subject ON consents(subject_id, tenant_id, purpose, id);
 CREATE TABLE consent_state (
     tenant_id  TEXT NOT NULL,
     subject_id TEXT NOT NULL,
@@ -104,7 +104,7 @@ CREATE TABLE disclosures (
     recorded_by   TEXT NOT NULL,
     PRIMARY KEY (tenant_id, id)
 );
-CREATE INDEX disclosures_subject ON disclosures(tenant_id, subject_id);
+CREATE INDEX disclosures_subject ON disclosures(subject_id, tenant_id, recipient);
 
 -- Art. 19 notices to recipients after a rectification, erasure or
 -- restriction: sent by webhook and e-mail, each time recorded; next_at is
@@ -128,7 +128,7 @@ CREATE TABLE recipient_notices (
     PRIMARY KEY (tenant_id, id)
 );
 CREATE INDEX recipient_notices_pending ON recipient_notices(done, next_at);
-CREATE INDEX recipient_notices_subject ON recipient_notices(tenant_id, subject_id);
+CREATE INDEX recipient_notices_subject ON recipient_notices(subject_id, tenant_id);
 
 -- A tenant's settings (DPO contact, reminder days, supervisory authority):
 -- JSON sealed with the tenant's key.
