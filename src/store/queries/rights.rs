@@ -201,7 +201,8 @@ pub fn limits_of_subject(
         "SELECT id, subject_id, kind, purposes, direct_marketing, reason, request_id, set_by, set_at, lifted_by, lifted_at, lift_reason \
          FROM processing_limits WHERE tenant_id = $1 AND subject_id = $2"
     };
-    let mut v: Vec<LimitRow> = db.query(sql, &[tenant.into(), subject.into()])?.iter().map(limit).collect::<Result<_, _>>()?;
+    let mut v: Vec<LimitRow> =
+        db.query(sql, &[tenant.into(), subject.into()])?.iter().map(limit).collect::<Result<_, _>>()?;
     v.sort_by_key(|l| l.id);
     Ok(v)
 }
@@ -355,7 +356,8 @@ pub fn consents_of_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Resu
     // primary key (tenant_id, id), every event of the tenant, for the order.
     let sql = "SELECT c.id, c.subject_id, c.purpose, c.given, c.notice_version, c.channel, c.evidence, c.expires_at, c.recorded_by, c.recorded_at \
                FROM consents c WHERE c.tenant_id = $1 AND c.subject_id = $2";
-    let mut v: Vec<ConsentRow> = db.query(sql, &[tenant.into(), subject.into()])?.iter().map(consent).collect::<Result<_, _>>()?;
+    let mut v: Vec<ConsentRow> =
+        db.query(sql, &[tenant.into(), subject.into()])?.iter().map(consent).collect::<Result<_, _>>()?;
     v.sort_by_key(|c| c.id);
     Ok(v)
 }
