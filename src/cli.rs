@@ -267,6 +267,9 @@ pub struct ImportArgs {
     /// How consent was collected.
     #[arg(long, default_value = "import")]
     pub consent_channel: String,
+    /// The column with each row's evidence of consent.
+    #[arg(long)]
+    pub evidence_column: Option<String>,
     /// Import the good rows and report the bad ones.
     #[arg(long)]
     pub skip_bad_rows: bool,
@@ -287,6 +290,7 @@ pub async fn import(v: &std::sync::Arc<Vault>, args: ImportArgs) -> anyhow::Resu
         (None, None, None) => None,
         (Some(column), Some(purpose), Some(notice_version)) => Some(varuh::service::import::ConsentColumn {
             column,
+            evidence_column: args.evidence_column,
             purpose,
             notice_version,
             channel: args.consent_channel,

@@ -26,6 +26,8 @@ pub struct Row {
     pub values: Vec<(String, Value)>,
     /// The consent column said yes.
     pub consent: bool,
+    /// The evidence column's text for this row (e.g. "double opt-in 2026-01-02").
+    pub evidence: Option<String>,
 }
 
 /// How the file maps to the collection.
@@ -34,6 +36,8 @@ pub struct Mapping<'a> {
     pub columns: &'a BTreeMap<String, String>,
     /// The column that says whether the contact consented, if any.
     pub consent_column: Option<&'a str>,
+    /// The column with each row's evidence of that consent, if any.
+    pub evidence_column: Option<&'a str>,
 }
 
 /// The rows of `csv` (with a header line), checked; and every row's errors.
@@ -70,6 +74,15 @@ pub fn read(c: &CollectionDef, csv: &str, m: &Mapping<'_>) -> Result<(Vec<Row>, 
                 .iter()
                 .position(|h| h == col)
                 .ok_or_else(|| Invalid::new("consent.column", "is not a column of the file's header"))?,
+        ),
+        None => None,
+    };
+    let evidence_at = match m.evidence_column {
+        Some(col) => Some(
+            header
+                .iter()
+                .position(|h| h == col)
+                .ok_or_else(|| Invalid::new("consent.evidence_column", "is not a column of the file's header"))?,
         ),
         None => None,
     };
@@ -124,11 +137,20 @@ pub fn read(c: &CollectionDef, csv: &str, m: &Mapping<'_>) -> Result<(Vec<Row>, 
                 }
             },
         };
+        let evidence = evidence_at.map(|i| rec.get(i).unwrap_or("").to_string()).filter(|e| !e.is_empty());
+        if evidence.as_ref().is_some_and(|e| e.len() > 2000 || e.chars().any(char::is_control)) {
+            bad = true;
+            errors.push(RowError {
+                row,
+                column: header[evidence_at.unwrap_or(0)].clone(),
+                problem: "must be at most 2000 bytes of text".into(),
+            });
+        }
         if bad {
             continue;
         }
         match c.check_record(&data, false) {
-            Ok(values) => rows.push(Row { row, values, consent }),
+            Ok(values) => rows.push(Row { row, values, consent, evidence }),
             Err(e) => {
                 let field = e.field.trim_start_matches("data.").to_string();
                 let column = m.columns.iter().find(|(_, f)| **f == field).map(|(c, _)| c.clone()).unwrap_or(field);
@@ -192,12 +214,13 @@ mod tests {
             .iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect();
-        let m = Mapping { columns: &cols, consent_column: Some("Soglasje") };
-        let csv = "E-pošta,Ime,Obiski,Soglasje\n Ana@Firma.si ,Ana,3,da\nbor@firma.si,\"Bor, ml.\",,ne\nnot-mail,Cene,1,da\nd@x.si,Dana,dve,da\ne@x.si,Eva,1,morda\n,Brez,1,da\n";
+        let m = Mapping { columns: &cols, consent_column: Some("Soglasje"), evidence_column: Some("Dokaz") };
+        let csv = "E-pošta,Ime,Obiski,Soglasje,Dokaz\n Ana@Firma.si ,Ana,3,da,potrditev 2.1.\nbor@firma.si,\"Bor, ml.\",,ne,\nnot-mail,Cene,1,da,\nd@x.si,Dana,dve,da,\ne@x.si,Eva,1,morda,\n,Brez,1,da,\n";
         let (rows, errors) = read(&contacts(), csv, &m).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].values[0], ("email".to_string(), json!("ana@firma.si")));
         assert!(rows[0].consent && !rows[1].consent);
+        assert_eq!((rows[0].evidence.as_deref(), rows[1].evidence.as_deref()), (Some("potrditev 2.1."), None));
         assert!(rows[1].values.contains(&("name".to_string(), json!("Bor, ml."))));
         let at: Vec<(usize, &str)> = errors.iter().map(|e| (e.row, e.column.as_str())).collect();
         assert_eq!(at, [(3, "E-pošta"), (4, "Obiski"), (5, "Soglasje"), (6, "E-pošta")]);
@@ -217,11 +240,11 @@ mod tests {
             (map(&[("mail", "email"), ("ime", "email")]), "columns.mail"),
             (map(&[]), "columns"),
         ] {
-            let m = Mapping { columns: &cols, consent_column: None };
+            let m = Mapping { columns: &cols, consent_column: None, evidence_column: None };
             assert_eq!(read(&c, csv, &m).unwrap_err().field, field);
         }
         let cols = map(&[("mail", "email")]);
-        let m = Mapping { columns: &cols, consent_column: Some("privolitev") };
+        let m = Mapping { columns: &cols, consent_column: Some("privolitev"), evidence_column: None };
         assert_eq!(read(&c, csv, &m).unwrap_err().field, "consent.column");
     }
 }

@@ -28,6 +28,8 @@ const CHUNK: usize = 500;
 /// The consent a consent column records.
 pub struct ConsentColumn {
     pub column: String,
+    /// The column with each row's evidence (default: the row of the import).
+    pub evidence_column: Option<String>,
     pub purpose: String,
     pub notice_version: i64,
     pub channel: String,
@@ -103,12 +105,17 @@ impl Vault {
                 let def = c.def.clone();
                 let mapping_cols = spec.columns.clone();
                 let consent_col = spec.consent.as_ref().map(|c| c.column.clone());
+                let evidence_col = spec.consent.as_ref().and_then(|c| c.evidence_column.clone());
                 let csv = spec.csv;
                 let (rows, errors) = tokio::task::spawn_blocking(move || {
                     import::read(
                         &def,
                         &csv,
-                        &Mapping { columns: &mapping_cols, consent_column: consent_col.as_deref() },
+                        &Mapping {
+                            columns: &mapping_cols,
+                            consent_column: consent_col.as_deref(),
+                            evidence_column: evidence_col.as_deref(),
+                        },
                     )
                 })
                 .await
@@ -141,6 +148,7 @@ impl Vault {
                                 record_identifiers(&t, &c, &r.values, id),
                                 record_attributes(&t, &c, &r.values, id),
                                 r.consent,
+                                r.evidence.clone(),
                             )
                         })
                         .collect();
@@ -152,7 +160,7 @@ impl Vault {
                         .write_recorded(move |db, d| {
                             let mut w = Written::default();
                             let mut keys: HashMap<Uuid, SubjectKey> = HashMap::new();
-                            for (row, id, values, idents, attrs, consented) in &prepared {
+                            for (row, id, values, idents, attrs, consented, given_evidence) in &prepared {
                                 if !queries::try_lock_identifiers(db, idents)? {
                                     return Err(StoreError::Busy);
                                 }
@@ -216,7 +224,9 @@ impl Vault {
                                 w.records.push(*id);
                                 if let (true, Some((purpose, version, channel))) = (*consented, &consent) {
                                     let cid = Uuid::now_v7();
-                                    let evidence = format!("imported with row {row} of a contact list");
+                                    let evidence = given_evidence
+                                        .clone()
+                                        .unwrap_or_else(|| format!("imported with row {row} of a contact list"));
                                     let ctx = super::consent::evidence_context(tenant, cid);
                                     queries::insert_consent(
                                         db,

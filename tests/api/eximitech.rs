@@ -26,18 +26,18 @@ fn contacts() -> Value {
     })
 }
 
-const LIST: &str = "E-pošta,Ime,Obiski,Soglasje\n\
-ana@firma.si,Ana Novak,3,da\n\
-bor@firma.si,Bor Kranjc,1,ne\n\
-cene@firma.si,Cene Zupan,,da\n\
-Ana@Firma.si,Ana N.,4,da\n\
-ni-naslov,Dana,2,da\n";
+const LIST: &str = "E-pošta,Ime,Obiski,Soglasje,Dokaz\n\
+ana@firma.si,Ana Novak,3,da,dvojna potrditev 2026-01-02\n\
+bor@firma.si,Bor Kranjc,1,ne,\n\
+cene@firma.si,Cene Zupan,,da,\n\
+Ana@Firma.si,Ana N.,4,da,\n\
+ni-naslov,Dana,2,da,\n";
 
 fn import_body(csv: &str, skip: bool) -> Value {
     json!({
         "csv": csv,
         "columns": {"E-pošta": "email", "Ime": "name", "Obiski": "visits"},
-        "consent": {"column": "Soglasje", "purpose": "newsletter", "notice_version": 1, "channel": "the customer's sign-up form"},
+        "consent": {"column": "Soglasje", "evidence_column": "Dokaz", "purpose": "newsletter", "notice_version": 1, "channel": "the customer's sign-up form"},
         "skip_bad_rows": skip
     })
 }
@@ -98,6 +98,10 @@ async fn eximitech_import_consent_may_i_and_erasure(b: Backend) {
     assert_eq!(allowed, [true, false, true, false], "{m}");
     let ana = m["results"][0]["subject_id"].as_str().unwrap().to_string();
     let cene = m["results"][2]["subject_id"].as_str().unwrap().to_string();
+
+    let (_, h) = s.get(&format!("/v1/tenants/{t}/subjects/{ana}/consents"), &key).await;
+    assert_eq!(h[0]["evidence"], "dvojna potrditev 2026-01-02", "the row's evidence column: {h}");
+    assert_eq!(h[1]["evidence"], "imported with row 4 of a contact list", "{h}");
 
     // Retrieve, correct, restrict, erase — from the customer's own account.
     let (st, recs) = s.get(&format!("/v1/tenants/{t}/subjects/{ana}/records?purpose=newsletter"), &key).await;

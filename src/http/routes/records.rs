@@ -653,6 +653,9 @@ pub struct ImportConsentIn {
     /// How consent was collected (`web form of the customer`, `paper`).
     #[schema(min_length = 1, max_length = 100)]
     pub channel: String,
+    /// The column with each row's evidence of consent (kept sealed with the subject's key).
+    #[serde(default)]
+    pub evidence_column: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -701,6 +704,7 @@ pub async fn import_records(
         columns: b.columns,
         consent: b.consent.map(|c| crate::service::import::ConsentColumn {
             column: c.column,
+            evidence_column: c.evidence_column,
             purpose: c.purpose,
             notice_version: c.notice_version,
             channel: c.channel,
