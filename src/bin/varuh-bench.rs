@@ -686,20 +686,8 @@ async fn vault(args: Args) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let mut c = c.context("varuh did not start")?;
-    let (_, b) =
-        call(&mut c, Method::POST, "/v1/auth/login", "", Some(&json!({"username": "admin", "password": otp}))).await?;
-    let token = serde_json::from_slice::<Value>(&b)?["token"].as_str().context("login")?.to_string();
+    let (token, tenant) = admin_and_tenant(&mut c, &otp).await?;
     let pw = "benchmark password 123";
-    call(
-        &mut c,
-        Method::POST,
-        "/v1/auth/password",
-        &token,
-        Some(&json!({"current_password": otp, "new_password": pw})),
-    )
-    .await?;
-    let (_, b) = call(&mut c, Method::POST, "/v1/tenants", &token, Some(&json!({"name": "Bench"}))).await?;
-    let tenant = serde_json::from_slice::<Value>(&b)?["id"].as_str().context("tenant")?.to_string();
     let coll = json!({
         "name": "customers", "purposes": ["benchmark"], "legal_basis": "contract", "subject_categories": ["customers"],
         "source": "generated", "retention": {"kind": "period", "days": 365},

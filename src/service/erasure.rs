@@ -114,18 +114,7 @@ impl Vault {
         only: Option<&HashSet<Uuid>>,
     ) -> Result<ErasurePlan> {
         let tenant = t.id;
-        let (exists, rows) = self
-            .store
-            .read(move |db| {
-                Ok((
-                    queries::get_subject(db, tenant, subject)?.is_some(),
-                    queries::records_of_subject(db, tenant, subject)?,
-                ))
-            })
-            .await?;
-        if !exists {
-            return Err(ServiceError::NotFound("subject"));
-        }
+        let rows = self.records_of(tenant, subject).await?;
         let names = self.collection_names(tenant).await?;
         let mut defs: BTreeMap<Uuid, Arc<Collection>> = BTreeMap::new();
         let now = self.clock.now_ms();

@@ -392,18 +392,7 @@ impl Vault {
                         .into());
                     }
                 }
-                let (exists, mut rows) = self
-                    .store
-                    .read(move |db| {
-                        Ok((
-                            queries::get_subject(db, tenant, subject)?.is_some(),
-                            queries::records_of_subject(db, tenant, subject)?,
-                        ))
-                    })
-                    .await?;
-                if !exists {
-                    return Err(ServiceError::NotFound("subject"));
-                }
+                let mut rows = self.records_of(tenant, subject).await?;
                 let names = self.collection_names(tenant).await?;
                 if purpose.is_some() || rows.iter().any(|r| r.limited) {
                     let mut defs = std::collections::HashMap::new();
@@ -439,6 +428,23 @@ impl Vault {
             },
         )
         .await
+    }
+
+    /// A subject's sealed records (`NotFound` if there is no such subject).
+    pub(super) async fn records_of(&self, tenant: Uuid, subject: Uuid) -> Result<Vec<SealedRecord>> {
+        let (exists, rows) = self
+            .store
+            .read(move |db| {
+                Ok((
+                    queries::get_subject(db, tenant, subject)?.is_some(),
+                    queries::records_of_subject(db, tenant, subject)?,
+                ))
+            })
+            .await?;
+        if !exists {
+            return Err(ServiceError::NotFound("subject"));
+        }
+        Ok(rows)
     }
 
     pub(super) async fn collection_names(&self, tenant: Uuid) -> Result<std::collections::HashMap<Uuid, String>> {

@@ -45,21 +45,8 @@ impl Vault {
                 h.update(day.to_be_bytes());
                 let digest = h.finalize();
                 let id = uuid::Builder::from_random_bytes(digest[..16].try_into().expect("16 bytes")).into_uuid();
-                rows.push(RecipientNoticeRow {
-                    tenant_id: tenant,
-                    id,
-                    recipient: String::new(),
-                    subject_id: r.subject_id.unwrap_or(Uuid::nil()),
-                    event: REMINDER.into(),
-                    created_at: now,
-                    webhook_at: None,
-                    email_at: None,
-                    done: false,
-                    attempts: 0,
-                    next_at: now,
-                    last_error: None,
-                    request_id: Some(r.id),
-                });
+                let subject = r.subject_id.unwrap_or(Uuid::nil());
+                rows.push(RecipientNoticeRow::queued(tenant, id, "", subject, REMINDER, now, Some(r.id)));
             }
             if rows.is_empty() {
                 continue;

@@ -579,6 +579,35 @@ pub struct RecipientNoticeRow {
     pub request_id: Option<Uuid>,
 }
 
+impl RecipientNoticeRow {
+    /// A notice to send, queued now (`request`: a reminder of that request).
+    pub fn queued(
+        tenant: Uuid,
+        id: Uuid,
+        recipient: &str,
+        subject: Uuid,
+        event: &str,
+        now: i64,
+        request: Option<Uuid>,
+    ) -> Self {
+        RecipientNoticeRow {
+            tenant_id: tenant,
+            id,
+            recipient: recipient.to_string(),
+            subject_id: subject,
+            event: event.to_string(),
+            created_at: now,
+            webhook_at: None,
+            email_at: None,
+            done: false,
+            attempts: 0,
+            next_at: now,
+            last_error: None,
+            request_id: request,
+        }
+    }
+}
+
 fn recipient_notice(r: &Row) -> Result<RecipientNoticeRow, StoreError> {
     Ok(RecipientNoticeRow {
         tenant_id: r.uuid(0)?,
@@ -730,21 +759,7 @@ pub fn queue_recipient_notices(
     for name in &names {
         insert_recipient_notice(
             db,
-            &RecipientNoticeRow {
-                tenant_id: tenant,
-                id: Uuid::now_v7(),
-                recipient: name.clone(),
-                subject_id: subject,
-                event: event.to_string(),
-                created_at: now,
-                webhook_at: None,
-                email_at: None,
-                done: false,
-                attempts: 0,
-                next_at: now,
-                last_error: None,
-                request_id: None,
-            },
+            &RecipientNoticeRow::queued(tenant, Uuid::now_v7(), name, subject, event, now, None),
         )?;
     }
     Ok(names)
