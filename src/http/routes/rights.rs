@@ -181,7 +181,7 @@ fn hex(b: &[u8]) -> String {
 /// Stores the next version of a purpose's consent notice.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/consent-notices", tag = "consent", security(("bearer" = [])), request_body = NoticeIn,
     params(("tenant" = String, Path, description = "Tenant id")),
-    responses((status = 201, body = NoticeOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = NoticeOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_notice(
     State(s): State<AppState>,
     a: Auth,
