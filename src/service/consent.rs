@@ -21,7 +21,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 /// Largest notice text, and largest mailing list one call checks.
-pub const MAX_NOTICE: usize = 100_000;
+pub const MAX_NOTICE: usize = 20_000;
 pub const MAX_BULK: usize = 100_000;
 const MAX_TEXT: usize = 2000;
 

@@ -146,8 +146,8 @@ pub struct NoticeIn {
     /// A purpose of the tenant's collections.
     #[schema(min_length = 1, max_length = 200)]
     pub purpose: String,
-    /// The exact text shown to the subject when asking for consent.
-    #[schema(min_length = 1, max_length = 100000)]
+    /// The exact text shown to the subject when asking for consent (at most 20,000 bytes).
+    #[schema(min_length = 1, max_length = 20000)]
     pub text: String,
 }
 
