@@ -351,6 +351,17 @@ fn main() -> Result<()> {
     }
 }
 
+/// A connection to a server that is starting (up to 10 s).
+async fn connect_when_up(port: u16) -> Result<Conn> {
+    for _ in 0..200 {
+        if let Ok(conn) = connect(port).await {
+            return Ok(conn);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("varuh did not start")
+}
+
 /// Signs in as the first administrator (changing its one-time password)
 /// and creates a tenant: the token and the tenant's id.
 async fn admin_and_tenant(c: &mut Conn, otp: &str) -> Result<(String, String)> {
@@ -393,15 +404,7 @@ async fn expect(
 async fn rights(args: Args) -> Result<()> {
     let (server, otp) = start(&args)?;
     let port = server.port;
-    let mut c = None;
-    for _ in 0..200 {
-        if let Ok(conn) = connect(port).await {
-            c = Some(conn);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let mut c = c.context("varuh did not start")?;
+    let mut c = connect_when_up(port).await?;
     let (token, t) = admin_and_tenant(&mut c, &otp).await?;
     let fields = json!([
         {"name": "email", "type": "email", "category": "contact", "required": true, "identifier": true},
@@ -677,15 +680,7 @@ async fn vault(args: Args) -> Result<()> {
     }
     let (server, otp) = start(&args)?;
     let port = server.port;
-    let mut c = None;
-    for _ in 0..200 {
-        if let Ok(conn) = connect(port).await {
-            c = Some(conn);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let mut c = c.context("varuh did not start")?;
+    let mut c = connect_when_up(port).await?;
     let (token, tenant) = admin_and_tenant(&mut c, &otp).await?;
     let pw = "benchmark password 123";
     let coll = json!({
