@@ -113,6 +113,19 @@ impl Mailer {
             .header(lettre::message::header::ContentType::TEXT_PLAIN)
             .body(body.to_string())
             .map_err(|e| format!("e-mail: {e}"))?;
-        self.transport.send(msg).await.map(|_| ()).map_err(|e| format!("the mail server refused the message: {e}"))
+        self.transport.send(msg).await.map(|_| ()).map_err(|e| smtp_problem(&e))
+    }
+}
+
+/// What went wrong with a message, without the server's own words (its
+/// reply may quote the recipient's address): the reply code, or the kind
+/// of failure.
+fn smtp_problem(e: &lettre::transport::smtp::Error) -> String {
+    match e.status() {
+        Some(code) if e.is_permanent() => format!("the mail server refused the message (SMTP {code})"),
+        Some(code) => format!("the mail server deferred the message (SMTP {code})"),
+        None if e.is_timeout() => format!("the mail server did not answer within {} s", TIMEOUT.as_secs()),
+        None if e.is_tls() => "the TLS connection to the mail server failed".into(),
+        None => "the mail server could not be reached".into(),
     }
 }

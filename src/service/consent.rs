@@ -14,7 +14,7 @@ use crate::domain::consent::{self as rules, Current, Facts, Verdict};
 use crate::domain::limits::Limit;
 use crate::domain::schema::{CollectionDef, LegalBasis};
 use crate::domain::{identifiers, Invalid};
-use crate::store::queries::{self, ConsentNoticeRow, ConsentRow};
+use crate::store::queries::{self, Addressee, ConsentNoticeRow, ConsentRow};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -325,12 +325,22 @@ impl Vault {
             call,
             |_| async move {
                 let (serving, notice) = self.serving(tenant, purpose).await?;
-                let srow = self.store.read(move |db| queries::get_subject(db, tenant, subject)).await?;
+                let p = purpose.to_string();
+                let (srow, mut consent) = self
+                    .store
+                    .read(move |db| {
+                        Ok((
+                            queries::get_subject(db, tenant, subject)?,
+                            queries::current_consents(db, tenant, &p, &[subject])?,
+                        ))
+                    })
+                    .await?;
                 if srow.is_none() {
                     return Err(ServiceError::NotFound("subject"));
                 }
-                let mut answers =
-                    self.answer(tenant, purpose, &serving, notice.is_some(), &[Some((subject, 1))]).await?;
+                // A count of 1: its limits are read (there may be none).
+                let one = Addressee { subject, limits: 1, consent: consent.remove(&subject) };
+                let mut answers = self.answer(tenant, purpose, &serving, notice.is_some(), vec![Some(one)]).await?;
                 Ok(answers.remove(0))
             },
             |a, d| {
@@ -359,7 +369,7 @@ impl Vault {
                 }
                 let (serving, notice) = self.serving(tenant, purpose).await?;
                 let mut bad = HashSet::new();
-                let hashes: Vec<Vec<u8>> = emails
+                let mut hashes: Vec<Vec<u8>> = emails
                     .iter()
                     .enumerate()
                     .map(|(i, e)| match identifiers::normalise(identifiers::EMAIL, e, "emails") {
@@ -370,11 +380,17 @@ impl Vault {
                         }
                     })
                     .collect();
-                let found = self
-                    .store
-                    .read_long(move |db| queries::subjects_by_hashes(db, tenant, identifiers::EMAIL, &hashes))
-                    .await?;
-                let mut out = self.answer(tenant, purpose, &serving, notice.is_some(), &found).await?;
+                // In two halves at once: the database answers on two connections.
+                let second = hashes.split_off(hashes.len() / 2);
+                let look_up = |hashes: Vec<Vec<u8>>| {
+                    let p = purpose.to_string();
+                    self.store
+                        .read_long(move |db| queries::addressees_by_hashes(db, tenant, identifiers::EMAIL, &p, &hashes))
+                };
+                let (found, rest) = tokio::join!(look_up(hashes), look_up(second));
+                let mut found = found?;
+                found.extend(rest?);
+                let mut out = self.answer(tenant, purpose, &serving, notice.is_some(), found).await?;
                 for i in bad {
                     out[i].reason = Some("not an e-mail address".into());
                 }
@@ -393,25 +409,22 @@ impl Vault {
         .await
     }
 
-    /// The answers for `subjects` (each with its count of limits; `None`:
-    /// nobody), in order.
+    /// The answers for `subjects` (each with its count of limits and its
+    /// current consent; `None`: nobody), in order.
     async fn answer(
         &self,
         tenant: Uuid,
         purpose: &str,
         serving: &[Arc<Collection>],
         has_notice: bool,
-        subjects: &[Option<(Uuid, i64)>],
+        subjects: Vec<Option<Addressee>>,
     ) -> Result<Vec<Answer>> {
-        let ids: Vec<Uuid> = subjects.iter().flatten().map(|s| s.0).collect();
-        let p = purpose.to_string();
-        let consents = self.store.read_long(move |db| queries::current_consents(db, tenant, &p, &ids)).await?;
         let needs_records = serving.iter().any(|c| c.def.legal_basis != LegalBasis::Consent);
         let defs: Vec<&CollectionDef> = serving.iter().map(|c| &c.def).collect();
         let now = self.clock.now_ms();
         let mut out = Vec::with_capacity(subjects.len());
         for s in subjects {
-            let Some((sid, limit_count)) = *s else {
+            let Some(Addressee { subject: sid, limits: limit_count, consent }) = s else {
                 out.push(Answer {
                     subject: None,
                     allowed: false,
@@ -433,7 +446,6 @@ impl Vault {
             } else {
                 vec![false; serving.len()]
             };
-            let consent = consents.get(&sid).cloned();
             let facts = Facts {
                 purpose,
                 serving: &defs,

@@ -9,13 +9,14 @@
 //! written before it, so a failed import leaves nothing behind. One audit
 //! event per chunk names its records' range and counts.
 
-use super::records::{record_attributes, record_identifiers, seal_fields};
-use super::{Actor, Result, ServiceError, Vault};
+use super::records::{record_attributes, record_identifiers, seal_fields, until_not_busy};
+use super::{Actor, Result, ServiceError, TenantCtx, Vault};
 use crate::crypto::SubjectKey;
 use crate::domain::access::Action;
 use crate::domain::import::{self, Mapping, RowError};
 use crate::domain::Invalid;
-use crate::store::queries::{self, ConsentRow, RecordRow, SubjectRow};
+use crate::store::db::Db;
+use crate::store::queries::{self, ConsentRow, IdentifierRow, RecordRow, SubjectRow};
 use crate::store::StoreError;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -54,6 +55,135 @@ pub struct ImportReport {
     pub consents: usize,
     pub skipped: usize,
     pub errors: Vec<RowError>,
+}
+
+/// Imports of at least this many rows refresh the planner's statistics
+/// of the tables they grew (PostgreSQL), so the queries that follow are
+/// planned for the rows now there.
+const ANALYSE_AFTER: usize = 10_000;
+
+/// A row ready to be written: its record id and blind indexes.
+struct Prepared {
+    row: usize,
+    id: Uuid,
+    values: Vec<(String, serde_json::Value)>,
+    idents: Vec<IdentifierRow>,
+    attrs: Vec<IdentifierRow>,
+    consented: bool,
+    evidence: Option<String>,
+}
+
+/// One chunk's write: everything it needs, owned (it runs on the writer).
+struct Chunk {
+    tenant: Arc<TenantCtx>,
+    collection: Uuid,
+    rows: Arc<Vec<Prepared>>,
+    /// Purpose, notice version, channel.
+    consent: Option<(String, i64, String)>,
+    actor: String,
+    now: i64,
+}
+
+impl Chunk {
+    /// Finds or creates each row's subject by its identifiers, then writes
+    /// the chunk's subjects, records, identifiers, attributes and consents,
+    /// a few statements for the whole chunk. An identifier that names
+    /// another subject than the row's other identifiers fails the chunk.
+    fn write(&self, db: &mut dyn Db) -> std::result::Result<Written, StoreError> {
+        let tenant = self.tenant.id;
+        let all: Vec<IdentifierRow> = self.rows.iter().flat_map(|r| r.idents.iter().cloned()).collect();
+        if !queries::try_lock_identifiers(db, &all)? {
+            return Err(StoreError::Busy);
+        }
+        let probes: Vec<(String, Vec<u8>)> = all.into_iter().map(|i| (i.kind, i.hash)).collect();
+        // Identifier → subject: what the store knows, then the chunk's own rows.
+        let mut owner = queries::owners_of_identifiers(db, tenant, &probes)?;
+        let mut w = Written::default();
+        let mut keys: HashMap<Uuid, SubjectKey> = HashMap::new();
+        let mut subjects = Vec::new();
+        let mut placed = Vec::with_capacity(self.rows.len());
+        for r in self.rows.iter() {
+            let mut owners: Vec<Uuid> =
+                r.idents.iter().filter_map(|i| owner.get(&(i.kind.clone(), i.hash.clone())).copied()).collect();
+            owners.sort();
+            owners.dedup();
+            if owners.len() > 1 {
+                return Err(StoreError::Db(format!("row {}: its identifiers name different subjects", r.row)));
+            }
+            let sid = match owners.first() {
+                Some(s) => *s,
+                None => {
+                    let sid = Uuid::now_v7();
+                    let (key, wrapped) = self.tenant.keys.new_subject_key(tenant, sid);
+                    subjects.push(SubjectRow {
+                        tenant_id: tenant,
+                        id: sid,
+                        wrapped_key: wrapped,
+                        created_at: self.now,
+                    });
+                    keys.insert(sid, key);
+                    w.subjects.push(sid);
+                    sid
+                }
+            };
+            for i in &r.idents {
+                owner.insert((i.kind.clone(), i.hash.clone()), sid);
+            }
+            placed.push(sid);
+        }
+        // The keys of the subjects that were there already, in one look-up.
+        let mut missing: Vec<Uuid> = placed.iter().filter(|s| !keys.contains_key(s)).copied().collect();
+        missing.sort();
+        missing.dedup();
+        for (sid, wrapped) in queries::wrapped_keys(db, tenant, &missing)? {
+            let key =
+                self.tenant.keys.open_subject_key(tenant, sid, &wrapped).map_err(|e| StoreError::Db(e.to_string()))?;
+            keys.insert(sid, key);
+        }
+        let mut records = Vec::with_capacity(self.rows.len());
+        let (mut idents, mut attrs, mut consents) = (Vec::new(), Vec::new(), Vec::new());
+        for (r, sid) in self.rows.iter().zip(&placed) {
+            let key = keys.get(sid).ok_or(StoreError::NotFound)?;
+            records.push(RecordRow {
+                tenant_id: tenant,
+                id: r.id,
+                collection_id: self.collection,
+                subject_id: *sid,
+                fields: seal_fields(key, tenant, self.collection, r.id, &r.values),
+                version: 1,
+                created_at: self.now,
+                updated_at: self.now,
+            });
+            idents.extend(r.idents.iter().map(|i| (*sid, i.clone())));
+            attrs.extend(r.attrs.iter().map(|i| (*sid, i.clone())));
+            w.records.push(r.id);
+            if let (true, Some((purpose, version, channel))) = (r.consented, &self.consent) {
+                let cid = Uuid::now_v7();
+                let evidence =
+                    r.evidence.clone().unwrap_or_else(|| format!("imported with row {} of a contact list", r.row));
+                let ctx = super::consent::evidence_context(tenant, cid);
+                consents.push(ConsentRow {
+                    id: cid,
+                    subject_id: *sid,
+                    purpose: purpose.clone(),
+                    given: true,
+                    notice_version: Some(*version),
+                    channel: channel.clone(),
+                    evidence: Some(key.seal_field(&ctx, evidence.as_bytes())),
+                    expires_at: None,
+                    recorded_by: self.actor.clone(),
+                    recorded_at: self.now,
+                });
+                w.consents.push(cid);
+            }
+        }
+        queries::insert_subjects(db, &subjects)?;
+        queries::insert_records(db, &records)?;
+        queries::insert_blind_indexes(db, tenant, &idents, false)?;
+        queries::insert_blind_indexes(db, tenant, &attrs, true)?;
+        queries::insert_consents(db, tenant, &consents)?;
+        Ok(w)
+    }
 }
 
 /// What one chunk wrote (to undo it if a later chunk fails).
@@ -133,120 +263,37 @@ impl Vault {
                     return Ok(report);
                 }
                 let consent = spec.consent.map(|cc| (cc.purpose, cc.notice_version, cc.channel));
-                // Subjects found or created by this import, by identifier (across chunks).
-                let mut known: HashMap<(String, Vec<u8>), Uuid> = HashMap::new();
                 let mut done: Vec<Written> = Vec::new();
-                for chunk in rows.chunks(CHUNK) {
-                    let prepared: Vec<_> = chunk
-                        .iter()
+                let mut rows = rows.into_iter().peekable();
+                while rows.peek().is_some() {
+                    let chunk: Vec<Prepared> = rows
+                        .by_ref()
+                        .take(CHUNK)
                         .map(|r| {
                             let id = Uuid::now_v7();
-                            (
-                                r.row,
+                            Prepared {
+                                idents: record_identifiers(&t, &c, &r.values, id),
+                                attrs: record_attributes(&t, &c, &r.values, id),
+                                row: r.row,
                                 id,
-                                r.values.clone(),
-                                record_identifiers(&t, &c, &r.values, id),
-                                record_attributes(&t, &c, &r.values, id),
-                                r.consent,
-                                r.evidence.clone(),
-                            )
+                                values: r.values,
+                                consented: r.consent,
+                                evidence: r.evidence,
+                            }
                         })
                         .collect();
-                    let (tc, cc, consent, actor_id) =
-                        (t.clone(), c.clone(), consent.clone(), actor.staff_id.to_string());
-                    let mut known_in = known.clone();
-                    let now = self.clock.now_ms();
-                    let wrote = self
-                        .write_recorded(move |db, d| {
-                            let mut w = Written::default();
-                            let mut keys: HashMap<Uuid, SubjectKey> = HashMap::new();
-                            for (row, id, values, idents, attrs, consented, given_evidence) in &prepared {
-                                if !queries::try_lock_identifiers(db, idents)? {
-                                    return Err(StoreError::Busy);
-                                }
-                                let probe: Vec<(String, Vec<u8>)> =
-                                    idents.iter().map(|i| (i.kind.clone(), i.hash.clone())).collect();
-                                let mut owners = queries::subjects_by_identifiers(db, tenant, &probe)?;
-                                owners.extend(probe.iter().filter_map(|p| known_in.get(p).copied()));
-                                owners.sort();
-                                owners.dedup();
-                                if owners.len() > 1 {
-                                    return Err(StoreError::Db(format!(
-                                        "row {row}: its identifiers name different subjects"
-                                    )));
-                                }
-                                let sid = match owners.first() {
-                                    Some(s) => *s,
-                                    None => {
-                                        let sid = Uuid::now_v7();
-                                        let (key, wrapped) = tc.keys.new_subject_key(tenant, sid);
-                                        queries::insert_subject(
-                                            db,
-                                            &SubjectRow {
-                                                tenant_id: tenant,
-                                                id: sid,
-                                                wrapped_key: wrapped,
-                                                created_at: now,
-                                            },
-                                        )?;
-                                        keys.insert(sid, key);
-                                        w.subjects.push(sid);
-                                        sid
-                                    }
-                                };
-                                for p in probe {
-                                    known_in.insert(p, sid);
-                                }
-                                if let std::collections::hash_map::Entry::Vacant(e) = keys.entry(sid) {
-                                    let s = queries::get_subject(db, tenant, sid)?.ok_or(StoreError::NotFound)?;
-                                    let key = tc
-                                        .keys
-                                        .open_subject_key(tenant, sid, &s.wrapped_key)
-                                        .map_err(|e| StoreError::Db(e.to_string()))?;
-                                    e.insert(key);
-                                }
-                                let key = &keys[&sid];
-                                queries::insert_record(
-                                    db,
-                                    &RecordRow {
-                                        tenant_id: tenant,
-                                        id: *id,
-                                        collection_id: cc.id,
-                                        subject_id: sid,
-                                        fields: seal_fields(key, tenant, cc.id, *id, values),
-                                        version: 1,
-                                        created_at: now,
-                                        updated_at: now,
-                                    },
-                                )?;
-                                queries::insert_identifiers(db, tenant, sid, idents)?;
-                                queries::insert_attributes(db, tenant, sid, attrs)?;
-                                w.records.push(*id);
-                                if let (true, Some((purpose, version, channel))) = (*consented, &consent) {
-                                    let cid = Uuid::now_v7();
-                                    let evidence = given_evidence
-                                        .clone()
-                                        .unwrap_or_else(|| format!("imported with row {row} of a contact list"));
-                                    let ctx = super::consent::evidence_context(tenant, cid);
-                                    queries::insert_consent(
-                                        db,
-                                        tenant,
-                                        &ConsentRow {
-                                            id: cid,
-                                            subject_id: sid,
-                                            purpose: purpose.clone(),
-                                            given: true,
-                                            notice_version: Some(*version),
-                                            channel: channel.clone(),
-                                            evidence: Some(key.seal_field(&ctx, evidence.as_bytes())),
-                                            expires_at: None,
-                                            recorded_by: actor_id.clone(),
-                                            recorded_at: now,
-                                        },
-                                    )?;
-                                    w.consents.push(cid);
-                                }
-                            }
+                    let chunk = Arc::new(chunk);
+                    let wrote = until_not_busy(|| {
+                        let job = Chunk {
+                            tenant: t.clone(),
+                            collection: c.id,
+                            rows: chunk.clone(),
+                            consent: consent.clone(),
+                            actor: actor.staff_id.to_string(),
+                            now: self.clock.now_ms(),
+                        };
+                        self.write_recorded(move |db, d| {
+                            let w = job.write(db)?;
                             d.detail = Some(format!(
                                 "records={} subjects_created={} consents={} first={} last={}",
                                 w.records.len(),
@@ -255,12 +302,12 @@ impl Vault {
                                 w.records.first().map(Uuid::to_string).unwrap_or_default(),
                                 w.records.last().map(Uuid::to_string).unwrap_or_default()
                             ));
-                            Ok((w, known_in))
+                            Ok(w)
                         })
-                        .await;
+                    })
+                    .await;
                     match wrote {
-                        Ok((w, k)) => {
-                            known = k;
+                        Ok(w) => {
                             report.imported += w.records.len();
                             report.subjects_created += w.subjects.len();
                             report.consents += w.consents.len();
@@ -282,6 +329,11 @@ impl Vault {
                                 e => e.into(),
                             });
                         }
+                    }
+                }
+                if report.imported >= ANALYSE_AFTER {
+                    if let Err(e) = self.store.write(queries::analyse_after_import).await {
+                        tracing::warn!(error = %e, "the tables an import grew could not be analysed");
                     }
                 }
                 Ok(report)

@@ -82,7 +82,7 @@ const BUSY_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
 /// Runs a write again while it answers `Busy` (another writer holds one
 /// of its identifiers' locks until its batch commits), waiting between
 /// tries, at most `BUSY_TRIES` times.
-async fn until_not_busy<R, F: std::future::Future<Output = std::result::Result<R, StoreError>>>(
+pub(super) async fn until_not_busy<R, F: std::future::Future<Output = std::result::Result<R, StoreError>>>(
     mut attempt: impl FnMut() -> F,
 ) -> std::result::Result<R, StoreError> {
     for _ in 0..BUSY_TRIES {

@@ -16,7 +16,9 @@ pub enum Val {
     TextArray(Vec<String>),
     OptTextArray(Vec<Option<String>>),
     BlobArray(Vec<Vec<u8>>),
+    OptBlobArray(Vec<Option<Vec<u8>>>),
     I64Array(Vec<i64>),
+    OptI64Array(Vec<Option<i64>>),
 }
 
 impl From<i64> for Val {

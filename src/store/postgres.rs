@@ -368,6 +368,8 @@ impl ToSql for Val {
             Val::OptTextArray(v) => v.to_sql(ty, out),
             Val::BlobArray(v) => v.to_sql(ty, out),
             Val::I64Array(v) => v.to_sql(ty, out),
+            Val::OptBlobArray(v) => v.to_sql(ty, out),
+            Val::OptI64Array(v) => v.to_sql(ty, out),
         }
     }
     fn accepts(_: &Type) -> bool {

@@ -67,7 +67,12 @@ impl rusqlite::ToSql for Val {
             Val::I64(v) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
             Val::Text(v) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
             Val::Blob(v) => ToSqlOutput::Borrowed(ValueRef::Blob(v)),
-            Val::TextArray(_) | Val::OptTextArray(_) | Val::BlobArray(_) | Val::I64Array(_) => {
+            Val::TextArray(_)
+            | Val::OptTextArray(_)
+            | Val::BlobArray(_)
+            | Val::OptBlobArray(_)
+            | Val::I64Array(_)
+            | Val::OptI64Array(_) => {
                 return Err(rusqlite::Error::ToSqlConversionFailure("arrays are for PostgreSQL only".into()))
             }
         })

@@ -182,3 +182,79 @@ async fn the_cli_imports_a_contact_list() {
     let (_, list) = s.get(&format!("/v1/tenants/{t}/collections/contacts/records"), &s.admin).await;
     assert_eq!(list.as_array().unwrap().len(), 4);
 }
+
+/// An import of several chunks (500 rows each) finds a subject again in a
+/// later chunk by either of its identifiers, and one that fails in a later
+/// chunk (its identifiers name two subjects) leaves nothing of the chunks
+/// written before it.
+async fn an_import_of_many_chunks_is_whole_or_nothing(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("EximiTech", false).await;
+    s.collection(
+        &t,
+        json!({
+            "name": "accounts",
+            "purposes": ["support"],
+            "legal_basis": "contract",
+            "subject_categories": ["customers"],
+            "source": "the customer",
+            "retention": {"kind": "period", "days": 365},
+            "fields": [
+                {"name": "email", "type": "email", "category": "contact", "required": true, "identifier": true},
+                {"name": "number", "type": "string", "category": "identification", "identifier": true},
+                {"name": "phone", "type": "phone", "category": "contact", "searchable": true}
+            ]
+        }),
+    )
+    .await;
+    let import = format!("/v1/tenants/{t}/collections/accounts/import");
+    let body = |csv: String| json!({"csv": csv, "columns": {"email": "email", "number": "number", "phone": "phone"}});
+    // 1,100 rows, 1,000 people: rows 1001-1100 are people of rows 1-100 again
+    // (by e-mail in odd rows, by customer number alone in even ones); everyone
+    // shares the switchboard (searchable, so never a reason to merge).
+    let mut csv = String::from("email,number,phone\n");
+    for i in 0..1100 {
+        let k = i % 1000;
+        let email = if i >= 1000 && i % 2 == 0 { format!("other{k}@x.si") } else { format!("c{k}@x.si") };
+        csv.push_str(&format!("{email},N{k},+386 1 000 00 00\n"));
+    }
+    let (st, r) = s.post(&import, &s.admin, body(csv)).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!((r["imported"].as_u64(), r["subjects_created"].as_u64()), (Some(1100), Some(1000)), "{r}");
+    let lookup = |kind: &'static str, value: String| {
+        let s = &s;
+        let t = t.clone();
+        async move {
+            let (st, v) = s
+                .post(&format!("/v1/tenants/{t}/subjects/lookup"), &s.admin, json!({"kind": kind, "value": value}))
+                .await;
+            (st, v["id"].as_str().map(str::to_string))
+        }
+    };
+    for k in [5, 8, 9, 500, 999] {
+        let (st, by_mail) = lookup("email", format!("c{k}@x.si")).await;
+        let (_, by_number) = lookup("number", format!("N{k}")).await;
+        assert_eq!((st, &by_mail), (StatusCode::OK, &by_number), "person {k}");
+        let (_, recs) = s.get(&format!("/v1/tenants/{t}/subjects/{}/records", by_mail.unwrap()), &s.admin).await;
+        assert_eq!(recs.as_array().map(Vec::len), Some(if k < 100 { 2 } else { 1 }), "person {k}: {recs}");
+    }
+    let (st, other) = lookup("email", "other8@x.si".into()).await;
+    assert_eq!((st, other), (StatusCode::OK, lookup("email", "c8@x.si".into()).await.1), "found by number");
+
+    // 700 new people, but row 601 (in the second chunk) names person 8 by
+    // e-mail and person 9 by number: refused, the first chunk undone.
+    let mut csv = String::from("email,number,phone\n");
+    for i in 0..700 {
+        csv.push_str(&if i == 600 { "c8@x.si,N9,\n".to_string() } else { format!("d{i}@x.si,M{i},\n") });
+    }
+    let (st, p) = s.post(&import, &s.admin, body(csv)).await;
+    assert_eq!((st, p["rows"][0]["row"].as_u64()), (StatusCode::UNPROCESSABLE_ENTITY, Some(601)), "{p}");
+    for (kind, value) in [("email", "d0@x.si"), ("email", "d499@x.si"), ("number", "M10")] {
+        assert_eq!(lookup(kind, value.into()).await.0, StatusCode::NOT_FOUND, "{value} was undone");
+    }
+    let (_, eight) = lookup("email", "c8@x.si".into()).await;
+    let (_, recs) = s.get(&format!("/v1/tenants/{t}/subjects/{}/records", eight.unwrap()), &s.admin).await;
+    assert_eq!(recs.as_array().map(Vec::len), Some(2), "{recs}");
+    assert!(s.verify_trail().await.ok());
+}
+both!(an_import_of_many_chunks_is_whole_or_nothing);

@@ -447,7 +447,12 @@ async fn disc1_disclosures_and_art19_notices_by_webhook_and_email(b: Backend) {
     let (st, _) = s.post(&recipients, &dpo, courier).await;
     assert_eq!(st, StatusCode::CONFLICT);
     let dead = format!("http://127.0.0.1:{}/gone", crate::support::free_port());
-    s.post(&recipients, &dpo, json!({"name": "printer", "description": "Prints labels", "webhook": dead})).await;
+    s.post(
+        &recipients,
+        &dpo,
+        json!({"name": "printer", "description": "Prints labels", "webhook": dead, "email": "refused@printer.si"}),
+    )
+    .await;
     let (_, list) = s.get(&recipients, &dpo).await;
     assert_eq!(list.as_array().unwrap().len(), 2);
     assert_eq!(list[0]["email"], "privacy@courier.si");
@@ -522,7 +527,9 @@ async fn disc1_disclosures_and_art19_notices_by_webhook_and_email(b: Backend) {
     assert_eq!(by("courier")["state"], "sent", "{d}");
     let p = by("printer");
     assert_eq!(p["state"], "pending", "{d}");
-    assert!(p["last_error"].as_str().unwrap().contains("cannot reach"), "{p}");
+    let why = p["last_error"].as_str().unwrap();
+    assert!(why.contains("cannot reach") && why.contains("refused the message (SMTP 550)"), "{p}");
+    assert!(!why.contains("refused@"), "the server's reply quoted the address: {why}");
     assert!(hook.bodies.lock().unwrap().iter().any(|b| b["event"] == "erasure"));
     assert_eq!(smtp.messages().len(), 2);
 }

@@ -473,6 +473,23 @@ impl Drop for Proc {
     }
 }
 
+/// The SMTP server: aiosmtpd's maildir handler, refusing (550, quoting
+/// the address, as real servers do) every recipient whose address starts
+/// with `refused`.
+const SMTP_SERVER: &str = r#"
+import signal, sys
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
+class Box(Mailbox):
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("refused"):
+            return "550 5.1.1 <%s>: Recipient address rejected" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+Controller(Box(sys.argv[1]), hostname="127.0.0.1", port=int(sys.argv[2])).start()
+signal.pause()
+"#;
+
 /// A real SMTP server on loopback (aiosmtpd from PyPI, scripts/deps.sh)
 /// delivering into a maildir; killed on drop.
 pub struct Smtp {
@@ -486,8 +503,9 @@ impl Smtp {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let mut child = std::process::Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .args(["-c", SMTP_SERVER])
             .arg(dir.path().join("box"))
+            .arg(port.to_string())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

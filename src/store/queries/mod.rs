@@ -5,6 +5,7 @@
 
 mod audit;
 mod identity;
+mod import;
 mod records;
 mod requests;
 mod rights;
@@ -12,6 +13,7 @@ mod tenancy;
 
 pub use audit::*;
 pub use identity::*;
+pub use import::*;
 pub use records::*;
 pub use requests::*;
 pub use rights::*;

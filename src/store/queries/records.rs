@@ -49,6 +49,14 @@ pub fn try_lock_identifiers(db: &mut dyn Db, idents: &[IdentifierRow]) -> Result
         return Ok(true);
     }
     let keys = lock_keys(idents.iter().map(|i| &i.hash[..]));
+    if keys.len() > 4 {
+        // Many (an import's chunk): one statement over an array.
+        let got = db.query(
+            "SELECT bool_and(pg_try_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k",
+            &[Val::I64Array(keys)],
+        )?;
+        return Ok(got.first().map(|r| r.opt_i64(0)).transpose()?.flatten().unwrap_or(0) != 0);
+    }
     static LOCK: super::Shapes<4> = super::Shapes::new(|n| {
         let each: Vec<String> = (1..=n).map(|i| format!("pg_try_advisory_xact_lock(${i})")).collect();
         format!("SELECT {}", each.join(" AND "))
