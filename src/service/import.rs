@@ -57,11 +57,6 @@ pub struct ImportReport {
     pub errors: Vec<RowError>,
 }
 
-/// Imports of at least this many rows refresh the planner's statistics
-/// of the tables they grew (PostgreSQL), so the queries that follow are
-/// planned for the rows now there.
-const ANALYSE_AFTER: usize = 10_000;
-
 /// A row ready to be written: its record id and blind indexes.
 struct Prepared {
     row: usize,
@@ -331,8 +326,9 @@ impl Vault {
                         }
                     }
                 }
-                if report.imported >= ANALYSE_AFTER {
-                    if let Err(e) = self.store.write(queries::analyse_after_import).await {
+                if report.imported > 0 {
+                    let n = report.imported;
+                    if let Err(e) = self.store.write(move |db| queries::analyse_after_import(db, n)).await {
                         tracing::warn!(error = %e, "the tables an import grew could not be analysed");
                     }
                 }

@@ -204,14 +204,22 @@ pub fn insert_consents(db: &mut dyn Db, tenant: Uuid, rows: &[ConsentRow]) -> Re
     Ok(())
 }
 
-/// Refreshes the planner's statistics of the tables a large import grew
-/// (PostgreSQL; autovacuum would get there later, and until then a query
-/// over the new rows may be planned as if the tables were empty).
-pub fn analyse_after_import(db: &mut dyn Db) -> Result<(), StoreError> {
-    if db.dialect() == Dialect::Postgres {
-        db.batch("ANALYZE subjects, subject_identifiers, subject_attributes, records, consents, consent_state")?;
+/// Refreshes the planner's statistics of the tables an import of
+/// `imported` rows grew, when that is more than a tenth of what the
+/// statistics last counted (PostgreSQL; autovacuum would get there later
+/// by the same measure, and until then a query over the new rows may be
+/// planned as if the tables were nearly empty). `true`: analysed.
+pub fn analyse_after_import(db: &mut dyn Db, imported: usize) -> Result<bool, StoreError> {
+    if db.dialect() != Dialect::Postgres {
+        return Ok(false);
     }
-    Ok(())
+    let counted = db.query("SELECT reltuples::bigint FROM pg_class WHERE oid = 'records'::regclass", &[])?;
+    let counted = counted.first().map(|r| r.i64(0)).transpose()?.unwrap_or(0).max(0);
+    if (imported as i64) * 10 <= counted {
+        return Ok(false);
+    }
+    db.batch("ANALYZE subjects, subject_identifiers, subject_attributes, records, consents, consent_state")?;
+    Ok(true)
 }
 
 /// Removes what a failed import wrote: its records (with their
