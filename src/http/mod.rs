@@ -78,7 +78,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::approvals::list_approvals))
         .routes(routes!(routes::approvals::approve))
         .routes(routes!(routes::approvals::reject))
-        .routes(routes!(routes::approvals::collect_export))
+        .routes(routes!(routes::approvals::collect_export, routes::approvals::collect_export_protected))
         .routes(routes!(routes::tenancy::create_tenant, routes::tenancy::list_tenants))
         .routes(routes!(routes::tenancy::get_tenant))
         .routes(routes!(routes::tenancy::get_settings, routes::tenancy::put_settings))
@@ -171,6 +171,7 @@ pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
     ("post", "/v1/tenants/{tenant}/approvals/{approval}/approve", Some(Action::ApprovalDecide)),
     ("post", "/v1/tenants/{tenant}/approvals/{approval}/reject", Some(Action::ApprovalDecide)),
     ("get", "/v1/tenants/{tenant}/approvals/{approval}/export", Some(Action::RecordsExport)),
+    ("post", "/v1/tenants/{tenant}/approvals/{approval}/export", Some(Action::RecordsExport)),
     ("post", "/v1/tenants", Some(Action::TenantCreate)),
     ("get", "/v1/tenants", Some(Action::TenantList)),
     ("get", "/v1/tenants/{tenant}", Some(Action::TenantRead)),

@@ -40,6 +40,9 @@ pub enum Command {
         pseudonymise: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         recipient: Option<String>,
+        /// Asked for encrypted: collected only encrypted.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        protected: bool,
     },
     ChangeGrants {
         tenant: Option<Uuid>,
@@ -272,6 +275,7 @@ impl Vault {
         actor: &Actor,
         tenant: Uuid,
         approval: Uuid,
+        protected: bool,
     ) -> Result<Vec<super::records::RecordView>> {
         // Refused before the approval is read: the kernel runs the call
         // again so that the refusal is recorded like any other.
@@ -286,17 +290,24 @@ impl Vault {
         if row.state != "approved" {
             return Err(ServiceError::Conflict("this export is not approved, or was collected already"));
         }
-        let Ok(Command::ExportRecords { collection, purpose, pseudonymise, recipient, .. }) =
+        let Ok(Command::ExportRecords { collection, purpose, pseudonymise, recipient, protected: asked, .. }) =
             serde_json::from_str(&row.command)
         else {
             return Err(ServiceError::Internal("stored command is malformed".into()));
         };
+        if asked && !protected {
+            return Err(Invalid::new(
+                "protect",
+                "this export was asked for encrypted: collect it with `protect` (POST)",
+            )
+            .into());
+        }
         if !self.store.write(move |db| queries::collect_approval(db, tenant, approval)).await? {
             return Err(ServiceError::Conflict("this export was collected already"));
         }
         let mut a = actor.clone();
         a.approval = Some(approval);
-        let opts = super::records::ExportOptions { purpose, pseudonymise, recipient };
+        let opts = super::records::ExportOptions { purpose, pseudonymise, recipient, protected };
         match self.export_records(&a, tenant, &collection, &opts).await? {
             Held::Done(v) => Ok(v),
             Held::Pending(_) => Err(ServiceError::Internal("an approved export was held again".into())),

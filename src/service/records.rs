@@ -485,6 +485,7 @@ impl Vault {
             purpose: opts.purpose.clone(),
             pseudonymise: opts.pseudonymise,
             recipient: opts.recipient.clone(),
+            protected: opts.protected,
         };
         let out = self
             .run_held(
@@ -976,6 +977,9 @@ pub struct ExportOptions {
     pub purpose: Option<String>,
     pub pseudonymise: bool,
     pub recipient: Option<String>,
+    /// It is to be delivered encrypted (held for four-eyes, it can then be
+    /// collected only encrypted).
+    pub protected: bool,
 }
 
 /// A keyed pseudonym of an id: stable per tenant and purpose, not

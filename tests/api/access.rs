@@ -290,6 +290,30 @@ async fn acc3_four_eyes_holds_erasure_grants_and_policy(b: Backend) {
     assert_eq!(st, StatusCode::OK, "{rows}");
     assert!(rows.is_array());
     assert_eq!(s.get(&format!("/v1/tenants/{t}/approvals/{eid}/export"), &op).await.0, StatusCode::CONFLICT, "once");
+    // Asked for encrypted, it is collected only encrypted (the key given again at collection).
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key.txt");
+    let gen = std::process::Command::new("age-keygen").arg("-o").arg(&key).output().expect("age-keygen");
+    let recipient = String::from_utf8_lossy(&gen.stderr).trim().trim_start_matches("Public key: ").to_string();
+    let protect = json!({"protect": {"age_recipient": recipient}});
+    let (st, ap) = s.post(&format!("/v1/tenants/{t}/collections/customers/export"), &op, protect.clone()).await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{ap}");
+    let eid = ap["id"].as_str().unwrap().to_string();
+    assert_eq!(ap["command"]["protected"], true, "the approver sees it goes out encrypted: {ap}");
+    assert_eq!(s.post(&format!("/v1/tenants/{t}/approvals/{eid}/approve"), &dpo, json!({})).await.0, StatusCode::OK);
+    let collect = format!("/v1/tenants/{t}/approvals/{eid}/export");
+    for (st, p) in [s.get(&collect, &op).await, s.post(&collect, &op, json!({})).await] {
+        assert_eq!((st, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("protect")), "{p}");
+    }
+    let (st, ct, sealed) = s.download(&collect, &op, protect).await;
+    assert_eq!((st, ct.as_str()), (StatusCode::OK, "application/octet-stream"));
+    let file = dir.path().join("export.json.age");
+    std::fs::write(&file, &sealed).unwrap();
+    let open = std::process::Command::new("age").arg("-d").arg("-i").arg(&key).arg(&file).output().expect("age");
+    assert!(open.status.success(), "{}", String::from_utf8_lossy(&open.stderr));
+    let rows: Value = serde_json::from_slice(&open.stdout).unwrap();
+    assert!(rows.is_array(), "{rows}");
+    assert_eq!(s.get(&collect, &op).await.0, StatusCode::CONFLICT, "once");
 }
 both!(acc3_four_eyes_holds_erasure_grants_and_policy);
 

@@ -211,6 +211,15 @@ pub fn protect_of(p: Option<ProtectIn>) -> Result<Option<Protect>, Problem> {
     })
 }
 
+/// `protect_of`, with the recipient or passphrase checked.
+pub fn checked_protect(p: Option<ProtectIn>) -> Result<Option<Protect>, Problem> {
+    let protect = protect_of(p)?;
+    if let Some(p) = &protect {
+        p.check("protect").map_err(|e| Problem::invalid(e.field, e.message))?;
+    }
+    Ok(protect)
+}
+
 fn document_args(b: DocumentIn) -> Result<(Option<uuid::Uuid>, Lang, Option<Protect>), Problem> {
     let request = b
         .request_id

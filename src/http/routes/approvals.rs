@@ -4,7 +4,7 @@
 
 use crate::http::extract::{Auth, Body};
 use crate::http::problem::{ApiResult, Problem};
-use crate::http::routes::records::{record_out, RecordOut};
+use crate::http::routes::records::{deliver_records, RecordOut};
 use crate::http::{path_id, time, AppState};
 use crate::service::approvals::{ApprovalInfo, Decision, Held};
 use axum::extract::{Path, State};
@@ -113,7 +113,31 @@ pub async fn collect_export(
     State(s): State<AppState>,
     a: Auth,
     Path((tenant, id)): Path<(String, String)>,
-) -> ApiResult<Json<Vec<RecordOut>>> {
+) -> ApiResult<Response> {
     let (t, id) = (path_id(&tenant, "tenant")?, path_id(&id, "approval")?);
-    Ok(Json(s.vault.collect_export(&a.actor, t, id).await?.into_iter().map(record_out).collect()))
+    deliver_records(s.vault.collect_export(&a.actor, t, id, false).await?, None)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CollectIn {
+    /// Deliver it encrypted (an age file of the JSON array); required when
+    /// the export was asked for encrypted.
+    #[serde(default)]
+    pub protect: Option<crate::http::routes::access_report::ProtectIn>,
+}
+
+/// The requester collects an approved export, once, encrypted if asked.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/approvals/{approval}/export", tag = "approvals", security(("bearer" = [])), request_body(content = Option<CollectIn>, description = "optional"),
+    params(("tenant" = String, Path, description = "Tenant id"), ("approval" = String, Path, description = "Approval id")),
+    responses((status = 200, body = Vec<RecordOut>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+pub async fn collect_export_protected(
+    State(s): State<AppState>,
+    a: Auth,
+    Path((tenant, id)): Path<(String, String)>,
+    crate::http::extract::OptBody(b): crate::http::extract::OptBody<CollectIn>,
+) -> ApiResult<Response> {
+    let (t, id) = (path_id(&tenant, "tenant")?, path_id(&id, "approval")?);
+    let protect = crate::http::routes::access_report::checked_protect(b.and_then(|b| b.protect))?;
+    deliver_records(s.vault.collect_export(&a.actor, t, id, protect.is_some()).await?, protect)
 }

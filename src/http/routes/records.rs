@@ -282,31 +282,32 @@ pub async fn export_records(
 ) -> ApiResult<Response> {
     let t = path_id(&tenant, "tenant")?;
     let b = b.unwrap_or(ExportIn { purpose: None, pseudonymise: false, recipient: None, protect: None });
+    let protect = crate::http::routes::access_report::checked_protect(b.protect)?;
     let opts = crate::service::records::ExportOptions {
         purpose: b.purpose.or(purpose(q)?),
         pseudonymise: b.pseudonymise,
         recipient: b.recipient,
+        protected: protect.is_some(),
     };
-    let protect = crate::http::routes::access_report::protect_of(b.protect)?;
-    if let Some(p) = &protect {
-        p.check("protect").map_err(|e| Problem::invalid(e.field, e.message))?;
-    }
     let out = s.vault.export_records(&a.actor, t, &collection, &opts).await?;
     Ok(match out {
-        crate::service::approvals::Held::Done(v) => {
-            let list: Vec<RecordOut> = v.into_iter().map(record_out).collect();
-            match protect {
-                None => Json(list).into_response(),
-                Some(p) => {
-                    let json = serde_json::to_vec(&list).unwrap_or_default();
-                    let sealed = p.seal(&json).map_err(crate::service::ServiceError::Internal)?;
-                    let mut r = (StatusCode::OK, sealed).into_response();
-                    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-                    r
-                }
-            }
-        }
+        crate::service::approvals::Held::Done(v) => deliver_records(v, protect)?,
         pending => held(pending, |_| StatusCode::OK.into_response()),
+    })
+}
+
+/// An export's records as JSON, or that JSON as an age file.
+pub fn deliver_records(v: Vec<RecordView>, protect: Option<crate::documents::protect::Protect>) -> ApiResult<Response> {
+    let list: Vec<RecordOut> = v.into_iter().map(record_out).collect();
+    Ok(match protect {
+        None => Json(list).into_response(),
+        Some(p) => {
+            let json = serde_json::to_vec(&list).unwrap_or_default();
+            let sealed = p.seal(&json).map_err(crate::service::ServiceError::Internal)?;
+            let mut r = (StatusCode::OK, sealed).into_response();
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+            r
+        }
     })
 }
 
