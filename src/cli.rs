@@ -72,6 +72,51 @@ pub enum PolicyAction {
     Check { file: std::path::PathBuf },
 }
 
+#[derive(Subcommand)]
+pub enum RetentionAction {
+    /// Runs the retention sweep of every tenant (or one): expired records
+    /// deleted or anonymised per each collection's rule, legal holds kept.
+    Run {
+        #[arg(long)]
+        tenant: Option<uuid::Uuid>,
+        /// Find and report what would go; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// `varuh retention run`: the sweep as the local operator, a line per
+/// collection swept.
+pub async fn retention(v: &std::sync::Arc<Vault>, action: RetentionAction) -> anyhow::Result<()> {
+    let RetentionAction::Run { tenant, dry_run } = action;
+    let reports = match tenant {
+        Some(t) => vec![v.retention_run(&Actor::local(), t, dry_run).await?],
+        None => v
+            .retention_all(dry_run, 3_600_000, 0)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("another server runs the retention sweep now; try again later"))?,
+    };
+    for r in &reports {
+        println!("tenant {}: {}", r.tenant, r.summary());
+        for c in &r.collections {
+            let (verb, n) =
+                if dry_run { ("would remove", c.expired - c.held) } else { ("removed", c.deleted + c.anonymised) };
+            println!(
+                "  {}: {} expired, {verb} {n} ({} deleted, {} anonymised), {} subjects erased, {} held by {} legal hold(s){}",
+                c.collection,
+                c.expired,
+                c.deleted,
+                c.anonymised,
+                c.subjects_erased,
+                c.held,
+                c.holds.len(),
+                c.error.as_deref().map(|e| format!("; {e}")).unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Holds `<data_dir>/varuh.lock` for as long as the process runs: `serve`
 /// takes it, and so do the CLI's writing commands, so that they never
 /// write beside a running server (its audit appender numbers events from

@@ -44,6 +44,8 @@ pub struct Config {
     pub smtp_from: String,
     /// Send due notices (Art. 19, reminders) this often (0: never).
     pub notify_seconds: u64,
+    /// Run the retention sweep this often (0: never; `varuh serve` only).
+    pub retention_seconds: u64,
     /// The security policy (TOML, see `examples/policies/`) of tenants and
     /// system staff that have none stored; default: the recommended policy.
     pub policy_file: Option<PathBuf>,
@@ -73,6 +75,7 @@ impl Default for Config {
             smtp_url: None,
             smtp_from: "varuh@localhost".into(),
             notify_seconds: 5,
+            retention_seconds: 86_400,
             policy_file: None,
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
@@ -178,6 +181,9 @@ impl Config {
         }
         if let Some(v) = var("NOTIFY_SECONDS") {
             self.notify_seconds = num("NOTIFY_SECONDS", v)?;
+        }
+        if let Some(v) = var("RETENTION_SECONDS") {
+            self.retention_seconds = num("RETENTION_SECONDS", v)?;
         }
         Ok(())
     }

@@ -63,6 +63,11 @@ enum Command {
     /// Imports a CSV contact list into a collection (every row or none,
     /// unless --skip-bad-rows), as the local operator, with a progress bar.
     Import(cli::ImportArgs),
+    /// Retention: run the sweep now, or see what it would do.
+    Retention {
+        #[command(subcommand)]
+        action: cli::RetentionAction,
+    },
     /// The permission table and the security policies.
     Policy {
         #[command(subcommand)]
@@ -189,7 +194,11 @@ fn print_first_admin(first: &Option<(String, String)>) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let cfg = Config::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
+    let mut cfg = Config::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
+    if !matches!(cli.command, Command::Serve) {
+        // The scheduled sweep is the server's; a command runs it only when asked.
+        cfg.retention_seconds = 0;
+    }
     match cli.command {
         Command::Config { action: ConfigAction::Check } => {
             println!("configuration is valid");
@@ -225,6 +234,12 @@ async fn main() -> anyhow::Result<()> {
             let _lock = cli::exclusive(&cfg)?;
             let opened = setup::open(&cfg, Create::No, Clock::default()).await?;
             cli::policy_store(&opened.vault, action).await
+        }
+        Command::Retention { action } => {
+            let dry = matches!(action, cli::RetentionAction::Run { dry_run: true, .. });
+            let _lock = if dry { None } else { cli::exclusive(&cfg)? };
+            let opened = setup::open(&cfg, Create::No, Clock::default()).await?;
+            cli::retention(&opened.vault, action).await
         }
         Command::Import(args) => {
             let _lock = cli::exclusive(&cfg)?;

@@ -95,6 +95,9 @@ pub async fn open(cfg: &Config, create: Create, clock: Clock) -> anyhow::Result<
     if cfg.notify_seconds > 0 {
         Vault::notices_on_schedule(&vault, std::time::Duration::from_secs(cfg.notify_seconds));
     }
+    if cfg.retention_seconds > 0 {
+        Vault::retention_on_schedule(&vault, std::time::Duration::from_secs(cfg.retention_seconds));
+    }
     if cfg.audit_head_seconds > 0 {
         Vault::heads_on_schedule(&vault, std::time::Duration::from_secs(cfg.audit_head_seconds));
     }

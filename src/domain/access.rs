@@ -211,6 +211,12 @@ actions! {
     RecordsImport = "records.import", Tenant, DATA, Some(Op::Write), false, "import a CSV contact list into a collection (all rows or none, unless bad rows are skipped)";
     RecordUpdate = "record.update", Tenant, DATA, Some(Op::Write), false, "change a record";
     RecordDelete = "record.delete", Tenant, DATA, Some(Op::Erase), false, "delete a record";
+    // Retention and legal holds.
+    RetentionEventRecord = "retention.event", Tenant, DATA, Some(Op::Write), false, "record a subject's retention event (a contract ended, a purpose ended) that a collection's retention counts from";
+    RetentionRun = "retention.run", Tenant, DPO, None, false, "run the retention sweep now, or see what it would do (dry run)";
+    LegalHoldSet = "legal_hold.set", Tenant, DPO, None, false, "put a subject, record or collection under a legal hold: retention and erasure stop";
+    LegalHoldLift = "legal_hold.lift", Tenant, DPO, None, false, "lift a legal hold, with the reason";
+    LegalHoldList = "legal_hold.list", Tenant, AUDIT, None, false, "list the legal holds and who set and lifted them";
     // The audit trail.
     AuditHeadCreate = "audit.head.create", Tenant, ADMIN, None, false, "make a signed tree head now";
     AuditHeadRead = "audit.head.read", Tenant, AUDIT, None, false, "read the latest signed tree head";

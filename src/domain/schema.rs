@@ -118,18 +118,71 @@ impl FieldDef {
     }
 }
 
-/// How long records are kept (RET-1); enforced by the retention issue.
+/// How long records are kept (RET-1), enforced by the retention sweep
+/// (`service/retention.rs`): an expired record is deleted or anonymised
+/// per the collection's erasure rule (a `refuse` rule keeps records only
+/// while this period runs: at its end they are deleted).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Retention {
-    /// Kept for a fixed time after the record was last changed.
-    Period { days: u32 },
-    /// Kept until consent is withdrawn.
+    /// Kept for `days` after the record was last changed (`from`:
+    /// `updated`, the default) or created (`created`).
+    Period {
+        days: u32,
+        #[serde(default, skip_serializing_if = "RetentionFrom::is_updated")]
+        from: RetentionFrom,
+    },
+    /// Kept for `days` after the subject's `event` (recorded with
+    /// `POST …/subjects/{s}/retention-events`, e.g. `contract_end`); kept
+    /// while the event has not happened.
+    AfterEvent { event: String, days: u32 },
+    /// Kept until consent is withdrawn (a withdrawal erases at once).
     UntilConsentWithdrawn,
-    /// Kept until the purpose of processing ends (e.g. end of contract).
+    /// Kept until the purpose of processing ends: the subject's
+    /// `purpose_ended` event (as `after_event` with 0 days).
     UntilPurposeEnds,
     /// Kept permanently, e.g. by law (staff files).
     Permanent,
+}
+
+/// What a retention period counts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RetentionFrom {
+    #[default]
+    Updated,
+    Created,
+}
+
+impl RetentionFrom {
+    fn is_updated(&self) -> bool {
+        *self == RetentionFrom::Updated
+    }
+}
+
+/// The event `until_purpose_ends` waits for.
+pub const PURPOSE_ENDED: &str = "purpose_ended";
+
+impl Retention {
+    /// The subject event a rule counts from, with the days after it.
+    pub fn event(&self) -> Option<(&str, u32)> {
+        match self {
+            Retention::AfterEvent { event, days } => Some((event, *days)),
+            Retention::UntilPurposeEnds => Some((PURPOSE_ENDED, 0)),
+            _ => None,
+        }
+    }
+}
+
+/// Checks a retention event's name: 1-64 of `a-z`, `0-9`, `_`.
+pub fn check_event_name(field: &str, name: &str) -> Result<(), Invalid> {
+    if name.is_empty()
+        || name.len() > 64
+        || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(Invalid::new(field, "must be 1-64 characters of a-z, 0-9 and _"));
+    }
+    Ok(())
 }
 
 /// What erasing a subject does to its records in a collection (Art. 17).
@@ -235,8 +288,10 @@ impl CollectionDef {
         if self.source.trim().is_empty() {
             return Err(Invalid::new("source", "must say where the data comes from"));
         }
-        if let Retention::Period { days: 0 } = self.retention {
-            return Err(Invalid::new("retention.days", "must be at least 1"));
+        match &self.retention {
+            Retention::Period { days: 0, .. } => return Err(Invalid::new("retention.days", "must be at least 1")),
+            Retention::AfterEvent { event, .. } => check_event_name("retention.event", event)?,
+            _ => {}
         }
         if self.fields.is_empty() || self.fields.len() > MAX_FIELDS {
             return Err(Invalid::new("fields", format!("must have 1-{MAX_FIELDS} fields")));
@@ -506,7 +561,11 @@ mod tests {
             (Box::new(|c| c.purposes.clear()), "purposes"),
             (Box::new(|c| c.subject_categories = vec![" ".into()]), "subject_categories"),
             (Box::new(|c| c.source = "".into()), "source"),
-            (Box::new(|c| c.retention = Retention::Period { days: 0 }), "retention.days"),
+            (Box::new(|c| c.retention = Retention::Period { days: 0, from: RetentionFrom::Created }), "retention.days"),
+            (
+                Box::new(|c| c.retention = Retention::AfterEvent { event: "Contract End".into(), days: 30 }),
+                "retention.event",
+            ),
             (Box::new(|c| c.fields.clear()), "fields"),
             (Box::new(|c| c.fields[1].name = "email".into()), "fields[1].name"),
             (Box::new(|c| c.fields[2].category = "".into()), "fields[2].category"),

@@ -114,6 +114,10 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::records::export_records))
         .routes(routes!(routes::records::anonymised_records))
         .routes(routes!(routes::records::import_records))
+        .routes(routes!(routes::retention::run))
+        .routes(routes!(routes::retention::record_event))
+        .routes(routes!(routes::retention::set_hold, routes::retention::list_holds))
+        .routes(routes!(routes::retention::lift_hold))
         .routes(routes!(routes::audit::latest_head))
         .routes(routes!(routes::audit::create_head))
         .routes(routes!(routes::audit::inclusion))
@@ -221,6 +225,11 @@ pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
     ("put", "/v1/tenants/{tenant}/collections/{collection}/records/{record}", Some(Action::RecordUpdate)),
     ("patch", "/v1/tenants/{tenant}/collections/{collection}/records/{record}", Some(Action::RecordUpdate)),
     ("delete", "/v1/tenants/{tenant}/collections/{collection}/records/{record}", Some(Action::RecordDelete)),
+    ("post", "/v1/tenants/{tenant}/retention/run", Some(Action::RetentionRun)),
+    ("post", "/v1/tenants/{tenant}/subjects/{subject}/retention-events", Some(Action::RetentionEventRecord)),
+    ("post", "/v1/tenants/{tenant}/legal-holds", Some(Action::LegalHoldSet)),
+    ("get", "/v1/tenants/{tenant}/legal-holds", Some(Action::LegalHoldList)),
+    ("post", "/v1/tenants/{tenant}/legal-holds/{hold}/lift", Some(Action::LegalHoldLift)),
     ("get", "/v1/audit/head", Some(Action::AuditHeadRead)),
     ("post", "/v1/audit/heads", Some(Action::AuditHeadCreate)),
     ("get", "/v1/audit/proofs/inclusion", Some(Action::AuditInclusion)),

@@ -12,7 +12,7 @@ use crate::documents::archive;
 use crate::documents::pdf::Doc;
 use crate::documents::protect::Protect;
 use crate::domain::access::Action;
-use crate::domain::schema::{LegalBasis, Retention};
+use crate::domain::schema::{LegalBasis, Retention, RetentionFrom};
 use crate::store::queries;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -52,9 +52,17 @@ fn basis(lang: Lang, b: LegalBasis) -> &'static str {
 
 fn retention(lang: Lang, r: &Retention) -> String {
     match r {
-        Retention::Period { days } => match lang {
+        Retention::Period { days, from: RetentionFrom::Updated } => match lang {
             Lang::Sl => format!("{days} dni po zadnji spremembi"),
             Lang::En => format!("{days} days after the last change"),
+        },
+        Retention::Period { days, from: RetentionFrom::Created } => match lang {
+            Lang::Sl => format!("{days} dni po nastanku zapisa"),
+            Lang::En => format!("{days} days after the record was made"),
+        },
+        Retention::AfterEvent { event, days } => match lang {
+            Lang::Sl => format!("{days} dni po dogodku »{event}«"),
+            Lang::En => format!("{days} days after the event \"{event}\""),
         },
         Retention::UntilConsentWithdrawn => t(lang, "until consent is withdrawn", "do preklica privolitve").into(),
         Retention::UntilPurposeEnds => t(lang, "until the purpose ends", "do prenehanja namena").into(),

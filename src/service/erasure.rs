@@ -119,21 +119,33 @@ impl Vault {
         let mut defs: BTreeMap<Uuid, Arc<Collection>> = BTreeMap::new();
         let now = self.clock.now_ms();
         let (mut deletes, mut anonymised) = (Vec::new(), Vec::new());
-        let mut kept: BTreeMap<String, Kept> = BTreeMap::new();
-        for r in rows.iter().filter(|r| only.is_none_or(|o| o.contains(&r.record.collection_id))) {
+        let mut kept: BTreeMap<(String, String), Kept> = BTreeMap::new();
+        let mut keep = |collection: &str, reason: &str| {
+            kept.entry((collection.to_string(), reason.to_string()))
+                .or_insert(Kept { collection: collection.to_string(), records: 0, reason: reason.to_string() })
+                .records += 1
+        };
+        let rows: Vec<_> = rows.iter().filter(|r| only.is_none_or(|o| o.contains(&r.record.collection_id))).collect();
+        // Legal holds on the subject, its records or their collections keep what they cover.
+        let mut targets: Vec<Uuid> = vec![subject];
+        targets.extend(rows.iter().flat_map(|r| [r.record.id, r.record.collection_id]));
+        targets.sort();
+        targets.dedup();
+        let holds = self.store.read(move |db| queries::active_holds_on(db, tenant, &targets, now)).await?;
+        for r in rows {
             let cid = r.record.collection_id;
             if let std::collections::btree_map::Entry::Vacant(e) = defs.entry(cid) {
                 let name = names.get(&cid).ok_or(ServiceError::Internal("a record's collection is gone".into()))?;
                 e.insert(self.collection(tenant, name).await?);
             }
             let c = &defs[&cid];
+            if let Some(h) = holds.iter().find(|h| [subject, r.record.id, cid].contains(&h.target)) {
+                keep(&c.def.name, &format!("under legal hold {} (erasure stops while it is active)", h.id));
+                continue;
+            }
             match &c.def.erasure {
                 ErasureRule::Delete => deletes.push((r.record.id, r.record.version)),
-                ErasureRule::Refuse { reason } => {
-                    kept.entry(c.def.name.clone())
-                        .or_insert(Kept { collection: c.def.name.clone(), records: 0, reason: reason.clone() })
-                        .records += 1
-                }
+                ErasureRule::Refuse { reason } => keep(&c.def.name, reason),
                 ErasureRule::Anonymise { .. } => {
                     let view = self.open_record(t, &c.def.name, r)?;
                     let data = c.def.anonymise(&view.data).unwrap_or_default();

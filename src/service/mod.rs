@@ -18,6 +18,7 @@ pub mod consent;
 pub mod disclosures;
 pub mod documents;
 pub mod erasure;
+pub mod holds;
 pub mod identity;
 pub mod import;
 pub mod kernel;
@@ -25,6 +26,7 @@ pub mod limits;
 pub mod records;
 pub mod reminders;
 pub mod requests;
+pub mod retention;
 pub mod subject_identity;
 pub mod tenancy;
 

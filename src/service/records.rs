@@ -933,12 +933,26 @@ impl Vault {
             |_| async move {
                 let c = self.collection(tenant, collection).await?;
                 let cid = c.id;
-                let done = self.write_recorded(move |db, _| queries::delete_record(db, tenant, cid, id)).await;
+                let now = self.clock.now_ms();
+                let done = self
+                    .write_recorded(move |db, _| {
+                        // A legal hold on the record, its subject or its collection keeps it.
+                        let subject = queries::record_place(db, tenant, id)?.map(|p| p.1).unwrap_or(id);
+                        if !queries::active_holds_on(db, tenant, &[id, subject, cid], now)?.is_empty() {
+                            return Ok(false);
+                        }
+                        queries::delete_record(db, tenant, cid, id).map(|_| true)
+                    })
+                    .await;
                 self.store.erased();
-                done.map_err(|e| match e {
-                    StoreError::NotFound => ServiceError::NotFound("record"),
-                    e => e.into(),
-                })
+                match done {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(ServiceError::Conflict(
+                        "the record is under a legal hold: it is kept until the hold is lifted",
+                    )),
+                    Err(StoreError::NotFound) => Err(ServiceError::NotFound("record")),
+                    Err(e) => Err(e.into()),
+                }
             },
             |_, _| {},
         )

@@ -957,6 +957,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("migrations/sqlite/0010_subject_attributes.sql")),
     (11, include_str!("migrations/sqlite/0011_requests.sql")),
     (12, include_str!("migrations/sqlite/0012_rights.sql")),
+    (13, include_str!("migrations/sqlite/0013_retention.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_vault.sql")),
@@ -971,6 +972,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("migrations/postgres/0010_subject_attributes.sql")),
     (11, include_str!("migrations/postgres/0011_requests.sql")),
     (12, include_str!("migrations/postgres/0012_rights.sql")),
+    (13, include_str!("migrations/postgres/0013_retention.sql")),
 ];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.

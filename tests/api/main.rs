@@ -13,6 +13,7 @@ mod identity;
 mod matrix;
 mod plaintext;
 mod requests;
+mod retention;
 mod rights;
 mod server;
 mod subjects;

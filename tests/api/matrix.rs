@@ -152,6 +152,7 @@ async fn authorisation_matrix_every_route_every_role(b: Backend) {
             .replace("{approval}", &uuid::Uuid::now_v7().to_string())
             .replace("{request}", &uuid::Uuid::now_v7().to_string())
             .replace("{limit}", &uuid::Uuid::now_v7().to_string())
+            .replace("{hold}", &uuid::Uuid::now_v7().to_string())
             .replace("{key}", &uuid::Uuid::now_v7().to_string())
             .replace("{session}", &uuid::Uuid::now_v7().to_string())
             + match tpl {

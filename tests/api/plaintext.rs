@@ -201,6 +201,16 @@ async fn conf1_conf2_no_plaintext_in_data_dir() {
     .await;
     assert_eq!(st, StatusCode::OK, "{r}");
     needles.push(dpo_mail);
+    let hold_reason = format!("lawsuit Kranjc-{tag} v. Ham");
+    let (st, h) = call(
+        reqwest::Method::POST,
+        format!("/v1/tenants/{t}/legal-holds"),
+        Some(token.clone()),
+        json!({"scope": "subject", "target": sid, "reason": hold_reason}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{h}");
+    needles.push(hold_reason);
 
     // Secrets of staff: login names, passwords (generated, chosen, wrong),
     // bearer tokens, the TOTP seed and codes, recovery codes, API keys.

@@ -364,6 +364,9 @@ async fn a_store_from_before_attributes_migrates_without_losing_a_record(b: Back
             "disclosures",
             "recipient_notices",
             "tenant_settings",
+            "legal_holds",
+            "retention_events",
+            "scheduled_jobs",
         ] {
             db.batch(&format!("DROP TABLE {t}")).unwrap();
         }

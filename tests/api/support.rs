@@ -125,8 +125,14 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap();
         let policy = dir.path().join("policy.toml");
         std::fs::write(&policy, TEST_POLICY).unwrap();
-        let mut cfg =
-            Config { data_dir: dir.path().to_path_buf(), readers: 2, policy_file: Some(policy), ..Config::default() };
+        // No scheduled retention sweep unless a test asks (its clock jumps).
+        let mut cfg = Config {
+            data_dir: dir.path().to_path_buf(),
+            readers: 2,
+            policy_file: Some(policy),
+            retention_seconds: 0,
+            ..Config::default()
+        };
         if backend == Backend::Postgres {
             cfg.database_url = Some(fresh_pg_database().await);
         }
@@ -279,6 +285,13 @@ impl TestServer {
             b.extend(e.clone());
         }
         self.call(Method::POST, "/v1/auth/login", None, Some(body)).await
+    }
+
+    /// Moves the server's clock on by `ms` and signs the system
+    /// administrator in again (the old session has expired by then).
+    pub async fn travel(&mut self, ms: i64) {
+        self.clock.advance(ms);
+        self.admin = self.token(varuh::setup::FIRST_ADMIN).await;
     }
 
     /// A fresh token of an account whose password is `PASSWORD` (no second factor).

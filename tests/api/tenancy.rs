@@ -55,6 +55,13 @@ pub fn body_for(path: &str) -> Value {
     } else if path.ends_with("/import") {
         // A column the file does not have: an allowed caller gets 422 and nothing is stored.
         json!({"csv": "email,name\nx@y.si,X\n", "columns": {"mail": "email"}})
+    } else if path.ends_with("/retention/run") {
+        // A dry run: an allowed caller gets its report and nothing changes.
+        json!({"dry_run": true})
+    } else if path.ends_with("/retention-events") {
+        json!({"event": "Not A Name"})
+    } else if path.ends_with("/legal-holds") {
+        json!({"scope": "collection", "target": "no-such-collection", "reason": "x"})
     } else if path.ends_with("/lift") {
         json!({"reason": "verified"})
     } else if path.ends_with("/requests") {
@@ -121,6 +128,7 @@ async fn conf4_other_tenant_gets_404_everywhere(b: Backend) {
             .replace("{approval}", &uuid::Uuid::now_v7().to_string())
             .replace("{request}", &uuid::Uuid::now_v7().to_string())
             .replace("{limit}", &uuid::Uuid::now_v7().to_string())
+            .replace("{hold}", &uuid::Uuid::now_v7().to_string())
             .replace("{key}", &uuid::Uuid::now_v7().to_string())
             + if tpl.ends_with("/may") && method == Method::GET { "?purpose=invoicing" } else { "" };
         for token in [&admin_a, &op_a] {

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod identity;
 pub mod records;
 pub mod requests;
+pub mod retention;
 pub mod rights;
 pub mod system;
 pub mod tenancy;

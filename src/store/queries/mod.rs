@@ -8,6 +8,7 @@ mod identity;
 mod import;
 mod records;
 mod requests;
+mod retention;
 mod rights;
 mod tenancy;
 
@@ -16,6 +17,7 @@ pub use identity::*;
 pub use import::*;
 pub use records::*;
 pub use requests::*;
+pub use retention::*;
 pub use rights::*;
 pub use tenancy::*;
 
