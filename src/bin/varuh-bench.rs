@@ -9,6 +9,9 @@
 //! With `--mode rights` it measures the subject's rights on a store of
 //! `--subjects` contacts: CSV import, access report, erasure, bulk may-I.
 //!
+//! With `--mode retention` it measures the retention sweep on `--subjects`
+//! expired records (each its own subject): found (dry run), then deleted.
+//!
 //! With `--mode audit` it measures the audit trail itself, in process on a
 //! fresh SQLite store: `--clients` tasks append realistic events (a record
 //! read: actor, tenant, subject, collection, record, five field names),
@@ -347,7 +350,8 @@ fn main() -> Result<()> {
         // Appenders and the server side share the machine's cores.
         "audit" => tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(audit(args)),
         "rights" => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(rights(args)),
-        other => bail!("--mode must be vault, audit or rights, not {other}"),
+        "retention" => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(retention(args)),
+        other => bail!("--mode must be vault, audit, rights or retention, not {other}"),
     }
 }
 
@@ -568,6 +572,114 @@ async fn rights(args: Args) -> Result<()> {
     }
     drop(server);
     Ok(())
+}
+
+/// The retention benchmark (issue target: ≥ 100,000 expired records/s):
+/// `--subjects` contacts imported into a collection kept until 0 days
+/// after a subject's `contract_end`, the event recorded for all of them by
+/// e-mail (lists of 100,000), then a dry run of the sweep (it finds them
+/// all) and the sweep itself (it deletes them all, each subject with its
+/// key), each timed.
+async fn retention(args: Args) -> Result<()> {
+    let (server, otp) = start(&args)?;
+    let mut c = connect_when_up(server.port).await?;
+    let (token, t) = admin_and_tenant(&mut c, &otp).await?;
+    let def = json!({"name": "contracts", "purposes": ["service"], "legal_basis": "contract",
+    "subject_categories": ["customers"], "source": "generated",
+    "retention": {"kind": "after_event", "event": "contract_end", "days": 0},
+    "fields": [
+        {"name": "email", "type": "email", "category": "contact", "required": true, "identifier": true},
+        {"name": "name", "type": "string", "category": "identification"},
+        {"name": "visits", "type": "integer", "category": "commercial"}
+    ]});
+    expect(&mut c, Method::POST, &format!("/v1/tenants/{t}/collections"), &token, Some(&def), StatusCode::CREATED)
+        .await?;
+    println!(
+        "varuh-bench retention: backend={} records={} cores={}",
+        args.backend,
+        args.subjects,
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+    );
+    eprintln!("phase: import");
+    let mut first = 0;
+    while first < args.subjects {
+        let n = 50_000.min(args.subjects - first);
+        let mut csv = String::from("email,name,visits\n");
+        for i in first..first + n {
+            csv.push_str(&format!("contact{i}@bench.example,Contact {i},{}\n", i % 40));
+        }
+        let body = json!({"csv": csv, "columns": {"email": "email", "name": "name", "visits": "visits"}});
+        expect(
+            &mut c,
+            Method::POST,
+            &format!("/v1/tenants/{t}/collections/contracts/import"),
+            &token,
+            Some(&body),
+            StatusCode::OK,
+        )
+        .await?;
+        first += n;
+    }
+    eprintln!("phase: contract_end events");
+    let yesterday = rfc3339_days_ago(1);
+    let mut events = Phase { name: "events recorded (subjects)", ops: 0, secs: 0.0, lat_us: Vec::new(), errors: 0 };
+    let t0 = Instant::now();
+    let mut first = 0;
+    while first < args.subjects {
+        let n = 100_000.min(args.subjects - first);
+        let emails: Vec<String> = (first..first + n).map(|i| format!("contact{i}@bench.example")).collect();
+        let body = json!({"event": "contract_end", "at": yesterday, "emails": emails});
+        let t1 = Instant::now();
+        let r = expect(
+            &mut c,
+            Method::POST,
+            &format!("/v1/tenants/{t}/retention-events"),
+            &token,
+            Some(&body),
+            StatusCode::OK,
+        )
+        .await?;
+        events.lat_us.push(t1.elapsed().as_micros() as u32);
+        events.ops += r["recorded"].as_u64().unwrap_or(0) as usize;
+        first += n;
+    }
+    events.secs = t0.elapsed().as_secs_f64();
+    let mut phases = vec![events];
+    for (name, dry) in [("sweep, dry run (found)", true), ("sweep (records deleted)", false)] {
+        eprintln!("phase: {name}");
+        let t0 = Instant::now();
+        let r = expect(
+            &mut c,
+            Method::POST,
+            &format!("/v1/tenants/{t}/retention/run"),
+            &token,
+            Some(&json!({"dry_run": dry})),
+            StatusCode::OK,
+        )
+        .await?;
+        let secs = t0.elapsed().as_secs_f64();
+        let s = &r["collections"][0];
+        let n = if dry { s["expired"].as_u64() } else { s["deleted"].as_u64() }.unwrap_or(0) as usize;
+        let errors = usize::from(n != args.subjects) + usize::from(s["error"].is_string());
+        phases.push(Phase { name, ops: n, secs, lat_us: vec![(secs * 1e6) as u32], errors });
+    }
+    println!(
+        "| {:<28} | {:>9} | {:>10} | {:>8} | {:>8} | {:>6} |",
+        "operation", "ops", "per second", "p50 ms", "p99 ms", "errors"
+    );
+    println!("|{:-<30}|{:->11}|{:->12}|{:->10}|{:->10}|{:->8}|", "", "", "", "", "", "");
+    for p in &mut phases {
+        println!("{}", p.row());
+    }
+    drop(server);
+    Ok(())
+}
+
+/// RFC 3339 for `days` days before now (UTC, to the second).
+fn rfc3339_days_ago(days: i64) -> String {
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+    varuh::clock::rfc3339(now - days * 86_400_000)
 }
 
 /// The audit micro-benchmark: durable appends with group commit, then the

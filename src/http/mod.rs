@@ -116,6 +116,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::records::import_records))
         .routes(routes!(routes::retention::run))
         .routes(routes!(routes::retention::record_event))
+        .routes(routes!(routes::retention::record_events))
         .routes(routes!(routes::retention::set_hold, routes::retention::list_holds))
         .routes(routes!(routes::retention::lift_hold))
         .routes(routes!(routes::audit::latest_head))
@@ -227,6 +228,7 @@ pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
     ("delete", "/v1/tenants/{tenant}/collections/{collection}/records/{record}", Some(Action::RecordDelete)),
     ("post", "/v1/tenants/{tenant}/retention/run", Some(Action::RetentionRun)),
     ("post", "/v1/tenants/{tenant}/subjects/{subject}/retention-events", Some(Action::RetentionEventRecord)),
+    ("post", "/v1/tenants/{tenant}/retention-events", Some(Action::RetentionEventRecord)),
     ("post", "/v1/tenants/{tenant}/legal-holds", Some(Action::LegalHoldSet)),
     ("get", "/v1/tenants/{tenant}/legal-holds", Some(Action::LegalHoldList)),
     ("post", "/v1/tenants/{tenant}/legal-holds/{hold}/lift", Some(Action::LegalHoldLift)),

@@ -384,8 +384,9 @@ impl Vault {
                 let second = hashes.split_off(hashes.len() / 2);
                 let look_up = |hashes: Vec<Vec<u8>>| {
                     let p = purpose.to_string();
-                    self.store
-                        .read_long(move |db| queries::addressees_by_hashes(db, tenant, identifiers::EMAIL, &p, &hashes))
+                    self.store.read_long(move |db| {
+                        queries::addressees_by_hashes(db, tenant, identifiers::EMAIL, Some(&p), &hashes)
+                    })
                 };
                 let (found, rest) = tokio::join!(look_up(hashes), look_up(second));
                 let mut found = found?;

@@ -11,6 +11,7 @@
 use super::erasure::anonymised_context;
 use super::{Actor, Collection, Result, ServiceError, TenantCtx, Vault};
 use crate::domain::access::Action;
+use crate::domain::identifiers;
 use crate::domain::schema::{check_event_name, ErasureRule, Retention, RetentionFrom};
 
 use crate::store::queries::{self, AnonymisedRow, Expired};
@@ -21,7 +22,9 @@ use uuid::Uuid;
 
 const DAY_MS: i64 = 86_400_000;
 /// Expired records read and written per step.
-const CHUNK: i64 = 1000;
+const CHUNK: i64 = 5000;
+/// Addresses in one call of the bulk retention event.
+const MAX_BULK: usize = 100_000;
 /// The scheduled job's name in `scheduled_jobs`.
 pub const JOB: &str = "retention";
 
@@ -113,6 +116,58 @@ impl Vault {
         .await
     }
 
+    /// Records one retention event for the subjects of a list of e-mail
+    /// addresses (a CRM's list of ended contracts): (recorded, unknown).
+    pub async fn record_retention_events_by_email(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        event: &str,
+        at: Option<i64>,
+        emails: &[String],
+    ) -> Result<(u64, u64)> {
+        let call = self.call(actor, Action::RetentionEventRecord, Some(tenant));
+        self.run(
+            call,
+            |cx| async move {
+                let t = cx.tenant()?.clone();
+                check_event_name("event", event)?;
+                if emails.is_empty() || emails.len() > MAX_BULK {
+                    return Err(
+                        crate::domain::Invalid::new("emails", format!("must hold 1-{MAX_BULK} addresses")).into()
+                    );
+                }
+                let mut hashes = Vec::with_capacity(emails.len());
+                for (i, e) in emails.iter().enumerate() {
+                    let n = identifiers::normalise(identifiers::EMAIL, e, &format!("emails[{i}]"))?;
+                    hashes.push(t.keys.blind_index(identifiers::EMAIL, &n).to_vec());
+                }
+                let found = self
+                    .store
+                    .read_long(move |db| queries::addressees_by_hashes(db, tenant, identifiers::EMAIL, None, &hashes))
+                    .await?;
+                let unknown = found.iter().filter(|f| f.is_none()).count() as u64;
+                let mut subjects: Vec<Uuid> = found.into_iter().flatten().map(|a| a.subject).collect();
+                subjects.sort();
+                subjects.dedup();
+                let now = self.clock.now_ms();
+                let at = at.unwrap_or(now);
+                let recorded = subjects.len() as u64;
+                for chunk in subjects.chunks(5_000) {
+                    let (chunk, ev, by) = (chunk.to_vec(), event.to_string(), actor.staff_id.to_string());
+                    self.write_recorded(move |db, d| {
+                        d.detail = Some(format!("event={ev} at={at} subjects={}", chunk.len()));
+                        queries::upsert_retention_events(db, tenant, &chunk, &ev, at, &by, now)
+                    })
+                    .await?;
+                }
+                Ok((recorded, unknown))
+            },
+            |r: &(u64, u64), d| d.detail = Some(format!("event={event} recorded={} unknown={}", r.0, r.1)),
+        )
+        .await
+    }
+
     /// Runs the retention sweep of a tenant (`dry_run`: finds, writes nothing).
     pub async fn retention_run(&self, actor: &Actor, tenant: Uuid, dry_run: bool) -> Result<RetentionReport> {
         let call = self.call(actor, Action::RetentionRun, Some(tenant)).detail(format!("dry_run={dry_run}"));
@@ -188,9 +243,7 @@ impl Vault {
         };
         let mut after = None;
         loop {
-            let page = self.store.read_latest(find(after)).await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.id);
+            let (page, next) = self.store.read_latest(find(after)).await?;
             sweep.expired += page.len() as u64;
             let mut go = Vec::with_capacity(page.len());
             for r in page {
@@ -199,17 +252,20 @@ impl Vault {
                     None => go.push(r),
                 }
             }
-            if dry_run || go.is_empty() {
-                continue;
-            }
-            match self.remove_expired(t, c, go, now).await {
-                Ok((deleted, anonymised, gone)) => {
-                    sweep.deleted += deleted;
-                    sweep.anonymised += anonymised;
-                    sweep.subjects_erased += gone;
+            if !dry_run && !go.is_empty() {
+                match self.remove_expired(t, c, go, now).await {
+                    Ok((deleted, anonymised, gone)) => {
+                        sweep.deleted += deleted;
+                        sweep.anonymised += anonymised;
+                        sweep.subjects_erased += gone;
+                    }
+                    Err(ServiceError::Conflict(why)) => sweep.error = Some(why.to_string()),
+                    Err(e) => return Err(e),
                 }
-                Err(ServiceError::Conflict(why)) => sweep.error = Some(why.to_string()),
-                Err(e) => return Err(e),
+            }
+            match next {
+                Some(n) => after = Some(n),
+                None => break,
             }
         }
         if sweep.deleted + sweep.anonymised > 0 {
@@ -350,4 +406,6 @@ impl Vault {
 }
 
 /// A read that finds a page of expired records.
-type FindJob = Box<dyn FnOnce(&mut dyn crate::store::db::Db) -> std::result::Result<Vec<Expired>, StoreError> + Send>;
+type FindJob = Box<
+    dyn FnOnce(&mut dyn crate::store::db::Db) -> std::result::Result<(Vec<Expired>, Option<Uuid>), StoreError> + Send,
+>;

@@ -81,6 +81,15 @@ async fn ret1_the_sweep_removes_what_has_expired_and_holds_keep_it(b: Backend) {
         let (st, p) = s.post(&events, &s.admin, body).await;
         assert_eq!((st, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{p}");
     }
+    // By e-mail, for many subjects at once (a CRM's list of ended contracts).
+    let bulk = format!("/v1/tenants/{t}/retention-events");
+    let (st, p) =
+        s.post(&bulk, &s.admin, json!({"event": "contract_end", "emails": ["cene@x.si", "not-an-address"]})).await;
+    assert_eq!((st, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("emails[1]")), "{p}");
+    let (st, p) = s
+        .post(&bulk, &s.admin, json!({"event": "contract_end", "emails": ["cene@x.si", "CENE@x.si", "nobody@x.si"]}))
+        .await;
+    assert_eq!((st, p["recorded"].as_u64(), p["unknown"].as_u64()), (StatusCode::OK, Some(1), Some(1)), "{p}");
     let nobody = format!("/v1/tenants/{t}/subjects/{}/retention-events", uuid::Uuid::now_v7());
     assert_eq!(s.post(&nobody, &s.admin, json!({"event": "contract_end"})).await.0, StatusCode::NOT_FOUND);
 
@@ -328,3 +337,51 @@ async fn ret1_the_cli_runs_the_sweep() {
     let (ok, out) = run(&["--tenant", "not-a-uuid"]);
     assert!(!ok && out.contains("invalid value"), "{out}");
 }
+
+/// A sweep over more than one page (5,000 subjects a page): every expired
+/// record found and removed, subjects with the event but no record in the
+/// collection passed over.
+async fn ret1_a_sweep_of_many_pages(b: Backend) {
+    let mut s = TestServer::start(b).await;
+    let t = setup(&s).await;
+    let n = 5_050;
+    let mut csv = String::from("email\n");
+    let mut emails = Vec::new();
+    for i in 0..n {
+        csv.push_str(&format!("p{i}@pages.si\n"));
+        emails.push(format!("p{i}@pages.si"));
+    }
+    let (st, r) = s
+        .post(
+            &format!("/v1/tenants/{t}/collections/contracts/import"),
+            &s.admin,
+            json!({"csv": csv, "columns": {"email": "email"}}),
+        )
+        .await;
+    assert_eq!((st, r["imported"].as_u64()), (StatusCode::OK, Some(n)), "{r}");
+    // Ended contracts of people who have only a visit on record: nothing of theirs goes.
+    for i in 0..30 {
+        record(&s, &t, "visits", json!({"email": format!("v{i}@pages.si")})).await;
+        emails.push(format!("v{i}@pages.si"));
+    }
+    let (st, r) = s
+        .post(
+            &format!("/v1/tenants/{t}/retention-events"),
+            &s.admin,
+            json!({"event": "contract_end", "emails": emails}),
+        )
+        .await;
+    assert_eq!((st, r["recorded"].as_u64()), (StatusCode::OK, Some(n + 30)), "{r}");
+    s.travel(91 * DAY).await;
+    let run = format!("/v1/tenants/{t}/retention/run");
+    let (_, dry) = s.post(&run, &s.admin, json!({"dry_run": true})).await;
+    assert_eq!(sweep(&dry, "contracts")["expired"], n, "{dry}");
+    let (_, r) = s.post(&run, &s.admin, json!({})).await;
+    let c = sweep(&r, "contracts");
+    assert_eq!((c["deleted"].as_u64(), c["subjects_erased"].as_u64()), (Some(n), Some(n)), "{r}");
+    let (_, again) = s.post(&run, &s.admin, json!({"dry_run": true})).await;
+    assert_eq!(sweep(&again, "contracts")["expired"], 0, "{again}");
+    // The visits went by their own rule (30 days), not as contracts.
+    assert_eq!(sweep(&r, "visits")["deleted"], 30, "{r}");
+}
+both!(ret1_a_sweep_of_many_pages);

@@ -58,8 +58,10 @@ pub fn body_for(path: &str) -> Value {
     } else if path.ends_with("/retention/run") {
         // A dry run: an allowed caller gets its report and nothing changes.
         json!({"dry_run": true})
-    } else if path.ends_with("/retention-events") {
+    } else if path.ends_with("/{subject}/retention-events") {
         json!({"event": "Not A Name"})
+    } else if path.ends_with("/retention-events") {
+        json!({"event": "Not A Name", "emails": ["x@y.si"]})
     } else if path.ends_with("/legal-holds") {
         json!({"scope": "collection", "target": "no-such-collection", "reason": "x"})
     } else if path.ends_with("/lift") {

@@ -2,7 +2,7 @@
 //! subject's retention event, and the holds register.
 
 use crate::domain::schema::Retention;
-use crate::http::extract::{Auth, Body};
+use crate::http::extract::{Auth, Body, Bulk};
 use crate::http::problem::{ApiResult, Problem};
 use crate::http::{path_id, time, AppState};
 use crate::service::holds::{HoldScope, HoldView, NewHold};
@@ -124,6 +124,44 @@ pub async fn record_event(
     let at = opt_time("at", b.at)?;
     let (event, at) = s.vault.record_retention_event(&a.actor, t, sid, &b.event, at).await?;
     Ok((StatusCode::CREATED, Json(EventOut { subject_id: sid.to_string(), event, at: time(at) })))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkEventIn {
+    #[schema(pattern = "^[a-z0-9_]{1,64}$")]
+    pub event: String,
+    #[serde(default)]
+    pub at: Option<String>,
+    /// The subjects, by e-mail address: 1-100,000.
+    #[schema(min_items = 1, max_items = 100000)]
+    pub emails: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BulkEventOut {
+    pub event: String,
+    /// Subjects whose event was recorded (an address listed twice counts once).
+    pub recorded: u64,
+    /// Addresses no subject has.
+    pub unknown: u64,
+}
+
+/// Records one retention event for the subjects of a list of e-mail
+/// addresses (e.g. the customers whose contracts ended).
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/retention-events", tag = "retention", security(("bearer" = [])), request_body = BulkEventIn,
+    params(("tenant" = String, Path, description = "Tenant id")),
+    responses((status = 200, body = BulkEventOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
+pub async fn record_events(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+    Bulk(b): Bulk<BulkEventIn>,
+) -> ApiResult<Json<BulkEventOut>> {
+    let t = path_id(&tenant, "tenant")?;
+    let at = opt_time("at", b.at)?;
+    let (recorded, unknown) = s.vault.record_retention_events_by_email(&a.actor, t, &b.event, at, &b.emails).await?;
+    Ok(Json(BulkEventOut { event: b.event, recorded, unknown }))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -2,7 +2,7 @@
 //! subjects' retention events, the look-ups of expired records, and the
 //! claim of a scheduled job by one server of several.
 
-use super::super::db::{Db, Row};
+use super::super::db::{Db, Dialect, Row, Val};
 use super::super::StoreError;
 use uuid::Uuid;
 
@@ -135,6 +135,35 @@ pub fn upsert_retention_event(
     Ok(())
 }
 
+/// Records (or moves) one retention event of many subjects (each once).
+pub fn upsert_retention_events(
+    db: &mut dyn Db,
+    tenant: Uuid,
+    subjects: &[Uuid],
+    event: &str,
+    at: i64,
+    by: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    if db.dialect() != Dialect::Postgres {
+        return subjects.iter().try_for_each(|s| upsert_retention_event(db, tenant, *s, event, at, by, now));
+    }
+    db.exec(
+        "INSERT INTO retention_events (tenant_id, subject_id, event, at, recorded_by, recorded_at) \
+         SELECT $1, s, $3, $4, $5, $6 FROM unnest($2::text[]) AS s \
+         ON CONFLICT (tenant_id, subject_id, event) DO UPDATE SET at = excluded.at, recorded_by = excluded.recorded_by, recorded_at = excluded.recorded_at",
+        &[
+            tenant.into(),
+            Val::TextArray(subjects.iter().map(Uuid::to_string).collect()),
+            event.into(),
+            at.into(),
+            by.into(),
+            now.into(),
+        ],
+    )?;
+    Ok(())
+}
+
 /// A subject's retention events: (event, at).
 pub fn retention_events_of(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Result<Vec<(String, i64)>, StoreError> {
     db.query(
@@ -160,7 +189,8 @@ fn expired(r: &Row) -> Result<Expired, StoreError> {
 
 /// Up to `limit` records of a collection, in id order after `after`,
 /// last changed (or, with `created`, made) before `cutoff`: a walk of the
-/// collection's index by id.
+/// collection's index by id; with the last one, to go on from (`None`: no
+/// more).
 pub fn expired_by_time(
     db: &mut dyn Db,
     tenant: Uuid,
@@ -169,7 +199,7 @@ pub fn expired_by_time(
     cutoff: i64,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<Expired>, StoreError> {
+) -> Result<(Vec<Expired>, Option<Uuid>), StoreError> {
     let sql = if created {
         "SELECT id, subject_id, version FROM records WHERE tenant_id = $1 AND collection_id = $2 AND id > $3 \
          AND created_at < $4 ORDER BY id LIMIT $5"
@@ -178,14 +208,19 @@ pub fn expired_by_time(
          AND updated_at < $4 ORDER BY id LIMIT $5"
     };
     let after = after.map(|a| a.to_string()).unwrap_or_default();
-    db.query(sql, &[tenant.into(), collection.into(), after.into(), cutoff.into(), limit.into()])?
+    let page: Vec<Expired> = db
+        .query(sql, &[tenant.into(), collection.into(), after.into(), cutoff.into(), limit.into()])?
         .iter()
         .map(expired)
-        .collect()
+        .collect::<Result<_, _>>()?;
+    let next = if (page.len() as i64) < limit { None } else { page.last().map(|r| r.id) };
+    Ok((page, next))
 }
 
-/// Up to `limit` records of a collection, in id order after `after`,
-/// whose subject's `event` happened before `cutoff`.
+/// The records of a collection whose subject's `event` happened before
+/// `cutoff`, for up to `limit` such subjects in id order after `after`
+/// (a walk of the events' primary key, never a sort of them all); with
+/// the last subject looked at, to go on from (`None`: no more).
 pub fn expired_by_event(
     db: &mut dyn Db,
     tenant: Uuid,
@@ -194,39 +229,131 @@ pub fn expired_by_event(
     cutoff: i64,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<Expired>, StoreError> {
+) -> Result<(Vec<Expired>, Option<Uuid>), StoreError> {
     let after = after.map(|a| a.to_string()).unwrap_or_default();
-    db.query(
-        "SELECT r.id, r.subject_id, r.version FROM retention_events e \
-         JOIN records r ON r.tenant_id = e.tenant_id AND r.subject_id = e.subject_id \
-         WHERE e.tenant_id = $1 AND e.event = $2 AND e.at < $3 AND r.collection_id = $4 AND r.id > $5 \
-         ORDER BY r.id LIMIT $6",
+    let rows = db.query(
+        "SELECT e.subject_id, r.id, r.version FROM \
+         (SELECT subject_id FROM retention_events WHERE tenant_id = $1 AND subject_id > $5 AND event = $2 AND at < $3 \
+          ORDER BY subject_id LIMIT $6) e \
+         LEFT JOIN records r ON r.tenant_id = $1 AND r.subject_id = e.subject_id AND r.collection_id = $4",
         &[tenant.into(), event.into(), cutoff.into(), collection.into(), after.into(), limit.into()],
-    )?
-    .iter()
-    .map(expired)
-    .collect()
+    )?;
+    let (mut out, mut subjects) = (Vec::new(), std::collections::HashSet::new());
+    for r in &rows {
+        let subject = r.uuid(0)?;
+        subjects.insert(subject);
+        if let Some(id) = r.opt_text(1)? {
+            let id = id.parse().map_err(|_| StoreError::Corrupt("a record id that is not a uuid".into()))?;
+            out.push(Expired { id, subject, version: r.i64(2)? });
+        }
+    }
+    let next = if (subjects.len() as i64) < limit { None } else { subjects.iter().max().copied() };
+    Ok((out, next))
 }
 
 /// Deletes expired records (each only at the version found, else
-/// `Stale`) with their identifiers and attributes; then the subjects among
-/// `subjects` that hold no record now, with their keys. Returns how many
-/// subjects went.
+/// `Stale`) with their identifiers and attributes; then the subjects left
+/// with no record, with their keys and rights rows. A few statements per
+/// chunk: each takes the chunk's ids as one array (PostgreSQL) or one JSON
+/// list (SQLite, `json_each`). Returns how many subjects went.
 pub fn delete_expired(db: &mut dyn Db, tenant: Uuid, records: &[Expired]) -> Result<u64, StoreError> {
-    for r in records {
-        super::delete_record_at(db, tenant, r.subject, r.id, r.version)?;
+    if records.is_empty() {
+        return Ok(0);
     }
+    let pg = db.dialect() == Dialect::Postgres;
+    let ids = id_list(pg, records.iter().map(|r| r.id));
+    let (by_record, by_version): (&[&'static str], &'static str) = if pg {
+        (
+            &[
+                "DELETE FROM subject_identifiers WHERE tenant_id = $1 AND source_record = ANY($2::text[])",
+                "DELETE FROM subject_attributes WHERE tenant_id = $1 AND source_record = ANY($2::text[])",
+            ],
+            "DELETE FROM records r USING unnest($2::text[], $3::bigint[]) AS k(id, version) \
+             WHERE r.tenant_id = $1 AND r.id = k.id AND r.version = k.version",
+        )
+    } else {
+        (
+            &[
+                "DELETE FROM subject_identifiers WHERE tenant_id = $1 AND source_record IN (SELECT value FROM json_each($2))",
+                "DELETE FROM subject_attributes WHERE tenant_id = $1 AND source_record IN (SELECT value FROM json_each($2))",
+            ],
+            "DELETE FROM records WHERE tenant_id = $1 AND (id, version) IN \
+             (SELECT value ->> 0, value ->> 1 FROM json_each($2))",
+        )
+    };
+    for sql in by_record {
+        db.exec(sql, &[tenant.into(), ids.clone()])?;
+    }
+    let deleted = if pg {
+        db.exec(by_version, &[tenant.into(), ids, Val::I64Array(records.iter().map(|r| r.version).collect())])?
+    } else {
+        let pairs: Vec<serde_json::Value> =
+            records.iter().map(|r| serde_json::json!([r.id.to_string(), r.version])).collect();
+        db.exec(by_version, &[tenant.into(), serde_json::Value::Array(pairs).to_string().into()])?
+    };
+    if deleted != records.len() as u64 {
+        return Err(StoreError::Stale);
+    }
+    // The subjects that hold no record now go, with everything keyed by them.
     let mut subjects: Vec<Uuid> = records.iter().map(|r| r.subject).collect();
     subjects.sort();
     subjects.dedup();
-    let mut gone = 0;
-    for s in subjects {
-        if super::count_records_of_subject(db, tenant, s)? == 0 {
-            super::delete_subject(db, tenant, s)?;
-            gone += 1;
-        }
+    let subjects = id_list(pg, subjects.into_iter());
+    let empty: Vec<Uuid> = if pg {
+        db.query(
+            "SELECT s FROM unnest($2::text[]) AS s WHERE NOT EXISTS \
+             (SELECT 1 FROM records r WHERE r.tenant_id = $1 AND r.subject_id = s)",
+            &[tenant.into(), subjects],
+        )?
+    } else {
+        db.query(
+            "SELECT value FROM json_each($2) WHERE NOT EXISTS \
+             (SELECT 1 FROM records r WHERE r.tenant_id = $1 AND r.subject_id = value)",
+            &[tenant.into(), subjects],
+        )?
     }
-    Ok(gone)
+    .iter()
+    .map(|r| r.uuid(0))
+    .collect::<Result<_, _>>()?;
+    if empty.is_empty() {
+        return Ok(0);
+    }
+    let gone = id_list(pg, empty.iter().copied());
+    let by_subject: &[&'static str] = if pg {
+        &[
+            "DELETE FROM subject_identifiers WHERE subject_id = ANY($2::text[]) AND tenant_id = $1",
+            "DELETE FROM subject_attributes WHERE subject_id = ANY($2::text[]) AND tenant_id = $1",
+            "DELETE FROM consents WHERE subject_id = ANY($2::text[]) AND tenant_id = $1",
+            "DELETE FROM consent_state WHERE tenant_id = $1 AND subject_id = ANY($2::text[])",
+            "DELETE FROM processing_limits WHERE subject_id = ANY($2::text[]) AND tenant_id = $1",
+            "DELETE FROM retention_events WHERE tenant_id = $1 AND subject_id = ANY($2::text[])",
+            "DELETE FROM subjects WHERE tenant_id = $1 AND id = ANY($2::text[])",
+        ]
+    } else {
+        &[
+            "DELETE FROM subject_identifiers WHERE subject_id IN (SELECT value FROM json_each($2)) AND tenant_id = $1",
+            "DELETE FROM subject_attributes WHERE subject_id IN (SELECT value FROM json_each($2)) AND tenant_id = $1",
+            "DELETE FROM consents WHERE subject_id IN (SELECT value FROM json_each($2)) AND tenant_id = $1",
+            "DELETE FROM consent_state WHERE tenant_id = $1 AND subject_id IN (SELECT value FROM json_each($2))",
+            "DELETE FROM processing_limits WHERE subject_id IN (SELECT value FROM json_each($2)) AND tenant_id = $1",
+            "DELETE FROM retention_events WHERE tenant_id = $1 AND subject_id IN (SELECT value FROM json_each($2))",
+            "DELETE FROM subjects WHERE tenant_id = $1 AND id IN (SELECT value FROM json_each($2))",
+        ]
+    };
+    for sql in by_subject {
+        db.exec(sql, &[tenant.into(), gone.clone()])?;
+    }
+    Ok(empty.len() as u64)
+}
+
+/// Ids as one parameter: a text array (PostgreSQL) or a JSON list (SQLite).
+fn id_list(pg: bool, ids: impl Iterator<Item = Uuid>) -> Val {
+    let ids: Vec<String> = ids.map(|i| i.to_string()).collect();
+    if pg {
+        Val::TextArray(ids)
+    } else {
+        Val::Text(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()))
+    }
 }
 
 /// Takes a scheduled job for `lease_ms` if it is due (last started at

@@ -85,12 +85,14 @@ pub fn delete_record_at(
     Ok(())
 }
 
-/// The rights rows of a subject that go with its key: consents and limits.
+/// The rights rows of a subject that go with its key: consents, limits
+/// and retention events.
 pub fn delete_rights_of_subject(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Result<(), StoreError> {
     for sql in [
         "DELETE FROM consents WHERE tenant_id = $1 AND subject_id = $2",
         "DELETE FROM consent_state WHERE tenant_id = $1 AND subject_id = $2",
         "DELETE FROM processing_limits WHERE tenant_id = $1 AND subject_id = $2",
+        "DELETE FROM retention_events WHERE tenant_id = $1 AND subject_id = $2",
     ] {
         db.exec(sql, &[tenant.into(), subject.into()])?;
     }
@@ -408,7 +410,7 @@ pub struct Addressee {
 }
 
 /// Subjects by the blind indexes of one identifier kind, each with its
-/// count of limits and current consent for `purpose`, in order (`None`:
+/// count of limits and current consent for `purpose` (none without it), in order (`None`:
 /// nobody has it). PostgreSQL: one statement per 10,000, each address an
 /// index look-up (an `= ANY` of that many values is planned as a scan of
 /// the whole table); SQLite: look-ups in process.
@@ -416,7 +418,7 @@ pub fn addressees_by_hashes(
     db: &mut dyn Db,
     tenant: Uuid,
     kind: &str,
-    purpose: &str,
+    purpose: Option<&str>,
     hashes: &[Vec<u8>],
 ) -> Result<Vec<Option<Addressee>>, StoreError> {
     let mut out = Vec::with_capacity(hashes.len());
@@ -459,7 +461,10 @@ pub fn addressees_by_hashes(
             continue;
         };
         let subject = r.uuid(0)?;
-        let consent = current_consents(db, tenant, purpose, &[subject])?.remove(&subject);
+        let consent = match purpose {
+            Some(p) => current_consents(db, tenant, p, &[subject])?.remove(&subject),
+            None => None,
+        };
         out.push(Some(Addressee { subject, limits: r.i64(1)?, consent }));
     }
     Ok(out)
