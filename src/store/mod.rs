@@ -287,7 +287,7 @@ impl Store {
             // The writer's page cache: 64 MiB (SQLite's default is 2 MiB),
             // so that bulk writes (an import, a retention sweep) find their
             // index pages in memory instead of reading them again.
-            w.batch("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;")?;
+            w.batch("PRAGMA synchronous=NORMAL;")?;
             let (btx, brx) = crossbeam_channel::bounded::<Vec<Reply>>(1);
             let (dtx, drx) = crossbeam_channel::bounded::<()>(1);
             let wal = wal_path(path);
