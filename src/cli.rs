@@ -117,6 +117,73 @@ pub async fn retention(v: &std::sync::Arc<Vault>, action: RetentionAction) -> an
     Ok(())
 }
 
+#[derive(Subcommand)]
+pub enum KeyAction {
+    /// Writes the master key for offline safekeeping: encrypted to an age
+    /// recipient (`--to age1…`, opened with `age -d -i identity`), or as a
+    /// recovery sheet to print (`--sheet`). Never into a backup.
+    Export {
+        /// Encrypt to this age X25519 recipient.
+        #[arg(long)]
+        to: Option<String>,
+        /// A recovery sheet (plain text, to print and keep in a safe).
+        #[arg(long)]
+        sheet: bool,
+        /// The file to write (created with mode 0600; never overwritten).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Prints the master key's fingerprint (names the key, reveals nothing).
+    Fingerprint,
+}
+
+/// `varuh key …`: the master key, from its file or `VARUH_MASTER_KEY`.
+pub fn key(cfg: &varuh::config::Config, action: KeyAction) -> anyhow::Result<()> {
+    let master = varuh::setup::master_key(cfg, false)?;
+    let (to, sheet, out) = match action {
+        KeyAction::Fingerprint => {
+            println!("{}", master.fingerprint());
+            return Ok(());
+        }
+        KeyAction::Export { to, sheet, out } => (to, sheet, out),
+    };
+    let bytes: zeroize::Zeroizing<Vec<u8>> = match (to, sheet) {
+        (Some(r), false) => {
+            let p = varuh::documents::protect::Protect::Recipient(r);
+            p.check("--to").map_err(|e| anyhow::anyhow!("--to: {}", e.message))?;
+            let plain = zeroize::Zeroizing::new(format!("{}\n", master.to_base64().as_str()));
+            zeroize::Zeroizing::new(p.seal(plain.as_bytes()).map_err(|e| anyhow::anyhow!("--to: {e}"))?)
+        }
+        (None, true) => zeroize::Zeroizing::new(
+            format!(
+                "varuh master key: recovery sheet\n\
+                 fingerprint: {}\n\n\
+                 {}\n\n\
+                 Keep this sheet offline, in a safe, apart from the backups. To recover,\n\
+                 type the 16 groups above into the master key file (master.key in the\n\
+                 data directory, mode 0600) or VARUH_MASTER_KEY, spaces allowed, and check\n\
+                 that `varuh key fingerprint` prints the fingerprint above.\n",
+                master.fingerprint(),
+                master.to_hex_groups().as_str()
+            )
+            .into_bytes(),
+        ),
+        _ => anyhow::bail!("give one of --to age1… and --sheet"),
+    };
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f =
+        opts.open(&out).with_context(|| format!("cannot create {} (it is never overwritten)", out.display()))?;
+    std::io::Write::write_all(&mut f, &bytes).and_then(|_| f.sync_all())?;
+    println!("master key {} written to {}", master.fingerprint(), out.display());
+    Ok(())
+}
+
 /// Holds `<data_dir>/varuh.lock` for as long as the process runs: `serve`
 /// takes it, and so do the CLI's writing commands, so that they never
 /// write beside a running server (its audit appender numbers events from

@@ -63,6 +63,11 @@ enum Command {
     /// Imports a CSV contact list into a collection (every row or none,
     /// unless --skip-bad-rows), as the local operator, with a progress bar.
     Import(cli::ImportArgs),
+    /// The master key: export it for offline safekeeping, or its fingerprint.
+    Key {
+        #[command(subcommand)]
+        action: cli::KeyAction,
+    },
     /// Retention: run the sweep now, or see what it would do.
     Retention {
         #[command(subcommand)]
@@ -235,6 +240,7 @@ async fn main() -> anyhow::Result<()> {
             let opened = setup::open(&cfg, Create::No, Clock::default()).await?;
             cli::policy_store(&opened.vault, action).await
         }
+        Command::Key { action } => cli::key(&cfg, action),
         Command::Retention { action } => {
             let dry = matches!(action, cli::RetentionAction::Run { dry_run: true, .. });
             let _lock = if dry { None } else { cli::exclusive(&cfg)? };

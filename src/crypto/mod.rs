@@ -111,9 +111,11 @@ impl Key {
 pub struct MasterKey(Key);
 
 impl MasterKey {
-    /// Parses a master key given as 64 hex digits or standard base64 of 32 bytes.
+    /// Parses a master key given as 64 hex digits (spaces between groups
+    /// allowed, as on the recovery sheet) or standard base64 of 32 bytes.
     pub fn parse(text: &str) -> Result<Self, CryptoError> {
-        let t = text.trim();
+        let squeezed: Zeroizing<String> = Zeroizing::new(text.chars().filter(|c| !c.is_whitespace()).collect());
+        let t = squeezed.as_str();
         let bytes = Zeroizing::new(if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
             (0..32)
                 .map(|i| {
@@ -149,6 +151,29 @@ impl MasterKey {
             .and_then(|_| f.sync_all())
             .map_err(|e| CryptoError::MasterKey(format!("cannot write {}: {e}", path.display())))?;
         Ok(MasterKey(key))
+    }
+
+    /// The key as its key file holds it (base64), for an export.
+    pub fn to_base64(&self) -> Zeroizing<String> {
+        Zeroizing::new(STANDARD.encode(self.0 .0))
+    }
+
+    /// The key as 64 hex digits in groups of four, for a printed sheet.
+    pub fn to_hex_groups(&self) -> Zeroizing<String> {
+        let hex: Zeroizing<String> = Zeroizing::new(self.0 .0.iter().map(|b| format!("{b:02x}")).collect());
+        Zeroizing::new(
+            hex.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" "),
+        )
+    }
+
+    /// A fingerprint that names the key without revealing it: the first
+    /// 8 bytes of SHA-256 over a label and the key, as hex.
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(b"varuh/master-key-fingerprint/v1\0");
+        h.update(self.0 .0);
+        h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
     }
 
     pub fn load_file(path: &Path) -> Result<Self, CryptoError> {

@@ -10,6 +10,7 @@ mod cluster;
 mod eximitech;
 mod ham;
 mod identity;
+mod keys;
 mod matrix;
 mod plaintext;
 mod requests;
