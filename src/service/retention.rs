@@ -2,7 +2,8 @@
 //! server's scheduler (one server of several, by claim), `POST
 //! …/retention/run` and `varuh retention run [--dry-run]`. A record whose
 //! period has run out (from its last change or its creation, or after its
-//! subject's retention event) is deleted or anonymised per the
+//! subject's retention event, or once its subject's consent has expired)
+//! is deleted or anonymised per the
 //! collection's erasure rule (`refuse` keeps records only while the
 //! period runs); a subject left with no record goes with its key. Legal
 //! holds (`holds.rs`) keep what they cover, and the report says what was
@@ -200,8 +201,9 @@ impl Vault {
         .await
     }
 
-    /// Sweeps one collection; `None` if its rule deletes nothing by time
-    /// (permanent, or until consent is withdrawn: a withdrawal erases).
+    /// Sweeps one collection; `None` if its rule keeps records for good
+    /// (permanent). `until_consent_withdrawn`: a withdrawal erases at once;
+    /// the sweep takes the subjects whose consent has expired.
     async fn sweep_collection(
         &self,
         t: &Arc<TenantCtx>,
@@ -217,6 +219,13 @@ impl Vault {
                 let created = from == RetentionFrom::Created;
                 Box::new(move |after| {
                     Box::new(move |db| queries::expired_by_time(db, tenant, cid, created, cutoff, after, CHUNK))
+                })
+            }
+            Retention::UntilConsentWithdrawn => {
+                let purposes = c.def.purposes.clone();
+                Box::new(move |after| {
+                    let purposes = purposes.clone();
+                    Box::new(move |db| queries::expired_by_consent(db, tenant, cid, &purposes, now, after, CHUNK))
                 })
             }
             r => match r.event() {

@@ -385,3 +385,46 @@ async fn ret1_a_sweep_of_many_pages(b: Backend) {
     assert_eq!(sweep(&r, "visits")["deleted"], 30, "{r}");
 }
 both!(ret1_a_sweep_of_many_pages);
+
+/// Kept until consent is withdrawn: a consent that has expired lets the
+/// sweep take the subject's records; a subject with no consent on record
+/// is not touched.
+async fn ret1_an_expired_consent_is_swept(b: Backend) {
+    let mut s = TestServer::start(b).await;
+    let t = s.tenant("EximiTech", false).await;
+    s.collection(&t, crate::support::newsletter()).await;
+    s.post(
+        &format!("/v1/tenants/{t}/consent-notices"),
+        &s.admin,
+        json!({"purpose": "direct marketing", "text": "E-novice."}),
+    )
+    .await;
+    let soon = varuh::clock::rfc3339(s.clock.now_ms() + 10 * DAY);
+    let mut subjects = Vec::new();
+    for (who, expires) in [("a", Some(soon.clone())), ("b", None), ("c", None)] {
+        let r = record(&s, &t, "newsletter", json!({"email": format!("{who}@n.si")})).await;
+        let sid = r["subject_id"].as_str().unwrap().to_string();
+        if who != "c" {
+            let mut body =
+                json!({"purpose": "direct marketing", "given": true, "notice_version": 1, "channel": "web form"});
+            if let Some(e) = expires {
+                body["expires_at"] = json!(e);
+            }
+            let (st, c) = s.post(&format!("/v1/tenants/{t}/subjects/{sid}/consents"), &s.admin, body).await;
+            assert_eq!(st, StatusCode::CREATED, "{c}");
+        }
+        subjects.push((sid, r["id"].as_str().unwrap().to_string()));
+    }
+    let run = format!("/v1/tenants/{t}/retention/run");
+    let (_, r) = s.post(&run, &s.admin, json!({})).await;
+    assert_eq!(sweep(&r, "newsletter")["expired"], 0, "all consents hold: {r}");
+    s.travel(11 * DAY).await;
+    let (_, r) = s.post(&run, &s.admin, json!({})).await;
+    let n = sweep(&r, "newsletter");
+    assert_eq!((n["deleted"].as_u64(), n["subjects_erased"].as_u64()), (Some(1), Some(1)), "{r}");
+    let rec = |i: usize| format!("/v1/tenants/{t}/collections/newsletter/records/{}", subjects[i].1);
+    assert_eq!(s.get(&rec(0), &s.admin).await.0, StatusCode::NOT_FOUND, "a's consent expired");
+    assert_eq!(s.get(&rec(1), &s.admin).await.0, StatusCode::OK, "b's consent holds");
+    assert_eq!(s.get(&rec(2), &s.admin).await.0, StatusCode::OK, "no consent on record: not guessed");
+}
+both!(ret1_an_expired_consent_is_swept);

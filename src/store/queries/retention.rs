@@ -251,6 +251,50 @@ pub fn expired_by_event(
     Ok((out, next))
 }
 
+/// Up to `limit` records of a consent-based collection, in id order after
+/// `after`, whose subject's consent to its purposes has run out: a consent
+/// is on record for one of `purposes`, and none of them is given and
+/// unexpired at `now` (a subject with no consent on record is not
+/// touched: the sweep does not guess). With the last one, to go on from.
+pub fn expired_by_consent(
+    db: &mut dyn Db,
+    tenant: Uuid,
+    collection: Uuid,
+    purposes: &[String],
+    now: i64,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<(Vec<Expired>, Option<Uuid>), StoreError> {
+    let pg = db.dialect() == Dialect::Postgres;
+    let sql = if pg {
+        "SELECT r.id, r.subject_id, r.version FROM records r WHERE r.tenant_id = $1 AND r.collection_id = $2 AND r.id > $3 \
+         AND EXISTS (SELECT 1 FROM consent_state c WHERE c.tenant_id = $1 AND c.subject_id = r.subject_id AND c.purpose = ANY($4::text[])) \
+         AND NOT EXISTS (SELECT 1 FROM consent_state c WHERE c.tenant_id = $1 AND c.subject_id = r.subject_id \
+           AND c.purpose = ANY($4::text[]) AND c.given = 1 AND (c.expires_at IS NULL OR c.expires_at > $5)) \
+         ORDER BY r.id LIMIT $6"
+    } else {
+        "SELECT r.id, r.subject_id, r.version FROM records r WHERE r.tenant_id = $1 AND r.collection_id = $2 AND r.id > $3 \
+         AND EXISTS (SELECT 1 FROM consent_state c WHERE c.tenant_id = $1 AND c.subject_id = r.subject_id \
+           AND c.purpose IN (SELECT value FROM json_each($4))) \
+         AND NOT EXISTS (SELECT 1 FROM consent_state c WHERE c.tenant_id = $1 AND c.subject_id = r.subject_id \
+           AND c.purpose IN (SELECT value FROM json_each($4)) AND c.given = 1 AND (c.expires_at IS NULL OR c.expires_at > $5)) \
+         ORDER BY r.id LIMIT $6"
+    };
+    let purposes = if pg {
+        Val::TextArray(purposes.to_vec())
+    } else {
+        Val::Text(serde_json::to_string(purposes).unwrap_or_else(|_| "[]".into()))
+    };
+    let after = after.map(|a| a.to_string()).unwrap_or_default();
+    let page: Vec<Expired> = db
+        .query(sql, &[tenant.into(), collection.into(), after.into(), purposes, now.into(), limit.into()])?
+        .iter()
+        .map(expired)
+        .collect::<Result<_, _>>()?;
+    let next = if (page.len() as i64) < limit { None } else { page.last().map(|r| r.id) };
+    Ok((page, next))
+}
+
 /// Deletes expired records (each only at the version found, else
 /// `Stale`) with their identifiers and attributes; then the subjects left
 /// with no record, with their keys and rights rows. A few statements per
