@@ -165,8 +165,9 @@ async fn avl3_sigterm_keeps_acknowledged_writes() {
     assert_eq!(r.status(), StatusCode::CREATED);
     let url = format!("{base}/v1/tenants/{t}/collections/newsletter/records");
     let mut tasks = Vec::new();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for w in 0..8 {
-        let (http, url, token) = (http.clone(), url.clone(), token.clone());
+        let (http, url, token, count) = (http.clone(), url.clone(), token.clone(), count.clone());
         tasks.push(tokio::spawn(async move {
             let mut acked = Vec::new();
             for i in 0..10_000 {
@@ -178,7 +179,8 @@ async fn avl3_sigterm_keeps_acknowledged_writes() {
                     .await
                 {
                     Ok(r) if r.status() == StatusCode::CREATED => {
-                        acked.push(r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string())
+                        acked.push(r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string());
+                        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
                     _ => break,
                 }
@@ -186,7 +188,14 @@ async fn avl3_sigterm_keeps_acknowledged_writes() {
             acked
         }));
     }
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // Under load, once the trail holds more than 2,048 events (proofs
+    // below reach past the first block), however fast this machine is.
+    for _ in 0..600 {
+        if count.load(std::sync::atomic::Ordering::Relaxed) > 2_200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert!(p.terminate().success(), "graceful exit on SIGTERM");
     let mut acked = Vec::new();
     for t in tasks {
