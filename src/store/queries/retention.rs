@@ -85,20 +85,17 @@ pub fn get_hold(db: &mut dyn Db, tenant: Uuid, id: Uuid) -> Result<Option<HoldRo
 }
 
 /// The holds on any of these subjects, records or collections that are
-/// active at `now`.
+/// active at `now`, in one statement.
 pub fn active_holds_on(db: &mut dyn Db, tenant: Uuid, targets: &[Uuid], now: i64) -> Result<Vec<HoldRow>, StoreError> {
-    let mut out = Vec::new();
-    for t in targets {
-        for r in db.query(
-            holds_where!("target = $1 AND tenant_id = $2 AND lifted_at IS NULL"),
-            &[(*t).into(), tenant.into()],
-        )? {
-            let h = hold(&r)?;
-            if h.active(now) && !out.iter().any(|o: &HoldRow| o.id == h.id) {
-                out.push(h);
-            }
-        }
-    }
+    let pg = db.dialect() == Dialect::Postgres;
+    let sql = if pg {
+        holds_where!("target = ANY($1::text[]) AND tenant_id = $2 AND lifted_at IS NULL")
+    } else {
+        holds_where!("target IN (SELECT value FROM json_each($1)) AND tenant_id = $2 AND lifted_at IS NULL")
+    };
+    let rows = db.query(sql, &[id_list(pg, targets.iter().copied()), tenant.into()])?;
+    let mut out: Vec<HoldRow> = rows.iter().map(hold).collect::<Result<_, _>>()?;
+    out.retain(|h| h.active(now));
     Ok(out)
 }
 
@@ -162,17 +159,6 @@ pub fn upsert_retention_events(
         ],
     )?;
     Ok(())
-}
-
-/// A subject's retention events: (event, at).
-pub fn retention_events_of(db: &mut dyn Db, tenant: Uuid, subject: Uuid) -> Result<Vec<(String, i64)>, StoreError> {
-    db.query(
-        "SELECT event, at FROM retention_events WHERE tenant_id = $1 AND subject_id = $2",
-        &[tenant.into(), subject.into()],
-    )?
-    .iter()
-    .map(|r| Ok((r.text(0)?, r.i64(1)?)))
-    .collect()
 }
 
 /// A record the sweep found expired.
