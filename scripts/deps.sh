@@ -3,7 +3,8 @@
 # oathtool (Debian; the TOTP tests check codes with it) and schemathesis
 # (PyPI; the OpenAPI conformance run), aiosmtpd (PyPI; a real SMTP server
 # on loopback for the e-mail tests), poppler-utils and age (Debian; the
-# document tests read PDFs with pdftotext and open age files with age). Idempotent: installs only what is missing.
+# document tests read PDFs with pdftotext and open age files with age),
+# moto's S3 server (PyPI; the backup tests' object storage). Idempotent: installs only what is missing.
 set -euo pipefail
 if ! command -v oathtool >/dev/null; then
   echo "installing oathtool from Debian's packages" >&2
@@ -17,6 +18,10 @@ fi
 if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
   echo "installing aiosmtpd from PyPI (the Art. 19 notice tests send mail to it)" >&2
   python3 -m pip install -q --disable-pip-version-check "aiosmtpd==1.4.6"
+fi
+if ! python3 -c 'import moto.server, flask' 2>/dev/null; then
+  echo "installing moto's S3 server from PyPI (the backup tests write to it)" >&2
+  python3 -m pip install -q --disable-pip-version-check "moto[server]==5.2.1"
 fi
 if ! command -v pdftotext >/dev/null || ! command -v age >/dev/null; then
   echo "installing poppler-utils and age from Debian's packages (the document tests read PDFs and open age files with them)" >&2

@@ -5,6 +5,8 @@
 //! use cases as the API. The writing commands refuse to run beside a
 //! server on the same data directory (`exclusive`): stop it first.
 
+pub mod backup;
+
 use anyhow::Context;
 use clap::Subcommand;
 use varuh::domain::access::{Access, Role, Scope, RULES};

@@ -46,6 +46,20 @@ pub struct Config {
     pub notify_seconds: u64,
     /// Run the retention sweep this often (0: never; `varuh serve` only).
     pub retention_seconds: u64,
+    /// Where backups and the erasure journal go: absolute directories
+    /// (`file:///…`) and S3-compatible storage (`s3://bucket/prefix`,
+    /// `?endpoint=…&region=…`; credentials from `AWS_ACCESS_KEY_ID` and
+    /// `AWS_SECRET_ACCESS_KEY`). `VARUH_BACKUP_DESTINATIONS`: comma-separated.
+    pub backup_destinations: Vec<String>,
+    /// The age X25519 recipients (`age1…`) every backup is encrypted to.
+    pub backup_recipients: Vec<String>,
+    /// The age identity file that opens backups (`verify`, `restore`).
+    pub backup_identity_file: Option<PathBuf>,
+    /// Make a backup this often (0: never on a schedule); needs destinations.
+    pub backup_seconds: u64,
+    /// Pruning: keep the newest backup of each of the last N days and M months.
+    pub backup_keep_daily: usize,
+    pub backup_keep_monthly: usize,
     /// The security policy (TOML, see `examples/policies/`) of tenants and
     /// system staff that have none stored; default: the recommended policy.
     pub policy_file: Option<PathBuf>,
@@ -76,6 +90,12 @@ impl Default for Config {
             smtp_from: "varuh@localhost".into(),
             notify_seconds: 5,
             retention_seconds: 86_400,
+            backup_destinations: Vec::new(),
+            backup_recipients: Vec::new(),
+            backup_identity_file: None,
+            backup_seconds: 86_400,
+            backup_keep_daily: 7,
+            backup_keep_monthly: 12,
             policy_file: None,
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
@@ -184,6 +204,19 @@ impl Config {
         }
         if let Some(v) = var("RETENTION_SECONDS") {
             self.retention_seconds = num("RETENTION_SECONDS", v)?;
+        }
+        let list = |v: String| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        if let Some(v) = var("BACKUP_DESTINATIONS") {
+            self.backup_destinations = list(v);
+        }
+        if let Some(v) = var("BACKUP_RECIPIENTS") {
+            self.backup_recipients = list(v);
+        }
+        if let Some(v) = var("BACKUP_IDENTITY_FILE") {
+            self.backup_identity_file = Some(v.into());
+        }
+        if let Some(v) = var("BACKUP_SECONDS") {
+            self.backup_seconds = num("BACKUP_SECONDS", v)?;
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 //! store; data flows one way.
 
 pub mod audit;
+pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod crypto;

@@ -68,6 +68,11 @@ enum Command {
         #[command(subcommand)]
         action: cli::KeyAction,
     },
+    /// Backups: make, list, verify (read back the whole way), restore.
+    Backup {
+        #[command(subcommand)]
+        action: cli::backup::BackupAction,
+    },
     /// Retention: run the sweep now, or see what it would do.
     Retention {
         #[command(subcommand)]
@@ -203,6 +208,7 @@ async fn main() -> anyhow::Result<()> {
     if !matches!(cli.command, Command::Serve) {
         // The scheduled sweep is the server's; a command runs it only when asked.
         cfg.retention_seconds = 0;
+        cfg.backup_seconds = 0;
     }
     match cli.command {
         Command::Config { action: ConfigAction::Check } => {
@@ -241,6 +247,7 @@ async fn main() -> anyhow::Result<()> {
             cli::policy_store(&opened.vault, action).await
         }
         Command::Key { action } => cli::key(&cfg, action),
+        Command::Backup { action } => cli::backup::run(&cfg, action).await,
         Command::Retention { action } => {
             let dry = matches!(action, cli::RetentionAction::Run { dry_run: true, .. });
             let _lock = if dry { None } else { cli::exclusive(&cfg)? };

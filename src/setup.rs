@@ -79,6 +79,13 @@ pub async fn open(cfg: &Config, create: Create, clock: Clock) -> anyhow::Result<
     crate::crypto::set_argon2_params(cfg.argon2_memory_kib, cfg.argon2_iterations, cfg.argon2_parallelism)
         .map_err(|_| anyhow::anyhow!("the Argon2id parameters are not valid"))?;
     let default_policy = Arc::new(cfg.default_policy()?);
+    let backup = backup_settings(cfg)?;
+    let pending = store.read_latest(|db| crate::store::queries::job_state(db, "restore")).await?;
+    if let Some((_, _, Some(state))) = pending {
+        anyhow::bail!(
+            "a restore into this store has not finished ({state}): run `varuh backup restore` again to finish it before the store serves anyone"
+        );
+    }
     let vault = Vault::new(
         store,
         master,
@@ -90,8 +97,13 @@ pub async fn open(cfg: &Config, create: Create, clock: Clock) -> anyhow::Result<
             audit_publish_webhook: cfg.audit_publish_webhook.clone(),
             smtp_url: cfg.smtp_url.clone(),
             smtp_from: cfg.smtp_from.clone(),
+            backup,
         },
     );
+    Vault::ship_journal_on_kick(&vault);
+    if cfg.backup_seconds > 0 && !cfg.backup_destinations.is_empty() {
+        Vault::backups_on_schedule(&vault, std::time::Duration::from_secs(cfg.backup_seconds));
+    }
     if cfg.notify_seconds > 0 {
         Vault::notices_on_schedule(&vault, std::time::Duration::from_secs(cfg.notify_seconds));
     }
@@ -133,4 +145,26 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mut f = o.open(path).with_context(|| format!("cannot write {}", path.display()))?;
     f.write_all(bytes)?;
     Ok(())
+}
+
+/// The backup settings, with each destination and recipient checked.
+pub fn backup_settings(cfg: &Config) -> anyhow::Result<crate::service::backup::BackupSettings> {
+    let destinations = cfg
+        .backup_destinations
+        .iter()
+        .map(|d| crate::backup::destination::Destination::parse(d))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    crate::backup::recipients(&cfg.backup_recipients)?;
+    if !destinations.is_empty() && cfg.backup_recipients.is_empty() {
+        anyhow::bail!(
+            "backup_destinations are set but backup_recipients is empty: backups are always encrypted (age1…)"
+        );
+    }
+    Ok(crate::service::backup::BackupSettings {
+        destinations,
+        recipients: cfg.backup_recipients.clone(),
+        keep_daily: cfg.backup_keep_daily,
+        keep_monthly: cfg.backup_keep_monthly,
+        spool: cfg.data_dir.clone(),
+    })
 }

@@ -217,6 +217,10 @@ actions! {
     LegalHoldSet = "legal_hold.set", Tenant, DPO, None, false, "put a subject, record or collection under a legal hold: retention and erasure stop";
     LegalHoldLift = "legal_hold.lift", Tenant, DPO, None, false, "lift a legal hold, with the reason";
     LegalHoldList = "legal_hold.list", Tenant, AUDIT, None, false, "list the legal holds and who set and lifted them";
+    // Backups.
+    BackupCreate = "backup.create", System, ADMIN, None, false, "make a backup now, to every configured destination";
+    BackupList = "backup.list", System, AUDIT, None, false, "list the backups the destinations hold, and their last verification";
+    BackupRestore = "backup.restore", System, ADMIN, None, false, "restore a backup into an empty store (the CLI, as the local operator) and replay the erasures made after it";
     // The audit trail.
     AuditHeadCreate = "audit.head.create", Tenant, ADMIN, None, false, "make a signed tree head now";
     AuditHeadRead = "audit.head.read", Tenant, AUDIT, None, false, "read the latest signed tree head";

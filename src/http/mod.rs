@@ -119,6 +119,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::retention::record_events))
         .routes(routes!(routes::retention::set_hold, routes::retention::list_holds))
         .routes(routes!(routes::retention::lift_hold))
+        .routes(routes!(routes::backup::create, routes::backup::list))
         .routes(routes!(routes::audit::latest_head))
         .routes(routes!(routes::audit::create_head))
         .routes(routes!(routes::audit::inclusion))
@@ -232,6 +233,8 @@ pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
     ("post", "/v1/tenants/{tenant}/legal-holds", Some(Action::LegalHoldSet)),
     ("get", "/v1/tenants/{tenant}/legal-holds", Some(Action::LegalHoldList)),
     ("post", "/v1/tenants/{tenant}/legal-holds/{hold}/lift", Some(Action::LegalHoldLift)),
+    ("post", "/v1/system/backups", Some(Action::BackupCreate)),
+    ("get", "/v1/system/backups", Some(Action::BackupList)),
     ("get", "/v1/audit/head", Some(Action::AuditHeadRead)),
     ("post", "/v1/audit/heads", Some(Action::AuditHeadCreate)),
     ("get", "/v1/audit/proofs/inclusion", Some(Action::AuditInclusion)),

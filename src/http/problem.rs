@@ -180,6 +180,10 @@ impl From<ServiceError> for Problem {
                     "the store is not available; try again",
                 )
             }
+            Backup(m) => {
+                tracing::error!(error = %m, "backup");
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "backup", "Backup failed", m)
+            }
             NotPublished(m) => {
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not-published", "Tree head not published", m)
             }

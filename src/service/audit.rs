@@ -127,7 +127,10 @@ pub(crate) fn outcome(e: &ServiceError) -> &'static str {
         ServiceError::NotFound(_) => "not_found",
         ServiceError::Invalid(_) | ServiceError::RowsInvalid(_) => "invalid",
         ServiceError::Conflict(_) | ServiceError::IdentifierConflict(_) | ServiceError::Stale => "conflict",
-        ServiceError::Unavailable(_) | ServiceError::Internal(_) | ServiceError::NotPublished(_) => "error",
+        ServiceError::Unavailable(_)
+        | ServiceError::Internal(_)
+        | ServiceError::NotPublished(_)
+        | ServiceError::Backup(_) => "error",
     }
 }
 

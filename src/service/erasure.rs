@@ -100,7 +100,7 @@ impl Vault {
             })
             .await
             .map_err(erasure_error)?;
-        self.store.erased();
+        self.erased();
         Ok(done)
     }
 
@@ -198,6 +198,18 @@ impl ErasurePlan {
         if subject_erased {
             queries::delete_subject(db, tenant, subject)?;
         }
+        // What a restore of an older backup must erase again (AVL-2).
+        let mut journal: Vec<_> = self
+            .anonymised
+            .iter()
+            .map(|(a, _)| a.id)
+            .chain(self.deletes.iter().map(|d| d.0))
+            .map(|r| (Some(subject), Some(r)))
+            .collect();
+        if subject_erased {
+            journal.push((Some(subject), None));
+        }
+        queries::journal_erasures(db, tenant, &journal, self.now)?;
         Ok(Erasure {
             records_deleted: self.deletes.len() as u64,
             records_anonymised: self.anonymised.len() as u64,

@@ -14,6 +14,7 @@
 pub mod access_report;
 pub mod approvals;
 pub mod audit;
+pub mod backup;
 pub mod consent;
 pub mod disclosures;
 pub mod documents;
@@ -88,6 +89,10 @@ pub enum ServiceError {
     /// the database (the message says where and why; no secret in it).
     #[error("{0}")]
     NotPublished(String),
+    /// A backup could not be made or listed (the message says which
+    /// destination and why; no secret, no personal data in it).
+    #[error("{0}")]
+    Backup(String),
 }
 
 impl From<StoreError> for ServiceError {
@@ -179,6 +184,7 @@ pub struct Settings {
     /// The SMTP relay and sender of varuh's mail (`outbound::Mailer`).
     pub smtp_url: Option<String>,
     pub smtp_from: String,
+    pub backup: backup::BackupSettings,
 }
 
 impl Default for Settings {
@@ -190,6 +196,7 @@ impl Default for Settings {
             audit_publish_webhook: None,
             smtp_url: None,
             smtp_from: "varuh@localhost".into(),
+            backup: backup::BackupSettings::default(),
         }
     }
 }
@@ -230,6 +237,8 @@ pub struct Vault {
     /// 1 + the largest tree size published outside the database (0: none yet).
     pub(crate) published: std::sync::atomic::AtomicU64,
     pub(crate) publishing: tokio::sync::Mutex<()>,
+    /// Wakes the erasure journal's shipper (`Vault::ship_journal_on_kick`).
+    pub(crate) journal_kick: Arc<tokio::sync::Notify>,
     /// The SMTP relay, if one is configured (`settings.smtp_url`).
     pub(crate) mailer: Option<crate::outbound::Mailer>,
 }
@@ -256,6 +265,7 @@ impl Vault {
             signer,
             published: Default::default(),
             publishing: Default::default(),
+            journal_kick: Arc::new(tokio::sync::Notify::new()),
             store,
             master,
             system,

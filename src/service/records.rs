@@ -941,10 +941,12 @@ impl Vault {
                         if !queries::active_holds_on(db, tenant, &[id, subject, cid], now)?.is_empty() {
                             return Ok(false);
                         }
-                        queries::delete_record(db, tenant, cid, id).map(|_| true)
+                        queries::delete_record(db, tenant, cid, id)?;
+                        queries::journal_erasures(db, tenant, &[(Some(subject).filter(|s| *s != id), Some(id))], now)?;
+                        Ok(true)
                     })
                     .await;
-                self.store.erased();
+                self.erased();
                 match done {
                     Ok(true) => Ok(()),
                     Ok(false) => Err(ServiceError::Conflict(

@@ -74,7 +74,7 @@ impl RetentionReport {
 }
 
 /// This process, as the holder of a scheduled job's claim.
-fn server_id() -> &'static str {
+pub(super) fn server_id() -> &'static str {
     static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     ID.get_or_init(|| Uuid::now_v7().to_string())
 }
@@ -278,7 +278,7 @@ impl Vault {
             }
         }
         if sweep.deleted + sweep.anonymised > 0 {
-            self.store.erased();
+            self.erased();
         }
         Ok(Some(sweep))
     }
@@ -324,7 +324,7 @@ impl Vault {
             for a in &anonymised {
                 queries::insert_anonymised(db, tenant, a)?;
             }
-            let gone = queries::delete_expired(db, tenant, &go)?;
+            let gone = queries::delete_expired(db, tenant, &go, now)?;
             let (n, a) = (go.len() as u64, anonymised.len() as u64);
             d.detail = Some(format!(
                 "collection={name} deleted={} anonymised={a} subjects_erased={gone} first={} last={}",

@@ -136,6 +136,13 @@ pub trait Db: Send {
     /// Runs statements without parameters (transaction control, DDL).
     fn batch(&mut self, sql: &str) -> Result<(), StoreError>;
     fn dialect(&self) -> Dialect;
+    /// Streams the rows of a query built at run time (a backup's table
+    /// scans: names from varuh's own table list, never from input), one
+    /// row at a time, without holding them all.
+    fn scan(&mut self, sql: &str, each: &mut dyn FnMut(Row) -> Result<(), StoreError>) -> Result<(), StoreError>;
+    /// Inserts rows into `table` (`columns` in order): a restore's bulk
+    /// load (PostgreSQL: `COPY … FROM STDIN BINARY`).
+    fn insert_rows(&mut self, table: &str, columns: &[String], rows: &[Vec<Val>]) -> Result<(), StoreError>;
     /// A transaction-control statement on the hot path (savepoints):
     /// prepared once where the backend allows it.
     fn control(&mut self, sql: &'static str) -> Result<(), StoreError> {

@@ -389,6 +389,11 @@ impl Store {
         self.dialect
     }
 
+    /// Where the data lives (a backup opens its own connection there).
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
     /// One plain connection to an existing database, without threads or
     /// migrations: for offline tools such as `varuh audit verify`.
     pub fn connect_raw(location: &Location) -> Result<Box<dyn Db>, StoreError> {
@@ -942,6 +947,12 @@ impl Db for FailingDb {
     fn batch(&mut self, _: &str) -> Result<(), StoreError> {
         Err(StoreError::Unavailable(self.0.clone()))
     }
+    fn scan(&mut self, _: &str, _: &mut dyn FnMut(db::Row) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable(self.0.clone()))
+    }
+    fn insert_rows(&mut self, _: &str, _: &[String], _: &[Vec<db::Val>]) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable(self.0.clone()))
+    }
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
     }
@@ -961,6 +972,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (11, include_str!("migrations/sqlite/0011_requests.sql")),
     (12, include_str!("migrations/sqlite/0012_rights.sql")),
     (13, include_str!("migrations/sqlite/0013_retention.sql")),
+    (14, include_str!("migrations/sqlite/0014_erasure_journal.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_vault.sql")),
@@ -976,6 +988,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (11, include_str!("migrations/postgres/0011_requests.sql")),
     (12, include_str!("migrations/postgres/0012_rights.sql")),
     (13, include_str!("migrations/postgres/0013_retention.sql")),
+    (14, include_str!("migrations/postgres/0014_erasure_journal.sql")),
 ];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.

@@ -393,23 +393,7 @@ impl Db for Postgres {
             let stmt = me.prepare(sql)?;
             me.client()?.query(&stmt, &p).map_err(err)
         })?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let mut vals = Vec::with_capacity(r.len());
-            for (i, col) in r.columns().iter().enumerate() {
-                let v = match *col.type_() {
-                    Type::INT8 => r.try_get::<_, Option<i64>>(i).map_err(err)?.map(Val::I64),
-                    Type::INT4 => r.try_get::<_, Option<i32>>(i).map_err(err)?.map(|v| Val::I64(v.into())),
-                    Type::INT2 => r.try_get::<_, Option<i16>>(i).map_err(err)?.map(|v| Val::I64(v.into())),
-                    Type::BOOL => r.try_get::<_, Option<bool>>(i).map_err(err)?.map(|v| Val::I64(v.into())),
-                    Type::BYTEA => r.try_get::<_, Option<Vec<u8>>>(i).map_err(err)?.map(Val::Blob),
-                    _ => r.try_get::<_, Option<String>>(i).map_err(err)?.map(Val::Text),
-                };
-                vals.push(v.unwrap_or(Val::Null));
-            }
-            out.push(Row(vals));
-        }
-        Ok(out)
+        rows.iter().map(row_vals).collect()
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
@@ -437,6 +421,56 @@ impl Db for Postgres {
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
     }
+
+    fn scan(&mut self, sql: &str, each: &mut dyn FnMut(Row) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let client = self.client()?;
+        let stmt = client.prepare(sql).map_err(err)?;
+        let mut rows = client.query_raw(&stmt, std::iter::empty::<&Val>()).map_err(err)?;
+        while let Some(r) = rows.next().map_err(err)? {
+            each(row_vals(&r)?)?;
+        }
+        Ok(())
+    }
+
+    fn insert_rows(&mut self, table: &str, columns: &[String], rows: &[Vec<Val>]) -> Result<(), StoreError> {
+        use postgres::binary_copy::BinaryCopyInWriter;
+        let client = self.client()?;
+        let cols = columns.join(", ");
+        let types: Vec<Type> = client
+            .prepare(&format!("SELECT {cols} FROM {table} LIMIT 0"))
+            .map_err(err)?
+            .columns()
+            .iter()
+            .map(|c| c.type_().clone())
+            .collect();
+        let sink = client.copy_in(&format!("COPY {table} ({cols}) FROM STDIN BINARY")).map_err(err)?;
+        let mut w = BinaryCopyInWriter::new(sink, &types);
+        for r in rows {
+            let vals: Vec<&(dyn ToSql + Sync)> = r.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+            w.write(&vals).map_err(err)?;
+        }
+        w.finish().map_err(err)?;
+        Ok(())
+    }
+}
+
+/// A result row as `Val`s (integers widened, booleans as 0/1, anything
+/// else but bytes as text).
+fn row_vals(r: &postgres::Row) -> Result<Row, StoreError> {
+    let mut vals = Vec::with_capacity(r.len());
+    for (i, col) in r.columns().iter().enumerate() {
+        let v = match *col.type_() {
+            Type::INT8 => r.try_get::<_, Option<i64>>(i).map_err(err)?.map(Val::I64),
+            Type::INT4 => r.try_get::<_, Option<i32>>(i).map_err(err)?.map(|v| Val::I64(v.into())),
+            Type::INT2 => r.try_get::<_, Option<i16>>(i).map_err(err)?.map(|v| Val::I64(v.into())),
+            Type::BOOL => r.try_get::<_, Option<bool>>(i).map_err(err)?.map(|v| Val::I64(v.into())),
+            Type::BYTEA => r.try_get::<_, Option<Vec<u8>>>(i).map_err(err)?.map(Val::Blob),
+            _ => r.try_get::<_, Option<String>>(i).map_err(err)?.map(Val::Text),
+        };
+        vals.push(v.unwrap_or(Val::Null));
+    }
+    Ok(Row(vals))
 }
 
 #[cfg(test)]

@@ -89,25 +89,27 @@ impl Db for Sqlite {
     fn query(&mut self, sql: &'static str, params: &[Val]) -> Result<Vec<Row>, StoreError> {
         let sql = self.sql.entry(sql.as_ptr() as usize).or_insert_with(|| sql.replace('$', "?"));
         let mut stmt = self.conn.prepare_cached(sql).map_err(err)?;
-        let n = stmt.column_count();
-        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter())).map_err(err)?;
         let mut out = Vec::new();
-        while let Some(r) = rows.next().map_err(err)? {
-            let mut vals = Vec::with_capacity(n);
-            for i in 0..n {
-                vals.push(match r.get_ref(i).map_err(err)? {
-                    ValueRef::Null => Val::Null,
-                    ValueRef::Integer(v) => Val::I64(v),
-                    ValueRef::Real(v) => Val::I64(v as i64),
-                    ValueRef::Text(t) => Val::Text(
-                        std::str::from_utf8(t).map_or_else(|_| String::from_utf8_lossy(t).into_owned(), str::to_string),
-                    ),
-                    ValueRef::Blob(b) => Val::Blob(b.to_vec()),
-                });
-            }
-            out.push(Row(vals));
-        }
+        each_row(&mut stmt, params, &mut |r| {
+            out.push(r);
+            Ok(())
+        })?;
         Ok(out)
+    }
+
+    fn scan(&mut self, sql: &str, each: &mut dyn FnMut(Row) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        let mut stmt = self.conn.prepare(sql).map_err(err)?;
+        each_row(&mut stmt, &[], each)
+    }
+
+    fn insert_rows(&mut self, table: &str, columns: &[String], rows: &[Vec<Val>]) -> Result<(), StoreError> {
+        let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!("INSERT INTO {table} ({}) VALUES ({})", columns.join(", "), marks.join(", "));
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(err)?;
+        for r in rows {
+            stmt.execute(rusqlite::params_from_iter(r.iter())).map_err(err)?;
+        }
+        Ok(())
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
@@ -121,4 +123,30 @@ impl Db for Sqlite {
     fn control(&mut self, sql: &'static str) -> Result<(), StoreError> {
         self.conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(|_| ()).map_err(err)
     }
+}
+
+/// Runs a prepared statement and hands each row, as `Val`s, to `each`.
+fn each_row(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: &[Val],
+    each: &mut dyn FnMut(Row) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let n = stmt.column_count();
+    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter())).map_err(err)?;
+    while let Some(r) = rows.next().map_err(err)? {
+        let mut vals = Vec::with_capacity(n);
+        for i in 0..n {
+            vals.push(match r.get_ref(i).map_err(err)? {
+                ValueRef::Null => Val::Null,
+                ValueRef::Integer(v) => Val::I64(v),
+                ValueRef::Real(v) => Val::I64(v as i64),
+                ValueRef::Text(t) => Val::Text(
+                    std::str::from_utf8(t).map_or_else(|_| String::from_utf8_lossy(t).into_owned(), str::to_string),
+                ),
+                ValueRef::Blob(b) => Val::Blob(b.to_vec()),
+            });
+        }
+        each(Row(vals))?;
+    }
+    Ok(())
 }

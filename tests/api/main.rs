@@ -6,6 +6,7 @@ mod support;
 
 mod access;
 mod audit;
+mod backups;
 mod cluster;
 mod eximitech;
 mod ham;

@@ -197,6 +197,27 @@ impl TestServer {
         }
     }
 
+    /// A server on an existing store (a restored one): `cfg` names its
+    /// data directory and database; the system administrator signs in
+    /// with `PASSWORD`.
+    pub async fn open_existing(cfg: Config) -> TestServer {
+        let clock = Clock::default();
+        let opened = setup::open(&cfg, Create::No, clock.clone()).await.expect("open the restored store");
+        let state = AppState { vault: opened.vault.clone(), max_body_bytes: cfg.max_body_bytes };
+        let (addr, task) = serve(state).await;
+        let mut s = TestServer {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            admin: String::new(),
+            cfg,
+            clock,
+            _dir: tempfile::tempdir().unwrap(),
+            task,
+        };
+        s.admin = s.token(varuh::setup::FIRST_ADMIN).await;
+        s
+    }
+
     /// Verifies the whole stored trail (as `varuh audit verify` does) with
     /// the key of a head made now.
     pub async fn verify_trail(&self) -> varuh::audit::verify::Report {
@@ -583,5 +604,56 @@ impl Hook {
 impl Drop for Hook {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// A real S3-compatible server on loopback (moto's standalone server from
+/// PyPI, scripts/deps.sh), with one bucket; killed on drop.
+pub struct S3 {
+    child: std::process::Child,
+    pub endpoint: String,
+}
+
+impl S3 {
+    pub async fn start(bucket: &str) -> S3 {
+        let port = free_port();
+        let mut child = std::process::Command::new("python3")
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 -m moto.server (scripts/deps.sh installs moto[server])");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..200 {
+            if let Ok(r) = http.put(format!("{endpoint}/{bucket}")).send().await {
+                assert!(r.status().is_success(), "creating the bucket: {}", r.status());
+                return S3 { child, endpoint };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the S3 server did not start");
+    }
+
+    /// The objects under `prefix` in `bucket`, by key (ListObjectsV2).
+    pub async fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        let body = reqwest::Client::new()
+            .get(format!("{}/{bucket}?list-type=2&prefix={prefix}", self.endpoint))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        body.split("<Key>").skip(1).filter_map(|k| k.split("</Key>").next()).map(str::to_string).collect()
+    }
+}
+
+impl Drop for S3 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

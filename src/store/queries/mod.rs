@@ -4,6 +4,7 @@
 //! One file per capability; callers use `queries::name` for all of them.
 
 mod audit;
+mod backup;
 mod identity;
 mod import;
 mod records;
@@ -13,6 +14,7 @@ mod rights;
 mod tenancy;
 
 pub use audit::*;
+pub use backup::*;
 pub use identity::*;
 pub use import::*;
 pub use records::*;

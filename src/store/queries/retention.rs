@@ -286,7 +286,7 @@ pub fn expired_by_consent(
 /// with no record, with their keys and rights rows. A few statements per
 /// chunk: each takes the chunk's ids as one array (PostgreSQL) or one JSON
 /// list (SQLite, `json_each`). Returns how many subjects went.
-pub fn delete_expired(db: &mut dyn Db, tenant: Uuid, records: &[Expired]) -> Result<u64, StoreError> {
+pub fn delete_expired(db: &mut dyn Db, tenant: Uuid, records: &[Expired], now: i64) -> Result<u64, StoreError> {
     if records.is_empty() {
         return Ok(0);
     }
@@ -324,6 +324,8 @@ pub fn delete_expired(db: &mut dyn Db, tenant: Uuid, records: &[Expired]) -> Res
     if deleted != records.len() as u64 {
         return Err(StoreError::Stale);
     }
+    let journal: Vec<_> = records.iter().map(|r| (Some(r.subject), Some(r.id))).collect();
+    super::journal_erasures(db, tenant, &journal, now)?;
     // The subjects that hold no record now go, with everything keyed by them.
     let mut subjects: Vec<Uuid> = records.iter().map(|r| r.subject).collect();
     subjects.sort();
@@ -373,6 +375,8 @@ pub fn delete_expired(db: &mut dyn Db, tenant: Uuid, records: &[Expired]) -> Res
     for sql in by_subject {
         db.exec(sql, &[tenant.into(), gone.clone()])?;
     }
+    let journal: Vec<_> = empty.iter().map(|s| (Some(*s), None)).collect();
+    super::journal_erasures(db, tenant, &journal, now)?;
     Ok(empty.len() as u64)
 }
 
