@@ -12,6 +12,11 @@
 //! With `--mode retention` it measures the retention sweep on `--subjects`
 //! expired records (each its own subject): found (dry run), then deleted.
 //!
+//! With `--mode backup` it measures a backup (`POST /v1/system/backups`,
+//! to a local directory) and a restore (`varuh backup restore` into an
+//! empty store of the same backend; `--restore-url` for PostgreSQL) of a
+//! store of `--subjects` records, in MB/s of the store's size.
+//!
 //! With `--mode audit` it measures the audit trail itself, in process on a
 //! fresh SQLite store: `--clients` tasks append realistic events (a record
 //! read: actor, tenant, subject, collection, record, five field names),
@@ -62,6 +67,9 @@ struct Args {
     /// that phone, first page.
     #[arg(long)]
     shared_phone: bool,
+    /// `--mode backup` on PostgreSQL: the empty database to restore into.
+    #[arg(long)]
+    restore_url: Option<String>,
 }
 
 /// The one phone of `--shared-phone`.
@@ -108,10 +116,15 @@ fn varuh_exe() -> Result<std::path::PathBuf> {
 }
 
 fn start(args: &Args) -> Result<(Server, String)> {
+    start_with(args, Vec::new())
+}
+
+fn start_with(args: &Args, extra: Vec<(&'static str, String)>) -> Result<(Server, String)> {
     let dir = tempfile_dir::Dir::new()?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let mut envs: Vec<(&str, String)> =
         vec![("VARUH_LISTEN", format!("127.0.0.1:{port}")), ("VARUH_LOG", "warn".into())];
+    envs.extend(extra);
     if let Some(u) = &args.database_url {
         envs.push(("VARUH_DATABASE_URL", u.clone()));
         envs.push(("VARUH_READERS", "8".into()));
@@ -351,7 +364,8 @@ fn main() -> Result<()> {
         "audit" => tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(audit(args)),
         "rights" => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(rights(args)),
         "retention" => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(retention(args)),
-        other => bail!("--mode must be vault, audit, rights or retention, not {other}"),
+        "backup" => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(backup(args)),
+        other => bail!("--mode must be vault, audit, rights, retention or backup, not {other}"),
     }
 }
 
@@ -672,6 +686,143 @@ async fn retention(args: Args) -> Result<()> {
         println!("{}", p.row());
     }
     drop(server);
+    Ok(())
+}
+
+/// Imports `n` contacts into collection `c` over HTTP, 50,000 a request.
+async fn import_contacts(c: &mut Conn, token: &str, t: &str, coll: &str, n: usize) -> Result<()> {
+    let mut first = 0;
+    while first < n {
+        let k = 50_000.min(n - first);
+        let mut csv = String::from("email,name,visits\n");
+        for i in first..first + k {
+            csv.push_str(&format!("contact{i}@bench.example,Contact {i},{}\n", i % 40));
+        }
+        let body = json!({"csv": csv, "columns": {"email": "email", "name": "name", "visits": "visits"}});
+        expect(
+            c,
+            Method::POST,
+            &format!("/v1/tenants/{t}/collections/{coll}/import"),
+            token,
+            Some(&body),
+            StatusCode::OK,
+        )
+        .await?;
+        first += k;
+    }
+    Ok(())
+}
+
+/// The size of the store: the SQLite file (with its WAL), or the PostgreSQL database.
+fn store_bytes(url: &str) -> Result<u64> {
+    let loc = varuh::store::Location::parse(url)?;
+    Ok(match &loc {
+        varuh::store::Location::Sqlite(p) => {
+            let wal = std::fs::metadata(format!("{}-wal", p.display())).map(|m| m.len()).unwrap_or(0);
+            std::fs::metadata(p)?.len() + wal
+        }
+        varuh::store::Location::Postgres(_) => {
+            let mut db = varuh::store::Store::connect_raw(&loc)?;
+            db.query("SELECT pg_database_size(current_database())", &[])?[0].i64(0)? as u64
+        }
+    })
+}
+
+/// A backup of a store of `--subjects` records, then its restore.
+async fn backup(args: Args) -> Result<()> {
+    let kit = tempfile_dir::Dir::new()?;
+    let identity = age::x25519::Identity::generate();
+    let id_file = kit.0.join("identity.txt");
+    {
+        use age::secrecy::ExposeSecret;
+        std::fs::write(&id_file, format!("{}\n", identity.to_string().expose_secret()))?;
+    }
+    let offsite = kit.0.join("offsite");
+    std::fs::create_dir_all(&offsite)?;
+    let backup_envs = vec![
+        ("VARUH_BACKUP_DESTINATIONS", offsite.display().to_string()),
+        ("VARUH_BACKUP_RECIPIENTS", identity.to_public().to_string()),
+        ("VARUH_BACKUP_IDENTITY_FILE", id_file.display().to_string()),
+        ("VARUH_BACKUP_SECONDS", "0".to_string()),
+        ("VARUH_RETENTION_SECONDS", "0".to_string()),
+    ];
+    let (server, otp) = start_with(&args, backup_envs.clone())?;
+    let mut c = connect_when_up(server.port).await?;
+    let (token, t) = admin_and_tenant(&mut c, &otp).await?;
+    let def = json!({"name": "contacts", "purposes": ["service"], "legal_basis": "contract",
+    "subject_categories": ["customers"], "source": "generated",
+    "retention": {"kind": "period", "days": 3650},
+    "fields": [
+        {"name": "email", "type": "email", "category": "contact", "required": true, "identifier": true},
+        {"name": "name", "type": "string", "category": "identification"},
+        {"name": "visits", "type": "integer", "category": "commercial"}
+    ]});
+    expect(&mut c, Method::POST, &format!("/v1/tenants/{t}/collections"), &token, Some(&def), StatusCode::CREATED)
+        .await?;
+    println!(
+        "varuh-bench backup: backend={} records={} cores={}",
+        args.backend,
+        args.subjects,
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+    );
+    eprintln!("phase: import");
+    import_contacts(&mut c, &token, &t, "contacts", args.subjects).await?;
+    let url =
+        args.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", server._dir.0.join("varuh.db").display()));
+    // Let the checkpoint copy the WAL into the file first.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let size = store_bytes(&url)?;
+    eprintln!("phase: backup ({:.1} MB)", size as f64 / 1e6);
+    let t0 = Instant::now();
+    let made = expect(&mut c, Method::POST, "/v1/system/backups", &token, None, StatusCode::CREATED).await?;
+    let backup_secs = t0.elapsed().as_secs_f64();
+    let file_bytes = made["backup"]["size"].as_u64().unwrap_or(0);
+    let master = std::fs::read_to_string(server._dir.0.join("master.key"))?;
+    drop(c);
+    drop(server);
+    eprintln!("phase: restore");
+    let target = tempfile_dir::Dir::new()?;
+    let mut cmd = Command::new(varuh_exe()?);
+    cmd.arg("--data-dir")
+        .arg(&target.0)
+        .args(["backup", "restore"])
+        .envs(backup_envs)
+        .env("VARUH_MASTER_KEY", master.trim());
+    if let Some(u) = &args.restore_url {
+        cmd.args(["--to", u]);
+    }
+    let t0 = Instant::now();
+    let out = cmd.output()?;
+    let restore_secs = t0.elapsed().as_secs_f64();
+    if !out.status.success() {
+        bail!("the restore failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let restored = store_bytes(
+        args.restore_url.as_deref().unwrap_or(&format!("sqlite://{}", target.0.join("varuh.db").display())),
+    )?;
+    let mb = size as f64 / 1e6;
+    println!("| {:<34} | {:>10} | {:>10} | {:>10} |", "phase", "store MB", "seconds", "MB/s");
+    println!("|{:-<36}|{:->12}|{:->12}|{:->12}|", "", "", "", "");
+    println!(
+        "| {:<34} | {:>10.1} | {:>10.2} | {:>10.1} |",
+        "backup (snapshot+gzip+age+copy)",
+        mb,
+        backup_secs,
+        mb / backup_secs
+    );
+    println!(
+        "| {:<34} | {:>10.1} | {:>10.2} | {:>10.1} |",
+        "restore (load+journal+verify)",
+        mb,
+        restore_secs,
+        mb / restore_secs
+    );
+    println!(
+        "backup file {:.1} MB ({:.0}% of the store); restored store {:.1} MB",
+        file_bytes as f64 / 1e6,
+        100.0 * file_bytes as f64 / size as f64,
+        restored as f64 / 1e6
+    );
     Ok(())
 }
 

@@ -171,6 +171,15 @@ impl From<ServiceError> for Problem {
                 "Precondition failed",
                 "the record was changed since the version given",
             ),
+            Unavailable(m) if m.contains(crate::store::DISK_FULL) => {
+                tracing::error!("a write was refused: the store's disk is full");
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "disk-full",
+                    "Service unavailable",
+                    crate::store::DISK_FULL,
+                )
+            }
             Unavailable(m) => {
                 tracing::warn!(error = %m, "store unavailable");
                 Problem::new(

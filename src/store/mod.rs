@@ -46,6 +46,13 @@ pub enum StoreError {
     Busy,
 }
 
+/// What a write answers while the database's disk is full (SQLite's
+/// `SQLITE_FULL`, PostgreSQL's 53100): nothing was written, and it
+/// succeeds again by itself once there is space. Reads of personal data
+/// fail too while their audit events cannot be written (fail closed).
+pub const DISK_FULL: &str =
+    "the store's disk is full: nothing was written; writes (and audited reads) succeed again once space is freed";
+
 /// SQLite read-only connections used in place by `read`, `read_latest`
 /// and `read_long`.
 type ReaderPool = std::sync::Arc<std::sync::Mutex<Vec<Reader>>>;

@@ -337,6 +337,9 @@ fn err(e: postgres::Error) -> StoreError {
         let code = db.code().code();
         // Read-only (a standby, a failed-over primary), the connection
         // gone, the server shutting down: the database is not available.
+        if code == "53100" {
+            return StoreError::Unavailable(super::DISK_FULL.into());
+        }
         if code == "25006" || code.starts_with("08") || code.starts_with("57P") {
             return StoreError::Unavailable(format!("{} (SQLSTATE {code})", db.message()));
         }

@@ -56,6 +56,9 @@ fn err(e: rusqlite::Error) -> StoreError {
         if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) {
             return StoreError::Unavailable(e.to_string());
         }
+        if f.code == rusqlite::ErrorCode::DiskFull {
+            return StoreError::Unavailable(super::DISK_FULL.into());
+        }
     }
     StoreError::Db(e.to_string())
 }

@@ -8,6 +8,7 @@ mod access;
 mod audit;
 mod backups;
 mod cluster;
+mod crash;
 mod eximitech;
 mod ham;
 mod identity;

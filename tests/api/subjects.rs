@@ -367,6 +367,7 @@ async fn a_store_from_before_attributes_migrates_without_losing_a_record(b: Back
             "legal_holds",
             "retention_events",
             "scheduled_jobs",
+            "erasure_journal",
         ] {
             db.batch(&format!("DROP TABLE {t}")).unwrap();
         }
