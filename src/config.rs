@@ -60,6 +60,16 @@ pub struct Config {
     /// Pruning: keep the newest backup of each of the last N days and M months.
     pub backup_keep_daily: usize,
     pub backup_keep_monthly: usize,
+    /// Alerts (AVL-4: failed backups, retention runs and audit
+    /// verifications, lockouts, bulk reads) are POSTed here as JSON…
+    pub alert_webhook: Option<String>,
+    /// …and mailed to these addresses (through `smtp_url`).
+    pub alert_emails: Vec<String>,
+    /// Verify the whole audit trail this often (0: never on a schedule).
+    pub audit_verify_seconds: u64,
+    /// `GET /metrics` (Prometheus) answers only with `Authorization: Bearer
+    /// <this>`; without it, `/metrics` is off.
+    pub metrics_token: Option<String>,
     /// The security policy (TOML, see `examples/policies/`) of tenants and
     /// system staff that have none stored; default: the recommended policy.
     pub policy_file: Option<PathBuf>,
@@ -96,6 +106,10 @@ impl Default for Config {
             backup_seconds: 86_400,
             backup_keep_daily: 7,
             backup_keep_monthly: 12,
+            alert_webhook: None,
+            alert_emails: Vec::new(),
+            audit_verify_seconds: 86_400,
+            metrics_token: None,
             policy_file: None,
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
@@ -214,6 +228,18 @@ impl Config {
         }
         if let Some(v) = var("BACKUP_IDENTITY_FILE") {
             self.backup_identity_file = Some(v.into());
+        }
+        if let Some(v) = var("ALERT_WEBHOOK") {
+            self.alert_webhook = Some(v);
+        }
+        if let Some(v) = var("ALERT_EMAILS") {
+            self.alert_emails = list(v);
+        }
+        if let Some(v) = var("AUDIT_VERIFY_SECONDS") {
+            self.audit_verify_seconds = num("AUDIT_VERIFY_SECONDS", v)?;
+        }
+        if let Some(v) = var("METRICS_TOKEN") {
+            self.metrics_token = Some(v);
         }
         if let Some(v) = var("BACKUP_SECONDS") {
             self.backup_seconds = num("BACKUP_SECONDS", v)?;

@@ -209,6 +209,7 @@ async fn main() -> anyhow::Result<()> {
         // The scheduled sweep is the server's; a command runs it only when asked.
         cfg.retention_seconds = 0;
         cfg.backup_seconds = 0;
+        cfg.audit_verify_seconds = 0;
     }
     match cli.command {
         Command::Config { action: ConfigAction::Check } => {

@@ -98,8 +98,16 @@ pub async fn open(cfg: &Config, create: Create, clock: Clock) -> anyhow::Result<
             smtp_url: cfg.smtp_url.clone(),
             smtp_from: cfg.smtp_from.clone(),
             backup,
+            alerts: crate::service::alerts::AlertSettings {
+                webhook: cfg.alert_webhook.clone(),
+                emails: cfg.alert_emails.clone(),
+            },
+            metrics_token: cfg.metrics_token.clone(),
         },
     );
+    if cfg.audit_verify_seconds > 0 {
+        Vault::audit_verification_on_schedule(&vault, std::time::Duration::from_secs(cfg.audit_verify_seconds));
+    }
     Vault::ship_journal_on_kick(&vault);
     if cfg.backup_seconds > 0 && !cfg.backup_destinations.is_empty() {
         Vault::backups_on_schedule(&vault, std::time::Duration::from_secs(cfg.backup_seconds));

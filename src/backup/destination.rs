@@ -110,6 +110,14 @@ impl Destination {
         }
     }
 
+    /// The file of an object at a local directory (read in place); none for object storage.
+    pub fn local_file(&self, key: &str) -> Option<PathBuf> {
+        match &self.place {
+            Place::Local(dir) => Some(dir.join(key)),
+            Place::S3 { .. } => None,
+        }
+    }
+
     /// Stores a small object.
     pub async fn put_bytes(&self, key: &str, bytes: Vec<u8>) -> anyhow::Result<()> {
         match &self.place {

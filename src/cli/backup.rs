@@ -173,18 +173,28 @@ fn pick<'a>(list: &'a [Listed], id: Option<&str>) -> anyhow::Result<&'a Listed> 
     }
 }
 
-/// Downloads a copy into the data directory and checks its digest.
-async fn fetch(cfg: &Config, d: &Destination, l: &Listed) -> anyhow::Result<PathBuf> {
-    std::fs::create_dir_all(&cfg.data_dir)?;
-    let file = cfg.data_dir.join(format!(".fetch-{}.age", l.manifest.id));
-    let _ = std::fs::remove_file(&file);
-    d.get_to_file(&l.manifest.key, &file).await?;
-    let digest = backup::sha256_file(&file)?;
+/// A copy to read: in place at a local directory, else downloaded into
+/// the data directory; its digest checked. (file, whether it is ours to remove)
+async fn fetch(cfg: &Config, d: &Destination, l: &Listed) -> anyhow::Result<(PathBuf, bool)> {
+    let (file, temporary) = match d.local_file(&l.manifest.key) {
+        Some(f) => (f, false),
+        None => {
+            std::fs::create_dir_all(&cfg.data_dir)?;
+            let file = cfg.data_dir.join(format!(".fetch-{}.age", l.manifest.id));
+            let _ = std::fs::remove_file(&file);
+            d.get_to_file(&l.manifest.key, &file).await?;
+            (file, true)
+        }
+    };
+    let f2 = file.clone();
+    let digest = tokio::task::spawn_blocking(move || backup::sha256_file(&f2)).await??;
     if digest != l.manifest.sha256 {
-        let _ = std::fs::remove_file(&file);
+        if temporary {
+            let _ = std::fs::remove_file(&file);
+        }
         bail!("the copy is damaged: its SHA-256 is not the manifest's");
     }
-    Ok(file)
+    Ok((file, temporary))
 }
 
 fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
@@ -203,7 +213,7 @@ async fn verify_copy(
     l: &Listed,
     master: &varuh::crypto::MasterKey,
 ) -> anyhow::Result<String> {
-    let file = fetch(cfg, d, l).await?;
+    let (file, temporary) = fetch(cfg, d, l).await?;
     let scratch = cfg.data_dir.join(format!(".verify-{}.db", l.manifest.id));
     let r = async {
         let (file2, scratch2, m) = (file.clone(), scratch.clone(), l.manifest.clone());
@@ -249,7 +259,9 @@ async fn verify_copy(
         .await?
     }
     .await;
-    let _ = std::fs::remove_file(&file);
+    if temporary {
+        let _ = std::fs::remove_file(&file);
+    }
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", scratch.display()));
     }
@@ -317,7 +329,7 @@ async fn restore(
                 l.manifest.rows,
                 dest.name
             );
-            let file = fetch(cfg, dest, &l).await?;
+            let (file, temporary) = fetch(cfg, dest, &l).await?;
             let (loc2, file2, m) = (loc.clone(), file.clone(), l.manifest.clone());
             let id_file = cfg.backup_identity_file.clone().ok_or_else(|| {
                 anyhow::anyhow!("backup_identity_file is not set: the age identity that opens the backups is needed")
@@ -340,7 +352,9 @@ async fn restore(
                 Ok(counts)
             })
             .await;
-            let _ = std::fs::remove_file(&file);
+            if temporary {
+                let _ = std::fs::remove_file(&file);
+            }
             let counts = loaded??;
             println!("  {} rows in {} tables loaded", counts.iter().map(|c| c.1).sum::<u64>(), counts.len());
             l.manifest.created_at_ms - REPLAY_MARGIN_MS

@@ -127,6 +127,11 @@ pub struct NetworkPolicy {
 pub struct ReviewPolicy {
     /// An account not signed in for this many days is flagged dormant.
     pub dormant_days: u32,
+    /// Unusual bulk reads (AVL-4): one account reading the data of more
+    /// than this many distinct subjects within `bulk_read_minutes` raises
+    /// an alert (0: never).
+    pub bulk_read_subjects: u32,
+    pub bulk_read_minutes: u32,
 }
 
 impl Default for Policy {
@@ -236,6 +241,13 @@ impl Policy {
             "Accounts not signed in for {} days are flagged as dormant in the access review.",
             self.review.dormant_days
         ));
+        lines.push(match self.review.bulk_read_subjects {
+            0 => "Bulk reads raise no alert.".to_string(),
+            n => format!(
+                "An account reading more than {n} subjects within {} minutes raises an alert.",
+                self.review.bulk_read_minutes
+            ),
+        });
         lines
     }
 }
@@ -454,7 +466,7 @@ fn allows(list: &[String], ip: Option<IpAddr>) -> bool {
 
 impl Default for ReviewPolicy {
     fn default() -> Self {
-        ReviewPolicy { dormant_days: 90 }
+        ReviewPolicy { dormant_days: 90, bulk_read_subjects: 1_000, bulk_read_minutes: 60 }
     }
 }
 
@@ -463,6 +475,12 @@ impl ReviewPolicy {
     pub fn validate(&self) -> Result<(), Invalid> {
         if !(1..=3650).contains(&self.dormant_days) {
             return Err(Invalid::new("review.dormant_days", "must be 1-3650 days"));
+        }
+        if !(1..=1440).contains(&self.bulk_read_minutes) {
+            return Err(Invalid::new("review.bulk_read_minutes", "must be 1-1440 minutes"));
+        }
+        if self.bulk_read_subjects > 10_000_000 {
+            return Err(Invalid::new("review.bulk_read_subjects", "must be 0 (off) to 10000000"));
         }
         Ok(())
     }

@@ -49,6 +49,7 @@ fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(routes::system::healthz))
         .routes(routes!(routes::system::readyz))
+        .routes(routes!(routes::system::metrics))
         .routes(routes!(routes::identity::login))
         .routes(routes!(routes::identity::logout))
         .routes(routes!(routes::identity::me))
@@ -142,6 +143,7 @@ fn routes() -> OpenApiRouter<AppState> {
 pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
     ("get", "/healthz", None),
     ("get", "/readyz", None),
+    ("get", "/metrics", None),
     ("post", "/v1/auth/login", Some(Action::Login)),
     ("post", "/v1/auth/logout", Some(Action::Logout)),
     ("get", "/v1/auth/me", Some(Action::Me)),

@@ -91,7 +91,7 @@ pub fn policy() -> Value {
                 "approval_hours": int(1, 720)
             })),
             "networks": section(json!({"sign_in": network, "api_keys": network})),
-            "review": section(json!({"dormant_days": int(1, 3650)}))
+            "review": section(json!({"dormant_days": int(1, 3650), "bulk_read_subjects": int(0, 10_000_000), "bulk_read_minutes": int(1, 1440)}))
         }
     })
 }

@@ -278,6 +278,7 @@ impl Vault {
                 let before = d.detail.clone();
                 fill(v, &mut d);
                 keep_note(before.as_deref(), &mut d);
+                self.watch_reads(&d).await;
             }
             Err(e) => {
                 d.outcome = outcome(e).into();
@@ -288,6 +289,26 @@ impl Vault {
         }
         self.append(d).await?;
         r
+    }
+
+    /// Counts a successful read of a subject's personal data towards the
+    /// tenant's bulk-read threshold (AVL-4).
+    async fn watch_reads(&self, d: &Draft) {
+        static READS: std::sync::OnceLock<std::collections::HashSet<&'static str>> = std::sync::OnceLock::new();
+        let reads = READS.get_or_init(|| {
+            crate::domain::access::Action::ALL
+                .iter()
+                .filter(|a| a.rule().op == Some(crate::domain::access::Op::Read))
+                .map(|a| a.name())
+                .collect()
+        });
+        let (Some(tenant), Some(actor), Some(subject)) = (d.tenant, d.actor, d.subject) else { return };
+        if !reads.contains(d.action.as_str()) {
+            return;
+        }
+        if let Ok(p) = self.policy(Some(tenant)).await {
+            self.count_read(tenant, actor, subject, (p.review.bulk_read_subjects, p.review.bulk_read_minutes));
+        }
     }
 
     /// Runs a write job of the current use case and, in the same job,

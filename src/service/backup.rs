@@ -150,6 +150,9 @@ impl Vault {
             Err(e) => format!("failed: {e}"),
         };
         let end = self.clock.now_ms();
+        if let Some(why) = outcome.strip_prefix("failed: ") {
+            self.raise(super::alerts::AlertKind::BackupFailed, None, format!("the backup failed: {why}"));
+        }
         self.store.write(move |db| queries::finish_job(db, JOB, by, end, &outcome)).await?;
         match r {
             Ok(m) => match m.failed() {
@@ -346,7 +349,11 @@ impl Vault {
                 let _ = tokio::time::timeout(std::time::Duration::from_secs(60), kick.notified()).await;
                 let Some(v) = weak.upgrade() else { return };
                 if let Err(e) = v.ship_journal().await {
-                    tracing::error!(error = %e, "the erasure journal could not be shipped; retrying in a minute");
+                    v.raise(
+                        super::alerts::AlertKind::JournalNotShipped,
+                        None,
+                        format!("the erasure journal could not be shipped (retried every minute): {e}"),
+                    );
                 }
             }
         });

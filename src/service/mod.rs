@@ -12,6 +12,7 @@
 //! writes through `store`.
 
 pub mod access_report;
+pub mod alerts;
 pub mod approvals;
 pub mod audit;
 pub mod backup;
@@ -185,6 +186,9 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     pub smtp_from: String,
     pub backup: backup::BackupSettings,
+    pub alerts: alerts::AlertSettings,
+    /// The bearer token of `GET /metrics` (none: metrics are off).
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Settings {
@@ -197,6 +201,8 @@ impl Default for Settings {
             smtp_url: None,
             smtp_from: "varuh@localhost".into(),
             backup: backup::BackupSettings::default(),
+            alerts: alerts::AlertSettings::default(),
+            metrics_token: None,
         }
     }
 }
@@ -240,7 +246,9 @@ pub struct Vault {
     /// Wakes the erasure journal's shipper (`Vault::ship_journal_on_kick`).
     pub(crate) journal_kick: Arc<tokio::sync::Notify>,
     /// The SMTP relay, if one is configured (`settings.smtp_url`).
-    pub(crate) mailer: Option<crate::outbound::Mailer>,
+    pub(crate) mailer: Option<Arc<crate::outbound::Mailer>>,
+    /// Alerts raised by this server (AVL-4).
+    pub alerts: alerts::Alerts,
 }
 
 impl Vault {
@@ -251,7 +259,7 @@ impl Vault {
         let signer = master.audit_signer();
         let mailer =
             settings.smtp_url.as_deref().and_then(|u| match crate::outbound::Mailer::new(u, &settings.smtp_from) {
-                Ok(m) => Some(m),
+                Ok(m) => Some(Arc::new(m)),
                 Err(e) => {
                     tracing::error!(error = %e, "no e-mail can be sent");
                     None
@@ -266,6 +274,7 @@ impl Vault {
             published: Default::default(),
             publishing: Default::default(),
             journal_kick: Arc::new(tokio::sync::Notify::new()),
+            alerts: Default::default(),
             store,
             master,
             system,

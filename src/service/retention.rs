@@ -381,6 +381,9 @@ impl Vault {
             let end = self.clock.now_ms();
             self.store.write(move |db| queries::finish_job(db, JOB, by, end, &outcome)).await?;
         }
+        if let Some(f) = &failed {
+            self.raise(super::alerts::AlertKind::RetentionFailed, None, format!("the retention run stopped: {f}"));
+        }
         match failed {
             Some(f) => Err(ServiceError::Internal(format!("the retention run stopped: {f}"))),
             None => Ok(Some(out)),

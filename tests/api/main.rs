@@ -14,6 +14,7 @@ mod ham;
 mod identity;
 mod keys;
 mod matrix;
+mod monitoring;
 mod plaintext;
 mod requests;
 mod retention;

@@ -131,6 +131,7 @@ impl TestServer {
             readers: 2,
             policy_file: Some(policy),
             retention_seconds: 0,
+            audit_verify_seconds: 0,
             ..Config::default()
         };
         if backend == Backend::Postgres {

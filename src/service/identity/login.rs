@@ -154,7 +154,23 @@ impl Vault {
             }
         }
         match &r {
-            Err((_, _, _, Some((id, text, failed)))) => {
+            Err((_, why, who, Some((id, text, failed)))) => {
+                // A failure that locked the account: someone may be guessing (AVL-4).
+                let c = super::Counters::parse(text);
+                let now = self.clock.now_ms();
+                if [&c.password, &c.totp, &c.recovery]
+                    .iter()
+                    .any(|a| a.permanent || a.locked_until_ms.is_some_and(|u| u > now))
+                {
+                    self.raise(
+                        crate::service::alerts::AlertKind::Lockout,
+                        who.and_then(|w| w.1),
+                        format!(
+                            "account {id} is locked after repeated failed sign-ins (last: {})",
+                            why.map(Refusal::as_str).unwrap_or("failure")
+                        ),
+                    );
+                }
                 let (id, text, failed) = (*id, text.clone(), *failed);
                 self.write_with_event(d, move |db| queries::set_attempts(db, id, &text, failed)).await?;
             }
