@@ -189,6 +189,7 @@ impl From<ServiceError> for Problem {
                     "the store is not available; try again",
                 )
             }
+            NotConfigured(m) => Problem::new(StatusCode::CONFLICT, "not-configured", "Not configured", m),
             Backup(m) => {
                 tracing::error!(error = %m, "backup");
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, "backup", "Backup failed", m)

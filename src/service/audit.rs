@@ -130,7 +130,8 @@ pub(crate) fn outcome(e: &ServiceError) -> &'static str {
         ServiceError::Unavailable(_)
         | ServiceError::Internal(_)
         | ServiceError::NotPublished(_)
-        | ServiceError::Backup(_) => "error",
+        | ServiceError::Backup(_)
+        | ServiceError::NotConfigured(_) => "error",
     }
 }
 

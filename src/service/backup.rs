@@ -134,9 +134,11 @@ impl Vault {
     pub(crate) async fn make_backup(&self) -> Result<BackupMade> {
         let b = &self.settings.backup;
         if b.destinations.is_empty() {
-            return Err(ServiceError::Backup("no backup destination is configured (backup_destinations)".into()));
+            return Err(ServiceError::NotConfigured(
+                "no backup destination is configured (backup_destinations in the server's configuration)".into(),
+            ));
         }
-        let recipients = backup::recipients(&b.recipients).map_err(|e| ServiceError::Backup(e.to_string()))?;
+        let recipients = backup::recipients(&b.recipients).map_err(|e| ServiceError::NotConfigured(e.to_string()))?;
         let started = self.clock.now_ms();
         let by = super::retention::server_id();
         let claimed = self.store.write(move |db| queries::claim_job(db, JOB, by, started, 6 * 3_600_000, 0)).await?;

@@ -94,6 +94,10 @@ pub enum ServiceError {
     /// destination and why; no secret, no personal data in it).
     #[error("{0}")]
     Backup(String),
+    /// What the request needs is not configured on this server (no backup
+    /// destination): the operator's configuration, not the request, must change.
+    #[error("{0}")]
+    NotConfigured(String),
 }
 
 impl From<StoreError> for ServiceError {

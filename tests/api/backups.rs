@@ -349,7 +349,7 @@ async fn backups_go_to_s3_and_a_directory_and_verify_reads_every_copy() {
 async fn a_backup_without_destinations_or_recipients_is_refused_clearly() {
     let s = TestServer::start(Backend::Sqlite).await;
     let (st, p) = s.post("/v1/system/backups", &s.admin, json!({})).await;
-    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{p}");
+    assert_eq!(st, StatusCode::CONFLICT, "{p}");
     assert!(p["detail"].as_str().unwrap().contains("no backup destination"), "{p}");
     // Destinations without recipients, a bad recipient, a relative path: the configuration is refused.
     for (dest, rcpt, says) in [

@@ -148,8 +148,8 @@ async fn avl4_failures_and_suspicious_use_raise_alerts_readyz_and_metrics_show_t
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_off_without_a_token() {
     let s = TestServer::start(Backend::Sqlite).await;
-    let (st, _) = metrics(&s, Some("anything")).await;
-    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_eq!(metrics(&s, Some("anything")).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(metrics(&s, None).await.0, StatusCode::UNAUTHORIZED);
     let (st, r) = s.get("/readyz", "").await;
     assert_eq!((st, r["status"].as_str()), (StatusCode::OK, Some("ready")), "{r}");
     assert!(r["details"]["jobs"].as_array().unwrap().iter().all(|j| j["ok"].is_null()), "nothing ran yet: {r}");

@@ -89,7 +89,7 @@ fn listed_out(l: Listed) -> ListedOut {
 
 /// Makes a backup now: one consistent snapshot, compressed, encrypted to
 /// the configured age recipients, copied to every destination, which are
-/// then pruned. 503 when no destination is configured or one failed.
+/// then pruned. 409 when no destination is configured, 503 when one failed.
 #[utoipa::path(post, path = "/v1/system/backups", tag = "backups", security(("bearer" = [])),
     responses((status = 201, body = MadeOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 503, body = Problem)))]
 pub async fn create(State(s): State<AppState>, a: Auth) -> ApiResult<(StatusCode, Json<MadeOut>)> {

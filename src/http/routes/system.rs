@@ -85,33 +85,31 @@ pub async fn readyz(State(s): State<AppState>) -> Result<Json<Status>, Problem> 
 
 /// Prometheus metrics (text format 0.0.4): readiness, the jobs' last runs,
 /// the erasure journal's backlog, alerts by kind. Needs `Authorization:
-/// Bearer <metrics_token>`; 404 when no token is configured.
+/// Bearer <metrics_token>`: 401 without it (always, when no token is
+/// configured: metrics are off).
 #[utoipa::path(get, path = "/metrics", tag = "system", security(("bearer" = [])),
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"), (status = 401, body = Problem)))]
 pub async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, Problem> {
-    let Some(expected) = s.vault.settings.metrics_token.as_deref() else {
-        return Err(Problem::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            "Not found",
-            "metrics are off (set metrics_token)",
-        ));
+    let unauthenticated = || {
+        Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Authentication required",
+            "GET /metrics needs the metrics token (Authorization: Bearer …; metrics_token in the configuration)",
+        )
     };
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+        .ok_or_else(unauthenticated)?;
+    // Off (no token configured): every token is a wrong one.
+    let expected = s.vault.settings.metrics_token.as_deref().ok_or_else(unauthenticated)?;
     // Compared as digests, in constant time: neither the token nor its length leaks.
     use sha2::Digest;
     let same = subtle::ConstantTimeEq::ct_eq(&sha2::Sha256::digest(given)[..], &sha2::Sha256::digest(expected)[..]);
     if !bool::from(same) {
-        return Err(Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "Authentication required",
-            "GET /metrics needs the metrics token (Authorization: Bearer …)",
-        ));
+        return Err(unauthenticated());
     }
     let ready = matches!(s.vault.ready().await, Readiness::Ready);
     let mut out = String::new();
