@@ -771,7 +771,8 @@ async fn backup(args: Args) -> Result<()> {
         args.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", server._dir.0.join("varuh.db").display()));
     // Let the checkpoint copy the WAL into the file first.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let size = store_bytes(&url)?;
+    let u = url.clone();
+    let size = tokio::task::spawn_blocking(move || store_bytes(&u)).await??;
     eprintln!("phase: backup ({:.1} MB)", size as f64 / 1e6);
     let t0 = Instant::now();
     let made = expect(&mut c, Method::POST, "/v1/system/backups", &token, None, StatusCode::CREATED).await?;
@@ -797,9 +798,9 @@ async fn backup(args: Args) -> Result<()> {
     if !out.status.success() {
         bail!("the restore failed: {}", String::from_utf8_lossy(&out.stderr));
     }
-    let restored = store_bytes(
-        args.restore_url.as_deref().unwrap_or(&format!("sqlite://{}", target.0.join("varuh.db").display())),
-    )?;
+    let restored_url =
+        args.restore_url.clone().unwrap_or_else(|| format!("sqlite://{}", target.0.join("varuh.db").display()));
+    let restored = tokio::task::spawn_blocking(move || store_bytes(&restored_url)).await??;
     let mb = size as f64 / 1e6;
     println!("| {:<34} | {:>10} | {:>10} | {:>10} |", "phase", "store MB", "seconds", "MB/s");
     println!("|{:-<36}|{:->12}|{:->12}|{:->12}|", "", "", "", "");

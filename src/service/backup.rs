@@ -387,7 +387,8 @@ impl Vault {
                 if !due {
                     continue;
                 }
-                match v.make_backup().await {
+                // As the local operator, audited like any backup.
+                match v.backup_create(&Actor::local()).await {
                     Ok(m) => tracing::info!(summary = %m.summary(), "backup made"),
                     Err(ServiceError::Conflict(_)) => {}
                     Err(e) => tracing::error!(error = %e, "the scheduled backup failed"),

@@ -364,3 +364,25 @@ async fn a_backup_without_destinations_or_recipients_is_refused_clearly() {
         assert!(e.contains(says), "{e}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_makes_backups_on_its_schedule() {
+    let kit = Kit::new(None);
+    let s = TestServer::start_with(Backend::Sqlite, |c| {
+        kit.apply(c);
+        c.backup_seconds = 1;
+    })
+    .await;
+    wait_for("a scheduled backup", || !kit.local_backups().is_empty()).await;
+    let (st, list) = s.get("/v1/system/backups", &s.admin).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(!list.as_array().unwrap().is_empty(), "{list}");
+    let (_, ready) = s.get("/readyz", "").await;
+    let jobs = ready["details"]["jobs"].as_array().unwrap().clone();
+    assert!(jobs.iter().any(|j| j["job"] == "backup" && j["ok"] == true), "{ready}");
+    let events = s.events("backup.create").await;
+    assert!(
+        events.iter().any(|e| e.to_string().contains("via=local") && e.to_string().contains("rows=")),
+        "audited, as the local operator: {events:?}"
+    );
+}
