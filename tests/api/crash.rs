@@ -15,17 +15,15 @@ async fn post(http: &reqwest::Client, url: &str, token: &str, body: Value) -> Va
     http.post(url).bearer_auth(token).json(&body).send().await.unwrap().json().await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn avl3_sigkill_at_random_points_loses_no_acknowledged_write() {
-    let kills: usize = std::env::var("VARUH_TEST_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("d");
-    let http = reqwest::Client::new();
-    let mut p = Proc::start(&data, &["serve"], &[], false);
-    p.wait_ready(&http).await;
+/// Starts `varuh serve` on a new data directory `data`, sets the first
+/// administrator's password, makes a tenant with the newsletter
+/// collection: (the server, the administrator's token, the tenant).
+async fn first_start(http: &reqwest::Client, data: &std::path::Path, tenant: &str) -> (Proc, String, String) {
+    let mut p = Proc::start(data, &["serve"], &[], false);
+    p.wait_ready(http).await;
     let otp = p.one_time_password().unwrap();
     let base = p.base.clone();
-    let l = post(&http, &format!("{base}/v1/auth/login"), "", json!({"username": "admin", "password": otp})).await;
+    let l = post(http, &format!("{base}/v1/auth/login"), "", json!({"username": "admin", "password": otp})).await;
     let token = l["token"].as_str().unwrap().to_string();
     http.post(format!("{base}/v1/auth/password"))
         .bearer_auth(&token)
@@ -33,7 +31,7 @@ async fn avl3_sigkill_at_random_points_loses_no_acknowledged_write() {
         .send()
         .await
         .unwrap();
-    let t = post(&http, &format!("{base}/v1/tenants"), &token, json!({"name": "Crashes"})).await;
+    let t = post(http, &format!("{base}/v1/tenants"), &token, json!({"name": tenant})).await;
     let t = t["id"].as_str().unwrap().to_string();
     let r = http
         .post(format!("{base}/v1/tenants/{t}/collections"))
@@ -43,6 +41,16 @@ async fn avl3_sigkill_at_random_points_loses_no_acknowledged_write() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
+    (p, token, t)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn avl3_sigkill_at_random_points_loses_no_acknowledged_write() {
+    let kills: usize = std::env::var("VARUH_TEST_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let http = reqwest::Client::new();
+    let (mut p, token, t) = first_start(&http, &data, "Crashes").await;
 
     let mut acked: Vec<String> = Vec::new();
     let mut rng = rand::thread_rng();
@@ -143,28 +151,8 @@ async fn avl3_a_full_disk_refuses_writes_clearly_and_recovers_by_itself() {
     let _unmount = Unmount(mnt.clone());
     let data = mnt.join("d");
     let http = reqwest::Client::new();
-    let mut p = Proc::start(&data, &["serve"], &[], false);
-    p.wait_ready(&http).await;
-    let otp = p.one_time_password().unwrap();
+    let (mut p, token, t) = first_start(&http, &data, "Full").await;
     let base = p.base.clone();
-    let l = post(&http, &format!("{base}/v1/auth/login"), "", json!({"username": "admin", "password": otp})).await;
-    let token = l["token"].as_str().unwrap().to_string();
-    http.post(format!("{base}/v1/auth/password"))
-        .bearer_auth(&token)
-        .json(&json!({"current_password": otp, "new_password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let t = post(&http, &format!("{base}/v1/tenants"), &token, json!({"name": "Full"})).await;
-    let t = t["id"].as_str().unwrap().to_string();
-    let r = http
-        .post(format!("{base}/v1/tenants/{t}/collections"))
-        .bearer_auth(&token)
-        .json(&crate::support::newsletter())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
     let url = format!("{base}/v1/tenants/{t}/collections/newsletter/records");
     let topics = "x".repeat(60_000);
     let mut acked = Vec::new();
