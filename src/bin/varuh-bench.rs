@@ -615,25 +615,7 @@ async fn retention(args: Args) -> Result<()> {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
     );
     eprintln!("phase: import");
-    let mut first = 0;
-    while first < args.subjects {
-        let n = 50_000.min(args.subjects - first);
-        let mut csv = String::from("email,name,visits\n");
-        for i in first..first + n {
-            csv.push_str(&format!("contact{i}@bench.example,Contact {i},{}\n", i % 40));
-        }
-        let body = json!({"csv": csv, "columns": {"email": "email", "name": "name", "visits": "visits"}});
-        expect(
-            &mut c,
-            Method::POST,
-            &format!("/v1/tenants/{t}/collections/contracts/import"),
-            &token,
-            Some(&body),
-            StatusCode::OK,
-        )
-        .await?;
-        first += n;
-    }
+    import_contacts(&mut c, &token, &t, "contracts", args.subjects).await?;
     eprintln!("phase: contract_end events");
     let yesterday = rfc3339_days_ago(1);
     let mut events = Phase { name: "events recorded (subjects)", ops: 0, secs: 0.0, lat_us: Vec::new(), errors: 0 };

@@ -44,6 +44,18 @@ async fn first_start(http: &reqwest::Client, data: &std::path::Path, tenant: &st
     (p, token, t)
 }
 
+/// `varuh audit verify` on a stopped server's data directory passes.
+fn assert_trail_intact(data: &std::path::Path) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_varuh"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && text.contains("OK: the audit trail is intact"), "{text}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn avl3_sigkill_at_random_points_loses_no_acknowledged_write() {
     let kills: usize = std::env::var("VARUH_TEST_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
@@ -105,14 +117,7 @@ async fn avl3_sigkill_at_random_points_loses_no_acknowledged_write() {
     let missing: Vec<&String> = acked.iter().filter(|id| !export.contains(id.as_str())).collect();
     assert!(missing.is_empty(), "{} of {} acknowledged writes lost after {kills} kills", missing.len(), acked.len());
     assert!(p.terminate().success());
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_varuh"))
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["audit", "verify"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && text.contains("OK: the audit trail is intact"), "{text}");
+    assert_trail_intact(&data);
 }
 
 /// A tmpfs of `mb` MiB at `dir` (root only): `None` where mounting is not allowed.
@@ -225,12 +230,5 @@ async fn avl3_a_full_disk_refuses_writes_clearly_and_recovers_by_itself() {
         assert_eq!(r.status(), StatusCode::OK, "{id}");
     }
     assert!(p.terminate().success());
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_varuh"))
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["audit", "verify"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && text.contains("OK: the audit trail is intact"), "{text}");
+    assert_trail_intact(&data);
 }
