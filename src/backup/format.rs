@@ -54,6 +54,8 @@ pub const TABLES: &[&str] = &[
     "tenant_settings",
     "legal_holds",
     "retention_events",
+    "breaches",
+    "breach_notifications",
 ];
 
 /// Not in a backup: sign-in sessions (after a restore everyone signs in

@@ -223,12 +223,27 @@ pub fn load<R: Read>(
         db.batch("PRAGMA cache_size = -262144")?;
     }
     db.batch(if db.dialect() == Dialect::Sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" })?;
-    let r = reader.rows(5_000, &mut |i, rows| {
-        let (name, cols) = &columns[i];
-        db.insert_rows(name, cols, &rows).with_context(|| format!("restoring table {name}"))?;
-        progress(rows.len() as u64);
-        Ok(())
-    });
+    let r = (|| {
+        // Rows first, indexes after: each index is built once from all
+        // its rows instead of split page by page as rows arrive.
+        let deferred = queries::deferrable_indexes(db)?;
+        for sql in &deferred.drop {
+            db.batch(sql)?;
+        }
+        let counts = reader.rows(5_000, &mut |i, rows| {
+            let (name, cols) = &columns[i];
+            db.insert_rows(name, cols, &rows).with_context(|| format!("restoring table {name}"))?;
+            progress(rows.len() as u64);
+            Ok(())
+        })?;
+        if db.dialect() == Dialect::Postgres {
+            db.batch("SET LOCAL maintenance_work_mem = '256MB'")?;
+        }
+        for sql in &deferred.create {
+            db.batch(sql).with_context(|| "rebuilding the indexes: the backup breaks a key or a reference")?;
+        }
+        anyhow::Ok(counts)
+    })();
     match r {
         Ok(counts) => {
             db.batch("COMMIT")?;

@@ -70,6 +70,10 @@ struct Args {
     /// `--mode backup` on PostgreSQL: the empty database to restore into.
     #[arg(long)]
     restore_url: Option<String>,
+    /// `--mode vault`: backups run back to back (to a local directory)
+    /// through the timed phases, to show what a backup costs them.
+    #[arg(long)]
+    backups_during: bool,
 }
 
 /// The one phone of `--shared-phone`.
@@ -710,8 +714,10 @@ fn store_bytes(url: &str) -> Result<u64> {
     })
 }
 
-/// A backup of a store of `--subjects` records, then its restore.
-async fn backup(args: Args) -> Result<()> {
+/// A local backup destination and an age identity for it, in a directory
+/// of their own, as the server's environment (no schedule: the benchmark
+/// asks for each backup).
+fn backup_kit() -> Result<(tempfile_dir::Dir, Vec<(&'static str, String)>)> {
     let kit = tempfile_dir::Dir::new()?;
     let identity = age::x25519::Identity::generate();
     let id_file = kit.0.join("identity.txt");
@@ -721,13 +727,19 @@ async fn backup(args: Args) -> Result<()> {
     }
     let offsite = kit.0.join("offsite");
     std::fs::create_dir_all(&offsite)?;
-    let backup_envs = vec![
+    let envs = vec![
         ("VARUH_BACKUP_DESTINATIONS", offsite.display().to_string()),
         ("VARUH_BACKUP_RECIPIENTS", identity.to_public().to_string()),
         ("VARUH_BACKUP_IDENTITY_FILE", id_file.display().to_string()),
         ("VARUH_BACKUP_SECONDS", "0".to_string()),
         ("VARUH_RETENTION_SECONDS", "0".to_string()),
     ];
+    Ok((kit, envs))
+}
+
+/// A backup of a store of `--subjects` records, then its restore.
+async fn backup(args: Args) -> Result<()> {
+    let (_kit, backup_envs) = backup_kit()?;
     let (server, otp) = start_with(&args, backup_envs.clone())?;
     let mut c = connect_when_up(server.port).await?;
     let (token, t) = admin_and_tenant(&mut c, &otp).await?;
@@ -924,10 +936,12 @@ async fn vault(args: Args) -> Result<()> {
     if args.backend == "postgres" && args.database_url.is_none() {
         bail!("--backend postgres needs --database-url");
     }
-    let (server, otp) = start(&args)?;
+    let kit = if args.backups_during { Some(backup_kit()?) } else { None };
+    let (server, otp) = start_with(&args, kit.as_ref().map(|k| k.1.clone()).unwrap_or_default())?;
     let port = server.port;
     let mut c = connect_when_up(port).await?;
     let (token, tenant) = admin_and_tenant(&mut c, &otp).await?;
+    let admin = token.clone();
     let pw = "benchmark password 123";
     let coll = json!({
         "name": "customers", "purposes": ["benchmark"], "legal_basis": "contract", "subject_categories": ["customers"],
@@ -1011,6 +1025,23 @@ async fn vault(args: Args) -> Result<()> {
             (Method::POST, r.clone(), Some(record(i, "p", shared)), StatusCode::CREATED)
         })
         .await?;
+    // Backups back to back through every timed phase, if asked.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let backups = match kit.is_some() {
+        true => {
+            let (stop, port) = (stop.clone(), port);
+            Some(tokio::spawn(async move {
+                let mut c = connect(port).await?;
+                let (mut made, t0) = (0u32, Instant::now());
+                while !stop.load(Ordering::Relaxed) {
+                    expect(&mut c, Method::POST, "/v1/system/backups", &admin, None, StatusCode::CREATED).await?;
+                    made += 1;
+                }
+                anyhow::Ok((made, t0.elapsed().as_secs_f64()))
+            }))
+        }
+        false => None,
+    };
     let ids: Arc<Vec<String>> = Arc::new(
         kept.iter()
             .filter_map(|b| serde_json::from_slice::<Value>(b).ok())
@@ -1062,6 +1093,14 @@ async fn vault(args: Args) -> Result<()> {
         )
     })
     .await?;
+    if let Some(b) = backups {
+        stop.store(true, Ordering::Relaxed);
+        let (made, secs) = b.await??;
+        println!(
+            "backups during the timed phases: {made} in {secs:.1} s ({:.1} s each)",
+            secs / f64::from(made.max(1))
+        );
+    }
     println!(
         "| {:<28} | {:>9} | {:>10} | {:>8} | {:>8} | {:>6} |",
         "operation", "requests", "per second", "p50 ms", "p99 ms", "errors"

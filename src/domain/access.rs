@@ -217,6 +217,13 @@ actions! {
     LegalHoldSet = "legal_hold.set", Tenant, DPO, None, false, "put a subject, record or collection under a legal hold: retention and erasure stop";
     LegalHoldLift = "legal_hold.lift", Tenant, DPO, None, false, "lift a legal hold, with the reason";
     LegalHoldList = "legal_hold.list", Tenant, AUDIT, None, false, "list the legal holds and who set and lifted them";
+    // Breaches (BRE-1..3).
+    BreachRecord = "breach.record", Tenant, DPO, None, false, "record a personal-data breach in the register";
+    BreachUpdate = "breach.update", Tenant, DPO, None, false, "change what a breach record says (containment, numbers, risk, the subjects' decision, closing it)";
+    BreachList = "breach.list", Tenant, AUDIT, None, false, "list the breach register and its due and overdue clocks";
+    BreachRead = "breach.read", Tenant, AUDIT, None, false, "read a breach with its clocks and notifications";
+    BreachNotify = "breach.notify", Tenant, DPO, None, false, "record a notification of a breach (controller, authority, subjects; initial or follow-up)";
+    BreachDocument = "breach.document", Tenant, AUDIT, None, false, "the notification documents of a breach (authority, controller, subjects; English or Slovenian)";
     // Backups.
     BackupCreate = "backup.create", System, ADMIN, None, false, "make a backup now, to every configured destination";
     BackupList = "backup.list", System, AUDIT, None, false, "list the backups the destinations hold, and their last verification";

@@ -2,6 +2,7 @@
 //! unit-tested on its own and called by the service layer.
 
 pub mod access;
+pub mod breach;
 pub mod consent;
 pub mod identifiers;
 pub mod import;

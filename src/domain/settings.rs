@@ -64,6 +64,12 @@ pub struct TenantSettings {
     /// Where the subjects may complain (default: the Slovenian Information Commissioner).
     #[serde(default)]
     pub supervisory_authority: Option<Authority>,
+    /// When varuh is run for this tenant by its processor: the hours from
+    /// the processor's awareness of a breach within which its contract
+    /// promises the notice to this controller (Art. 33(2); 2Mobile: 24).
+    /// Default 24.
+    #[serde(default)]
+    pub breach_notice_hours: Option<u32>,
 }
 
 impl Default for TenantSettings {
@@ -73,6 +79,7 @@ impl Default for TenantSettings {
             notify_webhook: None,
             reminder_days: default_reminders(),
             supervisory_authority: None,
+            breach_notice_hours: None,
         }
     }
 }
@@ -92,6 +99,9 @@ impl TenantSettings {
             if *d > 90 || self.reminder_days[..i].contains(d) {
                 return Err(Invalid::new(format!("reminder_days[{i}]"), "must be 0-90 days, each once"));
             }
+        }
+        if self.breach_notice_hours.is_some_and(|h| h == 0 || h > 72) {
+            return Err(Invalid::new("breach_notice_hours", "must be 1-72 hours"));
         }
         if let Some(a) = &self.supervisory_authority {
             if a.name.trim().is_empty() || a.name.len() > 300 {

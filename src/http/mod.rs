@@ -121,6 +121,11 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::retention::set_hold, routes::retention::list_holds))
         .routes(routes!(routes::retention::lift_hold))
         .routes(routes!(routes::backup::create, routes::backup::list))
+        .routes(routes!(routes::breaches::record, routes::breaches::list))
+        .routes(routes!(routes::breaches::get, routes::breaches::update))
+        .routes(routes!(routes::breaches::notify))
+        .routes(routes!(routes::breaches::notice))
+        .routes(routes!(routes::breaches::clocks))
         .routes(routes!(routes::audit::latest_head))
         .routes(routes!(routes::audit::create_head))
         .routes(routes!(routes::audit::inclusion))
@@ -235,6 +240,13 @@ pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
     ("post", "/v1/tenants/{tenant}/legal-holds", Some(Action::LegalHoldSet)),
     ("get", "/v1/tenants/{tenant}/legal-holds", Some(Action::LegalHoldList)),
     ("post", "/v1/tenants/{tenant}/legal-holds/{hold}/lift", Some(Action::LegalHoldLift)),
+    ("post", "/v1/tenants/{tenant}/breaches", Some(Action::BreachRecord)),
+    ("get", "/v1/tenants/{tenant}/breaches", Some(Action::BreachList)),
+    ("get", "/v1/tenants/{tenant}/breaches/{breach}", Some(Action::BreachRead)),
+    ("put", "/v1/tenants/{tenant}/breaches/{breach}", Some(Action::BreachUpdate)),
+    ("post", "/v1/tenants/{tenant}/breaches/{breach}/notifications", Some(Action::BreachNotify)),
+    ("get", "/v1/tenants/{tenant}/breaches/{breach}/notice", Some(Action::BreachDocument)),
+    ("get", "/v1/tenants/{tenant}/breach-clocks", Some(Action::BreachList)),
     ("post", "/v1/system/backups", Some(Action::BackupCreate)),
     ("get", "/v1/system/backups", Some(Action::BackupList)),
     ("get", "/v1/audit/head", Some(Action::AuditHeadRead)),

@@ -337,6 +337,9 @@ impl Vault {
                 .map(|t| t.name)
                 .unwrap_or_default();
             let message = match n.request_id {
+                Some(_) if n.event.starts_with(super::reminders::BREACH_REMINDER) => {
+                    self.breach_reminder(&tenant_name, &n).await?
+                }
                 Some(r) => {
                     let t = n.tenant_id;
                     let req = self.store.read(move |db| queries::get_request(db, t, r)).await?;
@@ -396,6 +399,9 @@ impl Vault {
                 let Some(v) = weak.upgrade() else { return };
                 if let Err(e) = v.queue_reminders().await {
                     tracing::warn!(error = %e, "queueing request reminders failed");
+                }
+                if let Err(e) = v.queue_breach_reminders().await {
+                    tracing::warn!(error = %e, "queueing breach reminders failed");
                 }
                 if let Err(e) = v.send_notices().await {
                     tracing::warn!(error = %e, "sending notices failed");

@@ -16,6 +16,8 @@ pub mod alerts;
 pub mod approvals;
 pub mod audit;
 pub mod backup;
+pub mod breach_notices;
+pub mod breaches;
 pub mod consent;
 pub mod disclosures;
 pub mod documents;

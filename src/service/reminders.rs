@@ -5,8 +5,17 @@
 //! notices (`disclosures.rs` sends both). A reminder's id is derived from
 //! the request, its due date and the day, so several servers queue it once,
 //! and an extension (a new due date) brings new reminders.
+//!
+//! Breach clocks (BRE-2) are reminded the same way: each clock of an open
+//! breach that still wants something, 24 and 6 hours before its due time,
+//! at it, and once when overdue; a decision owed on telling the subjects
+//! (and their notice, which has no hour count) once. The outbox row's
+//! `request_id` then holds the breach's id and its event names the
+//! audience (`breach.reminder.authority`); a clock met meanwhile sends
+//! nothing.
 
 use super::{Result, Vault};
+use crate::domain::breach::{self, ClockState};
 use crate::store::queries::{self, RecipientNoticeRow};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -48,21 +57,143 @@ impl Vault {
                 let subject = r.subject_id.unwrap_or(Uuid::nil());
                 rows.push(RecipientNoticeRow::queued(tenant, id, "", subject, REMINDER, now, Some(r.id)));
             }
-            if rows.is_empty() {
-                continue;
-            }
-            queued += self
-                .store
-                .write(move |db| {
-                    let mut n = 0;
-                    for r in &rows {
-                        n += usize::from(queries::insert_notice_once(db, r)?);
-                    }
-                    Ok(n)
-                })
-                .await?;
+            queued += self.queue_once(rows).await?;
         }
         Ok(queued)
+    }
+}
+
+/// The outbox event of a breach clock's reminder, by audience.
+pub(super) const BREACH_REMINDER: &str = "breach.reminder.";
+/// Hours before a clock's due time its reminders go.
+const BREACH_STEPS: [i64; 3] = [24, 6, 0];
+
+impl Vault {
+    /// Queues the breach clocks' reminders due now across tenants.
+    pub async fn queue_breach_reminders(&self) -> Result<usize> {
+        let now = self.clock.now_ms();
+        let tenants = self.store.read(queries::list_tenants).await?;
+        let mut queued = 0;
+        for t in tenants {
+            let settings = self.settings(t.id).await?;
+            if settings.dpo_email.is_none() && settings.notify_webhook.is_none() {
+                continue;
+            }
+            let ctx = self.tenant(t.id).await?;
+            let mut rows = Vec::new();
+            for c in self.due_clocks(&ctx).await? {
+                // The step reached: the nearest one passed (-1: overdue).
+                let step = match c.clock.due_at {
+                    Some(due) if now > due => Some(-1),
+                    Some(due) => BREACH_STEPS.iter().copied().filter(|h| due - now <= h * breach::HOUR_MS).min(),
+                    None => Some(-2),
+                };
+                let Some(step) = step else { continue };
+                let mut h = Sha256::new();
+                h.update(b"varuh/breach-reminder/v1");
+                h.update(c.breach.as_bytes());
+                h.update(c.clock.audience.as_str().as_bytes());
+                h.update(c.clock.due_at.unwrap_or(0).to_be_bytes());
+                h.update(step.to_be_bytes());
+                let digest = h.finalize();
+                let id = uuid::Builder::from_random_bytes(digest[..16].try_into().expect("16 bytes")).into_uuid();
+                let event = format!("{BREACH_REMINDER}{}", c.clock.audience.as_str());
+                rows.push(RecipientNoticeRow::queued(t.id, id, "", Uuid::nil(), &event, now, Some(c.breach)));
+            }
+            queued += self.queue_once(rows).await?;
+        }
+        Ok(queued)
+    }
+
+    /// Queues reminders into the outbox, each once (by its derived id):
+    /// how many were new.
+    async fn queue_once(&self, rows: Vec<RecipientNoticeRow>) -> Result<usize> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        Ok(self
+            .store
+            .write(move |db| {
+                let mut n = 0;
+                for r in &rows {
+                    n += usize::from(queries::insert_notice_once(db, r)?);
+                }
+                Ok(n)
+            })
+            .await?)
+    }
+
+    /// The message of a breach reminder, if its clock still wants something.
+    pub(super) async fn breach_reminder(
+        &self,
+        controller: &str,
+        n: &RecipientNoticeRow,
+    ) -> Result<Option<((String, String), String)>> {
+        let (Some(id), Some(audience)) =
+            (n.request_id, n.event.strip_prefix(BREACH_REMINDER).and_then(breach::Audience::parse))
+        else {
+            return Ok(None);
+        };
+        let t = self.tenant(n.tenant_id).await?;
+        let b = match self.load_breach(&t, id).await {
+            Ok(b) => b,
+            Err(super::ServiceError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let Some(c) = b.clock(audience).filter(|c| {
+            !b.details.closed && matches!(c.state, ClockState::Running | ClockState::Overdue | ClockState::DecisionDue)
+        }) else {
+            return Ok(None);
+        };
+        let (what, kaj) = match (audience, c.state) {
+            (breach::Audience::Subjects, ClockState::DecisionDue) => (
+                "a decision on telling the data subjects (high risk, Art. 34) is owed",
+                "dolžna je odločitev o obveščanju posameznikov (veliko tveganje, člen 34)",
+            ),
+            (breach::Audience::Subjects, _) => (
+                "the data subjects are to be told without undue delay (Art. 34)",
+                "posameznike je treba obvestiti brez nepotrebnega odlašanja (člen 34)",
+            ),
+            (breach::Audience::Authority, _) => (
+                "the notification to the supervisory authority (Art. 33(1))",
+                "uradno obvestilo nadzornemu organu (člen 33(1))",
+            ),
+            (breach::Audience::Controller, _) => (
+                "the processor's notice to the controller (Art. 33(2), the contract's hours)",
+                "obvestilo obdelovalca upravljavcu (člen 33(2), rok iz pogodbe)",
+            ),
+        };
+        let due = c.due_at.map(crate::clock::rfc3339);
+        let overdue = c.state == ClockState::Overdue;
+        let (when, kdaj) = match (&due, overdue) {
+            (Some(d), true) => (format!("was due by {d}: it is OVERDUE"), format!("je zapadlo {d}: ZAMUDA")),
+            (Some(d), false) => (format!("is due by {d}"), format!("zapade {d}")),
+            (None, _) => ("is due now".to_string(), "je na vrsti zdaj".to_string()),
+        };
+        let subject = format!(
+            "Breach {id}: {} / Kršitev {id}: {}",
+            if overdue { "a clock is overdue" } else { "a clock is running" },
+            if overdue { "rok je zamujen" } else { "rok teče" }
+        );
+        let body = format!(
+            "{controller}: breach {id} (aware {aware}, risk {risk}): {what} {when}.\n\n\
+             --- Slovensko ---\n\
+             {controller}: kršitev {id} (seznanitev {aware}, tveganje {risk}): {kaj} {kdaj}.\n",
+            aware = crate::clock::rfc3339(b.details.aware_at),
+            risk = b.details.risk.as_str(),
+        );
+        let json = serde_json::json!({
+            "type": "varuh.breach_reminder",
+            "tenant_id": n.tenant_id.to_string(),
+            "controller": controller,
+            "breach_id": id.to_string(),
+            "audience": audience.as_str(),
+            "state": c.state,
+            "due_at": due,
+            "overdue": overdue,
+        })
+        .to_string();
+        Ok(Some(((subject, body), json)))
     }
 }
 

@@ -980,6 +980,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (12, include_str!("migrations/sqlite/0012_rights.sql")),
     (13, include_str!("migrations/sqlite/0013_retention.sql")),
     (14, include_str!("migrations/sqlite/0014_erasure_journal.sql")),
+    (15, include_str!("migrations/sqlite/0015_breaches.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_vault.sql")),
@@ -996,6 +997,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (12, include_str!("migrations/postgres/0012_rights.sql")),
     (13, include_str!("migrations/postgres/0013_retention.sql")),
     (14, include_str!("migrations/postgres/0014_erasure_journal.sql")),
+    (15, include_str!("migrations/postgres/0015_breaches.sql")),
 ];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.

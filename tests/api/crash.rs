@@ -232,3 +232,99 @@ async fn avl3_a_full_disk_refuses_writes_clearly_and_recovers_by_itself() {
     assert!(p.terminate().success());
     assert_trail_intact(&data);
 }
+
+/// The same on PostgreSQL: the test database's tablespace on a small
+/// tmpfs (the WAL stays on the cluster's disk). A write that cannot extend
+/// a table gets PostgreSQL's 53100, which the client sees as the same
+/// clear 503 "disk is full"; once there is space, writes come back by
+/// themselves and the trail verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn avl3_a_full_disk_under_postgresql_is_refused_clearly_too() {
+    let Some(base) = crate::support::pg_url() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("small");
+    if small_disk(&mnt, 16).is_none() {
+        eprintln!("SKIPPED avl3_a_full_disk_under_postgresql…: cannot mount a size-limited tmpfs here (needs root)");
+        return;
+    }
+    // The cluster runs as `postgres` when the suite runs as root.
+    let _ = std::process::Command::new("chown").arg("postgres").arg(&mnt).status();
+    let name = format!("varuh_full_{}", uuid::Uuid::new_v4().simple());
+    // Dropped first whatever happens (a panic too): the database and its
+    // tablespace go before the tmpfs does, or the shared cluster's next
+    // checkpoint would fail on their missing files.
+    let _cleanup = DropTablespace { base: base.clone(), name: name.clone(), _mnt: Unmount(mnt.clone()) };
+    let (b, n, m) = (base.clone(), name.clone(), mnt.display().to_string());
+    tokio::task::spawn_blocking(move || {
+        let mut c = postgres::Client::connect(&b, postgres::NoTls).unwrap();
+        c.batch_execute(&format!("CREATE TABLESPACE {n} LOCATION '{m}'")).unwrap();
+        c.batch_execute(&format!("CREATE DATABASE {n} TABLESPACE {n}")).unwrap();
+    })
+    .await
+    .unwrap();
+    let (head, tail) = base.rsplit_once('/').unwrap();
+    let query = tail.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+    let url = format!("{head}/{name}{query}");
+    let u = url.clone();
+    let s =
+        crate::support::TestServer::start_with(crate::support::Backend::Postgres, |c| c.database_url = Some(u)).await;
+    let t = s.tenant("Full", false).await;
+    s.collection(&t, crate::support::newsletter()).await;
+    let path = format!("/v1/tenants/{t}/collections/newsletter/records");
+    let topics = "x".repeat(60_000);
+    let (mut acked, mut refused, mut transient) = (0, None, 0);
+    for i in 0..2_000 {
+        let (st, body) =
+            s.post(&path, &s.admin, json!({"data": {"email": format!("f{i}@full.si"), "topics": topics}})).await;
+        if st == StatusCode::CREATED {
+            acked += 1;
+        } else if body["type"].as_str().is_some_and(|t| t.ends_with("/unavailable")) && transient < 20 {
+            // The rest of the suite shares the cluster: a passing hiccup, not the disk.
+            transient += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        } else {
+            refused = Some((st, body));
+            break;
+        }
+    }
+    let (st, body) = refused.expect("the tablespace filled up");
+    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("disk is full"), "{body}");
+    assert!(acked > 0);
+    resize(&mnt, 256);
+    let mut back = false;
+    for i in 0..100 {
+        let (st, _) = s.post(&path, &s.admin, json!({"data": {"email": format!("after{i}@full.si")}})).await;
+        if st == StatusCode::CREATED {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(back, "writes did not come back after space was freed");
+    let report = s.verify_trail().await;
+    assert!(report.ok(), "{:?}", report.failures);
+    drop(s);
+}
+
+/// Drops a test database and its tablespace, then unmounts the tmpfs it
+/// was on (the fields drop after `drop`). On a thread of its own: the
+/// `postgres` client must not run on the test's runtime.
+struct DropTablespace {
+    base: String,
+    name: String,
+    _mnt: Unmount,
+}
+
+impl Drop for DropTablespace {
+    fn drop(&mut self) {
+        let (base, name) = (self.base.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            if let Ok(mut c) = postgres::Client::connect(&base, postgres::NoTls) {
+                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                let _ = c.batch_execute(&format!("DROP TABLESPACE IF EXISTS {name}"));
+            }
+        })
+        .join();
+    }
+}

@@ -7,6 +7,7 @@ mod support;
 mod access;
 mod audit;
 mod backups;
+mod breaches;
 mod cluster;
 mod crash;
 mod eximitech;

@@ -153,6 +153,7 @@ async fn authorisation_matrix_every_route_every_role(b: Backend) {
             .replace("{request}", &uuid::Uuid::now_v7().to_string())
             .replace("{limit}", &uuid::Uuid::now_v7().to_string())
             .replace("{hold}", &uuid::Uuid::now_v7().to_string())
+            .replace("{breach}", &uuid::Uuid::now_v7().to_string())
             .replace("{key}", &uuid::Uuid::now_v7().to_string())
             .replace("{session}", &uuid::Uuid::now_v7().to_string())
             + match tpl {
@@ -160,6 +161,7 @@ async fn authorisation_matrix_every_route_every_role(b: Backend) {
                 "/v1/audit/proofs/inclusion" => "?seq=0&tree_size=1",
                 "/v1/audit/proofs/consistency" => "?first=1&second=2",
                 "/v1/tenants/{tenant}/subjects/{subject}/may" => "?purpose=invoicing",
+                "/v1/tenants/{tenant}/breaches/{breach}/notice" => "?audience=authority",
                 _ => "",
             }
     };

@@ -154,3 +154,52 @@ async fn metrics_are_off_without_a_token() {
     assert_eq!((st, r["status"].as_str()), (StatusCode::OK, Some("ready")), "{r}");
     assert!(r["details"]["jobs"].as_array().unwrap().iter().all(|j| j["ok"].is_null()), "nothing ran yet: {r}");
 }
+
+/// A retention run that cannot finish (a record whose sealed value no
+/// longer opens, so its anonymisation fails) raises `retention_failed`,
+/// and `/readyz` shows the job's last run as failed; the record stays.
+async fn a_failed_retention_run_raises_an_alert(b: Backend) {
+    let hook = Hook::start().await;
+    let mut s = TestServer::start_with(b, |c| {
+        c.alert_webhook = Some(hook.url.clone());
+        c.retention_seconds = 1;
+    })
+    .await;
+    let t = s.tenant("Ham d.o.o.", false).await;
+    let mut orders = crate::support::customers();
+    orders["name"] = json!("orders");
+    orders["retention"] = json!({"kind": "period", "days": 10, "from": "created"});
+    orders["erasure"] = json!({"rule": "anonymise", "keep": ["name"]});
+    s.collection(&t, orders).await;
+    let (st, r) = s
+        .post(
+            &format!("/v1/tenants/{t}/collections/orders/records"),
+            &s.admin,
+            json!({"data": {"email": "a@z.si", "name": "A"}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    let location = varuh::store::Location::parse(&s.cfg.database_url()).unwrap();
+    tokio::task::spawn_blocking(move || {
+        let mut db = varuh::store::Store::connect_raw(&location).unwrap();
+        assert_eq!(db.exec("UPDATE records SET fields = substr(fields, 1, 20)", &[]).unwrap(), 1);
+    })
+    .await
+    .unwrap();
+    s.travel(11 * 86_400_000).await;
+    let a = wait_alert(&hook, "retention_failed").await;
+    assert!(a["detail"].as_str().unwrap().contains("the retention run stopped"), "{a}");
+    assert!(!a.to_string().contains("a@z.si"), "{a}");
+    let (_, ready) = s.get("/readyz", "").await;
+    let jobs = ready["details"]["jobs"].as_array().unwrap();
+    assert!(jobs.iter().any(|j| j["job"] == "retention" && j["ok"] == false), "{ready}");
+    let location = varuh::store::Location::parse(&s.cfg.database_url()).unwrap();
+    let left = tokio::task::spawn_blocking(move || {
+        let mut db = varuh::store::Store::connect_raw(&location).unwrap();
+        db.query("SELECT id FROM records", &[]).unwrap().len()
+    })
+    .await
+    .unwrap();
+    assert_eq!(left, 1, "nothing was removed");
+}
+crate::support::both!(a_failed_retention_run_raises_an_alert);

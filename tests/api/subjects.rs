@@ -368,6 +368,8 @@ async fn a_store_from_before_attributes_migrates_without_losing_a_record(b: Back
             "retention_events",
             "scheduled_jobs",
             "erasure_journal",
+            "breach_notifications",
+            "breaches",
         ] {
             db.batch(&format!("DROP TABLE {t}")).unwrap();
         }

@@ -62,6 +62,15 @@ pub fn body_for(path: &str) -> Value {
         json!({"event": "Not A Name"})
     } else if path.ends_with("/retention-events") {
         json!({"event": "Not A Name", "emails": ["x@y.si"]})
+    } else if path.ends_with("/breaches") || path.ends_with("/breaches/{breach}") {
+        let mut b = json!({"kinds": ["confidentiality"], "aware_at": "2026-01-05T10:00:00Z", "found_by": "controller",
+            "description": "a laptop was stolen", "risk": "risk", "risk_rationale": "unencrypted disk"});
+        if path.ends_with("}") {
+            b["version"] = json!(1);
+        }
+        b
+    } else if path.ends_with("/notifications") {
+        json!({"audience": "authority", "phase": "initial", "to": "Informacijski pooblaščenec", "late_reason": "found late"})
     } else if path.ends_with("/legal-holds") {
         json!({"scope": "collection", "target": "no-such-collection", "reason": "x"})
     } else if path.ends_with("/lift") {
@@ -131,8 +140,15 @@ async fn conf4_other_tenant_gets_404_everywhere(b: Backend) {
             .replace("{request}", &uuid::Uuid::now_v7().to_string())
             .replace("{limit}", &uuid::Uuid::now_v7().to_string())
             .replace("{hold}", &uuid::Uuid::now_v7().to_string())
+            .replace("{breach}", &uuid::Uuid::now_v7().to_string())
             .replace("{key}", &uuid::Uuid::now_v7().to_string())
-            + if tpl.ends_with("/may") && method == Method::GET { "?purpose=invoicing" } else { "" };
+            + if tpl.ends_with("/may") && method == Method::GET {
+                "?purpose=invoicing"
+            } else if tpl.ends_with("/notice") {
+                "?audience=authority"
+            } else {
+                ""
+            };
         for token in [&admin_a, &op_a] {
             let body =
                 (method == Method::POST || method == Method::PUT || method == Method::PATCH).then(|| body_for(&tpl));

@@ -2,12 +2,13 @@
 //! staff), `tenancy` (tenants, collections), `records` (subjects and
 //! records), `access_report` (Art. 15), `requests` (the data-subject request register), `rights`
 //! (restriction, objection, consent, disclosures), `audit` (the
-//! trail), `backup` (backups), `system` (health).
+//! trail), `backup` (backups), `breaches` (the breach register), `system` (health).
 
 pub mod access_report;
 pub mod approvals;
 pub mod audit;
 pub mod backup;
+pub mod breaches;
 pub mod identity;
 pub mod records;
 pub mod requests;

@@ -114,6 +114,71 @@ pub fn table_names(db: &mut dyn Db) -> Result<Vec<String>, StoreError> {
     Ok(out)
 }
 
+/// The indexes (and on PostgreSQL the keys and foreign keys) of a store,
+/// as statements that drop them and statements that create them again:
+/// a bulk load into empty tables goes faster without them, each index
+/// then built once from all its rows (the order `pg_restore` keeps).
+/// SQLite's own indexes of primary keys and `UNIQUE` columns stay.
+#[derive(Debug, Default)]
+pub struct Deferred {
+    pub drop: Vec<String>,
+    pub create: Vec<String>,
+}
+
+pub fn deferrable_indexes(db: &mut dyn Db) -> Result<Deferred, StoreError> {
+    let mut out = Deferred::default();
+    if db.dialect() == Dialect::Sqlite {
+        db.scan(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL \
+             AND tbl_name <> 'varuh_migrations' ORDER BY name",
+            &mut |r| {
+                out.drop.push(format!("DROP INDEX \"{}\"", r.text(0)?.replace('"', "\"\"")));
+                out.create.push(r.text(1)?);
+                Ok(())
+            },
+        )?;
+        return Ok(out);
+    }
+    // Foreign keys go first and come back last; keys before the plain
+    // indexes come back, so that the foreign keys find them.
+    let (mut fks, mut keys, mut indexes) = (Vec::new(), Vec::new(), Vec::new());
+    db.scan(
+        "SELECT conrelid::regclass::text, quote_ident(conname::text), pg_get_constraintdef(oid), contype::text \
+         FROM pg_constraint WHERE connamespace = current_schema()::regnamespace AND contype IN ('f', 'p', 'u') \
+         AND conrelid <> 'varuh_migrations'::regclass ORDER BY conrelid::regclass::text, conname",
+        &mut |r| {
+            let (table, name, def) = (r.text(0)?, r.text(1)?, r.text(2)?);
+            let pair = (
+                format!("ALTER TABLE {table} DROP CONSTRAINT {name}"),
+                format!("ALTER TABLE {table} ADD CONSTRAINT {name} {def}"),
+            );
+            if r.text(3)? == "f" {
+                fks.push(pair)
+            } else {
+                keys.push(pair)
+            }
+            Ok(())
+        },
+    )?;
+    db.scan(
+        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i \
+         JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = current_schema()::regnamespace \
+         AND c.relname <> 'varuh_migrations' AND NOT EXISTS (SELECT 1 FROM pg_constraint k \
+         WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x')) ORDER BY 1",
+        &mut |r| {
+            indexes.push((format!("DROP INDEX {}", r.text(0)?), r.text(1)?));
+            Ok(())
+        },
+    )?;
+    for (d, _) in fks.iter().chain(&keys).chain(&indexes) {
+        out.drop.push(d.clone());
+    }
+    for (_, c) in keys.iter().chain(&indexes).chain(&fks) {
+        out.create.push(c.clone());
+    }
+    Ok(out)
+}
+
 /// Whether a table holds any row.
 pub fn table_has_rows(db: &mut dyn Db, table: &str) -> Result<bool, StoreError> {
     let mut any = false;

@@ -5,6 +5,7 @@
 
 mod audit;
 mod backup;
+mod breaches;
 mod identity;
 mod import;
 mod records;
@@ -15,6 +16,7 @@ mod tenancy;
 
 pub use audit::*;
 pub use backup::*;
+pub use breaches::*;
 pub use identity::*;
 pub use import::*;
 pub use records::*;

@@ -138,6 +138,12 @@ pub fn place_record(
             ("elsewhere", other) => Ok(Placement::Elsewhere(
                 other.parse().map_err(|_| StoreError::Corrupt("a subject id that is not a uuid".into()))?,
             )),
+            // The function catches every error to answer it: the disk full
+            // or the database read-only are still not the request's fault.
+            ("error", "53100") => Err(StoreError::Unavailable(crate::store::DISK_FULL.into())),
+            ("error", code) if code == "25006" || code.starts_with("08") || code.starts_with("57P") => {
+                Err(StoreError::Unavailable(format!("the database cannot take writes now (SQLSTATE {code})")))
+            }
             ("error", code) => Err(StoreError::Db(format!("placing a record failed (SQLSTATE {code})"))),
             _ => Err(StoreError::Corrupt("an unknown answer from varuh_place_record".into())),
         };

@@ -610,7 +610,8 @@ pub struct RecipientNoticeRow {
     pub attempts: i64,
     pub next_at: i64,
     pub last_error: Option<String>,
-    /// A reminder: the request it is about (`recipient` is then '').
+    /// A reminder: the request it is about, or for a breach reminder the
+    /// breach (`recipient` is then '').
     pub request_id: Option<Uuid>,
 }
 

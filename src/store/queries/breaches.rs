@@ -1,0 +1,178 @@
+//! Statements of the breach register (BRE-1, BRE-2): breaches, each with
+//! its sealed details, and the notifications made about them.
+
+use super::super::db::{Db, Row};
+use super::super::StoreError;
+use uuid::Uuid;
+
+/// A breach as stored: the clocks' inputs in the clear, the rest sealed.
+#[derive(Debug, Clone)]
+pub struct BreachRow {
+    pub id: Uuid,
+    /// Comma-separated kinds.
+    pub kinds: String,
+    pub aware_at: i64,
+    pub found_by: String,
+    pub risk: String,
+    pub closed: bool,
+    /// `BreachDetails` as JSON, sealed with the tenant's key.
+    pub details: Vec<u8>,
+    pub recorded_by: String,
+    pub recorded_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+/// A notification as stored: what it said and to whom, sealed.
+#[derive(Debug, Clone)]
+pub struct NotificationRow {
+    pub id: Uuid,
+    pub breach_id: Uuid,
+    pub audience: String,
+    pub phase: String,
+    pub sent_at: i64,
+    pub details: Vec<u8>,
+    pub recorded_by: String,
+    pub recorded_at: i64,
+}
+
+const BREACH_COLS: &str =
+    "SELECT id, kinds, aware_at, found_by, risk, closed, details, recorded_by, recorded_at, updated_at, version FROM breaches";
+
+fn breach(r: &Row) -> Result<BreachRow, StoreError> {
+    Ok(BreachRow {
+        id: r.uuid(0)?,
+        kinds: r.text(1)?,
+        aware_at: r.i64(2)?,
+        found_by: r.text(3)?,
+        risk: r.text(4)?,
+        closed: r.i64(5)? != 0,
+        details: r.blob(6)?,
+        recorded_by: r.text(7)?,
+        recorded_at: r.i64(8)?,
+        updated_at: r.i64(9)?,
+        version: r.i64(10)?,
+    })
+}
+
+fn notification(r: &Row) -> Result<NotificationRow, StoreError> {
+    Ok(NotificationRow {
+        id: r.uuid(0)?,
+        breach_id: r.uuid(1)?,
+        audience: r.text(2)?,
+        phase: r.text(3)?,
+        sent_at: r.i64(4)?,
+        details: r.blob(5)?,
+        recorded_by: r.text(6)?,
+        recorded_at: r.i64(7)?,
+    })
+}
+
+pub fn insert_breach(db: &mut dyn Db, tenant: Uuid, b: &BreachRow) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO breaches (tenant_id, id, kinds, aware_at, found_by, risk, closed, details, recorded_by, recorded_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        &[
+            tenant.into(),
+            b.id.into(),
+            b.kinds.as_str().into(),
+            b.aware_at.into(),
+            b.found_by.as_str().into(),
+            b.risk.as_str().into(),
+            i64::from(b.closed).into(),
+            b.details.as_slice().into(),
+            b.recorded_by.as_str().into(),
+            b.recorded_at.into(),
+            b.updated_at.into(),
+            b.version.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Replaces a breach's details at the version read (`Stale` if another
+/// change came first).
+pub fn update_breach(db: &mut dyn Db, tenant: Uuid, b: &BreachRow, read_version: i64) -> Result<(), StoreError> {
+    let n = db.exec(
+        "UPDATE breaches SET kinds = $3, aware_at = $4, found_by = $5, risk = $6, closed = $7, details = $8, updated_at = $9, \
+         version = version + 1 WHERE tenant_id = $1 AND id = $2 AND version = $10",
+        &[
+            tenant.into(),
+            b.id.into(),
+            b.kinds.as_str().into(),
+            b.aware_at.into(),
+            b.found_by.as_str().into(),
+            b.risk.as_str().into(),
+            i64::from(b.closed).into(),
+            b.details.as_slice().into(),
+            b.updated_at.into(),
+            read_version.into(),
+        ],
+    )?;
+    if n != 1 {
+        return Err(StoreError::Stale);
+    }
+    Ok(())
+}
+
+pub fn get_breach(db: &mut dyn Db, tenant: Uuid, id: Uuid) -> Result<Option<BreachRow>, StoreError> {
+    static SQL: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| Box::leak(format!("{BREACH_COLS} WHERE tenant_id = $1 AND id = $2").into_boxed_str()));
+    db.query(sql, &[tenant.into(), id.into()])?.first().map(breach).transpose()
+}
+
+/// The tenant's breaches, newest awareness first (`open_only`: not closed).
+pub fn list_breaches(db: &mut dyn Db, tenant: Uuid, open_only: bool) -> Result<Vec<BreachRow>, StoreError> {
+    static SQL: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        Box::leak(
+            format!("{BREACH_COLS} WHERE tenant_id = $1 AND closed <= $2 ORDER BY aware_at DESC, id DESC")
+                .into_boxed_str(),
+        )
+    });
+    db.query(sql, &[tenant.into(), i64::from(!open_only).into()])?.iter().map(breach).collect()
+}
+
+pub fn insert_notification(db: &mut dyn Db, tenant: Uuid, n: &NotificationRow) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO breach_notifications (tenant_id, id, breach_id, audience, phase, sent_at, details, recorded_by, recorded_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            tenant.into(),
+            n.id.into(),
+            n.breach_id.into(),
+            n.audience.as_str().into(),
+            n.phase.as_str().into(),
+            n.sent_at.into(),
+            n.details.as_slice().into(),
+            n.recorded_by.as_str().into(),
+            n.recorded_at.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// A breach's notifications, oldest first.
+pub fn list_notifications(db: &mut dyn Db, tenant: Uuid, breach: Uuid) -> Result<Vec<NotificationRow>, StoreError> {
+    db.query(
+        "SELECT id, breach_id, audience, phase, sent_at, details, recorded_by, recorded_at FROM breach_notifications \
+         WHERE tenant_id = $1 AND breach_id = $2 ORDER BY sent_at, id",
+        &[tenant.into(), breach.into()],
+    )?
+    .iter()
+    .map(notification)
+    .collect()
+}
+
+/// The (breach, audience, sent) of every notification of the tenant's
+/// open breaches: the clocks' other input, in one statement.
+pub fn open_breach_notices(db: &mut dyn Db, tenant: Uuid) -> Result<Vec<(Uuid, String, i64)>, StoreError> {
+    db.query(
+        "SELECT n.breach_id, n.audience, n.sent_at FROM breach_notifications n JOIN breaches b \
+         ON b.tenant_id = n.tenant_id AND b.id = n.breach_id WHERE n.tenant_id = $1 AND b.closed = 0",
+        &[tenant.into()],
+    )?
+    .iter()
+    .map(|r| Ok((r.uuid(0)?, r.text(1)?, r.i64(2)?)))
+    .collect()
+}
