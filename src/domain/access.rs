@@ -224,6 +224,8 @@ actions! {
     BreachRead = "breach.read", Tenant, AUDIT, None, false, "read a breach with its clocks and notifications";
     BreachNotify = "breach.notify", Tenant, DPO, None, false, "record a notification of a breach (controller, authority, subjects; initial or follow-up)";
     BreachDocument = "breach.document", Tenant, AUDIT, None, false, "the notification documents of a breach (authority, controller, subjects; English or Slovenian)";
+    BreachScope = "breach.scope", Tenant, DPO, None, false, "what a compromised account, API key or address touched in a time window, from the audit trail (and the breach's numbers from it)";
+    BreachScopeAll = "breach.scope_all", System, ADMIN, None, false, "a breach's scope across every tenant, with the controllers to notify (the processor's)";
     // Backups.
     BackupCreate = "backup.create", System, ADMIN, None, false, "make a backup now, to every configured destination";
     BackupList = "backup.list", System, AUDIT, None, false, "list the backups the destinations hold, and their last verification";

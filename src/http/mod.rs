@@ -126,6 +126,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::breaches::notify))
         .routes(routes!(routes::breaches::notice))
         .routes(routes!(routes::breaches::clocks))
+        .routes(routes!(routes::breaches::scope))
+        .routes(routes!(routes::breaches::scope_all))
         .routes(routes!(routes::audit::latest_head))
         .routes(routes!(routes::audit::create_head))
         .routes(routes!(routes::audit::inclusion))
@@ -247,6 +249,8 @@ pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
     ("post", "/v1/tenants/{tenant}/breaches/{breach}/notifications", Some(Action::BreachNotify)),
     ("get", "/v1/tenants/{tenant}/breaches/{breach}/notice", Some(Action::BreachDocument)),
     ("get", "/v1/tenants/{tenant}/breach-clocks", Some(Action::BreachList)),
+    ("post", "/v1/tenants/{tenant}/breach-scope", Some(Action::BreachScope)),
+    ("post", "/v1/system/breach-scope", Some(Action::BreachScopeAll)),
     ("post", "/v1/system/backups", Some(Action::BackupCreate)),
     ("get", "/v1/system/backups", Some(Action::BackupList)),
     ("get", "/v1/audit/head", Some(Action::AuditHeadRead)),

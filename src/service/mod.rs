@@ -17,6 +17,7 @@ pub mod approvals;
 pub mod audit;
 pub mod backup;
 pub mod breach_notices;
+pub mod breach_scope;
 pub mod breaches;
 pub mod consent;
 pub mod disclosures;

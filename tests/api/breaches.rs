@@ -332,3 +332,128 @@ async fn bre2_due_clocks_are_reminded_by_webhook_and_email(b: Backend) {
     assert_eq!(hook.bodies.lock().unwrap().len(), 2, "{:?}", hook.bodies.lock().unwrap());
 }
 both!(bre2_due_clocks_are_reminded_by_webhook_and_email);
+
+/// BRE-3: what a compromised account, API key or address touched in a
+/// window, from the audit trail; the breach's numbers prefilled from it;
+/// across tenants for the processor, with the controllers to notify.
+async fn bre3_the_scope_of_a_compromised_account_key_or_address(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("Ham d.o.o.", false).await;
+    let other = s.tenant("Other d.o.o.", false).await;
+    let (st, _) = s.put(&format!("/v1/tenants/{t}/settings"), &s.admin, json!({"dpo_email": "dpo@ham.si"})).await;
+    assert_eq!(st, StatusCode::OK);
+    s.collection(&t, crate::support::customers()).await;
+    s.collection(&other, crate::support::customers()).await;
+    let recs = format!("/v1/tenants/{t}/collections/customers/records");
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        let (st, r) =
+            s.post(&recs, &s.admin, json!({"data": {"email": format!("c{i}@ham.si"), "name": format!("C {i}")}})).await;
+        assert_eq!(st, StatusCode::CREATED, "{r}");
+        ids.push((r["id"].as_str().unwrap().to_string(), r["subject_id"].as_str().unwrap().to_string()));
+    }
+    let reader = json!({"grants": {"customers": ["read"]}});
+    let mallory = s.staff_with(&t, "mallory", "operator", reader.clone()).await;
+    let alice = s.staff_with(&t, "alice", "operator", reader).await;
+    let me = s.get("/v1/auth/me", &mallory).await.1["staff_id"].as_str().unwrap().to_string();
+    // Mallory reads subject 0's record and subject 1's records; Alice reads subject 2.
+    assert_eq!(s.get(&format!("{recs}/{}", ids[0].0), &mallory).await.0, StatusCode::OK);
+    assert_eq!(s.get(&format!("/v1/tenants/{t}/subjects/{}/records", ids[1].1), &mallory).await.0, StatusCode::OK);
+    assert_eq!(s.get(&format!("{recs}/{}", ids[2].0), &alice).await.0, StatusCode::OK);
+    // A service key reads subject 3.
+    let (svc, _) = s.account(&t, "shop", "service", json!({})).await;
+    let (st, k) = s
+        .post(
+            &format!("/v1/tenants/{t}/api-keys"),
+            &s.admin,
+            json!({"account": svc, "name": "shop", "access": {"grants": {"customers": ["read"]}}, "days": 5}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{k}");
+    assert_eq!(s.get(&format!("{recs}/{}", ids[3].0), k["key"].as_str().unwrap()).await.0, StatusCode::OK);
+
+    let now = varuh::clock::now_ms();
+    let window = |by: Value| {
+        let mut b = by;
+        b["from"] = json!(rfc(now - HOUR));
+        b["to"] = json!(rfc(now + HOUR));
+        b
+    };
+    let scope = format!("/v1/tenants/{t}/breach-scope");
+    let (st, sc) = s.post(&scope, &s.admin, window(json!({"account": me}))).await;
+    assert_eq!(st, StatusCode::OK, "{sc}");
+    assert_eq!(sc["subjects"], 2, "{sc}");
+    let listed: Vec<&str> = sc["subject_ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(listed.contains(&ids[0].1.as_str()) && listed.contains(&ids[1].1.as_str()), "{sc}");
+    assert!(!listed.contains(&ids[2].1.as_str()) && !listed.contains(&ids[3].1.as_str()), "{sc}");
+    let c = &sc["collections"][0];
+    assert_eq!((c["collection"].as_str(), c["records"].as_u64()), (Some("customers"), Some(2)), "{sc}");
+    assert_eq!(sc["data_categories"], json!(["commercial", "contact", "identification"]), "{sc}");
+    assert_eq!(sc["subject_categories"], json!(["customers"]));
+    assert_eq!(sc["tenants"][0]["dpo_email"], "dpo@ham.si");
+    assert!(!sc.to_string().contains("c0@ham.si"), "ids and categories, no values: {sc}");
+
+    // The key: its service account's events.
+    let (st, sk) = s.post(&scope, &s.admin, window(json!({"api_key": k["id"]}))).await;
+    assert_eq!(st, StatusCode::OK, "{sk}");
+    assert_eq!((sk["subjects"].as_u64(), sk["subject_ids"][0].as_str()), (Some(1), Some(ids[3].1.as_str())), "{sk}");
+    // The address: everyone here came from loopback.
+    let (st, sa) = s.post(&scope, &s.admin, window(json!({"source": "127.0.0.1"}))).await;
+    assert_eq!(st, StatusCode::OK, "{sa}");
+    assert!(sa["subjects"].as_u64().unwrap() >= 4, "{sa}");
+    let (_, none) = s.post(&scope, &s.admin, window(json!({"source": "203.0.113.9"}))).await;
+    assert_eq!(none["subjects"], 0, "{none}");
+    // A window before it all: nothing.
+    let (_, early) =
+        s.post(&scope, &s.admin, json!({"account": me, "from": rfc(now - 3 * HOUR), "to": rfc(now - 2 * HOUR)})).await;
+    assert_eq!(early["subjects"], 0, "{early}");
+
+    // Bad input is refused with the field named.
+    for (body, field) in [
+        (window(json!({"account": me, "source": "127.0.0.1"})), "account"),
+        (window(json!({"source": "not an address"})), "source"),
+        (json!({"account": me, "from": rfc(now), "to": rfc(now - HOUR)}), "to"),
+        (window(json!({"account": me, "breach_id": uuid::Uuid::nil()})), "version"),
+    ] {
+        let (st, p) = s.post(&scope, &s.admin, body).await;
+        assert_eq!((st, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{p}");
+    }
+    assert_eq!(s.post(&scope, &alice, window(json!({"account": me}))).await.0, StatusCode::FORBIDDEN);
+
+    // Prefill a breach's numbers and categories.
+    let (st, br) = s
+        .post(
+            &format!("/v1/tenants/{t}/breaches"),
+            &s.admin,
+            json!({"kinds": ["confidentiality"], "aware_at": rfc(now), "found_by": "controller",
+                   "description": "mallory's password was phished", "risk": "risk",
+                   "risk_rationale": "contact data of customers", "data_categories": ["contact"]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{br}");
+    let mut body = window(json!({"account": me}));
+    body["breach_id"] = br["id"].clone();
+    body["version"] = json!(1);
+    let (st, pre) = s.post(&scope, &s.admin, body).await;
+    assert_eq!(st, StatusCode::OK, "{pre}");
+    let b2 = &pre["breach"];
+    assert_eq!((b2["subjects_approx"].as_u64(), b2["records_approx"].as_u64()), (Some(2), Some(2)), "{pre}");
+    assert_eq!(b2["data_categories"], json!(["contact", "commercial", "identification"]), "{pre}");
+    assert_eq!(b2["version"], 2);
+
+    // The processor: across tenants, the controllers to notify.
+    let (st, all) = s.post("/v1/system/breach-scope", &s.admin, window(json!({"source": "127.0.0.1"}))).await;
+    assert_eq!(st, StatusCode::OK, "{all}");
+    let tenants: Vec<&str> =
+        all["tenants"].as_array().unwrap().iter().map(|t| t["tenant_id"].as_str().unwrap()).collect();
+    assert!(tenants.contains(&t.as_str()), "{all}");
+    assert_eq!(
+        s.post("/v1/system/breach-scope", &mallory, window(json!({"account": me}))).await.0,
+        StatusCode::FORBIDDEN
+    );
+    // The query is audited without the address asked about.
+    let ev = s.events("breach.scope").await;
+    assert!(ev.iter().any(|e| e["event"]["detail"].as_str().is_some_and(|d| d.contains("source=(address)"))), "{ev:?}");
+    assert!(!ev.iter().any(|e| e["event"]["detail"].as_str().is_some_and(|d| d.contains("203.0.113.9"))));
+}
+both!(bre3_the_scope_of_a_compromised_account_key_or_address);

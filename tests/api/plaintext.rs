@@ -181,6 +181,28 @@ async fn conf1_conf2_no_plaintext_in_data_dir() {
     .await;
     assert_eq!(st, StatusCode::CREATED, "{c}");
     needles.push(evidence);
+    // A breach's description and a notification's addressee (they may name people).
+    let told = format!("Breach of {tag} customer files");
+    let (st, br) = call(
+        reqwest::Method::POST,
+        format!("/v1/tenants/{t}/breaches"),
+        Some(token.clone()),
+        json!({"kinds": ["confidentiality"], "aware_at": varuh::clock::rfc3339(varuh::clock::now_ms() - 60_000),
+               "found_by": "controller", "description": told, "risk": "risk", "risk_rationale": "names"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{br}");
+    needles.push(told);
+    let addressee = format!("case-{tag}@ip-rs.si");
+    let (st, n) = call(
+        reqwest::Method::POST,
+        format!("/v1/tenants/{t}/breaches/{}/notifications", br["id"].as_str().unwrap()),
+        Some(token.clone()),
+        json!({"audience": "authority", "phase": "initial", "to": addressee}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{n}");
+    needles.push(addressee);
     let contact = format!("privacy.{tag}@courier.si");
     let (st, r) = call(
         reqwest::Method::POST,

@@ -69,6 +69,8 @@ pub fn body_for(path: &str) -> Value {
             b["version"] = json!(1);
         }
         b
+    } else if path.ends_with("/breach-scope") {
+        json!({"account": uuid::Uuid::nil().to_string(), "from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z"})
     } else if path.ends_with("/notifications") {
         json!({"audience": "authority", "phase": "initial", "to": "Informacijski pooblaščenec", "late_reason": "found late"})
     } else if path.ends_with("/legal-holds") {

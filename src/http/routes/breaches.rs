@@ -9,6 +9,7 @@ use crate::domain::breach::{
 use crate::http::extract::{Auth, Body, Params};
 use crate::http::problem::{ApiResult, Problem};
 use crate::http::{path_id, time, AppState};
+use crate::service::breach_scope::{Scope, ScopeBy, ScopeQuery};
 use crate::service::breaches::{BreachView, DueClock, NewNotification, NotificationDetails, NotificationView};
 use crate::service::documents::Lang;
 use axum::extract::{Path, State};
@@ -429,4 +430,163 @@ pub async fn notice(
         r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(r)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeIn {
+    /// The compromised staff account's id (one of account, api_key, source).
+    #[serde(default)]
+    pub account: Option<String>,
+    /// The compromised API key's id.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// The attacker's source address (IPv4 or IPv6): in the body, never in a URL.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// The window, RFC 3339 (at most 366 days).
+    pub from: String,
+    pub to: String,
+    /// Write the numbers and categories into this breach, at `version`.
+    #[serde(default)]
+    pub breach_id: Option<String>,
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CollectionTouchedOut {
+    pub tenant_id: String,
+    pub collection: String,
+    pub records: u64,
+    pub subjects: u64,
+    /// Whole-collection exports (every record in it counts).
+    pub exports: u64,
+    pub fields: Vec<String>,
+    pub data_categories: Vec<String>,
+    pub subject_categories: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TenantTouchedOut {
+    pub tenant_id: String,
+    pub name: String,
+    /// Where the processor's notice goes (the tenant's DPO e-mail).
+    pub dpo_email: Option<String>,
+    pub subjects: u64,
+    pub records: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ScopeOut {
+    pub events_examined: u64,
+    /// Successful events about personal data.
+    pub events_matched: u64,
+    pub subjects: u64,
+    /// The first 1,000 subjects touched.
+    pub subject_ids: Vec<String>,
+    pub records: u64,
+    pub collections: Vec<CollectionTouchedOut>,
+    pub data_categories: Vec<String>,
+    pub subject_categories: Vec<String>,
+    /// The tenants touched: the controllers a processor notifies.
+    pub tenants: Vec<TenantTouchedOut>,
+    pub notes: Vec<String>,
+    /// The breach as prefilled, when `breach_id` was given.
+    pub breach: Option<BreachOut>,
+}
+
+fn scope_query(b: &ScopeIn) -> Result<ScopeQuery, Problem> {
+    let id = |f: &'static str, v: &str| v.parse().map_err(|_| Problem::invalid(f, "must be an id"));
+    let by = match (&b.account, &b.api_key, &b.source) {
+        (Some(a), None, None) => ScopeBy::Account(id("account", a)?),
+        (None, Some(k), None) => ScopeBy::ApiKey(id("api_key", k)?),
+        (None, None, Some(s)) => ScopeBy::Source(
+            s.trim().parse().map_err(|_| Problem::invalid("source", "must be an IPv4 or IPv6 address"))?,
+        ),
+        _ => return Err(Problem::invalid("account", "give exactly one of account, api_key and source")),
+    };
+    Ok(ScopeQuery { by, from: at("from", &b.from)?, to: at("to", &b.to)? })
+}
+
+fn scope_out(s: Scope, breach: Option<BreachOut>) -> ScopeOut {
+    ScopeOut {
+        events_examined: s.events_examined,
+        events_matched: s.events_matched,
+        subjects: s.subjects,
+        subject_ids: s.subject_ids.iter().map(|i| i.to_string()).collect(),
+        records: s.records,
+        collections: s
+            .collections
+            .into_iter()
+            .map(|c| CollectionTouchedOut {
+                tenant_id: c.tenant.to_string(),
+                collection: c.collection,
+                records: c.records,
+                subjects: c.subjects,
+                exports: c.exports,
+                fields: c.fields,
+                data_categories: c.data_categories,
+                subject_categories: c.subject_categories,
+            })
+            .collect(),
+        data_categories: s.data_categories,
+        subject_categories: s.subject_categories,
+        tenants: s
+            .tenants
+            .into_iter()
+            .map(|t| TenantTouchedOut {
+                tenant_id: t.tenant.to_string(),
+                name: t.name,
+                dpo_email: t.dpo_email,
+                subjects: t.subjects,
+                records: t.records,
+            })
+            .collect(),
+        notes: s.notes,
+        breach,
+    }
+}
+
+/// What a compromised account, API key or source address touched in a
+/// window, from the tenant's audit trail; optionally written into a breach.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/breach-scope", tag = "breaches", security(("bearer" = [])), request_body = ScopeIn,
+    params(("tenant" = String, Path, description = "Tenant id")),
+    responses((status = 200, body = ScopeOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn scope(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+    Body(b): Body<ScopeIn>,
+) -> ApiResult<Json<ScopeOut>> {
+    let t = path_id(&tenant, "tenant")?;
+    let q = scope_query(&b)?;
+    let apply = match (&b.breach_id, b.version) {
+        (None, None) => None,
+        (Some(id), Some(v)) => Some((id.parse().map_err(|_| Problem::invalid("breach_id", "must be a breach id"))?, v)),
+        _ => return Err(Problem::invalid("version", "breach_id and version go together")),
+    };
+    let scope = s.vault.breach_scope(&a.actor, t, q).await?;
+    let breach = match apply {
+        Some((id, v)) => {
+            Some(breach_out(s.vault.prefill_breach(&a.actor, t, id, v, &scope).await?, s.vault.clock.now_ms()))
+        }
+        None => None,
+    };
+    Ok(Json(scope_out(scope, breach)))
+}
+
+/// The processor's view: a breach's scope across every tenant, with each
+/// affected tenant and the DPO its notice goes to.
+#[utoipa::path(post, path = "/v1/system/breach-scope", tag = "breaches", security(("bearer" = [])), request_body = ScopeIn,
+    responses((status = 200, body = ScopeOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn scope_all(State(s): State<AppState>, a: Auth, Body(b): Body<ScopeIn>) -> ApiResult<Json<ScopeOut>> {
+    let q = scope_query(&b)?;
+    if b.breach_id.is_some() || b.version.is_some() {
+        return Err(Problem::invalid(
+            "breach_id",
+            "a breach is a tenant's: prefill it through the tenant's breach-scope",
+        ));
+    }
+    Ok(Json(scope_out(s.vault.breach_scope_all(&a.actor, q).await?, None)))
 }

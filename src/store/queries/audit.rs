@@ -483,3 +483,27 @@ pub fn latest_audit_head(db: &mut dyn Db) -> Result<Option<HeadRow>, StoreError>
         .map(head_row)
         .transpose()
 }
+
+/// Streams the bodies of the events from `from_ms` to `to_ms` (inclusive)
+/// of one tenant (or all), of one actor (or any), in log order: a breach's
+/// scope (BRE-3). By actor it walks the actor's index; otherwise the time
+/// index. The ids and times are formatted into the statement (a streamed
+/// statement takes no parameters): typed values, never text from a caller.
+pub fn scan_audit_window(
+    db: &mut dyn Db,
+    tenant: Option<Uuid>,
+    actor: Option<Uuid>,
+    from_ms: i64,
+    to_ms: i64,
+    each: &mut dyn FnMut(Vec<u8>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut sql = format!("SELECT body FROM audit_events WHERE time_ms >= {from_ms} AND time_ms <= {to_ms}");
+    if let Some(a) = actor {
+        sql.push_str(&format!(" AND actor_id = '{a}'"));
+    }
+    if let Some(t) = tenant {
+        sql.push_str(&format!(" AND tenant_id = '{t}'"));
+    }
+    sql.push_str(" ORDER BY seq");
+    db.scan(&sql, &mut |mut r| each(r.take_blob(0)?))
+}
