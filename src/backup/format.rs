@@ -56,6 +56,7 @@ pub const TABLES: &[&str] = &[
     "retention_events",
     "breaches",
     "breach_notifications",
+    "processors",
 ];
 
 /// Not in a backup: sign-in sessions (after a restore everyone signs in

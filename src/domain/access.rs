@@ -226,6 +226,11 @@ actions! {
     BreachDocument = "breach.document", Tenant, AUDIT, None, false, "the notification documents of a breach (authority, controller, subjects; English or Slovenian)";
     BreachScope = "breach.scope", Tenant, DPO, None, false, "what a compromised account, API key or address touched in a time window, from the audit trail (and the breach's numbers from it)";
     BreachScopeAll = "breach.scope_all", System, ADMIN, None, false, "a breach's scope across every tenant, with the controllers to notify (the processor's)";
+    // Registers (REG-2..4).
+    ProcessorCreate = "processor.create", Tenant, DPO, None, false, "add a processor or sub-processor to the register";
+    ProcessorUpdate = "processor.update", Tenant, DPO, None, false, "change a processor's entry (contract, review, measures)";
+    ProcessorList = "processor.list", Tenant, AUDIT, None, false, "the processor register, with the collections each one serves and the register's gaps";
+    ProcessorRead = "processor.read", Tenant, AUDIT, None, false, "read a processor's entry";
     // Backups.
     BackupCreate = "backup.create", System, ADMIN, None, false, "make a backup now, to every configured destination";
     BackupList = "backup.list", System, AUDIT, None, false, "list the backups the destinations hold, and their last verification";

@@ -10,6 +10,7 @@ pub mod limits;
 pub mod lockout;
 pub mod password;
 pub mod policy;
+pub mod processor;
 pub mod requests;
 pub mod schema;
 pub mod settings;

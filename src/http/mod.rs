@@ -128,6 +128,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::breaches::clocks))
         .routes(routes!(routes::breaches::scope))
         .routes(routes!(routes::breaches::scope_all))
+        .routes(routes!(routes::registers::create, routes::registers::list))
+        .routes(routes!(routes::registers::get, routes::registers::update))
         .routes(routes!(routes::audit::latest_head))
         .routes(routes!(routes::audit::create_head))
         .routes(routes!(routes::audit::inclusion))
@@ -251,6 +253,10 @@ pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
     ("get", "/v1/tenants/{tenant}/breach-clocks", Some(Action::BreachList)),
     ("post", "/v1/tenants/{tenant}/breach-scope", Some(Action::BreachScope)),
     ("post", "/v1/system/breach-scope", Some(Action::BreachScopeAll)),
+    ("post", "/v1/tenants/{tenant}/processors", Some(Action::ProcessorCreate)),
+    ("get", "/v1/tenants/{tenant}/processors", Some(Action::ProcessorList)),
+    ("get", "/v1/tenants/{tenant}/processors/{processor}", Some(Action::ProcessorRead)),
+    ("put", "/v1/tenants/{tenant}/processors/{processor}", Some(Action::ProcessorUpdate)),
     ("post", "/v1/system/backups", Some(Action::BackupCreate)),
     ("get", "/v1/system/backups", Some(Action::BackupList)),
     ("get", "/v1/audit/head", Some(Action::AuditHeadRead)),

@@ -28,6 +28,7 @@ pub mod identity;
 pub mod import;
 pub mod kernel;
 pub mod limits;
+pub mod processors;
 pub mod records;
 pub mod reminders;
 pub mod requests;

@@ -981,6 +981,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (13, include_str!("migrations/sqlite/0013_retention.sql")),
     (14, include_str!("migrations/sqlite/0014_erasure_journal.sql")),
     (15, include_str!("migrations/sqlite/0015_breaches.sql")),
+    (16, include_str!("migrations/sqlite/0016_processors.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_vault.sql")),
@@ -998,6 +999,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (13, include_str!("migrations/postgres/0013_retention.sql")),
     (14, include_str!("migrations/postgres/0014_erasure_journal.sql")),
     (15, include_str!("migrations/postgres/0015_breaches.sql")),
+    (16, include_str!("migrations/postgres/0016_processors.sql")),
 ];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.

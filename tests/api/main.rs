@@ -17,6 +17,7 @@ mod keys;
 mod matrix;
 mod monitoring;
 mod plaintext;
+mod registers;
 mod requests;
 mod retention;
 mod rights;

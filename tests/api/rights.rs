@@ -407,15 +407,21 @@ both!(cons1_consent_given_checked_and_withdrawn);
 /// Polls the subject's notices until none is pending (at most ~20 s).
 async fn notices_settled(s: &TestServer, t: &str, sid: &str, n: usize) -> Value {
     let url = format!("/v1/tenants/{t}/subjects/{sid}/disclosures");
+    let mut last = Value::Null;
     for _ in 0..200 {
-        let (_, d) = s.get(&url, &s.admin).await;
-        let notices = d["notices"].as_array().unwrap();
+        let (st, d) = s.get(&url, &s.admin).await;
+        let Some(notices) = d["notices"].as_array().filter(|_| st == StatusCode::OK) else {
+            // A loaded machine may answer 503 for a moment: ask again.
+            last = json!({"status": st.as_u16(), "body": d});
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            continue;
+        };
         if notices.len() >= n && notices.iter().all(|x| x["state"] != "pending" || x["attempts"].as_i64() > Some(0)) {
             return d;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    panic!("the notices of {sid} did not settle");
+    panic!("the notices of {sid} did not settle: {last}");
 }
 
 async fn disc1_disclosures_and_art19_notices_by_webhook_and_email(b: Backend) {

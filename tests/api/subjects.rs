@@ -370,6 +370,7 @@ async fn a_store_from_before_attributes_migrates_without_losing_a_record(b: Back
             "erasure_journal",
             "breach_notifications",
             "breaches",
+            "processors",
         ] {
             db.batch(&format!("DROP TABLE {t}")).unwrap();
         }

@@ -69,6 +69,10 @@ pub fn body_for(path: &str) -> Value {
             b["version"] = json!(1);
         }
         b
+    } else if path.ends_with("/processors") {
+        json!({"name": format!("P {}", uuid::Uuid::now_v7()), "role": "processor", "service": "hosting"})
+    } else if path.ends_with("/processors/{processor}") {
+        json!({"version": 1, "entry": {"name": "P", "role": "processor", "service": "hosting"}})
     } else if path.ends_with("/breach-scope") {
         json!({"account": uuid::Uuid::nil().to_string(), "from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z"})
     } else if path.ends_with("/notifications") {
@@ -143,6 +147,7 @@ async fn conf4_other_tenant_gets_404_everywhere(b: Backend) {
             .replace("{limit}", &uuid::Uuid::now_v7().to_string())
             .replace("{hold}", &uuid::Uuid::now_v7().to_string())
             .replace("{breach}", &uuid::Uuid::now_v7().to_string())
+            .replace("{processor}", &uuid::Uuid::now_v7().to_string())
             .replace("{key}", &uuid::Uuid::now_v7().to_string())
             + if tpl.ends_with("/may") && method == Method::GET {
                 "?purpose=invoicing"

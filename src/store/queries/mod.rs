@@ -5,10 +5,10 @@
 
 mod audit;
 mod backup;
-mod breaches;
 mod identity;
 mod import;
 mod records;
+mod registers;
 mod requests;
 mod retention;
 mod rights;
@@ -16,10 +16,10 @@ mod tenancy;
 
 pub use audit::*;
 pub use backup::*;
-pub use breaches::*;
 pub use identity::*;
 pub use import::*;
 pub use records::*;
+pub use registers::*;
 pub use requests::*;
 pub use retention::*;
 pub use rights::*;

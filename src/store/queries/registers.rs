@@ -1,5 +1,6 @@
-//! Statements of the breach register (BRE-1, BRE-2): breaches, each with
-//! its sealed details, and the notifications made about them.
+//! Statements of the registers: breaches (BRE-1, BRE-2), each with its
+//! sealed details, and the notifications made about them; the processor
+//! register (REG-2).
 
 use super::super::db::{Db, Row};
 use super::super::StoreError;
@@ -174,5 +175,84 @@ pub fn open_breach_notices(db: &mut dyn Db, tenant: Uuid) -> Result<Vec<(Uuid, S
     )?
     .iter()
     .map(|r| Ok((r.uuid(0)?, r.text(1)?, r.i64(2)?)))
+    .collect()
+}
+
+/// A processor as stored: its name in the clear, the rest sealed.
+#[derive(Debug, Clone)]
+pub struct ProcessorRow {
+    pub id: Uuid,
+    pub name: String,
+    pub details: Vec<u8>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+fn processor(r: &Row) -> Result<ProcessorRow, StoreError> {
+    Ok(ProcessorRow {
+        id: r.uuid(0)?,
+        name: r.text(1)?,
+        details: r.blob(2)?,
+        created_at: r.i64(3)?,
+        updated_at: r.i64(4)?,
+        version: r.i64(5)?,
+    })
+}
+
+pub fn insert_processor(db: &mut dyn Db, tenant: Uuid, p: &ProcessorRow) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO processors (tenant_id, id, name, details, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            tenant.into(),
+            p.id.into(),
+            p.name.as_str().into(),
+            p.details.as_slice().into(),
+            p.created_at.into(),
+            p.updated_at.into(),
+            p.version.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Replaces a processor's entry at the version read (`Stale` otherwise).
+pub fn update_processor(db: &mut dyn Db, tenant: Uuid, p: &ProcessorRow, read_version: i64) -> Result<(), StoreError> {
+    let n = db.exec(
+        "UPDATE processors SET name = $3, details = $4, updated_at = $5, version = version + 1 \
+         WHERE tenant_id = $1 AND id = $2 AND version = $6",
+        &[
+            tenant.into(),
+            p.id.into(),
+            p.name.as_str().into(),
+            p.details.as_slice().into(),
+            p.updated_at.into(),
+            read_version.into(),
+        ],
+    )?;
+    if n != 1 {
+        return Err(StoreError::Stale);
+    }
+    Ok(())
+}
+
+pub fn get_processor(db: &mut dyn Db, tenant: Uuid, id: Uuid) -> Result<Option<ProcessorRow>, StoreError> {
+    db.query(
+        "SELECT id, name, details, created_at, updated_at, version FROM processors WHERE tenant_id = $1 AND id = $2",
+        &[tenant.into(), id.into()],
+    )?
+    .first()
+    .map(processor)
+    .transpose()
+}
+
+/// The tenant's processors, by name.
+pub fn list_processors(db: &mut dyn Db, tenant: Uuid) -> Result<Vec<ProcessorRow>, StoreError> {
+    db.query(
+        "SELECT id, name, details, created_at, updated_at, version FROM processors WHERE tenant_id = $1 ORDER BY name",
+        &[tenant.into()],
+    )?
+    .iter()
+    .map(processor)
     .collect()
 }
