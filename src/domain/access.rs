@@ -231,6 +231,7 @@ actions! {
     ProcessorUpdate = "processor.update", Tenant, DPO, None, false, "change a processor's entry (contract, review, measures)";
     ProcessorList = "processor.list", Tenant, AUDIT, None, false, "the processor register, with the collections each one serves and the register's gaps";
     ProcessorRead = "processor.read", Tenant, AUDIT, None, false, "read a processor's entry";
+    RopaRead = "ropa.read", Tenant, AUDIT, None, false, "the records of processing activities (Art. 30), generated from the live definitions, with their gaps";
     // Backups.
     BackupCreate = "backup.create", System, ADMIN, None, false, "make a backup now, to every configured destination";
     BackupList = "backup.list", System, AUDIT, None, false, "list the backups the destinations hold, and their last verification";

@@ -70,6 +70,14 @@ pub struct TenantSettings {
     /// Default 24.
     #[serde(default)]
     pub breach_notice_hours: Option<u32>,
+    /// The controller's address and contact e-mail, and the DPO's name,
+    /// for the records of processing (Art. 30(1)(a)).
+    #[serde(default)]
+    pub controller_address: Option<String>,
+    #[serde(default)]
+    pub controller_email: Option<String>,
+    #[serde(default)]
+    pub dpo_name: Option<String>,
 }
 
 impl Default for TenantSettings {
@@ -80,6 +88,9 @@ impl Default for TenantSettings {
             reminder_days: default_reminders(),
             supervisory_authority: None,
             breach_notice_hours: None,
+            controller_address: None,
+            controller_email: None,
+            dpo_name: None,
         }
     }
 }
@@ -98,6 +109,16 @@ impl TenantSettings {
         for (i, d) in self.reminder_days.iter().enumerate() {
             if *d > 90 || self.reminder_days[..i].contains(d) {
                 return Err(Invalid::new(format!("reminder_days[{i}]"), "must be 0-90 days, each once"));
+            }
+        }
+        if let Some(e) = &self.controller_email {
+            identifiers::normalise(identifiers::EMAIL, e, "controller_email")?;
+        }
+        for (f, v) in [("controller_address", &self.controller_address), ("dpo_name", &self.dpo_name)] {
+            if v.as_ref()
+                .is_some_and(|v| v.trim().is_empty() || v.len() > 500 || v.chars().any(|c| c.is_control() && c != '\n'))
+            {
+                return Err(Invalid::new(f, "must be 1-500 bytes of text"));
             }
         }
         if self.breach_notice_hours.is_some_and(|h| h == 0 || h > 72) {

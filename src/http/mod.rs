@@ -130,6 +130,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::breaches::scope_all))
         .routes(routes!(routes::registers::create, routes::registers::list))
         .routes(routes!(routes::registers::get, routes::registers::update))
+        .routes(routes!(routes::registers::records_of_processing))
         .routes(routes!(routes::audit::latest_head))
         .routes(routes!(routes::audit::create_head))
         .routes(routes!(routes::audit::inclusion))
@@ -257,6 +258,7 @@ pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
     ("get", "/v1/tenants/{tenant}/processors", Some(Action::ProcessorList)),
     ("get", "/v1/tenants/{tenant}/processors/{processor}", Some(Action::ProcessorRead)),
     ("put", "/v1/tenants/{tenant}/processors/{processor}", Some(Action::ProcessorUpdate)),
+    ("get", "/v1/tenants/{tenant}/records-of-processing", Some(Action::RopaRead)),
     ("post", "/v1/system/backups", Some(Action::BackupCreate)),
     ("get", "/v1/system/backups", Some(Action::BackupList)),
     ("get", "/v1/audit/head", Some(Action::AuditHeadRead)),

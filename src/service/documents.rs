@@ -25,7 +25,7 @@ pub enum Lang {
     Sl,
 }
 
-fn t(lang: Lang, en: &'static str, sl: &'static str) -> &'static str {
+pub(super) fn t(lang: Lang, en: &'static str, sl: &'static str) -> &'static str {
     if lang == Lang::Sl {
         sl
     } else {
@@ -33,7 +33,7 @@ fn t(lang: Lang, en: &'static str, sl: &'static str) -> &'static str {
     }
 }
 
-fn basis(lang: Lang, b: LegalBasis) -> &'static str {
+pub(super) fn basis(lang: Lang, b: LegalBasis) -> &'static str {
     match b {
         LegalBasis::Consent => t(lang, "consent (Art. 6(1)(a))", "privolitev (točka (a) člena 6(1))"),
         LegalBasis::Contract => t(lang, "contract (Art. 6(1)(b))", "pogodba (točka (b) člena 6(1))"),
@@ -50,7 +50,7 @@ fn basis(lang: Lang, b: LegalBasis) -> &'static str {
     }
 }
 
-fn retention(lang: Lang, r: &Retention) -> String {
+pub(super) fn retention(lang: Lang, r: &Retention) -> String {
     match r {
         Retention::Period { days, from: RetentionFrom::Updated } => match lang {
             Lang::Sl => format!("{days} dni po zadnji spremembi"),
@@ -70,7 +70,7 @@ fn retention(lang: Lang, r: &Retention) -> String {
     }
 }
 
-fn list(v: &[String], lang: Lang) -> String {
+pub(super) fn list(v: &[String], lang: Lang) -> String {
     if v.is_empty() {
         t(lang, "none", "ni").into()
     } else {

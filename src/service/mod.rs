@@ -33,6 +33,7 @@ pub mod records;
 pub mod reminders;
 pub mod requests;
 pub mod retention;
+pub mod ropa;
 pub mod subject_identity;
 pub mod tenancy;
 
