@@ -337,8 +337,16 @@ impl Vault {
                 .map(|t| t.name)
                 .unwrap_or_default();
             let message = match n.request_id {
+                // A breach reminder that cannot be made now is retried
+                // like an undelivered notice; the other notices go on.
                 Some(_) if n.event.starts_with(super::reminders::BREACH_REMINDER) => {
-                    self.breach_reminder(&tenant_name, &n).await?
+                    match self.breach_reminder(&tenant_name, &n).await {
+                        Ok(m) => m,
+                        Err(e) => {
+                            errors.push(format!("the breach reminder could not be made: {e}"));
+                            None
+                        }
+                    }
                 }
                 Some(r) => {
                     let t = n.tenant_id;
