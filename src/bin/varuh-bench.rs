@@ -17,6 +17,9 @@
 //! empty store of the same backend; `--restore-url` for PostgreSQL) of a
 //! store of `--subjects` records, in MB/s of the store's size.
 //!
+//! With `--mode registers` it times the records of processing (JSON and
+//! PDF) of a tenant with 50 collections and `--subjects` contacts.
+//!
 //! With `--mode audit` it measures the audit trail itself, in process on a
 //! fresh SQLite store: `--clients` tasks append realistic events (a record
 //! read: actor, tenant, subject, collection, record, five field names),
@@ -368,8 +371,9 @@ fn main() -> Result<()> {
         "audit" => tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(audit(args)),
         "rights" => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(rights(args)),
         "retention" => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(retention(args)),
+        "registers" => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(registers(args)),
         "backup" => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(backup(args)),
-        other => bail!("--mode must be vault, audit, rights, retention or backup, not {other}"),
+        other => bail!("--mode must be vault, audit, rights, retention, backup or registers, not {other}"),
     }
 }
 
@@ -662,6 +666,72 @@ async fn retention(args: Args) -> Result<()> {
         let n = if dry { s["expired"].as_u64() } else { s["deleted"].as_u64() }.unwrap_or(0) as usize;
         let errors = usize::from(n != args.subjects) + usize::from(s["error"].is_string());
         phases.push(Phase { name, ops: n, secs, lat_us: vec![(secs * 1e6) as u32], errors });
+    }
+    println!(
+        "| {:<28} | {:>9} | {:>10} | {:>8} | {:>8} | {:>6} |",
+        "operation", "ops", "per second", "p50 ms", "p99 ms", "errors"
+    );
+    println!("|{:-<30}|{:->11}|{:->12}|{:->10}|{:->10}|{:->8}|", "", "", "", "", "", "");
+    for p in &mut phases {
+        println!("{}", p.row());
+    }
+    drop(server);
+    Ok(())
+}
+
+/// The generated registers (issue 19): a tenant with 50 collections (one
+/// holding `--subjects` imported contacts) and a processor register; the
+/// records of processing as JSON and as a PDF, 20 times each, timed.
+async fn registers(args: Args) -> Result<()> {
+    let (server, otp) = start(&args)?;
+    let mut c = connect_when_up(server.port).await?;
+    let (token, t) = admin_and_tenant(&mut c, &otp).await?;
+    let settings = json!({"dpo_email": "dpo@bench.example", "controller_email": "info@bench.example",
+        "controller_address": "Bench street 1, Ljubljana"});
+    expect(&mut c, Method::PUT, &format!("/v1/tenants/{t}/settings"), &token, Some(&settings), StatusCode::OK).await?;
+    let ml = json!({"name": "MailerLite", "role": "processor", "service": "newsletter delivery", "locations": ["LT"]});
+    expect(&mut c, Method::POST, &format!("/v1/tenants/{t}/processors"), &token, Some(&ml), StatusCode::CREATED)
+        .await?;
+    for i in 0..50 {
+        let def = json!({"name": format!("c{i:02}"), "purposes": ["service", "invoicing"], "legal_basis": "contract",
+        "subject_categories": ["customers"], "source": "generated", "processors": if i % 5 == 0 { json!(["MailerLite"]) } else { json!([]) },
+        "retention": {"kind": "period", "days": 365 + i},
+        "fields": [
+            {"name": "email", "type": "email", "category": "contact", "required": true, "identifier": true},
+            {"name": "name", "type": "string", "category": "identification"},
+            {"name": "visits", "type": "integer", "category": "commercial"},
+            {"name": "city", "type": "string", "category": "location"},
+            {"name": "note", "type": "string", "category": "preferences"}
+        ]});
+        expect(&mut c, Method::POST, &format!("/v1/tenants/{t}/collections"), &token, Some(&def), StatusCode::CREATED)
+            .await?;
+    }
+    println!(
+        "varuh-bench registers: backend={} collections=50 subjects={} cores={}",
+        args.backend,
+        args.subjects,
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+    );
+    eprintln!("phase: import");
+    import_contacts(&mut c, &token, &t, "c00", args.subjects).await?;
+    let mut phases = Vec::new();
+    for (name, q) in [("ROPA, JSON (50 activities)", "json"), ("ROPA, PDF (50 activities)", "pdf")] {
+        eprintln!("phase: {name}");
+        let mut p = Phase { name, ops: 0, secs: 0.0, lat_us: Vec::new(), errors: 0 };
+        let t0 = Instant::now();
+        for _ in 0..20 {
+            let t1 = Instant::now();
+            let (st, body) =
+                call(&mut c, Method::GET, &format!("/v1/tenants/{t}/records-of-processing?format={q}"), &token, None)
+                    .await?;
+            p.lat_us.push(t1.elapsed().as_micros() as u32);
+            if st != StatusCode::OK || body.len() < 1000 {
+                p.errors += 1;
+            }
+            p.ops += 1;
+        }
+        p.secs = t0.elapsed().as_secs_f64();
+        phases.push(p);
     }
     println!(
         "| {:<28} | {:>9} | {:>10} | {:>8} | {:>8} | {:>6} |",
