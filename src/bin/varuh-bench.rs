@@ -667,14 +667,7 @@ async fn retention(args: Args) -> Result<()> {
         let errors = usize::from(n != args.subjects) + usize::from(s["error"].is_string());
         phases.push(Phase { name, ops: n, secs, lat_us: vec![(secs * 1e6) as u32], errors });
     }
-    println!(
-        "| {:<28} | {:>9} | {:>10} | {:>8} | {:>8} | {:>6} |",
-        "operation", "ops", "per second", "p50 ms", "p99 ms", "errors"
-    );
-    println!("|{:-<30}|{:->11}|{:->12}|{:->10}|{:->10}|{:->8}|", "", "", "", "", "", "");
-    for p in &mut phases {
-        println!("{}", p.row());
-    }
+    print_table(&mut phases);
     drop(server);
     Ok(())
 }
@@ -733,16 +726,21 @@ async fn registers(args: Args) -> Result<()> {
         p.secs = t0.elapsed().as_secs_f64();
         phases.push(p);
     }
+    print_table(&mut phases);
+    drop(server);
+    Ok(())
+}
+
+/// The results as a Markdown table.
+fn print_table(phases: &mut [Phase]) {
     println!(
         "| {:<28} | {:>9} | {:>10} | {:>8} | {:>8} | {:>6} |",
         "operation", "ops", "per second", "p50 ms", "p99 ms", "errors"
     );
     println!("|{:-<30}|{:->11}|{:->12}|{:->10}|{:->10}|{:->8}|", "", "", "", "", "", "");
-    for p in &mut phases {
+    for p in phases {
         println!("{}", p.row());
     }
-    drop(server);
-    Ok(())
 }
 
 /// Imports `n` contacts into collection `c` over HTTP, 50,000 a request.

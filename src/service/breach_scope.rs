@@ -252,8 +252,7 @@ impl Vault {
         let mut data_categories = BTreeSet::new();
         let mut subject_categories = BTreeSet::new();
         let mut tenants: BTreeMap<Uuid, TenantTouched> = BTreeMap::new();
-        for (t, s) in &order {
-            let _ = s;
+        for (t, _) in &order {
             tenants.entry(*t).or_insert_with(|| TenantTouched { tenant: *t, ..Default::default() }).subjects += 1;
         }
         for ((t, name), tally) in tallies {

@@ -56,12 +56,7 @@ impl Vault {
                     queries::insert_processor(db, tenant, &stored)
                 })
                 .await
-                .map_err(|e| match e {
-                    StoreError::Conflict => {
-                        ServiceError::Invalid(Invalid::new("name", "the register holds this name already"))
-                    }
-                    e => e.into(),
-                })?;
+                .map_err(write_error)?;
                 self.processor_view(&t, row, now).await
             },
             |_, _| {},
@@ -94,15 +89,7 @@ impl Vault {
                 let stored = row.clone();
                 self.write_recorded(move |db, _| queries::update_processor(db, tenant, &stored, version))
                     .await
-                    .map_err(|e| match e {
-                        StoreError::Stale => {
-                            ServiceError::Conflict("the entry was changed since it was read: read it again")
-                        }
-                        StoreError::Conflict => {
-                            ServiceError::Invalid(Invalid::new("name", "the register holds this name already"))
-                        }
-                        e => e.into(),
-                    })?;
+                    .map_err(write_error)?;
                 self.processor_view(&t, row, now).await
             },
             |_, _| {},
@@ -193,6 +180,16 @@ impl Vault {
         let collections = self.named_processors(t.id).await?.remove(&entry.name).unwrap_or_default();
         let review_overdue = entry.review_due.as_deref().is_some_and(|d| d < today(now).as_str());
         Ok(ProcessorView { row, entry, collections, review_overdue })
+    }
+}
+
+/// A write's failure as the register says it: another change came first,
+/// or the name is taken.
+fn write_error(e: StoreError) -> ServiceError {
+    match e {
+        StoreError::Stale => ServiceError::Conflict("the entry was changed since it was read: read it again"),
+        StoreError::Conflict => ServiceError::Invalid(Invalid::new("name", "the register holds this name already")),
+        e => e.into(),
     }
 }
 

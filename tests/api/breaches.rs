@@ -283,19 +283,7 @@ async fn bre2_due_clocks_are_reminded_by_webhook_and_email(b: Backend) {
         .await;
     assert_eq!(st, StatusCode::CREATED, "{br}");
     let id = br["id"].as_str().unwrap().to_string();
-    let wait = |n: usize| {
-        let bodies = hook.bodies.clone();
-        async move {
-            for _ in 0..150 {
-                if bodies.lock().unwrap().len() >= n {
-                    return;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-            panic!("{n} reminders did not arrive: {:?}", bodies.lock().unwrap());
-        }
-    };
-    wait(1).await;
+    hook.wait(1).await;
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     let got = hook.bodies.lock().unwrap().clone();
     assert_eq!(got.len(), 1, "once per step: {got:?}");
@@ -316,7 +304,7 @@ async fn bre2_due_clocks_are_reminded_by_webhook_and_email(b: Backend) {
 
     // 17 hours on: under 6 hours left, the second reminder.
     s.clock.advance(17 * HOUR);
-    wait(2).await;
+    hook.wait(2).await;
     assert_eq!(hook.bodies.lock().unwrap()[1]["overdue"], false);
     // Notified: past the due time, no reminder comes.
     let (st, p) = s

@@ -337,19 +337,7 @@ async fn dsr1_reminders_go_before_the_due_date_by_webhook_and_email(b: Backend) 
     let reqs = format!("/v1/tenants/{t}/requests");
     let (_, soon) = s.post(&reqs, &dpo, json!({"kind": "erasure", "channel": "e-mail", "received_at": received})).await;
     let (_, later) = s.post(&reqs, &dpo, json!({"kind": "access", "channel": "letter"})).await;
-    let wait = |n: usize| {
-        let bodies = hook.bodies.clone();
-        async move {
-            for _ in 0..150 {
-                if bodies.lock().unwrap().len() >= n {
-                    return;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-            panic!("{n} reminders did not arrive: {:?}", bodies.lock().unwrap());
-        }
-    };
-    wait(1).await;
+    hook.wait(1).await;
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     let got = hook.bodies.lock().unwrap().clone();
     assert_eq!(got.len(), 1, "one reminder per request and day, however many ticks: {got:?}");
@@ -377,7 +365,7 @@ async fn dsr1_reminders_go_before_the_due_date_by_webhook_and_email(b: Backend) 
 
     // Four days on (under a day left), the 1-day reminder; the later request still gets none.
     s.clock.advance(4 * 86_400_000);
-    wait(2).await;
+    hook.wait(2).await;
     let got = hook.bodies.lock().unwrap().clone();
     assert_eq!(got[1]["request_id"], soon["id"]);
     assert_eq!((got[1]["days_left"].as_i64(), got[1]["overdue"].as_bool()), (Some(0), Some(false)), "{got:?}");

@@ -580,6 +580,17 @@ pub struct Hook {
 }
 
 impl Hook {
+    /// Waits (up to 15 s) until at least `n` bodies have arrived.
+    pub async fn wait(&self, n: usize) {
+        for _ in 0..150 {
+            if self.bodies.lock().unwrap().len() >= n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("{n} webhook calls did not arrive: {:?}", self.bodies.lock().unwrap());
+    }
+
     pub async fn start() -> Hook {
         let bodies: std::sync::Arc<std::sync::Mutex<Vec<Value>>> = Default::default();
         let keep = bodies.clone();
