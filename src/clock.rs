@@ -25,6 +25,13 @@ impl Clock {
     }
 }
 
+/// The calendar day (UTC) of a time.
+pub fn day(ms: i64) -> time::Date {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .date()
+}
+
 /// Formats milliseconds since the epoch as RFC 3339 (UTC).
 pub fn rfc3339(ms: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)

@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod documents;
 pub mod domain;
 pub mod http;
+pub mod load;
 pub mod outbound;
 pub mod service;
 pub mod setup;

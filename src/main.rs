@@ -63,6 +63,13 @@ enum Command {
     /// Imports a CSV contact list into a collection (every row or none,
     /// unless --skip-bad-rows), as the local operator, with a progress bar.
     Import(cli::ImportArgs),
+    /// Loads a whole configuration into a fresh store (an example of
+    /// `examples/`, e.g. `varuh load examples/ham`): tenants, policies,
+    /// settings, processors, recipients, collections, staff register.
+    Load {
+        /// A directory holding `varuh.toml`, or the file itself.
+        path: PathBuf,
+    },
     /// The master key: export it for offline safekeeping, or its fingerprint.
     Key {
         #[command(subcommand)]
@@ -254,6 +261,24 @@ async fn main() -> anyhow::Result<()> {
             let _lock = if dry { None } else { cli::exclusive(&cfg)? };
             let opened = setup::open(&cfg, Create::No, Clock::default()).await?;
             cli::retention(&opened.vault, action).await
+        }
+        Command::Load { path } => {
+            let (example, base) = varuh::load::Example::read(&path)?;
+            let _lock = cli::exclusive(&cfg)?;
+            let opened = setup::open(&cfg, Create::IfDefault, Clock::default()).await?;
+            print_first_admin(&opened.first_admin);
+            let done = varuh::load::apply(&opened.vault, &varuh::service::Actor::local(), &example, &base).await?;
+            for w in &done.warnings {
+                eprintln!("warning: {w}");
+            }
+            for (name, id) in &done.tenants {
+                println!("tenant   {id}  {name}");
+            }
+            // Printed once, to the terminal only: never logged, never stored.
+            for (user, pw) in &done.accounts {
+                println!("account  {user}  one-time password: {pw}");
+            }
+            Ok(())
         }
         Command::Import(args) => {
             let _lock = cli::exclusive(&cfg)?;

@@ -103,6 +103,12 @@ pub async fn open(cfg: &Config, create: Create, clock: Clock) -> anyhow::Result<
                 emails: cfg.alert_emails.clone(),
             },
             metrics_token: cfg.metrics_token.clone(),
+            tls: cfg.tls_cert.is_some(),
+            schedule: crate::service::Schedule {
+                backup_seconds: if cfg.backup_destinations.is_empty() { 0 } else { cfg.backup_seconds },
+                retention_seconds: cfg.retention_seconds,
+                audit_verify_seconds: cfg.audit_verify_seconds,
+            },
         },
     );
     if cfg.audit_verify_seconds > 0 {

@@ -57,6 +57,7 @@ pub const TABLES: &[&str] = &[
     "breaches",
     "breach_notifications",
     "processors",
+    "staff_register",
 ];
 
 /// Not in a backup: sign-in sessions (after a restore everyone signs in

@@ -232,6 +232,12 @@ actions! {
     ProcessorList = "processor.list", Tenant, AUDIT, None, false, "the processor register, with the collections each one serves and the register's gaps";
     ProcessorRead = "processor.read", Tenant, AUDIT, None, false, "read a processor's entry";
     RopaRead = "ropa.read", Tenant, AUDIT, None, false, "the records of processing activities (Art. 30), generated from the live definitions, with their gaps";
+    RopaProcessorRead = "ropa.processor", System, AUDIT, None, false, "the processor's record of the processing it carries out for each controller tenant (Art. 30(2))";
+    StaffRegisterCreate = "staff_register.create", Tenant, DPO, None, false, "add a person to the staff register (confidentiality statement, trainings, start and end of work)";
+    StaffRegisterUpdate = "staff_register.update", Tenant, DPO, None, false, "change a person's entry in the staff register (a training, the statement, leaving, the checklist)";
+    StaffRegisterList = "staff_register.list", Tenant, AUDIT, None, false, "the staff register, with each person's due and overdue statement, trainings and checklist";
+    StaffRegisterRead = "staff_register.read", Tenant, AUDIT, None, false, "one person's view: their entry, account, offboarding checklist and what is due";
+    TomsRead = "toms.read", Tenant, AUDIT, None, false, "the statement of technical and organisational measures (Art. 32), generated from the live configuration with its evidence";
     // Backups.
     BackupCreate = "backup.create", System, ADMIN, None, false, "make a backup now, to every configured destination";
     BackupList = "backup.list", System, AUDIT, None, false, "list the backups the destinations hold, and their last verification";

@@ -14,6 +14,7 @@ pub mod processor;
 pub mod requests;
 pub mod schema;
 pub mod settings;
+pub mod staff_register;
 
 /// A rule broken by input, naming the field at fault (a JSON-pointer-like
 /// path such as `data.email` or `fields[2].category`). The message describes
@@ -37,6 +38,16 @@ impl std::fmt::Display for Invalid {
 }
 
 pub use access::Role;
+
+/// A calendar date, `YYYY-MM-DD`.
+pub fn parse_date(field: &str, d: &str) -> Result<time::Date, Invalid> {
+    let f = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(d, &f).map_err(|_| Invalid::new(field, "must be a date, YYYY-MM-DD"))
+}
+
+pub fn check_date(field: &str, d: &str) -> Result<(), Invalid> {
+    parse_date(field, d).map(|_| ())
+}
 
 /// A name used in URLs and schemas: lower-case ASCII, digits, underscore.
 pub fn check_name(field: &str, name: &str) -> Result<(), Invalid> {

@@ -59,11 +59,7 @@ pub fn is_eea(country: &str) -> bool {
 }
 
 fn date(field: &str, v: &Option<String>) -> Result<(), Invalid> {
-    if let Some(d) = v {
-        let f = time::macros::format_description!("[year]-[month]-[day]");
-        time::Date::parse(d, &f).map_err(|_| Invalid::new(field, "must be a date, YYYY-MM-DD"))?;
-    }
-    Ok(())
+    v.as_deref().map_or(Ok(()), |d| super::check_date(field, d))
 }
 
 impl ProcessorEntry {

@@ -78,6 +78,44 @@ pub struct TenantSettings {
     pub controller_email: Option<String>,
     #[serde(default)]
     pub dpo_name: Option<String>,
+    /// The staff register (REG-3): new staff are trained within this many
+    /// days of starting (2Mobile: 7; default 30) and everyone again every
+    /// `training_every_months` (default 12).
+    #[serde(default)]
+    pub training_within_days: Option<u32>,
+    #[serde(default)]
+    pub training_every_months: Option<u32>,
+    /// The TOMs statement (REG-4): the organisational measures, as text,
+    /// the date of the last review (YYYY-MM-DD) and how many months later
+    /// the next is due (default 12; 2Mobile 4.2: yearly).
+    #[serde(default)]
+    pub organisational_measures: Vec<OrganisationalMeasure>,
+    #[serde(default)]
+    pub toms_reviewed_on: Option<String>,
+    #[serde(default)]
+    pub toms_review_months: Option<u32>,
+}
+
+/// An organisational measure the software cannot enforce (physical access,
+/// clean desk, the training programme), stated as text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationalMeasure {
+    /// A short key, e.g. `physical_access`.
+    pub area: String,
+    pub text: String,
+}
+
+impl TenantSettings {
+    pub fn training_within_days(&self) -> u32 {
+        self.training_within_days.unwrap_or(30)
+    }
+    pub fn training_every_months(&self) -> u32 {
+        self.training_every_months.unwrap_or(12)
+    }
+    pub fn toms_review_months(&self) -> u32 {
+        self.toms_review_months.unwrap_or(12)
+    }
 }
 
 impl Default for TenantSettings {
@@ -91,6 +129,11 @@ impl Default for TenantSettings {
             controller_address: None,
             controller_email: None,
             dpo_name: None,
+            training_within_days: None,
+            training_every_months: None,
+            organisational_measures: Vec::new(),
+            toms_reviewed_on: None,
+            toms_review_months: None,
         }
     }
 }
@@ -119,6 +162,31 @@ impl TenantSettings {
                 .is_some_and(|v| v.trim().is_empty() || v.len() > 500 || v.chars().any(|c| c.is_control() && c != '\n'))
             {
                 return Err(Invalid::new(f, "must be 1-500 bytes of text"));
+            }
+        }
+        if self.training_within_days.is_some_and(|d| d > 365) {
+            return Err(Invalid::new("training_within_days", "must be 0-365 days"));
+        }
+        for (f, v) in
+            [("training_every_months", self.training_every_months), ("toms_review_months", self.toms_review_months)]
+        {
+            if v.is_some_and(|m| m == 0 || m > 60) {
+                return Err(Invalid::new(f, "must be 1-60 months"));
+            }
+        }
+        if let Some(d) = &self.toms_reviewed_on {
+            super::check_date("toms_reviewed_on", d)?;
+        }
+        if self.organisational_measures.len() > 100 {
+            return Err(Invalid::new("organisational_measures", "at most 100 measures"));
+        }
+        for (i, m) in self.organisational_measures.iter().enumerate() {
+            super::check_name(&format!("organisational_measures[{i}].area"), &m.area)?;
+            if m.text.trim().is_empty() || m.text.len() > 10_000 {
+                return Err(Invalid::new(
+                    format!("organisational_measures[{i}].text"),
+                    "must be 1-10000 bytes of text",
+                ));
             }
         }
         if self.breach_notice_hours.is_some_and(|h| h == 0 || h > 72) {

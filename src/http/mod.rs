@@ -131,6 +131,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::registers::create, routes::registers::list))
         .routes(routes!(routes::registers::get, routes::registers::update))
         .routes(routes!(routes::registers::records_of_processing))
+        .routes(routes!(routes::registers::create_person, routes::registers::list_people))
+        .routes(routes!(routes::registers::get_person, routes::registers::update_person))
+        .routes(routes!(routes::registers::toms))
         .routes(routes!(routes::audit::latest_head))
         .routes(routes!(routes::audit::create_head))
         .routes(routes!(routes::audit::inclusion))
@@ -259,6 +262,11 @@ pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
     ("get", "/v1/tenants/{tenant}/processors/{processor}", Some(Action::ProcessorRead)),
     ("put", "/v1/tenants/{tenant}/processors/{processor}", Some(Action::ProcessorUpdate)),
     ("get", "/v1/tenants/{tenant}/records-of-processing", Some(Action::RopaRead)),
+    ("post", "/v1/tenants/{tenant}/staff-register", Some(Action::StaffRegisterCreate)),
+    ("get", "/v1/tenants/{tenant}/staff-register", Some(Action::StaffRegisterList)),
+    ("get", "/v1/tenants/{tenant}/staff-register/{entry}", Some(Action::StaffRegisterRead)),
+    ("put", "/v1/tenants/{tenant}/staff-register/{entry}", Some(Action::StaffRegisterUpdate)),
+    ("get", "/v1/tenants/{tenant}/toms", Some(Action::TomsRead)),
     ("post", "/v1/system/backups", Some(Action::BackupCreate)),
     ("get", "/v1/system/backups", Some(Action::BackupList)),
     ("get", "/v1/audit/head", Some(Action::AuditHeadRead)),

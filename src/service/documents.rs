@@ -328,3 +328,8 @@ impl Vault {
         Ok(note.0)
     }
 }
+
+/// Text escaped for HTML.
+pub(super) fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}

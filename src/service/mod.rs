@@ -34,8 +34,10 @@ pub mod reminders;
 pub mod requests;
 pub mod retention;
 pub mod ropa;
+pub mod staff_register;
 pub mod subject_identity;
 pub mod tenancy;
+pub mod toms;
 
 use crate::clock::Clock;
 use crate::crypto::{MasterKey, TenantKeys};
@@ -198,6 +200,18 @@ pub struct Settings {
     pub alerts: alerts::AlertSettings,
     /// The bearer token of `GET /metrics` (none: metrics are off).
     pub metrics_token: Option<String>,
+    /// Whether the server serves HTTPS itself (the TOMs statement says so only then).
+    pub tls: bool,
+    /// The server's schedules, in seconds (0: off), as the TOMs statement cites them.
+    pub schedule: Schedule,
+}
+
+/// How often the server's own jobs run, in seconds (0: not scheduled).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Schedule {
+    pub backup_seconds: u64,
+    pub retention_seconds: u64,
+    pub audit_verify_seconds: u64,
 }
 
 impl Default for Settings {
@@ -212,6 +226,8 @@ impl Default for Settings {
             backup: backup::BackupSettings::default(),
             alerts: alerts::AlertSettings::default(),
             metrics_token: None,
+            tls: false,
+            schedule: Schedule::default(),
         }
     }
 }

@@ -9,11 +9,10 @@
 //! mandatory information is listed as a gap, never left out silently.
 //! As JSON (the API), HTML, CSV and PDF, in English or Slovenian.
 
-use super::documents::{basis, list, retention, t, Lang};
+use super::documents::{basis, esc, list, retention, t, Lang};
 use super::{Actor, Result, Vault};
 use crate::documents::pdf::Doc;
 use crate::domain::access::Action;
-use crate::domain::policy::MfaRequired;
 use crate::domain::processor::is_eea;
 use crate::domain::schema::is_special_category;
 use crate::store::queries;
@@ -186,7 +185,7 @@ impl Vault {
                 source: d.source.clone(),
             });
         }
-        let security_measures = self.security_summary(tenant, lang).await?;
+        let security_measures = self.security_summary(tc, lang).await?;
         Ok(Ropa {
             controller: name,
             controller_address: st.controller_address.clone(),
@@ -199,75 +198,17 @@ impl Vault {
         })
     }
 
-    /// Art. 30(1)(g)'s general description: what varuh enforces for this
-    /// tenant now, each with its evidence; a measure that is not in force
-    /// (no backup has succeeded, a verification failed) is not claimed.
-    pub(super) async fn security_summary(&self, tenant: Uuid, lang: Lang) -> Result<Vec<String>> {
-        let policy = self.policy(Some(tenant)).await?;
-        let mon = self.monitoring().await?;
-        let job = |name: &str| mon.jobs.iter().find(|j| j.job == name).cloned();
-        let mut out: Vec<String> = vec![t(
-            lang,
-            "Personal data are stored encrypted: every field sealed with XChaCha20-Poly1305 under a key of its data subject, wrapped by the tenant's key under the server's master key (evidence: the store holds no value in the clear).",
-            "Osebni podatki so shranjeni šifrirano: vsako polje s XChaCha20-Poly1305 s ključem posameznika, ki je zavit s ključem najemnika pod glavnim ključem strežnika (dokaz: shramba ne hrani nobene vrednosti v čistopisu).",
-        )
-        .to_string()];
-        let mfa = match policy.mfa.required {
-            MfaRequired::All => t(lang, "for every account", "za vse račune"),
-            MfaRequired::Administrators => t(lang, "for administrators", "za skrbnike"),
-            MfaRequired::Optional => t(lang, "optional", "neobvezna"),
-        };
-        out.push(format!(
-            "{} {mfa}; {} {} {}; {} {} min ({}: [mfa], [lockout], [session]).",
-            t(
-                lang,
-                "Access by role and per-collection grants; a second factor (TOTP)",
-                "Dostop po vlogah in dovoljenjih po zbirkah; drugi dejavnik (TOTP)"
-            ),
-            t(lang, "accounts locked after", "račun se zaklene po"),
-            policy.lockout.max_failures,
-            t(lang, "failed sign-ins", "neuspelih prijavah"),
-            t(lang, "sessions end after idle", "seja poteče po nedejavnosti"),
-            policy.session.idle_minutes,
-            t(lang, "evidence: the tenant's policy", "dokaz: politika najemnika"),
-        ));
-        let audit = match job("audit_verify") {
-            Some(j) if j.ok == Some(true) => format!(
-                "{} {}.",
-                t(lang, "Every access and change is written to a tamper-evident audit trail (a hash-chained Merkle log with signed tree heads); last verified intact:", "Vsak dostop in sprememba se zapiše v revizijsko sled, pri kateri je vsak poseg viden (veriženi Merklov dnevnik s podpisanimi glavami); nazadnje preverjena kot nedotaknjena:"),
-                j.finished_at_ms.map(crate::clock::rfc3339).unwrap_or_default()
-            ),
-            _ => t(lang, "Every access and change is written to a tamper-evident audit trail (a hash-chained Merkle log with signed tree heads); no successful scheduled verification is on record yet.", "Vsak dostop in sprememba se zapiše v revizijsko sled, pri kateri je vsak poseg viden; uspešno načrtovano preverjanje še ni zabeleženo.").to_string(),
-        };
-        out.push(audit);
-        if let Some(j) = job("backup").filter(|j| j.ok == Some(true)) {
-            out.push(format!(
-                "{} {}.",
-                t(
-                    lang,
-                    "Encrypted backups (age) to the configured destinations; last successful backup:",
-                    "Šifrirane varnostne kopije (age) na nastavljena mesta; zadnja uspešna kopija:"
-                ),
-                j.finished_at_ms.map(crate::clock::rfc3339).unwrap_or_default()
-            ));
-        }
-        if let Some(j) = job("retention").filter(|j| j.ok == Some(true)) {
-            out.push(format!(
-                "{} {}.",
-                t(
-                    lang,
-                    "Retention enforced by the server's sweep per each activity's erasure time limit; last run:",
-                    "Roki hrambe se izvajajo s samodejnim brisanjem po roku vsake dejavnosti; zadnji tek:"
-                ),
-                j.finished_at_ms.map(crate::clock::rfc3339).unwrap_or_default()
-            ));
-        }
-        Ok(out)
+    /// Art. 30(1)(g)'s general description: the technical measures of the
+    /// TOMs statement (`toms.rs`), each with its evidence; what is not in
+    /// force is not claimed.
+    async fn security_summary(&self, tc: &super::TenantCtx, lang: Lang) -> Result<Vec<String>> {
+        let toms = self.build_toms(tc, lang).await?;
+        Ok(toms
+            .technical
+            .iter()
+            .map(|m| format!("{} ({}: {})", m.statement, t(lang, "evidence", "dokaz"), m.evidence.join("; ")))
+            .collect())
     }
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 impl Ropa {

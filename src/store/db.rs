@@ -120,6 +120,12 @@ impl Row {
             _ => Err(StoreError::Corrupt(format!("column {i} is not a blob"))),
         }
     }
+    pub fn opt_uuid(&self, i: usize) -> Result<Option<uuid::Uuid>, StoreError> {
+        match &self.0[i] {
+            Val::Null => Ok(None),
+            _ => self.uuid(i).map(Some),
+        }
+    }
     pub fn uuid(&self, i: usize) -> Result<uuid::Uuid, StoreError> {
         match &self.0[i] {
             Val::Text(v) => v.parse().map_err(|_| StoreError::Corrupt(format!("column {i} is not a uuid"))),

@@ -982,6 +982,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (14, include_str!("migrations/sqlite/0014_erasure_journal.sql")),
     (15, include_str!("migrations/sqlite/0015_breaches.sql")),
     (16, include_str!("migrations/sqlite/0016_processors.sql")),
+    (17, include_str!("migrations/sqlite/0017_staff_register.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_vault.sql")),
@@ -1000,6 +1001,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (14, include_str!("migrations/postgres/0014_erasure_journal.sql")),
     (15, include_str!("migrations/postgres/0015_breaches.sql")),
     (16, include_str!("migrations/postgres/0016_processors.sql")),
+    (17, include_str!("migrations/postgres/0017_staff_register.sql")),
 ];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.

@@ -1,13 +1,17 @@
-//! The registers over the API: processors and sub-processors (REG-2), and
-//! the records of processing activities (REG-1) as JSON, HTML, CSV or PDF.
+//! The registers over the API: processors and sub-processors (REG-2), the
+//! records of processing activities (REG-1) as JSON, HTML, CSV or PDF, the
+//! staff register (REG-3) and the TOMs statement (REG-4) as JSON, HTML or PDF.
 
 use crate::domain::processor::ProcessorEntry;
+use crate::domain::staff_register::{Due, StaffEntry};
 use crate::http::extract::{Auth, Body, Params};
 use crate::http::problem::ApiResult;
 use crate::http::{path_id, time, AppState};
 use crate::service::documents::Lang;
 use crate::service::processors::{ProcessorRegister, ProcessorView};
 use crate::service::ropa::Ropa;
+use crate::service::staff_register::{AccountSummary, ChecklistItem, DueLine, PersonView};
+use crate::service::toms::Toms;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::{header, HeaderValue};
@@ -147,17 +151,190 @@ pub async fn records_of_processing(
     let t = path_id(&tenant, "tenant")?;
     let lang = p.lang.unwrap_or(Lang::En);
     let r = s.vault.records_of_processing(&a.actor, t, lang).await?;
-    let tag = if lang == Lang::Sl { "sl" } else { "en" };
+    let tag = lang_tag(lang);
     let (bytes, media, ext) = match p.format.unwrap_or(RegisterFormat::Json) {
         RegisterFormat::Json => return Ok(Json(r).into_response()),
         RegisterFormat::Html => (r.html(lang).into_bytes(), "text/html; charset=utf-8", "html"),
         RegisterFormat::Csv => (r.csv(lang), "text/csv; charset=utf-8", "csv"),
         RegisterFormat::Pdf => (r.pdf(lang), "application/pdf", "pdf"),
     };
+    Ok(attachment(bytes, media, format!("records-of-processing-{tag}.{ext}")))
+}
+
+/// Sends a generated document as an attachment.
+fn attachment(bytes: Vec<u8>, media: &'static str, name: String) -> Response {
     let mut resp = (StatusCode::OK, bytes).into_response();
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"records-of-processing-{tag}.{ext}\"")) {
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
         resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
-    Ok(resp)
+    resp
+}
+
+fn lang_tag(lang: Lang) -> &'static str {
+    if lang == Lang::Sl {
+        "sl"
+    } else {
+        "en"
+    }
+}
+
+/// One person of the staff register, with their account and what is due.
+#[derive(Serialize, ToSchema)]
+pub struct PersonOut {
+    pub id: String,
+    pub version: i64,
+    #[serde(flatten)]
+    pub entry: StaffEntry,
+    /// The person's varuh account, if the entry links one.
+    pub linked_account: Option<AccountSummary>,
+    /// The offboarding checklist, once the person has a last day or their
+    /// account was offboarded.
+    pub checklist: Vec<ChecklistItem>,
+    /// What is due of them: overdue, due (within the days asked), or scheduled.
+    pub dues: Vec<Due>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StaffRegisterOut {
+    pub people: Vec<PersonOut>,
+    /// Every overdue and due item, overdue first.
+    pub due: Vec<DueLine>,
+    /// Accounts of people that no entry covers: gaps.
+    pub accounts_not_in_register: Vec<AccountSummary>,
+}
+
+fn person_out(p: PersonView) -> PersonOut {
+    PersonOut {
+        id: p.row.id.to_string(),
+        version: p.row.version,
+        entry: p.entry,
+        linked_account: p.account,
+        checklist: p.offboarding,
+        dues: p.dues,
+        created_at: time(p.row.created_at),
+        updated_at: time(p.row.updated_at),
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DueParams {
+    /// Items due within this many days count as due (default 30, at most 366).
+    pub within_days: Option<u32>,
+}
+
+fn horizon(p: &DueParams) -> ApiResult<u32> {
+    match p.within_days {
+        Some(d) if d > 366 => {
+            Err(crate::service::ServiceError::Invalid(crate::domain::Invalid::new("within_days", "must be 0-366"))
+                .into())
+        }
+        d => Ok(d.unwrap_or(30)),
+    }
+}
+
+/// Adds a person to the staff register.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/staff-register", tag = "registers", security(("bearer" = [])), request_body = StaffEntry,
+    params(("tenant" = String, Path, description = "Tenant id")),
+    responses((status = 201, body = PersonOut), (status = 401, body = crate::http::problem::Problem), (status = 403, body = crate::http::problem::Problem), (status = 404, body = crate::http::problem::Problem), (status = 422, body = crate::http::problem::Problem)))]
+pub async fn create_person(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+    Body(b): Body<StaffEntry>,
+) -> ApiResult<(StatusCode, Json<PersonOut>)> {
+    let t = path_id(&tenant, "tenant")?;
+    Ok((StatusCode::CREATED, Json(person_out(s.vault.create_staff_entry(&a.actor, t, b, 30).await?))))
+}
+
+/// The staff register: each person with what is due, the due and overdue
+/// list, and the accounts the register lacks.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/staff-register", tag = "registers", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id"), DueParams),
+    responses((status = 200, body = StaffRegisterOut), (status = 401, body = crate::http::problem::Problem), (status = 403, body = crate::http::problem::Problem), (status = 404, body = crate::http::problem::Problem), (status = 422, body = crate::http::problem::Problem)))]
+pub async fn list_people(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+    Params(p): Params<DueParams>,
+) -> ApiResult<Json<StaffRegisterOut>> {
+    let t = path_id(&tenant, "tenant")?;
+    let r = s.vault.list_staff_register(&a.actor, t, horizon(&p)?).await?;
+    Ok(Json(StaffRegisterOut {
+        people: r.people.into_iter().map(person_out).collect(),
+        due: r.due,
+        accounts_not_in_register: r.accounts_not_in_register,
+    }))
+}
+
+/// One person's view: entry, account, checklist, dues.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/staff-register/{entry}", tag = "registers", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id"), ("entry" = String, Path, description = "Register entry id"), DueParams),
+    responses((status = 200, body = PersonOut), (status = 401, body = crate::http::problem::Problem), (status = 403, body = crate::http::problem::Problem), (status = 404, body = crate::http::problem::Problem), (status = 422, body = crate::http::problem::Problem)))]
+pub async fn get_person(
+    State(s): State<AppState>,
+    a: Auth,
+    Path((tenant, entry)): Path<(String, String)>,
+    Params(p): Params<DueParams>,
+) -> ApiResult<Json<PersonOut>> {
+    let (t, id) = (path_id(&tenant, "tenant")?, path_id(&entry, "entry")?);
+    Ok(Json(person_out(s.vault.get_staff_entry(&a.actor, t, id, horizon(&p)?).await?)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonPut {
+    /// The version read (409 if another change came first).
+    pub version: i64,
+    pub entry: StaffEntry,
+}
+
+/// Replaces a person's entry (a training done, the statement signed, a last day), at the version read.
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/staff-register/{entry}", tag = "registers", security(("bearer" = [])), request_body = PersonPut,
+    params(("tenant" = String, Path, description = "Tenant id"), ("entry" = String, Path, description = "Register entry id")),
+    responses((status = 200, body = PersonOut), (status = 401, body = crate::http::problem::Problem), (status = 403, body = crate::http::problem::Problem), (status = 404, body = crate::http::problem::Problem), (status = 409, body = crate::http::problem::Problem), (status = 422, body = crate::http::problem::Problem)))]
+pub async fn update_person(
+    State(s): State<AppState>,
+    a: Auth,
+    Path((tenant, entry)): Path<(String, String)>,
+    Body(b): Body<PersonPut>,
+) -> ApiResult<Json<PersonOut>> {
+    let (t, id) = (path_id(&tenant, "tenant")?, path_id(&entry, "entry")?);
+    Ok(Json(person_out(s.vault.update_staff_entry(&a.actor, t, id, b.version, b.entry, 30).await?)))
+}
+
+/// The statement of technical and organisational measures (Art. 32),
+/// generated now from the live configuration, each technical measure with
+/// its evidence, and what is not in force.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/toms", tag = "registers", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id"), RopaParams),
+    responses((status = 200, body = Toms), (status = 401, body = crate::http::problem::Problem), (status = 403, body = crate::http::problem::Problem), (status = 404, body = crate::http::problem::Problem), (status = 422, body = crate::http::problem::Problem)))]
+pub async fn toms(
+    State(s): State<AppState>,
+    a: Auth,
+    Path(tenant): Path<String>,
+    Params(p): Params<RopaParams>,
+) -> ApiResult<Response> {
+    let t = path_id(&tenant, "tenant")?;
+    let lang = p.lang.unwrap_or(Lang::En);
+    let r = s.vault.toms(&a.actor, t, lang).await?;
+    let tag = lang_tag(lang);
+    Ok(match p.format.unwrap_or(RegisterFormat::Json) {
+        RegisterFormat::Json => Json(r).into_response(),
+        RegisterFormat::Html => {
+            attachment(r.html(lang).into_bytes(), "text/html; charset=utf-8", format!("toms-{tag}.html"))
+        }
+        RegisterFormat::Pdf => attachment(r.pdf(lang), "application/pdf", format!("toms-{tag}.pdf")),
+        RegisterFormat::Csv => {
+            return Err(crate::service::ServiceError::Invalid(crate::domain::Invalid::new(
+                "format",
+                "the TOMs statement is json, html or pdf",
+            ))
+            .into())
+        }
+    })
 }

@@ -17,9 +17,7 @@ use crate::store::queries::{self, StaffRow};
 use crate::store::StoreError;
 use uuid::Uuid;
 
-/// The seeds' offboarding checklist (2Mobile 1.2.11, 002 §2.2).
-pub const OFFBOARDING_ITEMS: &[&str] =
-    &["access_card_returned", "keys_returned", "accounts_closed", "devices_returned"];
+pub use crate::domain::staff_register::OFFBOARDING_ITEMS;
 
 /// A new account.
 pub struct NewStaff<'a> {

@@ -256,3 +256,87 @@ pub fn list_processors(db: &mut dyn Db, tenant: Uuid) -> Result<Vec<ProcessorRow
     .map(processor)
     .collect()
 }
+
+/// A staff register entry as stored: the account link in the clear, the rest sealed.
+#[derive(Debug, Clone)]
+pub struct StaffEntryRow {
+    pub id: Uuid,
+    pub account_id: Option<Uuid>,
+    pub details: Vec<u8>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+fn staff_entry(r: &Row) -> Result<StaffEntryRow, StoreError> {
+    Ok(StaffEntryRow {
+        id: r.uuid(0)?,
+        account_id: r.opt_uuid(1)?,
+        details: r.blob(2)?,
+        created_at: r.i64(3)?,
+        updated_at: r.i64(4)?,
+        version: r.i64(5)?,
+    })
+}
+
+pub fn insert_staff_entry(db: &mut dyn Db, tenant: Uuid, e: &StaffEntryRow) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO staff_register (tenant_id, id, account_id, details, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            tenant.into(),
+            e.id.into(),
+            e.account_id.into(),
+            e.details.as_slice().into(),
+            e.created_at.into(),
+            e.updated_at.into(),
+            e.version.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Replaces an entry at the version read (`Stale` otherwise).
+pub fn update_staff_entry(
+    db: &mut dyn Db,
+    tenant: Uuid,
+    e: &StaffEntryRow,
+    read_version: i64,
+) -> Result<(), StoreError> {
+    let n = db.exec(
+        "UPDATE staff_register SET account_id = $3, details = $4, updated_at = $5, version = version + 1 \
+         WHERE tenant_id = $1 AND id = $2 AND version = $6",
+        &[
+            tenant.into(),
+            e.id.into(),
+            e.account_id.into(),
+            e.details.as_slice().into(),
+            e.updated_at.into(),
+            read_version.into(),
+        ],
+    )?;
+    if n != 1 {
+        return Err(StoreError::Stale);
+    }
+    Ok(())
+}
+
+pub fn get_staff_entry(db: &mut dyn Db, tenant: Uuid, id: Uuid) -> Result<Option<StaffEntryRow>, StoreError> {
+    db.query(
+        "SELECT id, account_id, details, created_at, updated_at, version FROM staff_register WHERE tenant_id = $1 AND id = $2",
+        &[tenant.into(), id.into()],
+    )?
+    .first()
+    .map(staff_entry)
+    .transpose()
+}
+
+/// The tenant's register, oldest entry first.
+pub fn list_staff_entries(db: &mut dyn Db, tenant: Uuid) -> Result<Vec<StaffEntryRow>, StoreError> {
+    db.query(
+        "SELECT id, account_id, details, created_at, updated_at, version FROM staff_register WHERE tenant_id = $1 ORDER BY id",
+        &[tenant.into()],
+    )?
+    .iter()
+    .map(staff_entry)
+    .collect()
+}

@@ -36,11 +36,7 @@ const COLUMNS: &str = "tenant_id, id, kind, channel, received_at, due_at, extens
     refusal_reason, response, duplicate_of, opened_by, created_at, updated_at, actions";
 
 fn request(r: &Row) -> Result<RequestRow, StoreError> {
-    let opt_uuid = |i: usize| -> Result<Option<Uuid>, StoreError> {
-        r.opt_text(i)?
-            .map(|t| t.parse().map_err(|_| StoreError::Corrupt(format!("column {i} is not a uuid"))))
-            .transpose()
-    };
+    let opt_uuid = |i: usize| r.opt_uuid(i);
     Ok(RequestRow {
         tenant_id: r.uuid(0)?,
         id: r.uuid(1)?,
