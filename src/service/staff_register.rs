@@ -209,6 +209,7 @@ impl Vault {
                 accounts_not_in_register.push(self.account_summary(&s, now)?);
             }
         }
+        accounts_not_in_register.sort_by(|a, b| a.username.cmp(&b.username));
         Ok(StaffRegister { people, due, accounts_not_in_register })
     }
 

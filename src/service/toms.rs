@@ -284,18 +284,28 @@ impl Vault {
 
         // Accountability (AUD).
         let events = self.store.read(|db| crate::audit::stored_size(db)).await?;
-        match job("audit_verify") {
-            Some(j) if j.ok == Some(true) => claim(
+        let verification = job("audit_verify");
+        if verification.as_ref().is_some_and(|j| j.ok == Some(false)) {
+            not(
+                "audit_trail",
+                t(
+                    lang,
+                    "the last verification of the audit trail failed: see the alerts",
+                    "zadnje preverjanje revizijske sledi ni uspelo: glej opozorila",
+                ),
+            );
+        } else {
+            let mut ev = vec![format!("events: {events}")];
+            ev.push(match verification.and_then(|j| j.finished_at_ms) {
+                Some(at) => format!("audit trail verified: {}", crate::clock::rfc3339(at)),
+                None => "audit trail verification: none on record yet".into(),
+            });
+            ev.push(format!("audit_verify_seconds = {}", self.settings.schedule.audit_verify_seconds));
+            claim(
                 "audit_trail",
                 t(lang, "Every access and change is written to a tamper-evident audit trail (an RFC 9162 Merkle log with signed tree heads) that no administrator can rewrite unnoticed.", "Vsak dostop in sprememba se zapiše v revizijsko sled, v kateri je vsak poseg viden (Merklov dnevnik po RFC 9162 s podpisanimi glavami), ki je noben skrbnik ne more neopazno spremeniti.").into(),
-                vec![
-                    format!("audit trail verified: {}", j.finished_at_ms.map(crate::clock::rfc3339).unwrap_or_default()),
-                    format!("events: {events}"),
-                    format!("audit_verify_seconds = {}", self.settings.schedule.audit_verify_seconds),
-                ],
-            ),
-            Some(j) if j.ok == Some(false) => not("audit_trail", t(lang, "the last verification of the audit trail failed: see the alerts", "zadnje preverjanje revizijske sledi ni uspelo: glej opozorila")),
-            _ => not("audit_trail", t(lang, "the audit trail is written, but no verification of it is on record yet (audit_verify_seconds)", "revizijska sled se piše, vendar njeno preverjanje še ni zabeleženo (audit_verify_seconds)")),
+                ev,
+            );
         }
 
         // Availability (AVL).

@@ -10,6 +10,7 @@ mod backups;
 mod breaches;
 mod cluster;
 mod crash;
+mod examples;
 mod eximitech;
 mod ham;
 mod identity;

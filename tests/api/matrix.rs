@@ -155,6 +155,7 @@ async fn authorisation_matrix_every_route_every_role(b: Backend) {
             .replace("{hold}", &uuid::Uuid::now_v7().to_string())
             .replace("{breach}", &uuid::Uuid::now_v7().to_string())
             .replace("{processor}", &uuid::Uuid::now_v7().to_string())
+            .replace("{entry}", &uuid::Uuid::now_v7().to_string())
             .replace("{key}", &uuid::Uuid::now_v7().to_string())
             .replace("{session}", &uuid::Uuid::now_v7().to_string())
             + match tpl {

@@ -233,6 +233,17 @@ async fn conf1_conf2_no_plaintext_in_data_dir() {
     .await;
     assert_eq!(st, StatusCode::CREATED, "{h}");
     needles.push(hold_reason);
+    // A person in the staff register (an employee's name and training).
+    let person = format!("Mojca Kranjc-{tag}");
+    let (st, r) = call(
+        reqwest::Method::POST,
+        format!("/v1/tenants/{t}/staff-register"),
+        Some(token.clone()),
+        json!({"name": person, "started_on": "2026-01-05", "trainings": [{"on": "2026-01-06", "topic": format!("GDPR {tag}")}]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    needles.push(person);
 
     // Secrets of staff: login names, passwords (generated, chosen, wrong),
     // bearer tokens, the TOTP seed and codes, recovery codes, API keys.

@@ -371,6 +371,7 @@ async fn a_store_from_before_attributes_migrates_without_losing_a_record(b: Back
             "breach_notifications",
             "breaches",
             "processors",
+            "staff_register",
         ] {
             db.batch(&format!("DROP TABLE {t}")).unwrap();
         }

@@ -77,6 +77,8 @@ pub struct TestServer {
     pub cfg: Config,
     /// The server's clock: tests move it to expire sessions, passwords, keys.
     pub clock: Clock,
+    /// The server's vault, for tests that drive a use case in process (`varuh::load`).
+    pub vault: std::sync::Arc<varuh::service::Vault>,
     _dir: tempfile::TempDir,
     task: tokio::task::JoinHandle<()>,
 }
@@ -149,6 +151,7 @@ impl TestServer {
             admin: String::new(),
             cfg: cfg.clone(),
             clock,
+            vault: opened.vault.clone(),
             _dir: dir,
             task,
         };
@@ -174,6 +177,7 @@ impl TestServer {
             admin: self.admin.clone(),
             cfg,
             clock,
+            vault: opened.vault.clone(),
             _dir: dir,
             task,
         }
@@ -193,6 +197,7 @@ impl TestServer {
             admin: self.admin.clone(),
             cfg: self.cfg.clone(),
             clock,
+            vault: opened.vault.clone(),
             _dir: tempfile::tempdir().unwrap(),
             task,
         }
@@ -212,6 +217,7 @@ impl TestServer {
             admin: String::new(),
             cfg,
             clock,
+            vault: opened.vault.clone(),
             _dir: tempfile::tempdir().unwrap(),
             task,
         };
@@ -273,6 +279,12 @@ impl TestServer {
     }
 
     /// POSTs JSON and takes the answer as bytes with its media type (a document).
+    /// GETs a document: its status and bytes.
+    pub async fn get_bytes(&self, path: &str, token: &str) -> (StatusCode, Vec<u8>) {
+        let resp = self.http.get(format!("{}{path}", self.base)).bearer_auth(token).send().await.expect("request");
+        (resp.status(), resp.bytes().await.unwrap().to_vec())
+    }
+
     pub async fn download(&self, path: &str, token: &str, body: Value) -> (StatusCode, String, Vec<u8>) {
         let resp = self
             .http

@@ -69,6 +69,10 @@ pub fn body_for(path: &str) -> Value {
             b["version"] = json!(1);
         }
         b
+    } else if path.ends_with("/staff-register") {
+        json!({"name": "Ana Novak", "started_on": "2026-01-05"})
+    } else if path.ends_with("/staff-register/{entry}") {
+        json!({"version": 1, "entry": {"name": "Ana Novak", "started_on": "2026-01-05"}})
     } else if path.ends_with("/processors") {
         json!({"name": format!("P {}", uuid::Uuid::now_v7()), "role": "processor", "service": "hosting"})
     } else if path.ends_with("/processors/{processor}") {
@@ -148,6 +152,7 @@ async fn conf4_other_tenant_gets_404_everywhere(b: Backend) {
             .replace("{hold}", &uuid::Uuid::now_v7().to_string())
             .replace("{breach}", &uuid::Uuid::now_v7().to_string())
             .replace("{processor}", &uuid::Uuid::now_v7().to_string())
+            .replace("{entry}", &uuid::Uuid::now_v7().to_string())
             .replace("{key}", &uuid::Uuid::now_v7().to_string())
             + if tpl.ends_with("/may") && method == Method::GET {
                 "?purpose=invoicing"

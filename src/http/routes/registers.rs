@@ -321,20 +321,21 @@ pub async fn toms(
 ) -> ApiResult<Response> {
     let t = path_id(&tenant, "tenant")?;
     let lang = p.lang.unwrap_or(Lang::En);
+    if p.format == Some(RegisterFormat::Csv) {
+        return Err(crate::service::ServiceError::Invalid(crate::domain::Invalid::new(
+            "format",
+            "the TOMs statement is json, html or pdf",
+        ))
+        .into());
+    }
     let r = s.vault.toms(&a.actor, t, lang).await?;
     let tag = lang_tag(lang);
     Ok(match p.format.unwrap_or(RegisterFormat::Json) {
-        RegisterFormat::Json => Json(r).into_response(),
+        // CSV was refused above.
+        RegisterFormat::Json | RegisterFormat::Csv => Json(r).into_response(),
         RegisterFormat::Html => {
             attachment(r.html(lang).into_bytes(), "text/html; charset=utf-8", format!("toms-{tag}.html"))
         }
         RegisterFormat::Pdf => attachment(r.pdf(lang), "application/pdf", format!("toms-{tag}.pdf")),
-        RegisterFormat::Csv => {
-            return Err(crate::service::ServiceError::Invalid(crate::domain::Invalid::new(
-                "format",
-                "the TOMs statement is json, html or pdf",
-            ))
-            .into())
-        }
     })
 }
