@@ -348,6 +348,15 @@ impl Vault {
                         }
                     }
                 }
+                Some(_) if n.event.starts_with(super::reminders::REGISTER_REMINDER) => {
+                    match self.register_reminder(&tenant_name, &n).await {
+                        Ok(m) => m,
+                        Err(e) => {
+                            errors.push(format!("the register reminder could not be made: {e}"));
+                            None
+                        }
+                    }
+                }
                 Some(r) => {
                     let t = n.tenant_id;
                     let req = self.store.read(move |db| queries::get_request(db, t, r)).await?;
@@ -410,6 +419,9 @@ impl Vault {
                 }
                 if let Err(e) = v.queue_breach_reminders().await {
                     tracing::warn!(error = %e, "queueing breach reminders failed");
+                }
+                if let Err(e) = v.queue_register_reminders().await {
+                    tracing::warn!(error = %e, "queueing register reminders failed");
                 }
                 if let Err(e) = v.send_notices().await {
                     tracing::warn!(error = %e, "sending notices failed");

@@ -227,3 +227,121 @@ pub(super) fn reminder_message(controller: &str, r: &queries::RequestRow, now: i
     .to_string();
     ((subject, body), json)
 }
+
+/// The outbox event of a register's reminder: `register.reminder.staff.<due
+/// kind>` (the row's `request_id`: the register entry), `…toms_review`
+/// (the tenant) or `…processor_review` (the processor).
+pub(super) const REGISTER_REMINDER: &str = "register.reminder.";
+/// Days ahead a register item is reminded of (and once more when overdue).
+const REGISTER_AHEAD_DAYS: u32 = 14;
+
+fn derived_id(parts: &[&[u8]]) -> Uuid {
+    let mut h = Sha256::new();
+    h.update(b"varuh/register-reminder/v1");
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    let digest = h.finalize();
+    uuid::Builder::from_random_bytes(digest[..16].try_into().expect("16 bytes")).into_uuid()
+}
+
+impl Vault {
+    /// Queues the registers' reminders due now across tenants (REG-3,
+    /// REG-4, REG-2): a person's statement, training or checklist within
+    /// 14 days of its day and once overdue; the TOMs review; a processor's
+    /// review date. Each once per item, day and state.
+    pub async fn queue_register_reminders(&self) -> Result<usize> {
+        let now = self.clock.now_ms();
+        let today = crate::clock::day(now);
+        let ahead = today + time::Duration::days(i64::from(REGISTER_AHEAD_DAYS));
+        let tenants = self.store.read(queries::list_tenants).await?;
+        let mut queued = 0;
+        for t in tenants {
+            let settings = self.settings(t.id).await?;
+            if settings.dpo_email.is_none() && settings.notify_webhook.is_none() {
+                continue;
+            }
+            let ctx = self.tenant(t.id).await?;
+            let mut rows = Vec::new();
+            let mut push = |event: String, about: Uuid, on: &str, overdue: bool| {
+                let id = derived_id(&[event.as_bytes(), about.as_bytes(), on.as_bytes(), &[u8::from(overdue)]]);
+                rows.push(RecipientNoticeRow::queued(t.id, id, "", Uuid::nil(), &event, now, Some(about)));
+            };
+            for l in self.staff_register(&ctx, REGISTER_AHEAD_DAYS).await?.due {
+                let overdue = l.due.state == crate::domain::staff_register::DueState::Overdue;
+                push(format!("{REGISTER_REMINDER}staff.{}", l.due.kind.as_str()), l.entry, &l.due.due_on, overdue);
+            }
+            let toms = self.build_toms(&ctx, super::documents::Lang::En).await?;
+            if toms.review_overdue || toms.review_due.as_str() <= date_text(ahead).as_str() {
+                push(format!("{REGISTER_REMINDER}toms_review"), t.id, &toms.review_due, toms.review_overdue);
+            }
+            for p in self.processor_register(&ctx).await?.processors {
+                if let Some(due) = p.entry.review_due.as_deref().filter(|d| *d <= date_text(ahead).as_str()) {
+                    push(format!("{REGISTER_REMINDER}processor_review"), p.row.id, due, p.review_overdue);
+                }
+            }
+            queued += self.queue_once(rows).await?;
+        }
+        Ok(queued)
+    }
+
+    /// The message of a register's reminder, if the item is still due.
+    pub(super) async fn register_reminder(
+        &self,
+        controller: &str,
+        n: &RecipientNoticeRow,
+    ) -> Result<Option<((String, String), String)>> {
+        let (Some(about), Some(what)) = (n.request_id, n.event.strip_prefix(REGISTER_REMINDER)) else {
+            return Ok(None);
+        };
+        let ctx = self.tenant(n.tenant_id).await?;
+        let today = date_text(crate::clock::day(self.clock.now_ms()));
+        // (what is due, its day, overdue) as it stands now.
+        let due: Option<(String, String, bool)> = if let Some(kind) = what.strip_prefix("staff.") {
+            self.staff_register(&ctx, REGISTER_AHEAD_DAYS)
+                .await?
+                .due
+                .into_iter()
+                .find(|l| l.entry == about && l.due.kind.as_str() == kind)
+                .map(|l| {
+                    let overdue = l.due.state == crate::domain::staff_register::DueState::Overdue;
+                    (format!("staff register entry {about}: {kind}"), l.due.due_on, overdue)
+                })
+        } else if what == "toms_review" {
+            let toms = self.build_toms(&ctx, super::documents::Lang::En).await?;
+            Some(("the yearly review of the TOMs statement (Art. 32)".into(), toms.review_due, toms.review_overdue))
+        } else if what == "processor_review" {
+            self.processor_register(&ctx).await?.processors.into_iter().find(|p| p.row.id == about).and_then(|p| {
+                let overdue = p.review_overdue;
+                p.entry.review_due.map(|d| (format!("the review of processor {}", p.entry.name), d, overdue))
+            })
+        } else {
+            None
+        };
+        let Some((item, on, overdue)) = due else { return Ok(None) };
+        let state = if overdue { "OVERDUE" } else { "due" };
+        let subject = format!("Register: {item} is {state} ({on}) / Evidenca: rok {on}");
+        let body = format!(
+            "{controller}: {item} is {state}: {on} (today {today}).\n\n\
+             --- Slovensko ---\n\
+             {controller}: {item}: rok {on}{}.\n",
+            if overdue { " je zamujen" } else { "" }
+        );
+        let json = serde_json::json!({
+            "type": "varuh.register_reminder",
+            "tenant_id": n.tenant_id.to_string(),
+            "controller": controller,
+            "reminder": what,
+            "about": about.to_string(),
+            "due_on": on,
+            "overdue": overdue,
+        })
+        .to_string();
+        Ok(Some(((subject, body), json)))
+    }
+}
+
+fn date_text(d: time::Date) -> String {
+    crate::domain::staff_register::date_text(d)
+}

@@ -460,3 +460,60 @@ async fn reg4_the_toms_statement_claims_only_what_is_in_force(b: Backend) {
     assert_eq!(fetch("format=csv").await.0, StatusCode::UNPROCESSABLE_ENTITY);
 }
 both!(reg4_the_toms_statement_claims_only_what_is_in_force);
+
+/// REG-2..4 reminders: a person's overdue statement and first training,
+/// the overdue TOMs review and a processor's review due within two weeks
+/// each reach the tenant's webhook once, however many ticks, without the
+/// person's name.
+async fn reg3_reg4_due_register_items_are_reminded_once(b: Backend) {
+    let hook = crate::support::Hook::start().await;
+    let s = TestServer::start_with(b, |c| c.notify_seconds = 1).await;
+    let t = s.tenant("2Mobile d.o.o.", false).await;
+    let (st, p) = s
+        .put(
+            &format!("/v1/tenants/{t}/settings"),
+            &s.admin,
+            json!({"notify_webhook": hook.url, "training_within_days": 7, "toms_reviewed_on": day(-400)}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    let (st, p) = s
+        .post(
+            &format!("/v1/tenants/{t}/processors"),
+            &s.admin,
+            json!({"name": "LivePerson", "role": "processor", "service": "chat", "review_due": day(5)}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{p}");
+    let processor = p["id"].as_str().unwrap().to_string();
+    let (st, p) = s
+        .post(
+            &format!("/v1/tenants/{t}/staff-register"),
+            &s.admin,
+            json!({"name": "Ana Novak", "started_on": day(-10)}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{p}");
+    let entry = p["id"].as_str().unwrap().to_string();
+    hook.wait(4).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let got = hook.bodies.lock().unwrap().clone();
+    let mut seen: Vec<(String, String, bool)> = got
+        .iter()
+        .filter(|b| b["type"] == "varuh.register_reminder")
+        .map(|b| (b["reminder"].as_str().unwrap().into(), b["about"].as_str().unwrap().into(), b["overdue"] == true))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            ("processor_review".into(), processor, false),
+            ("staff.confidentiality".into(), entry.clone(), true),
+            ("staff.first_training".into(), entry, true),
+            ("toms_review".into(), t.clone(), true),
+        ],
+        "each once: {got:?}"
+    );
+    assert!(!format!("{got:?}").contains("Ana"), "no name in a reminder: {got:?}");
+}
+both!(reg3_reg4_due_register_items_are_reminded_once);
