@@ -27,6 +27,11 @@ pub struct Config {
     pub log_format: String,
     /// Also write logs to this file (appended).
     pub log_file: Option<PathBuf>,
+    /// The organisation that runs this server — for a processor serving
+    /// controller tenants, the processor — and its contact (address,
+    /// e-mail, DPO), as the processor's record (Art. 30(2)) names them.
+    pub operator_name: Option<String>,
+    pub operator_contact: Option<String>,
     /// The origin line of audit checkpoints: a name unique to this log.
     pub audit_origin: String,
     /// Append every signed audit tree head to this file (JSON Lines), kept
@@ -92,6 +97,8 @@ impl Default for Config {
             writers: 2,
             log_format: "text".into(),
             log_file: None,
+            operator_name: None,
+            operator_contact: None,
             audit_origin: "varuh.local/audit".into(),
             audit_publish_file: None,
             audit_publish_webhook: None,
@@ -179,6 +186,12 @@ impl Config {
         }
         if let Some(v) = var("LOG_FILE") {
             self.log_file = Some(v.into());
+        }
+        if let Some(v) = var("OPERATOR_NAME") {
+            self.operator_name = Some(v);
+        }
+        if let Some(v) = var("OPERATOR_CONTACT") {
+            self.operator_contact = Some(v);
         }
         if let Some(v) = var("AUDIT_ORIGIN") {
             self.audit_origin = v;

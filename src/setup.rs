@@ -103,6 +103,8 @@ pub async fn open(cfg: &Config, create: Create, clock: Clock) -> anyhow::Result<
                 emails: cfg.alert_emails.clone(),
             },
             metrics_token: cfg.metrics_token.clone(),
+            operator_name: cfg.operator_name.clone(),
+            operator_contact: cfg.operator_contact.clone(),
             tls: cfg.tls_cert.is_some(),
             schedule: crate::service::Schedule {
                 backup_seconds: if cfg.backup_destinations.is_empty() { 0 } else { cfg.backup_seconds },

@@ -17,7 +17,7 @@
 //! empty store of the same backend; `--restore-url` for PostgreSQL) of a
 //! store of `--subjects` records, in MB/s of the store's size.
 //!
-//! With `--mode registers` it times the records of processing (JSON and
+//! With `--mode registers` it times the records of processing and the TOMs statement (JSON and
 //! PDF) of a tenant with 50 collections and `--subjects` contacts.
 //!
 //! With `--mode audit` it measures the audit trail itself, in process on a
@@ -674,7 +674,8 @@ async fn retention(args: Args) -> Result<()> {
 
 /// The generated registers (issue 19): a tenant with 50 collections (one
 /// holding `--subjects` imported contacts) and a processor register; the
-/// records of processing as JSON and as a PDF, 20 times each, timed.
+/// records of processing and the TOMs statement (with a staff register of
+/// 200 people) as JSON and as a PDF, 20 times each, timed.
 async fn registers(args: Args) -> Result<()> {
     let (server, otp) = start(&args)?;
     let mut c = connect_when_up(server.port).await?;
@@ -707,16 +708,26 @@ async fn registers(args: Args) -> Result<()> {
     );
     eprintln!("phase: import");
     import_contacts(&mut c, &token, &t, "c00", args.subjects).await?;
+    // A staff register of 200 people, for the TOMs statement's staff measure.
+    for i in 0..200 {
+        let p = json!({"name": format!("Person {i}"), "started_on": "2025-01-06", "confidentiality_signed": "2025-01-06",
+            "trainings": [{"on": "2025-01-08", "topic": "GDPR induction"}]});
+        expect(&mut c, Method::POST, &format!("/v1/tenants/{t}/staff-register"), &token, Some(&p), StatusCode::CREATED)
+            .await?;
+    }
     let mut phases = Vec::new();
-    for (name, q) in [("ROPA, JSON (50 activities)", "json"), ("ROPA, PDF (50 activities)", "pdf")] {
+    for (name, q) in [
+        ("ROPA, JSON (50 activities)", "records-of-processing?format=json"),
+        ("ROPA, PDF (50 activities)", "records-of-processing?format=pdf"),
+        ("TOMs, JSON", "toms?format=json"),
+        ("TOMs, PDF", "toms?format=pdf"),
+    ] {
         eprintln!("phase: {name}");
         let mut p = Phase { name, ops: 0, secs: 0.0, lat_us: Vec::new(), errors: 0 };
         let t0 = Instant::now();
         for _ in 0..20 {
             let t1 = Instant::now();
-            let (st, body) =
-                call(&mut c, Method::GET, &format!("/v1/tenants/{t}/records-of-processing?format={q}"), &token, None)
-                    .await?;
+            let (st, body) = call(&mut c, Method::GET, &format!("/v1/tenants/{t}/{q}"), &token, None).await?;
             p.lat_us.push(t1.elapsed().as_micros() as u32);
             if st != StatusCode::OK || body.len() < 1000 {
                 p.errors += 1;

@@ -134,6 +134,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::registers::create_person, routes::registers::list_people))
         .routes(routes!(routes::registers::get_person, routes::registers::update_person))
         .routes(routes!(routes::registers::toms))
+        .routes(routes!(routes::registers::processor_record))
         .routes(routes!(routes::audit::latest_head))
         .routes(routes!(routes::audit::create_head))
         .routes(routes!(routes::audit::inclusion))
@@ -267,6 +268,7 @@ pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
     ("get", "/v1/tenants/{tenant}/staff-register/{entry}", Some(Action::StaffRegisterRead)),
     ("put", "/v1/tenants/{tenant}/staff-register/{entry}", Some(Action::StaffRegisterUpdate)),
     ("get", "/v1/tenants/{tenant}/toms", Some(Action::TomsRead)),
+    ("get", "/v1/system/records-of-processing", Some(Action::RopaProcessorRead)),
     ("post", "/v1/system/backups", Some(Action::BackupCreate)),
     ("get", "/v1/system/backups", Some(Action::BackupList)),
     ("get", "/v1/audit/head", Some(Action::AuditHeadRead)),

@@ -200,6 +200,9 @@ pub struct Settings {
     pub alerts: alerts::AlertSettings,
     /// The bearer token of `GET /metrics` (none: metrics are off).
     pub metrics_token: Option<String>,
+    /// Who runs the server, and their contact (the processor's record, Art. 30(2)).
+    pub operator_name: Option<String>,
+    pub operator_contact: Option<String>,
     /// Whether the server serves HTTPS itself (the TOMs statement says so only then).
     pub tls: bool,
     /// The server's schedules, in seconds (0: off), as the TOMs statement cites them.
@@ -226,6 +229,8 @@ impl Default for Settings {
             backup: backup::BackupSettings::default(),
             alerts: alerts::AlertSettings::default(),
             metrics_token: None,
+            operator_name: None,
+            operator_contact: None,
             tls: false,
             schedule: Schedule::default(),
         }

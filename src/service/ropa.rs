@@ -338,3 +338,212 @@ impl Ropa {
         w.into_inner().unwrap_or_default()
     }
 }
+
+/// One controller in the processor's record: what is processed on its behalf.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ControllerProcessing {
+    pub tenant_id: String,
+    pub controller: String,
+    pub controller_email: Option<String>,
+    pub dpo: Option<String>,
+    /// Each as "activity: purposes".
+    pub categories_of_processing: Vec<String>,
+    /// The sub-processors the tenant's register holds, with their locations.
+    pub sub_processors: Vec<String>,
+    pub transfers: Vec<String>,
+}
+
+/// The processor's record of processing activities (Art. 30(2)): one
+/// entry per controller tenant, and the measures the server enforces for
+/// all of them.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ProcessorRecord {
+    pub processor: Option<String>,
+    pub processor_contact: Option<String>,
+    pub generated_at: String,
+    pub controllers: Vec<ControllerProcessing>,
+    /// Art. 30(2)(d): the server's own measures (encryption, transport,
+    /// audit trail, backups, restore tests, alerts), each with its evidence.
+    pub security_measures: Vec<String>,
+    pub gaps: Vec<Gap>,
+}
+
+/// The TOMs areas that are the server's, the same for every tenant.
+const SERVER_AREAS: [&str; 6] = ["encryption", "transport", "audit_trail", "backup", "restore_test", "monitoring"];
+
+impl Vault {
+    /// The processor's record across every tenant (a system view).
+    pub async fn processor_record(&self, actor: &Actor, lang: Lang) -> Result<ProcessorRecord> {
+        let call = self.call(actor, Action::RopaProcessorRead, None);
+        self.run(
+            call,
+            |_| async move {
+                let mut gaps = Vec::new();
+                let gap = |w: &str, m: &str| Gap { r#where: w.to_string(), missing: m.to_string() };
+                if self.settings.operator_name.is_none() {
+                    gaps.push(gap(
+                        "processor",
+                        t(
+                            lang,
+                            "the processor's name (operator_name; Art. 30(2)(a))",
+                            "ime obdelovalca (operator_name; točka (a) člena 30(2))",
+                        ),
+                    ));
+                }
+                if self.settings.operator_contact.is_none() {
+                    gaps.push(gap(
+                        "processor",
+                        t(
+                            lang,
+                            "the processor's contact details (operator_contact; Art. 30(2)(a))",
+                            "kontaktni podatki obdelovalca (operator_contact; točka (a) člena 30(2))",
+                        ),
+                    ));
+                }
+                let tenants = self.store.read(queries::list_tenants).await?;
+                let mut controllers = Vec::with_capacity(tenants.len());
+                let mut security_measures = Vec::new();
+                for row in tenants {
+                    let tc = self.tenant(row.id).await?;
+                    let ropa = self.build_ropa(&tc, lang).await?;
+                    if security_measures.is_empty() {
+                        let toms = self.build_toms(&tc, lang).await?;
+                        security_measures = toms
+                            .technical
+                            .iter()
+                            .filter(|m| SERVER_AREAS.contains(&m.area.as_str()))
+                            .map(|m| {
+                                format!("{} ({}: {})", m.statement, t(lang, "evidence", "dokaz"), m.evidence.join("; "))
+                            })
+                            .collect();
+                    }
+                    if ropa.dpo.is_none() && ropa.controller_email.is_none() {
+                        gaps.push(gap(
+                            &ropa.controller,
+                            t(
+                                lang,
+                                "the controller's contact (Art. 30(2)(a))",
+                                "kontakt upravljavca (točka (a) člena 30(2))",
+                            ),
+                        ));
+                    }
+                    let register = self.processor_register(&tc).await?;
+                    let sub_processors = register
+                        .processors
+                        .iter()
+                        .map(|p| {
+                            let at = if p.entry.locations.is_empty() {
+                                String::new()
+                            } else {
+                                format!("; {}", p.entry.locations.join(", "))
+                            };
+                            format!("{} ({}{at})", p.entry.name, p.entry.service)
+                        })
+                        .collect();
+                    let mut transfers: Vec<String> = ropa.activities.iter().flat_map(|a| a.transfers.clone()).collect();
+                    transfers.sort();
+                    transfers.dedup();
+                    controllers.push(ControllerProcessing {
+                        tenant_id: row.id.to_string(),
+                        controller: ropa.controller,
+                        controller_email: ropa.controller_email,
+                        dpo: ropa.dpo,
+                        categories_of_processing: ropa
+                            .activities
+                            .iter()
+                            .map(|a| format!("{}: {}", a.name, a.purposes.join(", ")))
+                            .collect(),
+                        sub_processors,
+                        transfers,
+                    });
+                }
+                Ok(ProcessorRecord {
+                    processor: self.settings.operator_name.clone(),
+                    processor_contact: self.settings.operator_contact.clone(),
+                    generated_at: crate::clock::rfc3339(self.clock.now_ms()),
+                    controllers,
+                    security_measures,
+                    gaps,
+                })
+            },
+            |r: &ProcessorRecord, d| {
+                d.detail = Some(format!("controllers={} gaps={}", r.controllers.len(), r.gaps.len()))
+            },
+        )
+        .await
+    }
+}
+
+impl ProcessorRecord {
+    fn title(lang: Lang) -> &'static str {
+        t(
+            lang,
+            "Records of processing activities of a processor (Art. 30(2) GDPR)",
+            "Evidenca dejavnosti obdelave obdelovalca (člen 30(2) GDPR)",
+        )
+    }
+
+    pub fn pdf(&self, lang: Lang) -> Vec<u8> {
+        let missing = t(lang, "MISSING", "MANJKA");
+        let mut d = Doc::new(Self::title(lang));
+        d.field(t(lang, "Processor", "Obdelovalec"), self.processor.as_deref().unwrap_or(missing));
+        d.field(t(lang, "Contact", "Kontakt"), self.processor_contact.as_deref().unwrap_or(missing));
+        d.field(t(lang, "Generated", "Pripravljeno"), &self.generated_at);
+        for c in &self.controllers {
+            d.heading(&c.controller);
+            d.field(t(lang, "Contact", "Kontakt"), c.controller_email.as_deref().unwrap_or(missing));
+            d.field(
+                t(lang, "Data protection officer or contact point", "Pooblaščena oseba ali kontaktna točka"),
+                c.dpo.as_deref().unwrap_or(missing),
+            );
+            d.field(t(lang, "Categories of processing", "Vrste obdelave"), &list(&c.categories_of_processing, lang));
+            d.field(t(lang, "Sub-processors", "Podobdelovalci"), &list(&c.sub_processors, lang));
+            d.field(
+                t(lang, "Transfers to third countries and safeguards", "Prenosi v tretje države in zaščitni ukrepi"),
+                &list(&c.transfers, lang),
+            );
+        }
+        d.heading(t(
+            lang,
+            "General description of the security measures (Art. 32(1))",
+            "Splošen opis varnostnih ukrepov (člen 32(1))",
+        ));
+        for m in &self.security_measures {
+            d.para(m);
+        }
+        d.heading(t(lang, "Gaps: mandatory information missing", "Vrzeli: manjkajoči obvezni podatki"));
+        if self.gaps.is_empty() {
+            d.para(t(lang, "none", "ni"));
+        }
+        for g in &self.gaps {
+            d.para(&format!("{}: {}", g.r#where, g.missing));
+        }
+        d.finish()
+    }
+
+    /// One row per controller.
+    pub fn csv(&self, lang: Lang) -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let _ = w.write_record([
+            t(lang, "Processor", "Obdelovalec"),
+            t(lang, "Controller", "Upravljavec"),
+            t(lang, "Contact", "Kontakt"),
+            t(lang, "Data protection officer or contact point", "Pooblaščena oseba ali kontaktna točka"),
+            t(lang, "Categories of processing", "Vrste obdelave"),
+            t(lang, "Sub-processors", "Podobdelovalci"),
+            t(lang, "Transfers to third countries and safeguards", "Prenosi v tretje države in zaščitni ukrepi"),
+        ]);
+        for c in &self.controllers {
+            let _ = w.write_record([
+                self.processor.clone().unwrap_or_default(),
+                c.controller.clone(),
+                c.controller_email.clone().unwrap_or_default(),
+                c.dpo.clone().unwrap_or_default(),
+                list(&c.categories_of_processing, lang),
+                list(&c.sub_processors, lang),
+                list(&c.transfers, lang),
+            ]);
+        }
+        w.into_inner().unwrap_or_default()
+    }
+}

@@ -217,7 +217,7 @@ impl Vault {
         e.validate()?;
         if let Some(a) = e.account {
             let s = self.store.read_latest(move |db| queries::staff_by_id(db, a)).await?;
-            if !s.is_some_and(|s| s.tenant_id == Some(tenant)) {
+            if s.is_none_or(|s| s.tenant_id != Some(tenant)) {
                 return Err(Invalid::new("account", "must be a staff account of this tenant").into());
             }
         }

@@ -438,7 +438,7 @@ impl Vault {
             claim(
                 "staff",
                 format!(
-                    "{} {} {} {}.",
+                    "{} {} {} {} {}.",
                     t(
                         lang,
                         "Confidentiality statements, trainings (new staff within",
@@ -446,14 +446,11 @@ impl Vault {
                     ),
                     st.training_within_days(),
                     t(lang, "days, everyone every", "dneh, vsi vsakih"),
-                    format!(
-                        "{} {}",
-                        st.training_every_months(),
-                        t(
-                            lang,
-                            "months) and offboarding are tracked in the staff register",
-                            "mesecev) ter izstopi se vodijo v evidenci zaposlenih"
-                        )
+                    st.training_every_months(),
+                    t(
+                        lang,
+                        "months) and offboarding are tracked in the staff register",
+                        "mesecev) ter izstopi se vodijo v evidenci zaposlenih"
                     ),
                 ),
                 vec![

@@ -517,3 +517,64 @@ async fn reg3_reg4_due_register_items_are_reminded_once(b: Backend) {
     assert!(!format!("{got:?}").contains("Ana"), "no name in a reminder: {got:?}");
 }
 both!(reg3_reg4_due_register_items_are_reminded_once);
+
+/// REG-1, Art. 30(2): the processor's record across its controller
+/// tenants — each controller with its categories of processing, its
+/// sub-processors and transfers — the server's measures, the gaps (no
+/// processor contact configured, a controller without contact), as JSON,
+/// CSV and a PDF read back; a tenant's administrator may not read it.
+async fn reg1_the_processors_record_lists_each_controller(b: Backend) {
+    let s = TestServer::start_with(b, |c| c.operator_name = Some("2Mobile d.o.o.".into())).await;
+    let lipa = s.tenant("Lipa Market d.o.o.", false).await;
+    let sever = s.tenant("Avtohiša Sever d.o.o.", false).await;
+    s.collection(&lipa, crate::support::customers()).await;
+    s.collection(&sever, crate::support::newsletter()).await;
+    let (st, p) =
+        s.put(&format!("/v1/tenants/{lipa}/settings"), &s.admin, json!({"dpo_email": "dpo@lipa.example"})).await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    let (st, p) = s
+        .post(
+            &format!("/v1/tenants/{lipa}/processors"),
+            &s.admin,
+            json!({"name": "LivePerson", "role": "sub_processor", "engaged_by": null, "service": "chat", "locations": ["US"],
+                   "transfer_safeguard": "standard contractual clauses"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "a sub-processor names who engaged it: {p}");
+    let (st, p) = s
+        .post(
+            &format!("/v1/tenants/{lipa}/processors"),
+            &s.admin,
+            json!({"name": "LivePerson", "role": "processor", "service": "chat", "locations": ["US"],
+                   "transfer_safeguard": "standard contractual clauses"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{p}");
+    let url = "/v1/system/records-of-processing";
+    let tadmin = s.staff(&lipa, "tadmin", "administrator").await;
+    assert_eq!(s.get(url, &tadmin).await.0, StatusCode::FORBIDDEN);
+    let (st, r) = s.get(url, &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["processor"], "2Mobile d.o.o.");
+    let cs = r["controllers"].as_array().unwrap();
+    assert_eq!(cs.len(), 2, "{r}");
+    let l = cs.iter().find(|c| c["controller"] == "Lipa Market d.o.o.").unwrap();
+    assert_eq!(l["dpo"], "dpo@lipa.example");
+    assert!(l["categories_of_processing"][0].as_str().unwrap().starts_with("customers: "), "{l}");
+    assert_eq!(l["sub_processors"], json!(["LivePerson (chat; US)"]));
+    assert_eq!(l["transfers"], json!([]), "the collection does not name LivePerson: {l}");
+    let gaps = r["gaps"].to_string();
+    assert!(gaps.contains("operator_contact") && gaps.contains("Avtohiša Sever"), "{gaps}");
+    assert!(!gaps.contains("operator_name"), "{gaps}");
+    assert!(r["security_measures"].to_string().contains("XChaCha20-Poly1305"), "{r}");
+    let (st, csv) = s.get_bytes(&format!("{url}?format=csv"), &s.admin).await;
+    assert_eq!((st, String::from_utf8(csv).unwrap().lines().count()), (StatusCode::OK, 3));
+    let (st, pdf) = s.get_bytes(&format!("{url}?format=pdf&lang=sl"), &s.admin).await;
+    assert_eq!(st, StatusCode::OK);
+    let text = crate::requests::pdf_text(&pdf).replace('\n', " ");
+    for want in ["člen 30(2)", "Lipa Market d.o.o.", "Avtohiša Sever d.o.o.", "LivePerson", "MANJKA"] {
+        assert!(text.contains(want), "{want} not in {text}");
+    }
+    assert_eq!(s.get(&format!("{url}?format=html"), &s.admin).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+}
+both!(reg1_the_processors_record_lists_each_controller);

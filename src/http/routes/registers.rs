@@ -9,7 +9,7 @@ use crate::http::problem::ApiResult;
 use crate::http::{path_id, time, AppState};
 use crate::service::documents::Lang;
 use crate::service::processors::{ProcessorRegister, ProcessorView};
-use crate::service::ropa::Ropa;
+use crate::service::ropa::{ProcessorRecord, Ropa};
 use crate::service::staff_register::{AccountSummary, ChecklistItem, DueLine, PersonView};
 use crate::service::toms::Toms;
 use axum::extract::{Path, State};
@@ -337,5 +337,36 @@ pub async fn toms(
             attachment(r.html(lang).into_bytes(), "text/html; charset=utf-8", format!("toms-{tag}.html"))
         }
         RegisterFormat::Pdf => attachment(r.pdf(lang), "application/pdf", format!("toms-{tag}.pdf")),
+    })
+}
+
+/// The processor's records of processing (Art. 30(2)): one entry per
+/// controller tenant, generated now; the processor from `operator_name`
+/// and `operator_contact` in the server's configuration.
+#[utoipa::path(get, path = "/v1/system/records-of-processing", tag = "registers", security(("bearer" = [])),
+    params(RopaParams),
+    responses((status = 200, body = ProcessorRecord), (status = 401, body = crate::http::problem::Problem), (status = 403, body = crate::http::problem::Problem), (status = 422, body = crate::http::problem::Problem)))]
+pub async fn processor_record(
+    State(s): State<AppState>,
+    a: Auth,
+    Params(p): Params<RopaParams>,
+) -> ApiResult<Response> {
+    let lang = p.lang.unwrap_or(Lang::En);
+    if p.format == Some(RegisterFormat::Html) {
+        return Err(crate::service::ServiceError::Invalid(crate::domain::Invalid::new(
+            "format",
+            "the processor's record is json, csv or pdf",
+        ))
+        .into());
+    }
+    let r = s.vault.processor_record(&a.actor, lang).await?;
+    let tag = lang_tag(lang);
+    Ok(match p.format.unwrap_or(RegisterFormat::Json) {
+        // HTML was refused above.
+        RegisterFormat::Json | RegisterFormat::Html => Json(r).into_response(),
+        RegisterFormat::Csv => {
+            attachment(r.csv(lang), "text/csv; charset=utf-8", format!("processor-record-{tag}.csv"))
+        }
+        RegisterFormat::Pdf => attachment(r.pdf(lang), "application/pdf", format!("processor-record-{tag}.pdf")),
     })
 }
