@@ -249,8 +249,8 @@ fn derived_id(parts: &[&[u8]]) -> Uuid {
 impl Vault {
     /// Queues the registers' reminders due now across tenants (REG-3,
     /// REG-4, REG-2): a person's statement, training or checklist within
-    /// 14 days of its day and once overdue; the TOMs review; a processor's
-    /// review date. Each once per item, day and state.
+    /// 14 days of its day and once overdue; the TOMs review (once the
+    /// tenant has recorded one); a processor's review date. Each once per item, day and state.
     pub async fn queue_register_reminders(&self) -> Result<usize> {
         let now = self.clock.now_ms();
         let today = crate::clock::day(now);
@@ -272,8 +272,13 @@ impl Vault {
                 let overdue = l.due.state == crate::domain::staff_register::DueState::Overdue;
                 push(format!("{REGISTER_REMINDER}staff.{}", l.due.kind.as_str()), l.entry, &l.due.due_on, overdue);
             }
-            let toms = self.build_toms(&ctx, super::documents::Lang::En).await?;
-            if toms.review_overdue || toms.review_due.as_str() <= date_text(ahead).as_str() {
+            // The review is reminded once the tenant records its reviews.
+            let toms = match settings.toms_reviewed_on {
+                Some(_) => Some(self.build_toms(&ctx, super::documents::Lang::En).await?),
+                None => None,
+            };
+            if let Some(toms) = toms.filter(|t| t.review_overdue || t.review_due.as_str() <= date_text(ahead).as_str())
+            {
                 push(format!("{REGISTER_REMINDER}toms_review"), t.id, &toms.review_due, toms.review_overdue);
             }
             for p in self.processor_register(&ctx).await?.processors {
