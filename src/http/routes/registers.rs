@@ -141,7 +141,7 @@ pub struct RopaParams {
 /// mandatory information that is missing listed as gaps.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/records-of-processing", tag = "registers", security(("bearer" = [])),
     params(("tenant" = String, Path, description = "Tenant id"), RopaParams),
-    responses((status = 200, body = Ropa), (status = 401, body = crate::http::problem::Problem), (status = 403, body = crate::http::problem::Problem), (status = 404, body = crate::http::problem::Problem), (status = 422, body = crate::http::problem::Problem)))]
+    responses((status = 200, description = "The records (JSON), or the document", content((Ropa = "application/json"), (String = "text/html"), (String = "text/csv"), (String = "application/pdf"))), (status = 401, body = crate::http::problem::Problem), (status = 403, body = crate::http::problem::Problem), (status = 404, body = crate::http::problem::Problem), (status = 422, body = crate::http::problem::Problem)))]
 pub async fn records_of_processing(
     State(s): State<AppState>,
     a: Auth,
@@ -312,7 +312,7 @@ pub async fn update_person(
 /// its evidence, and what is not in force.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/toms", tag = "registers", security(("bearer" = [])),
     params(("tenant" = String, Path, description = "Tenant id"), RopaParams),
-    responses((status = 200, body = Toms), (status = 401, body = crate::http::problem::Problem), (status = 403, body = crate::http::problem::Problem), (status = 404, body = crate::http::problem::Problem), (status = 422, body = crate::http::problem::Problem)))]
+    responses((status = 200, description = "The statement (JSON), or the document", content((Toms = "application/json"), (String = "text/html"), (String = "application/pdf"))), (status = 401, body = crate::http::problem::Problem), (status = 403, body = crate::http::problem::Problem), (status = 404, body = crate::http::problem::Problem), (status = 422, body = crate::http::problem::Problem)))]
 pub async fn toms(
     State(s): State<AppState>,
     a: Auth,
@@ -345,7 +345,7 @@ pub async fn toms(
 /// and `operator_contact` in the server's configuration.
 #[utoipa::path(get, path = "/v1/system/records-of-processing", tag = "registers", security(("bearer" = [])),
     params(RopaParams),
-    responses((status = 200, body = ProcessorRecord), (status = 401, body = crate::http::problem::Problem), (status = 403, body = crate::http::problem::Problem), (status = 422, body = crate::http::problem::Problem)))]
+    responses((status = 200, description = "The record (JSON), or the document", content((ProcessorRecord = "application/json"), (String = "text/csv"), (String = "application/pdf"))), (status = 401, body = crate::http::problem::Problem), (status = 403, body = crate::http::problem::Problem), (status = 422, body = crate::http::problem::Problem)))]
 pub async fn processor_record(
     State(s): State<AppState>,
     a: Auth,
