@@ -116,6 +116,14 @@ impl TenantSettings {
     pub fn toms_review_months(&self) -> u32 {
         self.toms_review_months.unwrap_or(12)
     }
+    /// When the TOMs statement's next review is due on `today`, and whether
+    /// it is overdue: the last review plus the tenant's months; today, and
+    /// overdue, when none is recorded.
+    pub fn toms_review_due(&self, today: time::Date) -> (time::Date, bool) {
+        let reviewed = self.toms_reviewed_on.as_deref().and_then(|d| super::parse_date("", d).ok());
+        let due = reviewed.map_or(today, |d| super::staff_register::add_months(d, self.toms_review_months()));
+        (due, due < today || reviewed.is_none())
+    }
 }
 
 impl Default for TenantSettings {

@@ -183,14 +183,18 @@ impl Vault {
     }
 }
 
-/// A write's failure as the register says it: another change came first,
-/// or the name is taken.
-fn write_error(e: StoreError) -> ServiceError {
+/// A register write's failure: another change came first (409), or the
+/// unique value is taken (`taken`, 422).
+pub(super) fn register_write_error(e: StoreError, taken: Invalid) -> ServiceError {
     match e {
         StoreError::Stale => ServiceError::Conflict("the entry was changed since it was read: read it again"),
-        StoreError::Conflict => ServiceError::Invalid(Invalid::new("name", "the register holds this name already")),
+        StoreError::Conflict => ServiceError::Invalid(taken),
         e => e.into(),
     }
+}
+
+fn write_error(e: StoreError) -> ServiceError {
+    register_write_error(e, Invalid::new("name", "the register holds this name already"))
 }
 
 fn seal(t: &TenantCtx, id: Uuid, e: &ProcessorEntry, created: i64, now: i64, version: i64) -> Result<ProcessorRow> {

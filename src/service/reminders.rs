@@ -52,8 +52,7 @@ impl Vault {
                 h.update(r.id.as_bytes());
                 h.update(r.due_at.to_be_bytes());
                 h.update(day.to_be_bytes());
-                let digest = h.finalize();
-                let id = uuid::Builder::from_random_bytes(digest[..16].try_into().expect("16 bytes")).into_uuid();
+                let id = id_of(h);
                 let subject = r.subject_id.unwrap_or(Uuid::nil());
                 rows.push(RecipientNoticeRow::queued(tenant, id, "", subject, REMINDER, now, Some(r.id)));
             }
@@ -95,8 +94,7 @@ impl Vault {
                 h.update(c.clock.audience.as_str().as_bytes());
                 h.update(c.clock.due_at.unwrap_or(0).to_be_bytes());
                 h.update(step.to_be_bytes());
-                let digest = h.finalize();
-                let id = uuid::Builder::from_random_bytes(digest[..16].try_into().expect("16 bytes")).into_uuid();
+                let id = id_of(h);
                 let event = format!("{BREACH_REMINDER}{}", c.clock.audience.as_str());
                 rows.push(RecipientNoticeRow::queued(t.id, id, "", Uuid::nil(), &event, now, Some(c.breach)));
             }
@@ -242,6 +240,11 @@ fn derived_id(parts: &[&[u8]]) -> Uuid {
         h.update((p.len() as u64).to_be_bytes());
         h.update(p);
     }
+    id_of(h)
+}
+
+/// A reminder's id: the first 16 bytes of its digest.
+fn id_of(h: Sha256) -> Uuid {
     let digest = h.finalize();
     uuid::Builder::from_random_bytes(digest[..16].try_into().expect("16 bytes")).into_uuid()
 }
@@ -273,13 +276,9 @@ impl Vault {
                 push(format!("{REGISTER_REMINDER}staff.{}", l.due.kind.as_str()), l.entry, &l.due.due_on, overdue);
             }
             // The review is reminded once the tenant records its reviews.
-            let toms = match settings.toms_reviewed_on {
-                Some(_) => Some(self.build_toms(&ctx, super::documents::Lang::En).await?),
-                None => None,
-            };
-            if let Some(toms) = toms.filter(|t| t.review_overdue || t.review_due.as_str() <= date_text(ahead).as_str())
-            {
-                push(format!("{REGISTER_REMINDER}toms_review"), t.id, &toms.review_due, toms.review_overdue);
+            let (review_due, overdue) = settings.toms_review_due(today);
+            if settings.toms_reviewed_on.is_some() && (overdue || review_due <= ahead) {
+                push(format!("{REGISTER_REMINDER}toms_review"), t.id, &date_text(review_due), overdue);
             }
             for p in self.processor_register(&ctx).await?.processors {
                 if let Some(due) = p.entry.review_due.as_deref().filter(|d| *d <= date_text(ahead).as_str()) {
@@ -314,8 +313,9 @@ impl Vault {
                     (format!("staff register entry {about}: {kind}"), l.due.due_on, overdue)
                 })
         } else if what == "toms_review" {
-            let toms = self.build_toms(&ctx, super::documents::Lang::En).await?;
-            Some(("the yearly review of the TOMs statement (Art. 32)".into(), toms.review_due, toms.review_overdue))
+            let (due, overdue) =
+                self.settings(n.tenant_id).await?.toms_review_due(crate::clock::day(self.clock.now_ms()));
+            Some(("the yearly review of the TOMs statement (Art. 32)".into(), date_text(due), overdue))
         } else if what == "processor_review" {
             self.processor_register(&ctx).await?.processors.into_iter().find(|p| p.row.id == about).and_then(|p| {
                 let overdue = p.review_overdue;

@@ -211,6 +211,25 @@ impl Vault {
     }
 }
 
+/// A record's closing sections: the security measures and the gaps.
+fn measures_and_gaps(d: &mut Doc, measures: &[String], gaps: &[Gap], lang: Lang) {
+    d.heading(t(
+        lang,
+        "General description of the security measures (Art. 32(1))",
+        "Splošen opis varnostnih ukrepov (člen 32(1))",
+    ));
+    for m in measures {
+        d.para(m);
+    }
+    d.heading(t(lang, "Gaps: mandatory information missing", "Vrzeli: manjkajoči obvezni podatki"));
+    if gaps.is_empty() {
+        d.para(t(lang, "none", "ni"));
+    }
+    for g in gaps {
+        d.para(&format!("{}: {}", g.r#where, g.missing));
+    }
+}
+
 impl Ropa {
     fn title(lang: Lang) -> &'static str {
         t(lang, "Records of processing activities (Art. 30(1) GDPR)", "Evidenca dejavnosti obdelave (člen 30(1) GDPR)")
@@ -261,21 +280,7 @@ impl Ropa {
                 d.field(k, &v);
             }
         }
-        d.heading(t(
-            lang,
-            "General description of the security measures (Art. 32(1))",
-            "Splošen opis varnostnih ukrepov (člen 32(1))",
-        ));
-        for m in &self.security_measures {
-            d.para(m);
-        }
-        d.heading(t(lang, "Gaps: mandatory information missing", "Vrzeli: manjkajoči obvezni podatki"));
-        if self.gaps.is_empty() {
-            d.para(t(lang, "none", "ni"));
-        }
-        for g in &self.gaps {
-            d.para(&format!("{}: {}", g.r#where, g.missing));
-        }
+        measures_and_gaps(&mut d, &self.security_measures, &self.gaps, lang);
         d.finish()
     }
 
@@ -503,21 +508,7 @@ impl ProcessorRecord {
                 &list(&c.transfers, lang),
             );
         }
-        d.heading(t(
-            lang,
-            "General description of the security measures (Art. 32(1))",
-            "Splošen opis varnostnih ukrepov (člen 32(1))",
-        ));
-        for m in &self.security_measures {
-            d.para(m);
-        }
-        d.heading(t(lang, "Gaps: mandatory information missing", "Vrzeli: manjkajoči obvezni podatki"));
-        if self.gaps.is_empty() {
-            d.para(t(lang, "none", "ni"));
-        }
-        for g in &self.gaps {
-            d.para(&format!("{}: {}", g.r#where, g.missing));
-        }
+        measures_and_gaps(&mut d, &self.security_measures, &self.gaps, lang);
         d.finish()
     }
 

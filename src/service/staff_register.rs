@@ -307,9 +307,5 @@ fn seal(t: &TenantCtx, id: Uuid, e: &StaffEntry, created: i64, now: i64, version
 }
 
 fn write_error(e: StoreError) -> ServiceError {
-    match e {
-        StoreError::Stale => ServiceError::Conflict("the entry was changed since it was read: read it again"),
-        StoreError::Conflict => ServiceError::Invalid(Invalid::new("account", "another entry holds this account")),
-        e => e.into(),
-    }
+    super::processors::register_write_error(e, Invalid::new("account", "another entry holds this account"))
 }

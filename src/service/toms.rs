@@ -17,7 +17,7 @@ use crate::domain::access::Action;
 use crate::domain::policy::MfaRequired;
 use crate::domain::schema::Retention;
 use crate::domain::settings::OrganisationalMeasure;
-use crate::domain::staff_register::{add_months, date_text, DueState};
+use crate::domain::staff_register::{date_text, DueState};
 use crate::store::queries;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -462,14 +462,13 @@ impl Vault {
         }
 
         let today = crate::clock::day(now);
-        let reviewed = st.toms_reviewed_on.as_deref().and_then(|d| crate::domain::parse_date("", d).ok());
-        let due = reviewed.map_or(today, |d| add_months(d, st.toms_review_months()));
+        let (due, review_overdue) = st.toms_review_due(today);
         Ok(Toms {
             organisation,
             generated_at: crate::clock::rfc3339(now),
             reviewed_on: st.toms_reviewed_on.clone(),
             review_due: date_text(due),
-            review_overdue: due < today || reviewed.is_none(),
+            review_overdue,
             technical: on,
             not_in_force: off,
             organisational: st.organisational_measures.clone(),
