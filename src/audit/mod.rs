@@ -271,17 +271,14 @@ impl Appender {
     }
 
     /// Gives positions to `events` and writes them, inside the caller's
-    /// transaction. First takes the audit trail's lock (held to the end of
-    /// the transaction, so seq order is commit order across servers), then
-    /// catches up with what others appended since this appender's last
-    /// write (on PostgreSQL both in one round trip). Jobs do not take the
-    /// appender's mutex (their events wait in the transaction), so a
-    /// writer waiting here for another server's commit holds up no job.
-    ///
-    /// On PostgreSQL it first tries what `flush_alone` does, inside the
-    /// transaction: number from the state and insert under the lock in one
-    /// call, if the log still ends where the state does (one round trip
-    /// instead of two; the lock is then held to COMMIT all the same).
+    /// transaction: it commits with the batch or not at all. On PostgreSQL
+    /// one call (`push`) takes the audit trail's lock (held to the end of
+    /// the transaction, so seq order is commit order across servers),
+    /// numbers the events after what every server appended and inserts
+    /// them. On SQLite the write transaction is already exclusive. Jobs do
+    /// not take the appender's mutex (their events wait in the
+    /// transaction), so a writer waiting here for another server's commit
+    /// holds up no job.
     pub fn flush(
         me: &std::sync::Mutex<Appender>,
         db: &mut dyn Db,
@@ -289,11 +286,7 @@ impl Appender {
     ) -> Result<(), StoreError> {
         let mut ap = me.lock().unwrap_or_else(|e| e.into_inner());
         let r = match db.dialect() {
-            Dialect::Postgres => match ap.append_checked(db, &events) {
-                Ok(true) => Ok(()),
-                Ok(false) => ap.write(db, events),
-                Err(e) => Err(e),
-            },
+            Dialect::Postgres => ap.push(db, &events),
             Dialect::Sqlite => ap.write(db, events),
         };
         if r.is_err() {
@@ -303,65 +296,70 @@ impl Appender {
         r
     }
 
-    /// PostgreSQL, a batch of events alone (no data change with them): one
-    /// autocommit call (`queries::audit_append_checked`) instead of a
-    /// transaction. The events are numbered from what this appender knows;
-    /// if another server appended meanwhile, nothing was inserted, the state
-    /// takes in what came back and numbers them again. `Ok(false)`: this
-    /// path does not apply (no state loaded yet, a subject-index run would
-    /// complete, or the log does not continue the state); nothing was
-    /// written and the caller uses the transactional `flush`.
+    /// PostgreSQL, a batch of events alone (no data change with them): the
+    /// same one call as `flush`, in autocommit instead of a transaction.
+    /// `Ok(false)` (never on PostgreSQL): the caller opens a transaction.
     pub fn flush_alone(
         me: &std::sync::Mutex<Appender>,
         db: &mut dyn Db,
         events: &[(Draft, i64)],
     ) -> Result<bool, StoreError> {
+        if db.dialect() != Dialect::Postgres {
+            return Ok(false);
+        }
         let mut ap = me.lock().unwrap_or_else(|e| e.into_inner());
-        let r = ap.append_checked(db, events);
+        let r = ap.push(db, events).map(|()| true);
         if r.is_err() {
             ap.invalidate();
         }
         r
     }
 
-    /// Numbers `events` from the state and inserts them in one call if the
-    /// log still ends where the state does; else takes in what came back
-    /// and tries again. `Ok(false)`: nothing written (see `flush_alone`).
-    fn append_checked(&mut self, db: &mut dyn Db, events: &[(Draft, i64)]) -> Result<bool, StoreError> {
-        let Some(st) = self.state.as_mut() else { return Ok(false) };
-        for _ in 0..4 {
-            let size = st.frontier.size();
-            let n = events.len() as u64;
-            if (size..size + n).any(|s| (s as i64 + 1) % queries::SUBJECT_RUN == 0) {
-                return Ok(false);
-            }
-            // What to put back if the log moved on meanwhile.
-            let (frontier, blocks, run, last, last_time) =
-                (st.frontier.clone(), st.blocks.len(), st.run.len(), st.last, st.last_time);
-            let mut evs = Vec::with_capacity(events.len());
-            let mut bodies = Vec::with_capacity(events.len());
-            for (what, now_ms) in events {
-                let (ev, body, leaf) = st.number(what.clone(), *now_ms)?;
-                st.run.extend(subject_entry(&ev));
-                bodies.push((body, leaf));
-                evs.push(ev);
-            }
-            let index = indexed(&evs, bodies);
-            let Some(tail) = queries::audit_append_checked(db, size as i64, last.as_ref().map(|h| &h[..]), &index)?
-            else {
-                return Ok(true);
-            };
-            st.frontier = frontier;
-            st.blocks.truncate(blocks);
-            st.run.truncate(run);
-            st.last = last;
-            st.last_time = last_time;
-            match st.take_in(tail)? {
-                Some(k) if k < 9_999 => {}
-                _ => return Ok(false),
-            }
+    /// PostgreSQL: `events` numbered, linked and inserted by the database
+    /// after the log's real end (`queries::audit_push`), whoever appended
+    /// last; the state takes in the log from its last event on, its own
+    /// events included, after checking that the database built each of
+    /// their bodies and leaf hashes exactly as `State::number` would.
+    fn push(&mut self, db: &mut dyn Db, events: &[(Draft, i64)]) -> Result<(), StoreError> {
+        /// How far behind the log the state may be and still push: beyond
+        /// that it first catches up a page at a time.
+        const MAX_BEHIND: i64 = 10_000;
+        if self.state.is_none() {
+            self.state(db)?;
         }
-        Ok(false)
+        let mut batch = Vec::with_capacity(events.len());
+        for (what, now_ms) in events {
+            let json = serde_json::to_vec(what).map_err(|e| StoreError::Db(e.to_string()))?;
+            batch.push(queries::PushEvent {
+                time_ms: *now_ms,
+                tenant: what.tenant,
+                actor: what.actor,
+                action: &what.action,
+                subject: what.subject,
+                rest: json[1..].to_vec(),
+            });
+        }
+        for _ in 0..4 {
+            let st = self.state.as_mut().expect("loaded above");
+            let size = st.frontier.size() as i64;
+            let rows = queries::audit_push(db, size, MAX_BEHIND, &batch)?;
+            if rows.is_empty() {
+                if !st.catch_up(db)? {
+                    self.state = None;
+                    self.state(db)?;
+                }
+                continue;
+            }
+            check_pushed(&rows, &batch)?;
+            if st.take_in(rows)?.is_none() {
+                // The log does not continue this state (a restore, a
+                // rolled-back batch): the events are in the log all the same.
+                tracing::warn!("the audit log changed under this server's appender; reloading its state");
+                self.state = None;
+            }
+            return Ok(());
+        }
+        Err(StoreError::Unavailable("the audit trail grows faster than this server can catch up".into()))
     }
 
     /// Writes the events this thread's transaction holds, then returns the
@@ -490,6 +488,38 @@ impl Appender {
     }
 }
 
+/// The body of an event at `seq` with `time` after the leaf `prev`, given
+/// its draft's JSON without the opening brace: what `State::number`
+/// serialises (`Event`'s own fields first, then the draft's).
+fn body_of(seq: i64, time: i64, prev: Option<&[u8]>, rest: &[u8]) -> Vec<u8> {
+    let prev = prev.map(hex).unwrap_or_default();
+    let mut body = format!("{{\"seq\":{seq},\"time\":{time},\"prev\":\"{prev}\",").into_bytes();
+    body.extend_from_slice(rest);
+    body
+}
+
+/// Checks the last `batch.len()` rows of a push (the caller's events, as
+/// the database numbered them): each leaf hash is that of the body varuh
+/// itself would have written at that place.
+fn check_pushed(rows: &[queries::TailRow], batch: &[queries::PushEvent]) -> Result<(), StoreError> {
+    let start = rows
+        .len()
+        .checked_sub(batch.len())
+        .ok_or_else(|| StoreError::Corrupt("the audit trail returned fewer events than it was given".into()))?;
+    for (i, e) in batch.iter().enumerate() {
+        let k = start + i;
+        let prev = if k == 0 { None } else { Some(rows[k - 1].leaf_hash.as_slice()) };
+        if k == 0 && rows[k].seq != 0 {
+            return Err(StoreError::Corrupt(format!("audit event {}: its link was not returned", rows[k].seq)));
+        }
+        let leaf = merkle::leaf_hash(&body_of(rows[k].seq, rows[k].time_ms, prev, &e.rest));
+        if rows[k].leaf_hash != leaf {
+            return Err(StoreError::Corrupt(format!("audit event {}: the database built another body", rows[k].seq)));
+        }
+    }
+    Ok(())
+}
+
 /// The number of events stored.
 pub fn stored_size(db: &mut dyn Db) -> Result<u64, StoreError> {
     Ok(queries::audit_last(db)?.map_or(0, |l| l.0 as u64 + 1))
@@ -516,4 +546,36 @@ pub fn block_leaves(db: &mut dyn Db, b: usize, size: u64) -> Result<Vec<Hash>, S
 /// (when the appender has not loaded them yet).
 pub fn block_roots(db: &mut dyn Db, count: usize) -> Result<Vec<Hash>, StoreError> {
     (0..count).map(|b| Ok(merkle::root(&block_leaves(db, b, u64::MAX)?))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `varuh_audit_push` builds in the database is what varuh writes.
+    #[test]
+    fn a_pushed_body_is_the_serialised_event() {
+        let what = Draft {
+            request: "r-\"1\"".into(),
+            actor: Some(Uuid::new_v4()),
+            tenant: Some(Uuid::new_v4()),
+            action: "record.read".into(),
+            outcome: "ok".into(),
+            subject: Some(Uuid::new_v4()),
+            fields: vec!["email".into(), "naslov ulica".into()],
+            detail: Some("č=1".into()),
+            ..Draft::default()
+        };
+        let rest = serde_json::to_vec(&what).unwrap()[1..].to_vec();
+        for (seq, prev) in [(0u64, None), (41, Some([7u8; 32]))] {
+            let ev = Event {
+                seq,
+                time: 1_700_000_000_123,
+                prev: prev.map(|h| hex(&h)).unwrap_or_default(),
+                what: what.clone(),
+            };
+            let body = body_of(seq as i64, ev.time, prev.as_ref().map(|h| &h[..]), &rest);
+            assert_eq!(body, serde_json::to_vec(&ev).unwrap());
+        }
+    }
 }

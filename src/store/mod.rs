@@ -983,6 +983,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (15, include_str!("migrations/sqlite/0015_breaches.sql")),
     (16, include_str!("migrations/sqlite/0016_processors.sql")),
     (17, include_str!("migrations/sqlite/0017_staff_register.sql")),
+    (18, include_str!("migrations/sqlite/0018_audit_push.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_vault.sql")),
@@ -1002,6 +1003,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (15, include_str!("migrations/postgres/0015_breaches.sql")),
     (16, include_str!("migrations/postgres/0016_processors.sql")),
     (17, include_str!("migrations/postgres/0017_staff_register.sql")),
+    (18, include_str!("migrations/postgres/0018_audit_push.sql")),
 ];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.

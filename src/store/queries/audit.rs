@@ -71,51 +71,50 @@ pub fn insert_audit_events(db: &mut dyn Db, events: &[(AuditIndex, Vec<u8>, [u8;
     Ok(())
 }
 
-/// Appends events alone, in one autocommit call (PostgreSQL,
-/// `varuh_audit_append`): inserted if the log still ends at `size` with
-/// `last` (`Ok(None)`), else nothing is inserted and the events from `size -
-/// 1` on come back to be taken in first (empty: the log is shorter than the
-/// caller thought).
-pub fn audit_append_checked(
-    db: &mut dyn Db,
-    size: i64,
-    last: Option<&[u8]>,
-    events: &[(AuditIndex, Vec<u8>, [u8; 32])],
-) -> Result<Option<Vec<TailRow>>, StoreError> {
-    let opt =
-        |f: &dyn Fn(&AuditIndex) -> Option<String>| Val::OptTextArray(events.iter().map(|(ix, _, _)| f(ix)).collect());
-    let rows = db.query(
-        "SELECT inserted, seq, time_ms, leaf_hash, tenant_id, subject_id FROM varuh_audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+/// One event as `audit_push` takes it: its query columns and its JSON
+/// without the opening brace (the database puts seq, time and link there).
+pub struct PushEvent<'a> {
+    pub time_ms: i64,
+    pub tenant: Option<Uuid>,
+    pub actor: Option<Uuid>,
+    pub action: &'a str,
+    pub subject: Option<Uuid>,
+    pub rest: Vec<u8>,
+}
+
+/// PostgreSQL: numbers, links and inserts `events` after the log's real
+/// end under the trail's lock, in one call (`varuh_audit_push`), and
+/// returns the log from event `size - 1` on (the caller's last, what other
+/// servers appended, then these). Empty: the caller is more than `max`
+/// events behind and nothing was inserted.
+pub fn audit_push(db: &mut dyn Db, size: i64, max: i64, events: &[PushEvent]) -> Result<Vec<TailRow>, StoreError> {
+    let opt = |f: &dyn Fn(&PushEvent) -> Option<Uuid>| {
+        Val::OptTextArray(events.iter().map(|e| f(e).map(|u| u.to_string())).collect())
+    };
+    db.query(
+        "SELECT seq, time_ms, leaf_hash, tenant_id, subject_id FROM varuh_audit_push($1, $2, $3, $4, $5, $6, $7, $8)",
         &[
             size.into(),
-            last.map(<[u8]>::to_vec).unwrap_or_default().into(),
-            Val::I64Array(events.iter().map(|(ix, _, _)| ix.seq).collect()),
-            Val::I64Array(events.iter().map(|(ix, _, _)| ix.time_ms).collect()),
-            opt(&|ix| ix.tenant.map(|t| t.to_string())),
-            opt(&|ix| ix.actor.map(|t| t.to_string())),
-            Val::TextArray(events.iter().map(|(ix, _, _)| ix.action.to_string()).collect()),
-            opt(&|ix| ix.subject.map(|t| t.to_string())),
-            Val::BlobArray(events.iter().map(|(_, b, _)| b.clone()).collect()),
-            Val::BlobArray(events.iter().map(|(_, _, l)| l.to_vec()).collect()),
+            max.into(),
+            Val::I64Array(events.iter().map(|e| e.time_ms).collect()),
+            opt(&|e| e.tenant),
+            opt(&|e| e.actor),
+            Val::TextArray(events.iter().map(|e| e.action.to_string()).collect()),
+            opt(&|e| e.subject),
+            Val::BlobArray(events.iter().map(|e| e.rest.clone()).collect()),
         ],
-    )?;
-    if rows.first().map(|r| r.bool(0)).transpose()?.unwrap_or(false) {
-        return Ok(None);
-    }
-    let mut tail = Vec::new();
-    for mut r in rows {
-        if matches!(r.0[1], Val::Null) {
-            continue;
-        }
-        tail.push(TailRow {
-            seq: r.i64(1)?,
-            time_ms: r.i64(2)?,
-            leaf_hash: r.take_blob(3)?,
-            tenant: r.take_opt_text(4)?.unwrap_or_default(),
-            subject: r.take_opt_text(5)?,
-        });
-    }
-    Ok(Some(tail))
+    )?
+    .into_iter()
+    .map(|mut r| {
+        Ok(TailRow {
+            seq: r.i64(0)?,
+            time_ms: r.i64(1)?,
+            leaf_hash: r.take_blob(2)?,
+            tenant: r.take_opt_text(3)?.unwrap_or_default(),
+            subject: r.take_opt_text(4)?,
+        })
+    })
+    .collect()
 }
 
 /// Takes the audit trail's sequencing lock for the rest of the transaction

@@ -1,0 +1,65 @@
+-- Several servers append to one audit trail. A batch of events goes in one
+-- call, whoever appended last: under the trail's lock (held to the end of
+-- the caller's transaction) it numbers and links the events after the
+-- log's real end, inserts them, and returns the log from the caller's last
+-- known event on (what other servers appended, then the caller's own), so
+-- that the caller's frontier takes every leaf in order. No call is refused
+-- because another server appended meanwhile (varuh_audit_append, which
+-- this replaces, was: with two servers every other call was a retry).
+--
+-- The body is built here exactly as varuh serialises an event: the caller
+-- sends each event's JSON without its opening brace (p_rests), and this
+-- puts {"seq":N,"time":T,"prev":"<hex>", in front of it; the leaf hash is
+-- SHA-256 of 0x00 and the body (RFC 9162). The caller recomputes every
+-- leaf of its own events from the returned seq, time and link, and
+-- refuses the batch if one differs.
+--
+-- A subject-index run (see 0005) completed by the batch is written here.
+-- No rows at all: the caller is more than p_max events behind; nothing
+-- was inserted and it catches up first.
+CREATE FUNCTION varuh_audit_push(
+    p_size BIGINT, p_max BIGINT,
+    p_times BIGINT[], p_tenants TEXT[], p_actors TEXT[], p_actions TEXT[], p_subjects TEXT[], p_rests BYTEA[])
+RETURNS TABLE (seq BIGINT, time_ms BIGINT, leaf_hash BYTEA, tenant_id TEXT, subject_id TEXT)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    top BIGINT;
+    prev BYTEA;
+    t BIGINT;
+    n INT := cardinality(p_times);
+    body BYTEA;
+    seqs BIGINT[] := '{}';
+    times BIGINT[] := '{}';
+    bodies BYTEA[] := '{}';
+    leaves BYTEA[] := '{}';
+BEGIN
+    PERFORM pg_advisory_xact_lock(1986097781, 1);
+    SELECT e.seq, e.leaf_hash, e.time_ms INTO top, prev, t FROM audit_events e ORDER BY e.seq DESC LIMIT 1;
+    top := COALESCE(top, -1);
+    t := COALESCE(t, 0);
+    IF top + 1 - p_size > p_max THEN
+        RETURN;
+    END IF;
+    FOR i IN 1..n LOOP
+        t := GREATEST(t, p_times[i]);
+        body := convert_to('{"seq":' || (top + i) || ',"time":' || t || ',"prev":"'
+            || COALESCE(encode(prev, 'hex'), '') || '",', 'UTF8') || p_rests[i];
+        prev := sha256('\x00'::bytea || body);
+        seqs := seqs || (top + i);
+        times := times || t;
+        bodies := bodies || body;
+        leaves := leaves || prev;
+    END LOOP;
+    INSERT INTO audit_events (seq, time_ms, tenant_id, actor_id, action, subject_id, body, leaf_hash)
+        SELECT * FROM unnest(seqs, times, p_tenants, p_actors, p_actions, p_subjects, bodies, leaves);
+    -- Each run whose last event (seq + 1 a multiple of 4096) is in the batch.
+    FOR r IN ((top + 1) / 4096)..((top + n + 1) / 4096 - 1) LOOP
+        INSERT INTO audit_subject_runs (run, tenant_id, subject_id, seq)
+            SELECT r, COALESCE(e.tenant_id, ''), e.subject_id, e.seq FROM audit_events e
+            WHERE e.seq >= r * 4096 AND e.seq < (r + 1) * 4096 AND e.subject_id IS NOT NULL
+            ORDER BY COALESCE(e.tenant_id, '') COLLATE "C", e.subject_id COLLATE "C", e.seq;
+    END LOOP;
+    RETURN QUERY
+        SELECT e.seq, e.time_ms, e.leaf_hash, COALESCE(e.tenant_id, ''), e.subject_id
+        FROM audit_events e WHERE e.seq >= GREATEST(LEAST(p_size - 1, top), 0) ORDER BY e.seq;
+END $$;
