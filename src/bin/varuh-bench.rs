@@ -77,6 +77,9 @@ struct Args {
     /// through the timed phases, to show what a backup costs them.
     #[arg(long)]
     backups_during: bool,
+    /// `--mode scope`: audit events in the trail before the scopes are asked.
+    #[arg(long, default_value_t = 10_000_000)]
+    events: usize,
 }
 
 /// The one phone of `--shared-phone`.
@@ -373,7 +376,9 @@ fn main() -> Result<()> {
         "retention" => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(retention(args)),
         "registers" => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(registers(args)),
         "backup" => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(backup(args)),
-        other => bail!("--mode must be vault, audit, rights, retention, backup or registers, not {other}"),
+        // Appenders and the scope's scan share the machine's cores.
+        "scope" => tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(scope(args)),
+        other => bail!("--mode must be vault, audit, rights, retention, backup, registers or scope, not {other}"),
     }
 }
 
@@ -909,6 +914,157 @@ fn rfc3339_days_ago(days: i64) -> String {
 
 /// The audit micro-benchmark: durable appends with group commit, then the
 /// offline verifier over everything appended.
+/// A breach's scope over a large audit trail (issue 19, BRE-3): `--events`
+/// events (default 10,000,000) appended in process through the audit
+/// queue, as 100 accounts from 100 addresses reading, changing and
+/// creating the records of 100,000 subjects in two collections of a
+/// tenant; then the scope of one compromised account and of one address
+/// over the whole window (the address: every event of the window read and
+/// checked), three times each, and the trail verified. SQLite by default;
+/// `--database-url` for PostgreSQL.
+async fn scope(args: Args) -> Result<()> {
+    use varuh::audit::Draft;
+    use varuh::service::breach_scope::{ScopeBy, ScopeQuery};
+    use varuh::service::Actor;
+    let dir = tempfile_dir::Dir::new()?;
+    let mut cfg = varuh::config::Config { data_dir: dir.0.clone(), audit_head_seconds: 0, ..Default::default() };
+    if let Some(url) = &args.database_url {
+        cfg.database_url = Some(url.clone());
+    }
+    let opened = varuh::setup::open(&cfg, varuh::setup::Create::Yes, varuh::clock::Clock::default()).await?;
+    let vault = opened.vault.clone();
+    let local = Actor::local();
+    let tenant = vault.create_tenant(&local, "Bench", false).await?.id;
+    for name in ["customers", "newsletter"] {
+        let def = serde_json::from_value(json!({"name": name, "purposes": ["service"], "legal_basis": "contract",
+        "subject_categories": ["customers"], "source": "generated", "retention": {"kind": "period", "days": 365},
+        "fields": [
+            {"name": "email", "type": "email", "category": "contact", "required": true, "identifier": true},
+            {"name": "name", "type": "string", "category": "identification"},
+            {"name": "city", "type": "string", "category": "location"},
+            {"name": "visits", "type": "integer", "category": "commercial"}
+        ]}))?;
+        vault.create_collection(&local, tenant, def).await?;
+    }
+    println!(
+        "varuh-bench scope: backend={} events={} cores={}",
+        args.backend,
+        args.events,
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+    );
+    let actors: Arc<Vec<uuid::Uuid>> = Arc::new((0..100).map(|_| uuid::Uuid::now_v7()).collect());
+    let subjects: Arc<Vec<uuid::Uuid>> = Arc::new((0..100_000).map(|_| uuid::Uuid::now_v7()).collect());
+    let from = varuh::clock::now_ms() - 1000;
+    eprintln!("phase: append {} events", args.events);
+    let next = Arc::new(AtomicUsize::new(0));
+    let total = args.events;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..256 {
+        let (vault, actors, subjects, next) = (vault.clone(), actors.clone(), subjects.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    return anyhow::Ok(());
+                }
+                // A cheap spread: event i by account i % 100 from address
+                // (i / 7) % 100, on subject (i * 7919) % 100,000.
+                let (a, src, sub) = (i % 100, (i / 7) % 100, (i * 7919) % 100_000);
+                let (action, fields): (&str, &[&str]) = match i % 10 {
+                    0 => ("record.create", &["email", "name", "city", "visits"]),
+                    1 => ("record.update", &["city"]),
+                    _ => ("record.read", &["email", "name", "city", "visits"]),
+                };
+                let d = Draft {
+                    request: uuid::Uuid::now_v7().to_string(),
+                    actor: Some(actors[a]),
+                    role: Some("operator".into()),
+                    tenant: Some(tenant),
+                    action: action.into(),
+                    outcome: "ok".into(),
+                    source: Some(format!("10.1.{}.{}", src / 10, src % 10)),
+                    subject: Some(subjects[sub]),
+                    collection: Some(if i % 3 == 0 { "newsletter" } else { "customers" }.into()),
+                    record: Some(subjects[sub]),
+                    fields: fields.iter().map(|f| f.to_string()).collect(),
+                    detail: None,
+                };
+                vault.record_event(d).await?;
+                if i % 1_000_000 == 0 && i > 0 {
+                    eprintln!("  {i} events, {:.0}/s", i as f64 / start.elapsed().as_secs_f64());
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let mut append = Phase {
+        name: "append (durable, grouped)",
+        ops: total,
+        secs: start.elapsed().as_secs_f64(),
+        lat_us: vec![],
+        errors: 0,
+    };
+    let to = varuh::clock::now_ms() + 1000;
+    let mut phases = Vec::new();
+    for (name, by, want) in [
+        ("scope: one account", ScopeBy::Account(actors[7]), total / 100),
+        ("scope: one address", ScopeBy::Source("10.1.1.3".parse()?), total / 100),
+    ] {
+        eprintln!("phase: {name}");
+        let mut p = Phase { name, ops: 0, secs: 0.0, lat_us: Vec::new(), errors: 0 };
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            let t1 = Instant::now();
+            let s = vault.breach_scope(&local, tenant, ScopeQuery { by: by.clone(), from, to }).await?;
+            p.lat_us.push(t1.elapsed().as_micros() as u32);
+            // Every hundredth event is the account's or the address's (to
+            // within the spread's rounding); all of them succeeded.
+            let near = |n: u64| n.abs_diff(want as u64) <= want as u64 / 50 + 7;
+            if !near(s.events_matched) || s.events_examined < s.events_matched || s.records == 0 {
+                eprintln!(
+                    "  unexpected scope: examined {} matched {} records {}",
+                    s.events_examined, s.events_matched, s.records
+                );
+                p.errors += 1;
+            } else {
+                eprintln!(
+                    "  examined {} events, matched {}, {} subjects, {} records, {:.2} s",
+                    s.events_examined,
+                    s.events_matched,
+                    s.subjects,
+                    s.records,
+                    t1.elapsed().as_secs_f64()
+                );
+            }
+            p.ops += 1;
+        }
+        p.secs = t0.elapsed().as_secs_f64();
+        phases.push(p);
+    }
+    append.lat_us.clear();
+    print_table(&mut [append]);
+    print_table(&mut phases);
+    let head = vault.make_head().await?;
+    let key = vault.audit_key();
+    drop(vault);
+    drop(opened);
+    eprintln!("phase: verify");
+    let location = varuh::store::Location::parse(&cfg.database_url())?;
+    let report = tokio::task::spawn_blocking(move || -> Result<varuh::audit::verify::Report> {
+        let mut db = varuh::store::Store::connect_raw(&location)?;
+        Ok(varuh::audit::verify::verify_store(db.as_mut(), &key, &[])?)
+    })
+    .await??;
+    if !report.ok() || report.events != head.tree_size {
+        bail!("the log does not verify: {:?}", report.first());
+    }
+    println!("trail verified: {} events", report.events);
+    Ok(())
+}
+
 async fn audit(args: Args) -> Result<()> {
     use varuh::audit::{verify, Draft};
     let dir = tempfile_dir::Dir::new()?;

@@ -8,11 +8,11 @@
 //! written into a breach (`prefill`).
 
 use super::{Actor, Result, ServiceError, Vault};
-use crate::audit::Event;
 use crate::domain::access::Action;
 use crate::domain::breach::BreachDetails;
 use crate::domain::Invalid;
 use crate::store::queries;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use uuid::Uuid;
 
@@ -77,6 +77,37 @@ pub struct Scope {
     pub notes: Vec<String>,
 }
 
+/// What a scope reads of an event (borrowed from its body where it can:
+/// millions are read). Serialised as `audit::Event`; the rest is skipped.
+#[derive(serde::Deserialize)]
+struct Seen<'a> {
+    #[serde(borrow)]
+    outcome: Cow<'a, str>,
+    tenant: Option<Uuid>,
+    #[serde(borrow)]
+    action: Cow<'a, str>,
+    #[serde(default)]
+    subject: Option<Uuid>,
+    #[serde(default, borrow)]
+    collection: Option<Cow<'a, str>>,
+    #[serde(default)]
+    record: Option<Uuid>,
+    #[serde(default, borrow)]
+    fields: Vec<Cow<'a, str>>,
+}
+
+/// How an event's body names its source address. These bytes cannot occur
+/// inside a JSON string (its quotes would be escaped there), so the first
+/// match is the event's own `source`.
+const SOURCE_KEY: &[u8] = b"\"source\":\"";
+
+/// The source address of an event's body, found without parsing the rest.
+fn source_of(key: &memchr::memmem::Finder, body: &[u8]) -> Option<std::net::IpAddr> {
+    let at = key.find(body)? + SOURCE_KEY.len();
+    let len = memchr::memchr(b'"', &body[at..])?;
+    std::str::from_utf8(&body[at..at + len]).ok()?.parse().ok()
+}
+
 #[derive(Default)]
 struct Tally {
     records: HashSet<Uuid>,
@@ -85,6 +116,105 @@ struct Tally {
     fields: BTreeSet<String>,
     /// An event named no fields (a subject's records read whole): all of them.
     all_fields: bool,
+}
+
+/// What one stretch of the log shows of a compromised account or address.
+#[derive(Default)]
+struct Part {
+    examined: u64,
+    matched: u64,
+    tallies: BTreeMap<(Uuid, String), Tally>,
+    /// Subjects in the order first met.
+    order: Vec<(Uuid, Uuid)>,
+    seen: HashSet<(Uuid, Uuid)>,
+    /// Reads of a subject's records in every collection at once.
+    whole: BTreeSet<(Uuid, Uuid)>,
+}
+
+impl Part {
+    /// Events `lo..hi` of one tenant (or all), of one actor (or any), from
+    /// one address (or any).
+    fn scan(
+        db: &mut dyn crate::store::db::Db,
+        tenant: Option<Uuid>,
+        actor: Option<Uuid>,
+        source: Option<std::net::IpAddr>,
+        lo: i64,
+        hi: i64,
+    ) -> std::result::Result<Part, crate::store::StoreError> {
+        let mut p = Part::default();
+        let needle = memchr::memmem::Finder::new(SOURCE_KEY);
+        queries::scan_audit_range(db, tenant, actor, lo, hi, &mut |body| {
+            p.examined += 1;
+            // By address: most events are someone else's, told apart by
+            // their source alone, without parsing them.
+            if let Some(ip) = source {
+                if source_of(&needle, body) != Some(ip) {
+                    return Ok(());
+                }
+            }
+            if let Ok(w) = serde_json::from_slice::<Seen>(body) {
+                p.take(w);
+            }
+            Ok(())
+        })?;
+        Ok(p)
+    }
+
+    fn take(&mut self, w: Seen) {
+        if w.outcome != "ok" {
+            return;
+        }
+        let data = Action::parse(&w.action).is_some_and(|a| a.rule().op.is_some());
+        let (Some(t), true) = (w.tenant, data) else { return };
+        self.matched += 1;
+        if let Some(s) = w.subject {
+            if self.seen.insert((t, s)) {
+                self.order.push((t, s));
+            }
+        }
+        let Some(c) = w.collection.map(|c| c.into_owned()) else {
+            if let Some(s) = w.subject {
+                self.whole.insert((t, s));
+            }
+            return;
+        };
+        let tally = self.tallies.entry((t, c)).or_default();
+        if let Some(r) = w.record {
+            tally.records.insert(r);
+        }
+        if let Some(s) = w.subject {
+            tally.subjects.insert(s);
+        }
+        if w.action == Action::RecordsExport.name() {
+            tally.exports += 1;
+            tally.all_fields = true;
+        }
+        if w.fields.is_empty() {
+            tally.all_fields = true;
+        }
+        tally.fields.extend(w.fields.into_iter().map(|f| f.into_owned()));
+    }
+
+    /// Adds the next stretch of the log.
+    fn join(&mut self, next: Part) {
+        self.examined += next.examined;
+        self.matched += next.matched;
+        for s in next.order {
+            if self.seen.insert(s) {
+                self.order.push(s);
+            }
+        }
+        self.whole.extend(next.whole);
+        for (k, t) in next.tallies {
+            let mine = self.tallies.entry(k).or_default();
+            mine.records.extend(t.records);
+            mine.subjects.extend(t.subjects);
+            mine.exports += t.exports;
+            mine.fields.extend(t.fields);
+            mine.all_fields |= t.all_fields;
+        }
+    }
 }
 
 impl Vault {
@@ -156,61 +286,21 @@ impl Vault {
             _ => None,
         };
         let (from, to) = (q.from, q.to);
-        let (examined, matched, mut tallies, order, whole) = self
-            .store
-            .read_long(move |db| {
-                let (mut examined, mut matched) = (0u64, 0u64);
-                let mut tallies: BTreeMap<(Uuid, String), Tally> = BTreeMap::new();
-                let mut order: Vec<(Uuid, Uuid)> = Vec::new();
-                let mut seen: HashSet<(Uuid, Uuid)> = HashSet::new();
-                // Reads of a subject's records in every collection at once.
-                let mut whole: BTreeSet<(Uuid, Uuid)> = BTreeSet::new();
-                queries::scan_audit_window(db, tenant, actor, from, to, &mut |body| {
-                    examined += 1;
-                    let Ok(e) = serde_json::from_slice::<Event>(&body) else { return Ok(()) };
-                    let w = e.what;
-                    if w.outcome != "ok" {
-                        return Ok(());
-                    }
-                    if let Some(ip) = source {
-                        if w.source.as_deref().and_then(|s| s.parse::<std::net::IpAddr>().ok()) != Some(ip) {
-                            return Ok(());
-                        }
-                    }
-                    let data = Action::parse(&w.action).is_some_and(|a| a.rule().op.is_some());
-                    let (Some(t), true) = (w.tenant, data) else { return Ok(()) };
-                    matched += 1;
-                    if let Some(s) = w.subject {
-                        if seen.insert((t, s)) {
-                            order.push((t, s));
-                        }
-                    }
-                    let Some(c) = w.collection else {
-                        if let Some(s) = w.subject {
-                            whole.insert((t, s));
-                        }
-                        return Ok(());
-                    };
-                    let tally = tallies.entry((t, c)).or_default();
-                    if let Some(r) = w.record {
-                        tally.records.insert(r);
-                    }
-                    if let Some(s) = w.subject {
-                        tally.subjects.insert(s);
-                    }
-                    if w.action == Action::RecordsExport.name() {
-                        tally.exports += 1;
-                        tally.all_fields = true;
-                    }
-                    if w.fields.is_empty() {
-                        tally.all_fields = true;
-                    }
-                    tally.fields.extend(w.fields);
-                    Ok(())
-                })?;
-                Ok((examined, matched, tallies, order, whole))
-            })
-            .await?;
+        // The window is a seq range (times never decrease along the log),
+        // read in parts at once, one per core, and put together in order.
+        let (lo, hi) = self.store.read_latest(move |db| queries::audit_window(db, from, to)).await?;
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4) as i64;
+        let n = if hi - lo < 200_000 { 1 } else { n };
+        let step = (hi - lo + n - 1) / n.max(1);
+        let parts = (0..n).map(|i| {
+            let (a, b) = (lo + i * step, (lo + (i + 1) * step).min(hi));
+            self.store.read_long(move |db| Part::scan(db, tenant, actor, source, a, b))
+        });
+        let mut all = Part::default();
+        for part in futures::future::try_join_all(parts).await? {
+            all.join(part);
+        }
+        let Part { examined, matched, mut tallies, order, whole, .. } = all;
         // A subject's records read whole: the records it has now, every
         // field (one erased since has none left to count).
         if !whole.is_empty() {
@@ -324,4 +414,38 @@ fn summarise(s: &Scope, d: &mut crate::audit::Draft) {
         s.records,
         s.tenants.len()
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{Draft, Event};
+
+    fn body(source: Option<&str>, detail: Option<&str>) -> Vec<u8> {
+        let what = Draft {
+            request: "r".into(),
+            action: "record.read".into(),
+            outcome: "ok".into(),
+            source: source.map(str::to_string),
+            detail: detail.map(str::to_string),
+            ..Draft::default()
+        };
+        serde_json::to_vec(&Event { seq: 3, time: 5, prev: String::new(), what }).unwrap()
+    }
+
+    #[test]
+    fn an_events_source_is_found_without_parsing_it_and_never_in_another_field() {
+        let key = memchr::memmem::Finder::new(SOURCE_KEY);
+        let ip = |s: &str| Some(s.parse::<std::net::IpAddr>().unwrap());
+        assert_eq!(source_of(&key, &body(Some("10.1.1.3"), None)), ip("10.1.1.3"));
+        assert_eq!(source_of(&key, &body(Some("2001:db8::1"), None)), ip("2001:db8::1"));
+        assert_eq!(source_of(&key, &body(None, None)), None);
+        assert_eq!(source_of(&key, &body(Some("local"), None)), None);
+        // A detail that spells out a source is text inside a string: its
+        // quotes are escaped, so it is never taken for the event's own.
+        let tricky = body(None, Some(r#"x","source":"10.9.9.9"#));
+        assert_eq!(source_of(&key, &tricky), None);
+        let parsed: Seen = serde_json::from_slice(&tricky).unwrap();
+        assert_eq!(parsed.action, "record.read");
+    }
 }

@@ -483,20 +483,28 @@ pub fn latest_audit_head(db: &mut dyn Db) -> Result<Option<HeadRow>, StoreError>
         .transpose()
 }
 
-/// Streams the bodies of the events from `from_ms` to `to_ms` (inclusive)
-/// of one tenant (or all), of one actor (or any), in log order: a breach's
-/// scope (BRE-3). By actor it walks the actor's index; otherwise the time
-/// index. The ids and times are formatted into the statement (a streamed
-/// statement takes no parameters): typed values, never text from a caller.
-pub fn scan_audit_window(
+/// The seq range `lo..hi` of the events from `from_ms` to `to_ms`
+/// (inclusive): two binary searches on seq.
+pub fn audit_window(db: &mut dyn Db, from_ms: i64, to_ms: i64) -> Result<(i64, i64), StoreError> {
+    let lo = audit_first_seq_at(db, from_ms)?;
+    let hi = audit_first_seq_at(db, to_ms.saturating_add(1))?;
+    Ok((lo, hi.max(lo)))
+}
+
+/// Streams the bodies of events `lo..hi` of one tenant (or all), of one
+/// actor (or any), in log order: a breach's scope (BRE-3). By actor it
+/// walks the actor's index; otherwise the primary key. The ids and seqs
+/// are formatted into the statement (a streamed statement takes no
+/// parameters): typed values, never text from a caller.
+pub fn scan_audit_range(
     db: &mut dyn Db,
     tenant: Option<Uuid>,
     actor: Option<Uuid>,
-    from_ms: i64,
-    to_ms: i64,
-    each: &mut dyn FnMut(Vec<u8>) -> Result<(), StoreError>,
+    lo: i64,
+    hi: i64,
+    each: &mut dyn FnMut(&[u8]) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
-    let mut sql = format!("SELECT body FROM audit_events WHERE time_ms >= {from_ms} AND time_ms <= {to_ms}");
+    let mut sql = format!("SELECT body FROM audit_events WHERE seq >= {lo} AND seq < {hi}");
     if let Some(a) = actor {
         sql.push_str(&format!(" AND actor_id = '{a}'"));
     }
@@ -504,5 +512,8 @@ pub fn scan_audit_window(
         sql.push_str(&format!(" AND tenant_id = '{t}'"));
     }
     sql.push_str(" ORDER BY seq");
-    db.scan(&sql, &mut |mut r| each(r.take_blob(0)?))
+    db.scan(&sql, &mut |r| match r.0.first() {
+        Some(super::super::db::Val::Blob(b)) => each(b),
+        _ => Err(StoreError::Corrupt("an audit event without a body".into())),
+    })
 }
