@@ -76,8 +76,9 @@ impl Vault {
     pub(super) async fn build_toms(&self, tc: &TenantCtx, lang: Lang) -> Result<Toms> {
         let tenant = tc.id;
         let now = self.clock.now_ms();
-        let organisation =
-            self.store.read(move |db| queries::get_tenant(db, tenant)).await?.map(|r| r.name).unwrap_or_default();
+        let row = self.store.read(move |db| queries::get_tenant(db, tenant)).await?;
+        let organisation = row.as_ref().map(|r| r.name.clone()).unwrap_or_default();
+        let allow_special = row.as_ref().is_some_and(|r| r.allow_special);
         let st = self.settings(tenant).await?;
         let policy = self.policy(Some(tenant)).await?;
         let mon = self.monitoring().await?;
@@ -261,6 +262,22 @@ impl Vault {
             ],
         );
 
+        let active: Vec<_> = staff.iter().filter(|s| !s.disabled && s.offboarded_at.is_none()).collect();
+        claim(
+            "accounts",
+            t(lang, "Every account belongs to one person: each has its own unique username, and every sign-in, session, approval and audit event names the one account that acted; there are no shared accounts.", "Vsak račun pripada eni osebi: vsak ima svoje enolično uporabniško ime, vsaka prijava, seja, odobritev in revizijski dogodek pa navaja račun, ki je deloval; skupnih računov ni.").into(),
+            vec![format!("active accounts: {}", active.len()), "usernames: unique, one account each".into()],
+        );
+        let pending = active.iter().filter(|s| s.must_change_password).count();
+        claim(
+            "first_login",
+            t(lang, "A new or reset account receives a one-time password and must change it at its first sign-in before it can do anything else.", "Nov ali ponastavljen račun prejme enkratno geslo, ki ga mora ob prvi prijavi zamenjati, preden lahko stori karkoli drugega.").into(),
+            vec![
+                "one-time passwords: changed at first sign-in (must_change_password)".into(),
+                format!("accounts yet to change their one-time password: {pending}"),
+            ],
+        );
+
         // Data at rest and in transit (CONF).
         claim(
             "encryption",
@@ -280,6 +297,29 @@ impl Vault {
             );
         } else {
             not("transport", t(lang, "the server does not serve TLS itself (tls_cert is not set): transport encryption rests on what stands in front of it", "strežnik sam ne streže TLS (tls_cert ni nastavljen): šifriranje prenosa je odvisno od tega, kar je pred njim"));
+        }
+
+        let tenants = self.store.read(queries::list_tenants).await?.len();
+        claim(
+            "tenant_separation",
+            t(lang, "Each tenant's data are kept logically apart: sealed under the tenant's own key, and every request and statement is confined to one tenant (another tenant's records answer as not found).", "Podatki vsakega najemnika so logično ločeni: šifrirani z lastnim ključem najemnika, vsaka zahteva in poizvedba pa je omejena na enega najemnika (zapisi drugega najemnika se ne najdejo).").into(),
+            vec![format!("tenants on this server: {tenants}, each with its own key")],
+        );
+        if allow_special {
+            not(
+                "special_categories",
+                t(
+                    lang,
+                    "this tenant may hold special categories of personal data (allow_special_categories = true)",
+                    "ta najemnik sme hraniti posebne vrste osebnih podatkov (allow_special_categories = true)",
+                ),
+            );
+        } else {
+            claim(
+                "special_categories",
+                t(lang, "Special categories of personal data (Art. 9) and data on criminal convictions (Art. 10) are refused: no collection of this tenant may define such a field.", "Posebne vrste osebnih podatkov (9. člen) in podatki o kazenskih obsodbah (10. člen) so zavrnjeni: nobena zbirka tega najemnika ne sme določiti takega polja.").into(),
+                vec!["allow_special_categories = false".into()],
+            );
         }
 
         // Accountability (AUD).
@@ -388,6 +428,36 @@ impl Vault {
         } else {
             not("retention", t(lang, "retention periods are defined, but the sweep is neither scheduled (retention_seconds = 0) nor run", "roki hrambe so določeni, a samodejno brisanje ni niti načrtovano (retention_seconds = 0) niti izvedeno"));
         }
+
+        // Minimisation and the recipients (CONF-5, DSR Art. 19).
+        let mut analysed = Vec::new();
+        for n in &names {
+            if self.collection(tenant, n).await?.def.analysis.is_some() {
+                analysed.push(n.clone());
+            }
+        }
+        if analysed.is_empty() {
+            not(
+                "pseudonymisation",
+                t(
+                    lang,
+                    "no collection defines a pseudonymised export for analysis (analysis)",
+                    "nobena zbirka ne določa psevdonimiziranega izvoza za analize (analysis)",
+                ),
+            );
+        } else {
+            claim(
+                "pseudonymisation",
+                t(lang, "Data for analysis leave only pseudonymised (keyed pseudonyms per tenant and purpose, identifying fields dropped or generalised).", "Podatki za analize zapustijo sistem le psevdonimizirani (psevdonimi s ključem najemnika in namena, identifikacijska polja izpuščena ali posplošena).").into(),
+                vec![format!("collections with a pseudonymised analysis export: {}", analysed.join(", "))],
+            );
+        }
+        let recipients = self.store.read(move |db| queries::list_recipients(db, tenant)).await?.len();
+        claim(
+            "disclosures",
+            t(lang, "Every disclosure of a subject's data to a recipient is recorded (who, which fields, when, purpose and legal basis), exports to a recipient included, and recipients are told of each rectification, erasure and restriction (Art. 19).", "Vsako razkritje podatkov posameznika uporabniku se zabeleži (komu, katera polja, kdaj, namen in pravna podlaga), tudi izvozi uporabniku, uporabniki pa so obveščeni o vsakem popravku, izbrisu in omejitvi (19. člen).").into(),
+            vec!["disclosure log: on".into(), format!("recipients registered: {recipients}")],
+        );
 
         // Breaches (BRE).
         let breaches = self.store.read(move |db| queries::list_breaches(db, tenant, false)).await?.len();

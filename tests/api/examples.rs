@@ -127,6 +127,11 @@ async fn check_company(company: &str) {
         let claimed: Vec<&str> =
             toms["technical"].as_array().unwrap().iter().map(|m| m["area"].as_str().unwrap()).collect();
         assert!(toms["technical"].as_array().unwrap().iter().all(|m| !m["evidence"].as_array().unwrap().is_empty()));
+        // Art. 9 data refused only where the tenant refuses them; analysis
+        // pseudonymised only where a collection defines such an export.
+        assert_eq!(claimed.contains(&"special_categories"), !spec.allow_special_categories, "{company} {}", spec.name);
+        let analysed = spec.collections.iter().any(|c| c.analysis.is_some());
+        assert_eq!(claimed.contains(&"pseudonymisation"), analysed, "{company} {}: pseudonymisation", spec.name);
         let policy = match &spec.policy {
             Some(p) => {
                 varuh::domain::policy::Policy::from_toml(&std::fs::read_to_string(base.join(p)).unwrap()).unwrap()
