@@ -65,6 +65,13 @@ pub struct Draft {
     pub detail: Option<String>,
 }
 
+/// An event's source as its query column: the address in its canonical
+/// form, or "" when there is none (a local operator, a scheduled job).
+/// A scope by address looks it up by this form of the address it is given.
+pub fn source_column(source: Option<&str>) -> String {
+    source.and_then(|s| s.parse::<std::net::IpAddr>().ok()).map(|ip| ip.to_string()).unwrap_or_default()
+}
+
 pub fn hex(b: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(b.len() * 2);
@@ -118,6 +125,7 @@ fn indexed(evs: &[Event], bodies: Vec<(Vec<u8>, Hash)>) -> Vec<(queries::AuditIn
                 actor: ev.what.actor,
                 action: &ev.what.action,
                 subject: ev.what.subject,
+                source: source_column(ev.what.source.as_deref()),
             };
             (ix, body, leaf)
         })
@@ -336,6 +344,7 @@ impl Appender {
                 actor: what.actor,
                 action: &what.action,
                 subject: what.subject,
+                source: source_column(what.source.as_deref()),
                 rest: json[1..].to_vec(),
             });
         }

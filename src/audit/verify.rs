@@ -57,6 +57,9 @@ pub struct Verifier {
     good_size: u64,
     /// Kept frontiers (where a restart resumes), checked against the rebuilt tree.
     frontiers: BTreeMap<u64, Vec<u8>>,
+    /// An event with its source column filled was seen: every later one
+    /// must have it too (only events from before the column may lack it).
+    sourced: bool,
 }
 
 impl Verifier {
@@ -71,6 +74,7 @@ impl Verifier {
             report: Report::default(),
             broken_link: None,
             good_size: 0,
+            sourced: false,
             frontiers: BTreeMap::new(),
         };
         let mut last: Option<(u64, Hash)> = None;
@@ -125,6 +129,16 @@ impl Verifier {
     }
 
     fn check_columns(&mut self, pos: u64, m: Option<&Members>, c: &crate::store::queries::AuditColumns) {
+        let source = match &c.source {
+            None => !self.sourced,
+            Some(col) => {
+                self.sourced = true;
+                m.is_some_and(|m| source_column(m.source) == *col)
+            }
+        };
+        if !source {
+            self.fail(Some(pos), format!("event {pos}: its source column differs from its body or is missing (edited to hide it from a scope by address)"));
+        }
         let same = m.is_some_and(|m| {
             m.time == c.time_ms
                 && same_value(m.tenant, c.tenant.as_deref())
@@ -288,6 +302,8 @@ struct Members<'a> {
     actor: &'a [u8],
     tenant: &'a [u8],
     action: &'a [u8],
+    /// The raw JSON value: a string or `null`.
+    source: &'a [u8],
     subject: Option<&'a [u8]>,
 }
 
@@ -343,9 +359,9 @@ fn members(body: &[u8]) -> Option<Members<'_>> {
     let tenant = c.member(b"tenant")?;
     let action = c.member(b"action")?;
     c.member(b"outcome")?;
-    c.member(b"source")?;
+    let source = c.member(b"source")?;
     let subject = c.member(b"subject");
-    Some(Members { seq, time, prev, actor, tenant, action, subject })
+    Some(Members { seq, time, prev, actor, tenant, action, source, subject })
 }
 
 /// Whether `prev` (hex, "" for the first event) names this leaf hash.
@@ -363,6 +379,16 @@ fn links(prev: &[u8], last: Option<&Hash>) -> bool {
 }
 
 /// Whether a raw JSON value (string or null) says the same as a column.
+/// The source column an event's raw `source` value calls for (what
+/// `audit::source_column` wrote). An address never needs escaping in
+/// JSON, so a value with a backslash is not one.
+fn source_column(raw: &[u8]) -> String {
+    match raw.strip_prefix(b"\"").and_then(|r| r.strip_suffix(b"\"")) {
+        Some(inner) if !inner.contains(&b'\\') => super::source_column(std::str::from_utf8(inner).ok()),
+        _ => String::new(),
+    }
+}
+
 fn same_value(raw: &[u8], col: Option<&str>) -> bool {
     match col {
         None => raw == b"null",
@@ -515,6 +541,23 @@ pub fn verify_export(text: &str, key: &VerifierKey) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The verifier reads the source column an event calls for from its
+    /// raw JSON exactly as the appender wrote it.
+    #[test]
+    fn the_source_column_is_the_bodys_address_in_canonical_form() {
+        for (raw, col) in [
+            (&b"\"10.1.1.3\""[..], "10.1.1.3"),
+            (b"\"2001:DB8:0::1\"", "2001:db8::1"),
+            (b"null", ""),
+            (b"\"local\"", ""),
+            (b"\"10.1.1.3\\u0000\"", ""),
+        ] {
+            assert_eq!(source_column(raw), col, "{}", String::from_utf8_lossy(raw));
+            let s: Option<String> = serde_json::from_slice(raw).unwrap();
+            assert_eq!(crate::audit::source_column(s.as_deref()), col);
+        }
+    }
     use crate::audit::{Draft, Event};
     use crate::crypto::MasterKey;
 
@@ -578,6 +621,7 @@ mod tests {
             actor: actor.map(|u| u.to_string()),
             action: action.into(),
             subject: subject.map(|u| u.to_string()),
+            source: Some("127.0.0.1".into()),
         };
         let check = |c: crate::store::queries::AuditColumns| {
             let mut v = Verifier::new(&VerifierKey { name: "k".into(), public_key: [0; 32] }, &[], &[]);
@@ -591,6 +635,17 @@ mod tests {
         assert!(!check(cols(1234, None, Some(a), "record.read", Some(subj))), "tenant removed");
         assert!(!check(cols(1234, Some(t), Some(t), "record.read", Some(subj))), "actor changed");
         assert!(!check(cols(99, Some(t), Some(a), "record.read", Some(subj))), "time changed");
+        let moved = crate::store::queries::AuditColumns {
+            source: Some("10.9.9.9".into()),
+            ..cols(1234, Some(t), Some(a), "record.read", Some(subj))
+        };
+        assert!(!check(moved), "source changed");
+        // Before the source column existed: none, as long as none came before.
+        let old = crate::store::queries::AuditColumns {
+            source: None,
+            ..cols(1234, Some(t), Some(a), "record.read", Some(subj))
+        };
+        assert!(check(old));
     }
 
     #[test]

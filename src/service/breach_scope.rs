@@ -133,18 +133,20 @@ struct Part {
 
 impl Part {
     /// Events `lo..hi` of one tenant (or all), of one actor (or any), from
-    /// one address (or any).
+    /// one address (or any); `by_column`: the address is looked up by its
+    /// column's index (events appended since the column exists).
     fn scan(
         db: &mut dyn crate::store::db::Db,
         tenant: Option<Uuid>,
         actor: Option<Uuid>,
         source: Option<std::net::IpAddr>,
+        by_column: Option<std::net::IpAddr>,
         lo: i64,
         hi: i64,
     ) -> std::result::Result<Part, crate::store::StoreError> {
         let mut p = Part::default();
         let needle = memchr::memmem::Finder::new(SOURCE_KEY);
-        queries::scan_audit_range(db, tenant, actor, lo, hi, &mut |body| {
+        queries::scan_audit_range(db, tenant, actor, by_column, lo, hi, &mut |body| {
             p.examined += 1;
             // By address: most events are someone else's, told apart by
             // their source alone, without parsing them.
@@ -288,13 +290,27 @@ impl Vault {
         let (from, to) = (q.from, q.to);
         // The window is a seq range (times never decrease along the log),
         // read in parts at once, one per core, and put together in order.
-        let (lo, hi) = self.store.read_latest(move |db| queries::audit_window(db, from, to)).await?;
+        // By address: the events since the source column exists are read
+        // by its index; only older ones (a prefix of the log) by body.
+        let (lo, hi, sourced) = self
+            .store
+            .read_latest(move |db| {
+                let (lo, hi) = queries::audit_window(db, from, to)?;
+                let sourced = if source.is_some() { queries::audit_first_sourced(db)? } else { i64::MAX };
+                Ok((lo, hi, sourced))
+            })
+            .await?;
+        let (scan_hi, indexed_lo) = (hi.min(sourced).max(lo), sourced.max(lo));
         let n = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4) as i64;
-        let n = if hi - lo < 200_000 { 1 } else { n };
-        let step = (hi - lo + n - 1) / n.max(1);
-        let parts = (0..n).map(|i| {
-            let (a, b) = (lo + i * step, (lo + (i + 1) * step).min(hi));
-            self.store.read_long(move |db| Part::scan(db, tenant, actor, source, a, b))
+        let n = if scan_hi - lo < 200_000 { 1 } else { n };
+        let step = (scan_hi - lo + n - 1) / n.max(1);
+        let mut ranges: Vec<(i64, i64, Option<std::net::IpAddr>)> =
+            (0..n).map(|i| (lo + i * step, (lo + (i + 1) * step).min(scan_hi), None)).collect();
+        if source.is_some() && indexed_lo < hi {
+            ranges.push((indexed_lo, hi, source));
+        }
+        let parts = ranges.into_iter().filter(|(a, b, _)| a < b).map(|(a, b, by_column)| {
+            self.store.read_long(move |db| Part::scan(db, tenant, actor, source, by_column, a, b))
         });
         let mut all = Part::default();
         for part in futures::future::try_join_all(parts).await? {

@@ -187,6 +187,13 @@ async fn tamper(b: Backend, how: &str) -> verify::Report {
                 // The body (and so the tree) untouched; what queries find changed.
                 db.exec("UPDATE audit_events SET action = 'auth.login', subject_id = NULL, time_ms = 0 WHERE seq = 3", &[]).unwrap();
             }
+            "source" => {
+                // Hidden from a scope by address, or pinned on another one.
+                db.exec("UPDATE audit_events SET source = '10.9.9.9' WHERE seq = 3", &[]).unwrap();
+            }
+            "source-null" => {
+                db.exec("UPDATE audit_events SET source = NULL WHERE seq = 3", &[]).unwrap();
+            }
             "delete" => {
                 db.exec("DELETE FROM audit_events WHERE seq = 3", &[]).unwrap();
             }
@@ -218,7 +225,16 @@ async fn tamper(b: Backend, how: &str) -> verify::Report {
 }
 
 async fn aud3_tampering_is_caught_and_located(b: Backend) {
-    for (how, at) in [("edit", 3), ("edit+rehash", 3), ("columns", 3), ("delete", 3), ("reorder", 3), ("insert", 3)] {
+    for (how, at) in [
+        ("edit", 3),
+        ("edit+rehash", 3),
+        ("columns", 3),
+        ("source", 3),
+        ("source-null", 3),
+        ("delete", 3),
+        ("reorder", 3),
+        ("insert", 3),
+    ] {
         let r = tamper(b, how).await;
         assert!(!r.ok(), "{how} was not caught");
         assert_eq!(r.first().unwrap().position, Some(at), "{how}: {:?}", r.failures);

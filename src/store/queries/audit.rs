@@ -19,6 +19,8 @@ pub struct AuditIndex<'a> {
     pub actor: Option<Uuid>,
     pub action: &'a str,
     pub subject: Option<Uuid>,
+    /// The source address, canonical; "" for none (`audit::source_column`).
+    pub source: String,
 }
 
 /// Inserts events (index columns, body, leaf hash) with as few statements
@@ -33,14 +35,14 @@ pub fn insert_audit_events(db: &mut dyn Db, events: &[(AuditIndex, Vec<u8>, [u8;
             .map(|&n| {
                 let rows: Vec<String> = (0..n)
                     .map(|i| {
-                        let p: Vec<String> = (1..=8).map(|c| format!("${}", 8 * i + c)).collect();
+                        let p: Vec<String> = (1..=9).map(|c| format!("${}", 9 * i + c)).collect();
                         format!("({})", p.join(", "))
                     })
                     .collect();
                 // Built once per process; prepared statements need a 'static text.
                 &*Box::leak(
                     format!(
-                        "INSERT INTO audit_events (seq, time_ms, tenant_id, actor_id, action, subject_id, body, leaf_hash) VALUES {}",
+                        "INSERT INTO audit_events (seq, time_ms, tenant_id, actor_id, action, subject_id, source, body, leaf_hash) VALUES {}",
                         rows.join(", ")
                     )
                     .into_boxed_str(),
@@ -52,7 +54,7 @@ pub fn insert_audit_events(db: &mut dyn Db, events: &[(AuditIndex, Vec<u8>, [u8;
     while !rest.is_empty() {
         let k = SIZES.iter().position(|&n| rest.len() >= n).unwrap_or(SIZES.len() - 1);
         let (now, later) = rest.split_at(SIZES[k]);
-        let mut params: Vec<Val> = Vec::with_capacity(now.len() * 8);
+        let mut params: Vec<Val> = Vec::with_capacity(now.len() * 9);
         for (ix, body, leaf) in now {
             params.extend([
                 ix.seq.into(),
@@ -61,6 +63,7 @@ pub fn insert_audit_events(db: &mut dyn Db, events: &[(AuditIndex, Vec<u8>, [u8;
                 ix.actor.into(),
                 ix.action.into(),
                 ix.subject.into(),
+                ix.source.as_str().into(),
                 body.as_slice().into(),
                 leaf.as_slice().into(),
             ]);
@@ -79,6 +82,7 @@ pub struct PushEvent<'a> {
     pub actor: Option<Uuid>,
     pub action: &'a str,
     pub subject: Option<Uuid>,
+    pub source: String,
     pub rest: Vec<u8>,
 }
 
@@ -92,7 +96,7 @@ pub fn audit_push(db: &mut dyn Db, size: i64, max: i64, events: &[PushEvent]) ->
         Val::OptTextArray(events.iter().map(|e| f(e).map(|u| u.to_string())).collect())
     };
     db.query(
-        "SELECT seq, time_ms, leaf_hash, tenant_id, subject_id FROM varuh_audit_push($1, $2, $3, $4, $5, $6, $7, $8)",
+        "SELECT seq, time_ms, leaf_hash, tenant_id, subject_id FROM varuh_audit_push($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         &[
             size.into(),
             max.into(),
@@ -101,6 +105,7 @@ pub fn audit_push(db: &mut dyn Db, size: i64, max: i64, events: &[PushEvent]) ->
             opt(&|e| e.actor),
             Val::TextArray(events.iter().map(|e| e.action.to_string()).collect()),
             opt(&|e| e.subject),
+            Val::TextArray(events.iter().map(|e| e.source.clone()).collect()),
             Val::BlobArray(events.iter().map(|e| e.rest.clone()).collect()),
         ],
     )?
@@ -169,6 +174,8 @@ pub struct AuditColumns {
     pub actor: Option<String>,
     pub action: String,
     pub subject: Option<String>,
+    /// NULL for the events appended before the column existed.
+    pub source: Option<String>,
 }
 
 /// Events from `from` with their query columns, for the verifier.
@@ -178,7 +185,7 @@ pub fn audit_events_with_columns(
     limit: i64,
 ) -> Result<Vec<(AuditRow, AuditColumns)>, StoreError> {
     db.query(
-        "SELECT seq, body, leaf_hash, time_ms, tenant_id, actor_id, action, subject_id FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2",
+        "SELECT seq, body, leaf_hash, time_ms, tenant_id, actor_id, action, subject_id, source FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2",
         &[from.into(), limit.into()],
     )?
     .into_iter()
@@ -191,6 +198,7 @@ pub fn audit_events_with_columns(
                 actor: r.take_opt_text(5)?,
                 action: r.take_opt_text(6)?.unwrap_or_default(),
                 subject: r.take_opt_text(7)?,
+                source: r.take_opt_text(8)?,
             },
         ))
     })
@@ -491,15 +499,42 @@ pub fn audit_window(db: &mut dyn Db, from_ms: i64, to_ms: i64) -> Result<(i64, i
     Ok((lo, hi.max(lo)))
 }
 
+/// The first event with its source column filled (the events before it
+/// were appended before the column existed): a binary search on seq, as
+/// such events are a prefix of the log (`varuh audit verify` checks it).
+pub fn audit_first_sourced(db: &mut dyn Db) -> Result<i64, StoreError> {
+    let Some((last, _, _)) = audit_last(db)? else { return Ok(0) };
+    let (mut lo, mut hi) = (0i64, last + 1);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let filled = db
+            .query(
+                "SELECT CASE WHEN source IS NULL THEN 0 ELSE 1 END FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT 1",
+                &[mid.into()],
+            )?
+            .first()
+            .map(|r| r.i64(0))
+            .transpose()?;
+        match filled {
+            Some(0) => lo = mid + 1,
+            _ => hi = mid,
+        }
+    }
+    Ok(lo)
+}
+
 /// Streams the bodies of events `lo..hi` of one tenant (or all), of one
-/// actor (or any), in log order: a breach's scope (BRE-3). By actor it
-/// walks the actor's index; otherwise the primary key. The ids and seqs
-/// are formatted into the statement (a streamed statement takes no
-/// parameters): typed values, never text from a caller.
+/// actor (or any), of one source address (or any: by its column, so only
+/// from `audit_first_sourced` on), in log order: a breach's scope (BRE-3).
+/// By actor it walks the actor's index, by address the address's;
+/// otherwise the primary key. The ids, seqs and address are formatted into
+/// the statement (a streamed statement takes no parameters): typed values,
+/// never text from a caller.
 pub fn scan_audit_range(
     db: &mut dyn Db,
     tenant: Option<Uuid>,
     actor: Option<Uuid>,
+    source: Option<std::net::IpAddr>,
     lo: i64,
     hi: i64,
     each: &mut dyn FnMut(&[u8]) -> Result<(), StoreError>,
@@ -507,6 +542,9 @@ pub fn scan_audit_range(
     let mut sql = format!("SELECT body FROM audit_events WHERE seq >= {lo} AND seq < {hi}");
     if let Some(a) = actor {
         sql.push_str(&format!(" AND actor_id = '{a}'"));
+    }
+    if let Some(ip) = source {
+        sql.push_str(&format!(" AND source = '{ip}'"));
     }
     if let Some(t) = tenant {
         sql.push_str(&format!(" AND tenant_id = '{t}'"));

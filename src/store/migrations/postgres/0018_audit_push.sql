@@ -1,3 +1,13 @@
+-- An event's source address as a query column (canonical, '' for none),
+-- so that a breach's scope by address reads that address's events by
+-- index instead of every event of the window. Events appended before this
+-- migration keep NULL (the append-only trail is not rewritten): they are
+-- a prefix of the log, read from their bodies; `varuh audit verify`
+-- checks that no NULL follows a filled column and that each filled one is
+-- the body's address.
+ALTER TABLE audit_events ADD COLUMN source TEXT;
+CREATE INDEX audit_events_source ON audit_events(source, seq);
+
 -- Several servers append to one audit trail. A batch of events goes in one
 -- call, whoever appended last: under the trail's lock (held to the end of
 -- the caller's transaction) it numbers and links the events after the
@@ -19,7 +29,8 @@
 -- was inserted and it catches up first.
 CREATE FUNCTION varuh_audit_push(
     p_size BIGINT, p_max BIGINT,
-    p_times BIGINT[], p_tenants TEXT[], p_actors TEXT[], p_actions TEXT[], p_subjects TEXT[], p_rests BYTEA[])
+    p_times BIGINT[], p_tenants TEXT[], p_actors TEXT[], p_actions TEXT[], p_subjects TEXT[], p_sources TEXT[],
+    p_rests BYTEA[])
 RETURNS TABLE (seq BIGINT, time_ms BIGINT, leaf_hash BYTEA, tenant_id TEXT, subject_id TEXT)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -50,8 +61,8 @@ BEGIN
         bodies := bodies || body;
         leaves := leaves || prev;
     END LOOP;
-    INSERT INTO audit_events (seq, time_ms, tenant_id, actor_id, action, subject_id, body, leaf_hash)
-        SELECT * FROM unnest(seqs, times, p_tenants, p_actors, p_actions, p_subjects, bodies, leaves);
+    INSERT INTO audit_events (seq, time_ms, tenant_id, actor_id, action, subject_id, source, body, leaf_hash)
+        SELECT * FROM unnest(seqs, times, p_tenants, p_actors, p_actions, p_subjects, p_sources, bodies, leaves);
     -- Each run whose last event (seq + 1 a multiple of 4096) is in the batch.
     FOR r IN ((top + 1) / 4096)..((top + n + 1) / 4096 - 1) LOOP
         INSERT INTO audit_subject_runs (run, tenant_id, subject_id, seq)
