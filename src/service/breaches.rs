@@ -39,6 +39,10 @@ pub struct NewNotification {
     pub phase: Phase,
     pub sent_at: Option<i64>,
     pub details: NotificationDetails,
+    /// The processor's notice to the controller only: varuh sends the
+    /// notice itself, in this language, to the tenant's (the controller's)
+    /// DPO e-mail and webhook, through the outbox (retried until delivered).
+    pub deliver: Option<super::documents::Lang>,
 }
 
 #[derive(Debug, Clone)]
@@ -219,7 +223,7 @@ impl Vault {
         id: Uuid,
         new: NewNotification,
     ) -> Result<NotificationView> {
-        let NewNotification { audience, phase, sent_at, details: n } = new;
+        let NewNotification { audience, phase, sent_at, details: n, deliver } = new;
         let call = self.call(actor, Action::BreachNotify, Some(tenant)).detail(format!(
             "breach={id} audience={} phase={}",
             audience.as_str(),
@@ -273,7 +277,30 @@ impl Vault {
                         .into());
                     }
                 }
+                if deliver.is_some() {
+                    if audience != Audience::Controller {
+                        return Err(Invalid::new(
+                            "deliver",
+                            "varuh sends only the processor's notice to the controller; the authority's and the subjects' go by their own channels",
+                        )
+                        .into());
+                    }
+                    let st = self.settings(tenant).await?;
+                    if st.dpo_email.is_none() && st.notify_webhook.is_none() {
+                        return Err(Invalid::new(
+                            "deliver",
+                            "the controller's settings name no dpo_email or notify_webhook to send the notice to",
+                        )
+                        .into());
+                    }
+                }
                 let nid = Uuid::now_v7();
+                // Sent by the outbox once recorded: the notice as the
+                // register has it when it goes (`disclosures::send_notices`).
+                let outbox = deliver.map(|lang| {
+                    let event = format!("{}{}", super::reminders::BREACH_NOTICE, if lang == super::documents::Lang::Sl { "sl" } else { "en" });
+                    queries::RecipientNoticeRow::queued(tenant, nid, "", Uuid::nil(), &event, now, Some(id))
+                });
                 let json = serde_json::to_vec(&n).map_err(|e| ServiceError::Internal(e.to_string()))?;
                 let row = NotificationRow {
                     id: nid,
@@ -288,10 +315,16 @@ impl Vault {
                 let stored = row.clone();
                 self.write_recorded(move |db, e| {
                     e.detail = Some(format!(
-                        "breach={id} notification={nid} audience={} phase={} sent_at={sent_at}",
-                        stored.audience, stored.phase
+                        "breach={id} notification={nid} audience={} phase={} sent_at={sent_at}{}",
+                        stored.audience,
+                        stored.phase,
+                        if outbox.is_some() { " delivered_by=varuh" } else { "" }
                     ));
-                    queries::insert_notification(db, tenant, &stored)
+                    queries::insert_notification(db, tenant, &stored)?;
+                    if let Some(o) = &outbox {
+                        queries::insert_notice_once(db, o)?;
+                    }
+                    Ok(())
                 })
                 .await?;
                 Ok(NotificationView { row, audience, phase, details: n })

@@ -348,6 +348,15 @@ impl Vault {
                         }
                     }
                 }
+                Some(_) if n.event.starts_with(super::reminders::BREACH_NOTICE) => {
+                    match self.breach_notice_message(&tenant_name, &n).await {
+                        Ok(m) => m,
+                        Err(e) => {
+                            errors.push(format!("the breach notice could not be made: {e}"));
+                            None
+                        }
+                    }
+                }
                 Some(_) if n.event.starts_with(super::reminders::REGISTER_REMINDER) => {
                     match self.register_reminder(&tenant_name, &n).await {
                         Ok(m) => m,

@@ -64,6 +64,8 @@ impl Vault {
 
 /// The outbox event of a breach clock's reminder, by audience.
 pub(super) const BREACH_REMINDER: &str = "breach.reminder.";
+/// The processor's notice to its controller, sent by varuh (`…en`, `…sl`).
+pub(super) const BREACH_NOTICE: &str = "breach.notice.controller.";
 /// Hours before a clock's due time its reminders go.
 const BREACH_STEPS: [i64; 3] = [24, 6, 0];
 
@@ -119,6 +121,50 @@ impl Vault {
                 Ok(n)
             })
             .await?)
+    }
+
+    /// The processor's notice to the controller, as the register has the
+    /// breach now: the e-mail (the notice's title and text) and the
+    /// webhook's JSON (with the same text).
+    pub(super) async fn breach_notice_message(
+        &self,
+        controller: &str,
+        n: &RecipientNoticeRow,
+    ) -> Result<Option<((String, String), String)>> {
+        let (Some(id), Some(lang)) = (n.request_id, n.event.strip_prefix(BREACH_NOTICE)) else {
+            return Ok(None);
+        };
+        let lang = if lang == "sl" { super::documents::Lang::Sl } else { super::documents::Lang::En };
+        let t = self.tenant(n.tenant_id).await?;
+        let b = match self.load_breach(&t, id).await {
+            Ok(b) => b,
+            Err(super::ServiceError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let a = self.settings(n.tenant_id).await?.authority();
+        let mut at = vec![a.name.clone(), a.address.clone(), a.email.clone()];
+        at.retain(|s| !s.is_empty());
+        let doc = super::breach_notices::notice(
+            &b,
+            breach::Audience::Controller,
+            lang,
+            controller,
+            &at.join(", "),
+            self.clock.now_ms(),
+        );
+        let text = doc.text();
+        let json = serde_json::json!({
+            "type": "varuh.breach_notice",
+            "tenant_id": n.tenant_id.to_string(),
+            "controller": controller,
+            "breach_id": id.to_string(),
+            "notification_id": n.id.to_string(),
+            "audience": "controller",
+            "title": doc.title,
+            "text": text,
+        })
+        .to_string();
+        Ok(Some(((format!("{} ({id})", doc.title), text), json)))
     }
 
     /// The message of a breach reminder, if its clock still wants something.

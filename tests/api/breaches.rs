@@ -321,6 +321,103 @@ async fn bre2_due_clocks_are_reminded_by_webhook_and_email(b: Backend) {
 }
 both!(bre2_due_clocks_are_reminded_by_webhook_and_email);
 
+/// BRE-2: the processor's notice to its controller is sent by varuh to the
+/// controller's DPO e-mail and webhook (2Mobile 4.3), in the language asked,
+/// once; asked for another audience or with nowhere to send it, refused
+/// with the field named and nothing recorded.
+async fn bre2_the_processors_notice_is_sent_to_the_controllers_dpo(b: Backend) {
+    let smtp = crate::support::Smtp::start().await;
+    let hook = crate::support::Hook::start().await;
+    let port = smtp.port;
+    let s = TestServer::start_with(b, |c| {
+        c.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+        c.notify_seconds = 1;
+    })
+    .await;
+    let t = s.tenant("Stranka d.o.o.", false).await;
+    let (st, br) = s
+        .post(
+            &format!("/v1/tenants/{t}/breaches"),
+            &s.admin,
+            json!({"kinds": ["confidentiality"], "aware_at": rfc(s.clock.now_ms() - 2 * HOUR), "found_by": "processor",
+                   "description": "a support laptop with exported tickets was stolen", "risk": "risk",
+                   "risk_rationale": "names and e-mail addresses of 40 customers"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{br}");
+    let id = br["id"].as_str().unwrap().to_string();
+    let notify = format!("/v1/tenants/{t}/breaches/{id}/notifications");
+    let to_controller =
+        json!({"audience": "controller", "phase": "initial", "to": "the controller's DPO", "deliver": "sl"});
+    // Nowhere to send it yet.
+    let (st, p) = s.post(&notify, &s.admin, to_controller.clone()).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert!(p.to_string().contains("deliver"), "{p}");
+    let (st, p) = s
+        .put(
+            &format!("/v1/tenants/{t}/settings"),
+            &s.admin,
+            json!({"dpo_email": "dpo@stranka.si", "notify_webhook": hook.url}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    // Only the processor's notice is sent by varuh.
+    let (st, p) = s
+        .post(&notify, &s.admin, json!({"audience": "authority", "phase": "initial", "to": "IP", "deliver": "en"}))
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    let (_, got) = s.get(&format!("/v1/tenants/{t}/breaches/{id}"), &s.admin).await;
+    assert_eq!(got["notifications"].as_array().unwrap().len(), 0, "nothing recorded: {got}");
+
+    let (st, p) = s.post(&notify, &s.admin, to_controller).await;
+    assert_eq!(st, StatusCode::CREATED, "{p}");
+    let notices = || -> Vec<serde_json::Value> {
+        hook.bodies.lock().unwrap().iter().filter(|b| b["type"] == "varuh.breach_notice").cloned().collect()
+    };
+    for _ in 0..100 {
+        if !notices().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let sent = notices();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!((sent[0]["breach_id"].as_str(), sent[0]["audience"].as_str()), (Some(id.as_str()), Some("controller")));
+    let text = sent[0]["text"].as_str().unwrap();
+    assert!(text.contains("Obvestilo upravljavcu") && text.contains("support laptop"), "{text}");
+
+    // A follow-up in English, read from the DPO's mailbox.
+    let (st, p) = s
+        .post(
+            &notify,
+            &s.admin,
+            json!({"audience": "controller", "phase": "follow_up", "to": "the controller's DPO", "deliver": "en"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{p}");
+    let english = || {
+        smtp.messages()
+            .into_iter()
+            .map(|m| m.replace("\r\n ", " ").replace("\n ", " "))
+            .filter(|m| {
+                m.contains("dpo@stranka.si") && m.contains("Notice of a personal data breach to the controller")
+            })
+            .collect::<Vec<_>>()
+    };
+    for _ in 0..100 {
+        if !english().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(english().len(), 1, "{:?}", smtp.messages());
+    // Each is sent once.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(notices().len(), 2, "{:?}", notices());
+    assert_eq!(english().len(), 1);
+}
+both!(bre2_the_processors_notice_is_sent_to_the_controllers_dpo);
+
 /// BRE-3: what a compromised account, API key or address touched in a
 /// window, from the audit trail; the breach's numbers prefilled from it;
 /// across tenants for the processor, with the controllers to notify.

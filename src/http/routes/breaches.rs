@@ -327,6 +327,19 @@ pub struct NotifyIn {
     /// After 72 hours to the authority: the reasons for the delay.
     #[serde(default)]
     pub late_reason: Option<String>,
+    /// The processor's notice to the controller only: varuh e-mails the
+    /// notice in this language (`en` or `sl`) to the tenant's DPO e-mail
+    /// and posts it to its webhook, retrying until delivered.
+    #[serde(default)]
+    #[schema(inline)]
+    pub deliver: Option<DeliverIn>,
+}
+
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliverIn {
+    En,
+    Sl,
 }
 
 /// Records a notification made about a breach (its first, or a later
@@ -343,7 +356,11 @@ pub async fn notify(
     let (t, id) = (path_id(&tenant, "tenant")?, path_id(&breach, "breach")?);
     let sent_at = opt_at("sent_at", b.sent_at.as_deref())?;
     let n = NotificationDetails { to: b.to, channel: b.channel, summary: b.summary, late_reason: b.late_reason };
-    let new = NewNotification { audience: b.audience, phase: b.phase, sent_at, details: n };
+    let deliver = b.deliver.map(|l| match l {
+        DeliverIn::En => Lang::En,
+        DeliverIn::Sl => Lang::Sl,
+    });
+    let new = NewNotification { audience: b.audience, phase: b.phase, sent_at, details: n, deliver };
     let v = s.vault.record_breach_notification(&a.actor, t, id, new).await?;
     Ok((StatusCode::CREATED, Json(notification_out(v))))
 }
