@@ -376,6 +376,13 @@ async fn a_store_from_before_attributes_migrates_without_losing_a_record(b: Back
             db.batch(&format!("DROP TABLE {t}")).unwrap();
         }
         db.batch("ALTER TABLE subjects DROP COLUMN limits").unwrap();
+        // 18: the audit trail's source column and the one-call append.
+        db.batch("DROP INDEX audit_events_source").unwrap();
+        db.batch("ALTER TABLE audit_events DROP COLUMN source").unwrap();
+        if dialect_pg {
+            db.batch("DROP FUNCTION varuh_audit_push(BIGINT, BIGINT, BIGINT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], BYTEA[])")
+                .unwrap();
+        }
         db.batch("DELETE FROM varuh_migrations WHERE version >= 10").unwrap();
         let top = db.query("SELECT MAX(version) FROM varuh_migrations", &[]).unwrap();
         assert_eq!(top[0].i64(0).unwrap(), 9);
