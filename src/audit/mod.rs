@@ -335,30 +335,58 @@ impl Appender {
         if self.state.is_none() {
             self.state(db)?;
         }
-        let mut batch = Vec::with_capacity(events.len());
-        for (what, now_ms) in events {
-            let json = serde_json::to_vec(what).map_err(|e| StoreError::Db(e.to_string()))?;
-            batch.push(queries::PushEvent {
-                time_ms: *now_ms,
-                tenant: what.tenant,
-                actor: what.actor,
-                action: &what.action,
-                subject: what.subject,
-                source: source_column(what.source.as_deref()),
-                rest: json[1..].to_vec(),
-            });
-        }
         for _ in 0..4 {
             let st = self.state.as_mut().expect("loaded above");
             let size = st.frontier.size() as i64;
-            let rows = queries::audit_push(db, size, MAX_BEHIND, &batch)?;
-            if rows.is_empty() {
-                if !st.catch_up(db)? {
-                    self.state = None;
-                    self.state(db)?;
+            // What to put back if the database numbers them instead.
+            let n = events.len() as i64;
+            let completes = (size..size + n).any(|s| (s + 1) % queries::SUBJECT_RUN == 0);
+            let (frontier, blocks, last, last_time) = (st.frontier.clone(), st.blocks.len(), st.last, st.last_time);
+            let (run, run_len) = (completes.then(|| st.run.clone()), st.run.len());
+            let mut batch = Vec::with_capacity(events.len());
+            for (what, now_ms) in events {
+                let (ev, body, leaf) = st.number(what.clone(), *now_ms)?;
+                // A completed run's index is written by the database.
+                if (ev.seq as i64 + 1) % queries::SUBJECT_RUN == 0 {
+                    st.run.clear();
+                } else {
+                    st.run.extend(subject_entry(&ev));
                 }
-                continue;
+                let json = serde_json::to_vec(what).map_err(|e| StoreError::Db(e.to_string()))?;
+                batch.push(queries::PushEvent {
+                    time_ms: ev.time,
+                    tenant: what.tenant,
+                    actor: what.actor,
+                    action: &what.action,
+                    subject: what.subject,
+                    source: source_column(what.source.as_deref()),
+                    rest: json[1..].to_vec(),
+                    body,
+                    leaf,
+                });
             }
+            let pushed = queries::audit_push(db, size, last.as_ref().map(|h| &h[..]), MAX_BEHIND, &batch)?;
+            if matches!(pushed, queries::Pushed::AsSent) {
+                return Ok(());
+            }
+            st.frontier = frontier;
+            st.blocks.truncate(blocks);
+            match run {
+                Some(r) => st.run = r,
+                None => st.run.truncate(run_len),
+            }
+            st.last = last;
+            st.last_time = last_time;
+            let rows = match pushed {
+                queries::Pushed::Renumbered(rows) => rows,
+                _ => {
+                    if !st.catch_up(db)? {
+                        self.state = None;
+                        self.state(db)?;
+                    }
+                    continue;
+                }
+            };
             check_pushed(&rows, &batch)?;
             if st.take_in(rows)?.is_none() {
                 // The log does not continue this state (a restore, a

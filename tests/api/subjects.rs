@@ -380,7 +380,7 @@ async fn a_store_from_before_attributes_migrates_without_losing_a_record(b: Back
         db.batch("DROP INDEX audit_events_source").unwrap();
         db.batch("ALTER TABLE audit_events DROP COLUMN source").unwrap();
         if dialect_pg {
-            db.batch("DROP FUNCTION varuh_audit_push(BIGINT, BIGINT, BIGINT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], BYTEA[])")
+            db.batch("DROP FUNCTION varuh_audit_push(BIGINT, BYTEA, BIGINT, BIGINT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], BYTEA[], BYTEA[], BYTEA[])")
                 .unwrap();
         }
         db.batch("DELETE FROM varuh_migrations WHERE version >= 10").unwrap();

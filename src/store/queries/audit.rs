@@ -74,8 +74,9 @@ pub fn insert_audit_events(db: &mut dyn Db, events: &[(AuditIndex, Vec<u8>, [u8;
     Ok(())
 }
 
-/// One event as `audit_push` takes it: its query columns and its JSON
-/// without the opening brace (the database puts seq, time and link there).
+/// One event as `audit_push` takes it: its query columns, its JSON without
+/// the opening brace (for the database to number it if the log moved on),
+/// and its body and leaf as the caller numbered it.
 pub struct PushEvent<'a> {
     pub time_ms: i64,
     pub tenant: Option<Uuid>,
@@ -84,21 +85,40 @@ pub struct PushEvent<'a> {
     pub subject: Option<Uuid>,
     pub source: String,
     pub rest: Vec<u8>,
+    pub body: Vec<u8>,
+    pub leaf: [u8; 32],
 }
 
-/// PostgreSQL: numbers, links and inserts `events` after the log's real
-/// end under the trail's lock, in one call (`varuh_audit_push`), and
-/// returns the log from event `size - 1` on (the caller's last, what other
-/// servers appended, then these). Empty: the caller is more than `max`
-/// events behind and nothing was inserted.
-pub fn audit_push(db: &mut dyn Db, size: i64, max: i64, events: &[PushEvent]) -> Result<Vec<TailRow>, StoreError> {
+/// What `audit_push` did.
+pub enum Pushed {
+    /// The log ended where the caller thought: inserted as numbered.
+    AsSent,
+    /// The caller is more than `max` events behind: nothing inserted.
+    Behind,
+    /// Another server appended meanwhile: numbered after the log's real
+    /// end by the database; the log from event `size - 1` on.
+    Renumbered(Vec<TailRow>),
+}
+
+/// PostgreSQL: inserts `events` under the trail's lock in one call
+/// (`varuh_audit_push`): as numbered from `size` after `last` if the log
+/// still ends there, else numbered, linked and inserted after its real end.
+pub fn audit_push(
+    db: &mut dyn Db,
+    size: i64,
+    last: Option<&[u8]>,
+    max: i64,
+    events: &[PushEvent],
+) -> Result<Pushed, StoreError> {
     let opt = |f: &dyn Fn(&PushEvent) -> Option<Uuid>| {
         Val::OptTextArray(events.iter().map(|e| f(e).map(|u| u.to_string())).collect())
     };
-    db.query(
-        "SELECT seq, time_ms, leaf_hash, tenant_id, subject_id FROM varuh_audit_push($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    let rows = db.query(
+        "SELECT as_sent, seq, time_ms, leaf_hash, tenant_id, subject_id \
+         FROM varuh_audit_push($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         &[
             size.into(),
+            last.map(<[u8]>::to_vec).unwrap_or_default().into(),
             max.into(),
             Val::I64Array(events.iter().map(|e| e.time_ms).collect()),
             opt(&|e| e.tenant),
@@ -107,19 +127,27 @@ pub fn audit_push(db: &mut dyn Db, size: i64, max: i64, events: &[PushEvent]) ->
             opt(&|e| e.subject),
             Val::TextArray(events.iter().map(|e| e.source.clone()).collect()),
             Val::BlobArray(events.iter().map(|e| e.rest.clone()).collect()),
+            Val::BlobArray(events.iter().map(|e| e.body.clone()).collect()),
+            Val::BlobArray(events.iter().map(|e| e.leaf.to_vec()).collect()),
         ],
-    )?
-    .into_iter()
-    .map(|mut r| {
-        Ok(TailRow {
-            seq: r.i64(0)?,
-            time_ms: r.i64(1)?,
-            leaf_hash: r.take_blob(2)?,
-            tenant: r.take_opt_text(3)?.unwrap_or_default(),
-            subject: r.take_opt_text(4)?,
+    )?;
+    match rows.first() {
+        None => return Ok(Pushed::Behind),
+        Some(r) if r.bool(0)? => return Ok(Pushed::AsSent),
+        Some(_) => {}
+    }
+    rows.into_iter()
+        .map(|mut r| {
+            Ok(TailRow {
+                seq: r.i64(1)?,
+                time_ms: r.i64(2)?,
+                leaf_hash: r.take_blob(3)?,
+                tenant: r.take_opt_text(4)?.unwrap_or_default(),
+                subject: r.take_opt_text(5)?,
+            })
         })
-    })
-    .collect()
+        .collect::<Result<Vec<_>, _>>()
+        .map(Pushed::Renumbered)
 }
 
 /// Takes the audit trail's sequencing lock for the rest of the transaction

@@ -24,14 +24,20 @@ CREATE INDEX audit_events_source ON audit_events(source, seq);
 -- leaf of its own events from the returned seq, time and link, and
 -- refuses the batch if one differs.
 --
+-- When the log still ends where the caller thinks (no other server
+-- appended since its last batch: the usual case), the bodies and leaves
+-- the caller built itself (p_bodies, p_leaves, numbered from p_size after
+-- p_last) go in as sent, and one row (as_sent) says so: no string work
+-- here while the lock is held.
+--
 -- A subject-index run (see 0005) completed by the batch is written here.
 -- No rows at all: the caller is more than p_max events behind; nothing
 -- was inserted and it catches up first.
 CREATE FUNCTION varuh_audit_push(
-    p_size BIGINT, p_max BIGINT,
+    p_size BIGINT, p_last BYTEA, p_max BIGINT,
     p_times BIGINT[], p_tenants TEXT[], p_actors TEXT[], p_actions TEXT[], p_subjects TEXT[], p_sources TEXT[],
-    p_rests BYTEA[])
-RETURNS TABLE (seq BIGINT, time_ms BIGINT, leaf_hash BYTEA, tenant_id TEXT, subject_id TEXT)
+    p_rests BYTEA[], p_bodies BYTEA[], p_leaves BYTEA[])
+RETURNS TABLE (as_sent BOOLEAN, seq BIGINT, time_ms BIGINT, leaf_hash BYTEA, tenant_id TEXT, subject_id TEXT)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     top BIGINT;
@@ -43,6 +49,7 @@ DECLARE
     times BIGINT[] := '{}';
     bodies BYTEA[] := '{}';
     leaves BYTEA[] := '{}';
+    fast BOOLEAN;
 BEGIN
     PERFORM pg_advisory_xact_lock(1986097781, 1);
     SELECT e.seq, e.leaf_hash, e.time_ms INTO top, prev, t FROM audit_events e ORDER BY e.seq DESC LIMIT 1;
@@ -51,6 +58,13 @@ BEGIN
     IF top + 1 - p_size > p_max THEN
         RETURN;
     END IF;
+    fast := top = p_size - 1 AND (top = -1 OR prev = p_last);
+    IF fast THEN
+        INSERT INTO audit_events (seq, time_ms, tenant_id, actor_id, action, subject_id, source, body, leaf_hash)
+            SELECT top + k.ki, k.kt, k.ktn, k.ka, k.kac, k.ks, k.ksrc, k.kb, k.kl
+            FROM unnest(p_times, p_tenants, p_actors, p_actions, p_subjects, p_sources, p_bodies, p_leaves)
+                WITH ORDINALITY AS k(kt, ktn, ka, kac, ks, ksrc, kb, kl, ki);
+    ELSE
     FOR i IN 1..n LOOP
         t := GREATEST(t, p_times[i]);
         body := convert_to('{"seq":' || (top + i) || ',"time":' || t || ',"prev":"'
@@ -63,6 +77,7 @@ BEGIN
     END LOOP;
     INSERT INTO audit_events (seq, time_ms, tenant_id, actor_id, action, subject_id, source, body, leaf_hash)
         SELECT * FROM unnest(seqs, times, p_tenants, p_actors, p_actions, p_subjects, p_sources, bodies, leaves);
+    END IF;
     -- Each run whose last event (seq + 1 a multiple of 4096) is in the batch.
     FOR r IN ((top + 1) / 4096)..((top + n + 1) / 4096 - 1) LOOP
         INSERT INTO audit_subject_runs (run, tenant_id, subject_id, seq)
@@ -70,7 +85,11 @@ BEGIN
             WHERE e.seq >= r * 4096 AND e.seq < (r + 1) * 4096 AND e.subject_id IS NOT NULL
             ORDER BY COALESCE(e.tenant_id, '') COLLATE "C", e.subject_id COLLATE "C", e.seq;
     END LOOP;
+    IF fast THEN
+        RETURN QUERY SELECT true, NULL::BIGINT, NULL::BIGINT, NULL::BYTEA, NULL::TEXT, NULL::TEXT;
+        RETURN;
+    END IF;
     RETURN QUERY
-        SELECT e.seq, e.time_ms, e.leaf_hash, COALESCE(e.tenant_id, ''), e.subject_id
+        SELECT false, e.seq, e.time_ms, e.leaf_hash, COALESCE(e.tenant_id, ''), e.subject_id
         FROM audit_events e WHERE e.seq >= GREATEST(LEAST(p_size - 1, top), 0) ORDER BY e.seq;
 END $$;
