@@ -352,7 +352,8 @@ impl Appender {
                 } else {
                     st.run.extend(subject_entry(&ev));
                 }
-                let json = serde_json::to_vec(what).map_err(|e| StoreError::Db(e.to_string()))?;
+                // The draft's JSON (without its brace) is the body after the event's own fields.
+                let rest = body[own_fields(ev.seq as i64, ev.time, &ev.prev).len()..].to_vec();
                 batch.push(queries::PushEvent {
                     time_ms: ev.time,
                     tenant: what.tenant,
@@ -360,7 +361,7 @@ impl Appender {
                     action: &what.action,
                     subject: what.subject,
                     source: source_column(what.source.as_deref()),
-                    rest: json[1..].to_vec(),
+                    rest,
                     body,
                     leaf,
                 });
@@ -529,10 +530,14 @@ impl Appender {
 /// its draft's JSON without the opening brace: what `State::number`
 /// serialises (`Event`'s own fields first, then the draft's).
 fn body_of(seq: i64, time: i64, prev: Option<&[u8]>, rest: &[u8]) -> Vec<u8> {
-    let prev = prev.map(hex).unwrap_or_default();
-    let mut body = format!("{{\"seq\":{seq},\"time\":{time},\"prev\":\"{prev}\",").into_bytes();
+    let mut body = own_fields(seq, time, &prev.map(hex).unwrap_or_default()).into_bytes();
     body.extend_from_slice(rest);
     body
+}
+
+/// The start of an event's body: its own fields, before the draft's.
+fn own_fields(seq: i64, time: i64, prev_hex: &str) -> String {
+    format!("{{\"seq\":{seq},\"time\":{time},\"prev\":\"{prev_hex}\",")
 }
 
 /// Checks the last `batch.len()` rows of a push (the caller's events, as

@@ -295,13 +295,26 @@ impl Vault {
                     .await?
                     .map(|r| r.name)
                     .unwrap_or_default();
-                let a = self.settings(tenant).await?.authority();
-                let mut at = vec![a.name.clone(), a.address.clone(), a.email.clone()];
-                at.retain(|s| !s.is_empty());
-                Ok(notice(&b, audience, lang, &name, &at.join(", "), self.clock.now_ms()))
+                self.notice_of(tenant, &b, audience, lang, &name).await
             },
             |_, _| {},
         )
         .await
+    }
+
+    /// A breach's document for `audience`, addressed as the tenant's
+    /// settings name the supervisory authority.
+    pub(super) async fn notice_of(
+        &self,
+        tenant: Uuid,
+        b: &BreachView,
+        audience: Audience,
+        lang: Lang,
+        organisation: &str,
+    ) -> Result<Notice> {
+        let a = self.settings(tenant).await?.authority();
+        let mut at = vec![a.name.clone(), a.address.clone(), a.email.clone()];
+        at.retain(|s| !s.is_empty());
+        Ok(notice(b, audience, lang, organisation, &at.join(", "), self.clock.now_ms()))
     }
 }

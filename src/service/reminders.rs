@@ -141,17 +141,7 @@ impl Vault {
             Err(super::ServiceError::NotFound(_)) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let a = self.settings(n.tenant_id).await?.authority();
-        let mut at = vec![a.name.clone(), a.address.clone(), a.email.clone()];
-        at.retain(|s| !s.is_empty());
-        let doc = super::breach_notices::notice(
-            &b,
-            breach::Audience::Controller,
-            lang,
-            controller,
-            &at.join(", "),
-            self.clock.now_ms(),
-        );
+        let doc = self.notice_of(n.tenant_id, &b, breach::Audience::Controller, lang, controller).await?;
         let text = doc.text();
         let json = serde_json::json!({
             "type": "varuh.breach_notice",

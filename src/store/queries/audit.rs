@@ -136,18 +136,7 @@ pub fn audit_push(
         Some(r) if r.bool(0)? => return Ok(Pushed::AsSent),
         Some(_) => {}
     }
-    rows.into_iter()
-        .map(|mut r| {
-            Ok(TailRow {
-                seq: r.i64(1)?,
-                time_ms: r.i64(2)?,
-                leaf_hash: r.take_blob(3)?,
-                tenant: r.take_opt_text(4)?.unwrap_or_default(),
-                subject: r.take_opt_text(5)?,
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Pushed::Renumbered)
+    rows.into_iter().map(|r| TailRow::at(r, 1)).collect::<Result<Vec<_>, _>>().map(Pushed::Renumbered)
 }
 
 /// Takes the audit trail's sequencing lock for the rest of the transaction
@@ -171,6 +160,20 @@ pub struct TailRow {
     pub subject: Option<String>,
 }
 
+impl TailRow {
+    /// Read from a row whose columns from `i` on are seq, time, leaf
+    /// hash, tenant and subject.
+    fn at(mut r: Row, i: usize) -> Result<TailRow, StoreError> {
+        Ok(TailRow {
+            seq: r.i64(i)?,
+            time_ms: r.i64(i + 1)?,
+            leaf_hash: r.take_blob(i + 2)?,
+            tenant: r.take_opt_text(i + 3)?.unwrap_or_default(),
+            subject: r.take_opt_text(i + 4)?,
+        })
+    }
+}
+
 /// Events from `from` on, at most `limit`: what other servers appended
 /// since this one's last batch (and the last event this one knows). With
 /// `lock`, first takes the audit trail's lock, in the same round trip on
@@ -181,18 +184,7 @@ pub fn audit_tail(db: &mut dyn Db, from: i64, limit: i64, lock: bool) -> Result<
     } else {
         "SELECT seq, time_ms, leaf_hash, COALESCE(tenant_id, ''), subject_id FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2"
     };
-    db.query(sql, &[from.into(), limit.into()])?
-        .into_iter()
-        .map(|mut r| {
-            Ok(TailRow {
-                seq: r.i64(0)?,
-                time_ms: r.i64(1)?,
-                leaf_hash: r.take_blob(2)?,
-                tenant: r.take_opt_text(3)?.unwrap_or_default(),
-                subject: r.take_opt_text(4)?,
-            })
-        })
-        .collect()
+    db.query(sql, &[from.into(), limit.into()])?.into_iter().map(|r| TailRow::at(r, 0)).collect()
 }
 
 /// The query columns of a stored event as they are in the table.
