@@ -6,6 +6,7 @@ pub mod audit;
 pub mod backup;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod crypto;
 pub mod documents;
 pub mod domain;

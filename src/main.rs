@@ -331,7 +331,11 @@ async fn main() -> anyhow::Result<()> {
             let _lock = lock;
             print_first_admin(&opened.first_admin);
             let listen = cfg.listen.parse()?;
-            let state = AppState { vault: opened.vault.clone(), max_body_bytes: cfg.max_body_bytes };
+            let state = AppState {
+                vault: opened.vault.clone(),
+                max_body_bytes: cfg.max_body_bytes,
+                secure_cookies: cfg.tls_cert.is_some(),
+            };
             let tls = match (&cfg.tls_cert, &cfg.tls_key) {
                 (Some(cert), Some(key)) => Some(server::Tls { cert, key }),
                 _ => None,

@@ -22,6 +22,8 @@ use utoipa_axum::routes;
 pub struct AppState {
     pub vault: Arc<Vault>,
     pub max_body_bytes: usize,
+    /// Served over TLS: the console's cookies are `Secure`.
+    pub secure_cookies: bool,
 }
 
 #[derive(OpenApi)]
@@ -385,6 +387,7 @@ pub fn app(state: AppState) -> Router {
     let (router, _) = routes().split_for_parts();
     let api = Arc::new(openapi());
     router
+        .merge(crate::console::router())
         .route(
             "/openapi.json",
             axum::routing::get(move || {

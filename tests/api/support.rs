@@ -143,7 +143,7 @@ impl TestServer {
         let clock = Clock::default();
         let opened = setup::open(&cfg, Create::Yes, clock.clone()).await.expect("open varuh");
         let (user, otp) = opened.first_admin.clone().expect("first admin");
-        let state = AppState { vault: opened.vault.clone(), max_body_bytes: cfg.max_body_bytes };
+        let state = AppState { vault: opened.vault.clone(), max_body_bytes: cfg.max_body_bytes, secure_cookies: false };
         let (addr, task) = serve(state).await;
         let mut s = TestServer {
             base: format!("http://{addr}"),
@@ -169,7 +169,7 @@ impl TestServer {
         cfg.data_dir = dir.path().to_path_buf();
         let clock = Clock::default();
         let opened = setup::open(&cfg, Create::No, clock.clone()).await.expect("open the second server");
-        let state = AppState { vault: opened.vault.clone(), max_body_bytes: cfg.max_body_bytes };
+        let state = AppState { vault: opened.vault.clone(), max_body_bytes: cfg.max_body_bytes, secure_cookies: false };
         let (addr, task) = serve(state).await;
         TestServer {
             base: format!("http://{addr}"),
@@ -189,7 +189,8 @@ impl TestServer {
     pub async fn reopen(&self) -> TestServer {
         let clock = Clock::default();
         let opened = setup::open(&self.cfg, Create::No, clock.clone()).await.expect("open the store again");
-        let state = AppState { vault: opened.vault.clone(), max_body_bytes: self.cfg.max_body_bytes };
+        let state =
+            AppState { vault: opened.vault.clone(), max_body_bytes: self.cfg.max_body_bytes, secure_cookies: false };
         let (addr, task) = serve(state).await;
         TestServer {
             base: format!("http://{addr}"),
@@ -209,7 +210,7 @@ impl TestServer {
     pub async fn open_existing(cfg: Config) -> TestServer {
         let clock = Clock::default();
         let opened = setup::open(&cfg, Create::No, clock.clone()).await.expect("open the restored store");
-        let state = AppState { vault: opened.vault.clone(), max_body_bytes: cfg.max_body_bytes };
+        let state = AppState { vault: opened.vault.clone(), max_body_bytes: cfg.max_body_bytes, secure_cookies: false };
         let (addr, task) = serve(state).await;
         let mut s = TestServer {
             base: format!("http://{addr}"),

@@ -185,7 +185,7 @@ fn clock_out(c: &Clock, now: i64) -> ClockOut {
     }
 }
 
-fn notification_out(n: NotificationView) -> NotificationOut {
+pub(crate) fn notification_out(n: NotificationView) -> NotificationOut {
     NotificationOut {
         id: n.row.id.to_string(),
         audience: n.audience,
@@ -200,7 +200,7 @@ fn notification_out(n: NotificationView) -> NotificationOut {
     }
 }
 
-fn breach_out(b: BreachView, now: i64) -> BreachOut {
+pub(crate) fn breach_out(b: BreachView, now: i64) -> BreachOut {
     let d = b.details;
     BreachOut {
         id: b.row.id.to_string(),
@@ -374,7 +374,7 @@ pub struct DueClockOut {
     pub clock: ClockOut,
 }
 
-fn due_out(c: DueClock, now: i64) -> DueClockOut {
+pub(crate) fn due_out(c: DueClock, now: i64) -> DueClockOut {
     DueClockOut {
         breach_id: c.breach.to_string(),
         aware_at: time(c.aware_at),

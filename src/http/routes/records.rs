@@ -28,7 +28,7 @@ pub struct SubjectOut {
     pub created_at: String,
 }
 
-fn subject_out(s: &SubjectInfo) -> SubjectOut {
+pub(crate) fn subject_out(s: &SubjectInfo) -> SubjectOut {
     SubjectOut { id: s.id.to_string(), created_at: time(s.created_at) }
 }
 

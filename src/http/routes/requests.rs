@@ -81,7 +81,7 @@ pub struct RequestOut {
     pub history: Vec<HistoryOut>,
 }
 
-fn request_out(v: RequestView) -> RequestOut {
+pub(crate) fn request_out(v: RequestView) -> RequestOut {
     let (days_left, overdue) = (v.days_left(), v.overdue());
     let r = v.row;
     RequestOut {

@@ -245,7 +245,7 @@ pub struct ConsentOut {
     pub recorded_at: String,
 }
 
-fn consent_out(v: ConsentView) -> ConsentOut {
+pub(crate) fn consent_out(v: ConsentView) -> ConsentOut {
     let r = v.row;
     ConsentOut {
         id: r.id.to_string(),

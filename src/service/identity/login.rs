@@ -390,6 +390,16 @@ impl Vault {
         }
     }
 
+    /// The token a console form carries for a session (CSRF): an HMAC of
+    /// the session token under a key derived from the master key, so every
+    /// server of several computes the same one and nobody without the
+    /// session cookie can.
+    pub fn form_token(&self, session_token: &str) -> String {
+        use base64::Engine;
+        let mac = self.system.blind_index("console/form", session_token);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac)
+    }
+
     async fn token_actor(&self, req: &RequestMeta, token: &str) -> Result<Actor> {
         let h = token_hash(token);
         let now = self.clock.now_ms();

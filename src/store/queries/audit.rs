@@ -256,6 +256,7 @@ pub fn audit_events_from(db: &mut dyn Db, from: i64, limit: i64) -> Result<Vec<A
 }
 
 /// Filters of an audit query; `None` matches everything.
+#[derive(Default)]
 pub struct AuditFilter {
     pub tenant: Option<Uuid>,
     pub subject: Option<Uuid>,

@@ -1,0 +1,168 @@
+//! Data subjects in the console: find one by an identifier (the value goes
+//! in the POST body only and is never echoed into a URL), view the
+//! subject's records (the read is audited like the API's, masked fields
+//! stay masked), consents, disclosures and who has read the subject's
+//! data (the audit trail), and erase by each collection's rule, shown
+//! before the button — four-eyes holds it if the tenant's policy says so.
+
+use super::i18n::Tr;
+use super::shell::{see_other, val, OrPage, Page, Posted, Staff};
+use crate::domain::access::Action;
+use crate::domain::schema::ErasureRule;
+use crate::service::approvals::Held;
+use crate::service::ServiceError;
+use crate::store::queries::AuditFilter;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use minijinja::{context, Value};
+use serde::Deserialize;
+
+pub async fn find_form(st: Staff, Path(tenant): Path<String>) -> Page {
+    let t = st.tenant(&tenant)?;
+    st.state.vault.get_tenant(&st.actor, t).await.or_page(&st)?;
+    Ok(st.render("subjects.html", Tr(st.lang).get("find_subject"), context! { t => t.to_string() }))
+}
+
+#[derive(Deserialize)]
+pub struct Find {
+    kind: String,
+    value: String,
+}
+
+/// Looks the subject up by its blind index and goes to its page.
+pub async fn find(Path(tenant): Path<String>, p: Posted<Find>) -> Page {
+    let (st, f) = (p.staff, p.form);
+    let t = st.tenant(&tenant)?;
+    let tr = Tr(st.lang);
+    match st.state.vault.lookup_subject(&st.actor, t, f.kind.trim(), &f.value).await {
+        Ok(s) => Ok(see_other(&format!("/console/t/{t}/subjects/{}", s.id))),
+        Err(ServiceError::NotFound(_)) => {
+            let mut r = st.render(
+                "subjects.html",
+                tr.get("find_subject"),
+                context! { t => t.to_string(), message => tr.get("no_subject"), kind => f.kind },
+            );
+            *r.status_mut() = StatusCode::NOT_FOUND;
+            Ok(r)
+        }
+        Err(ServiceError::Invalid(i)) => {
+            let mut r = st.render(
+                "subjects.html",
+                tr.get("find_subject"),
+                context! { t => t.to_string(), message => i.to_string(), kind => f.kind },
+            );
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(st.error(e)),
+    }
+}
+
+fn erasure_rule(r: &ErasureRule) -> Value {
+    match r {
+        ErasureRule::Delete => context! { rule => "delete" },
+        ErasureRule::Anonymise { keep, .. } => context! { rule => "anonymise", keep => keep.join(", ") },
+        ErasureRule::Refuse { reason } => context! { rule => "refuse", reason => reason.clone() },
+    }
+}
+
+/// The subject's page. The records are read as `GET …/subjects/{s}/records`
+/// reads them (audited, masks applied, a restriction honoured).
+pub async fn view(st: Staff, Path((tenant, subject)): Path<(String, String)>) -> Page {
+    let (t, sid) = (st.tenant(&tenant)?, st.id(&subject, "subject")?);
+    Ok(subject_page(&st, t, sid, None).await?)
+}
+
+async fn subject_page(st: &Staff, t: uuid::Uuid, sid: uuid::Uuid, notice: Option<String>) -> Page {
+    let v = st.state.vault.clone();
+    let a = &st.actor;
+    let subject = v.get_subject(a, t, sid).await.or_page(st)?;
+    let records: Vec<Value> = v
+        .subject_records(a, t, sid, None)
+        .await
+        .or_page(st)?
+        .into_iter()
+        .map(|r| val(&crate::http::routes::records::record_out(r)))
+        .collect();
+    let consents = if st.may(Action::ConsentHistory) {
+        let c = v.consent_history(a, t, sid).await.or_page(st)?;
+        Some(c.into_iter().map(|c| val(&crate::http::routes::rights::consent_out(c))).collect::<Vec<_>>())
+    } else {
+        None
+    };
+    let disclosures = if st.may(Action::SubjectDisclosures) {
+        let d = v.subject_disclosures(a, t, sid).await.or_page(st)?;
+        Some(
+            d.disclosures
+                .into_iter()
+                .map(|(d, collection)| {
+                    context! { recipient => d.recipient, collection, purpose => d.purpose,
+                    at => d.disclosed_at }
+                })
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        None
+    };
+    let seen = if st.may(Action::AuditQuery) {
+        let f = AuditFilter { tenant: Some(t), subject: Some(sid), limit: 200, ..Default::default() };
+        let evs = v.query_events(a, f).await.or_page(st)?;
+        Some(
+            evs.iter()
+                .rev()
+                .map(|e| {
+                    let w = &e.event.what;
+                    context! { at => e.event.time, action => w.action.clone(), outcome => w.outcome.clone(),
+                    actor => w.actor.map(|x| x.to_string()), role => w.role.clone() }
+                })
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        None
+    };
+    let rules = if st.may(Action::SubjectErase) && st.may(Action::CollectionList) {
+        let cols = v.list_collections(a, t).await.or_page(st)?;
+        Some(
+            cols.iter()
+                .map(|c| context! { collection => c.def.name.clone(), erasure => erasure_rule(&c.def.erasure) })
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        None
+    };
+    let tr = Tr(st.lang);
+    Ok(st.render(
+        "subject.html",
+        tr.get("subject"),
+        context! { t => t.to_string(), id => sid.to_string(), created_at => subject.created_at, records,
+        consents, disclosures, seen, rules, notice },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct Erase {
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Erases the subject by each collection's rule, or holds it for approval.
+pub async fn erase(Path((tenant, subject)): Path<(String, String)>, p: Posted<Erase>) -> Page {
+    let (st, f) = (p.staff, p.form);
+    let (t, sid) = (st.tenant(&tenant)?, st.id(&subject, "subject")?);
+    let tr = Tr(st.lang);
+    if f.confirm != "yes" {
+        return Err(st.error(crate::domain::Invalid::new("confirm", "tick the box to confirm the erasure").into()));
+    }
+    match st.state.vault.erase_subject(&st.actor, t, sid, None).await.or_page(&st)? {
+        Held::Pending(a) => Ok(st.render(
+            "erased.html",
+            tr.get("erasure"),
+            context! { t => t.to_string(), pending => a.id.to_string() },
+        )),
+        Held::Done(e) => Ok(st.render(
+            "erased.html",
+            tr.get("erasure"),
+            context! { t => t.to_string(), done => val(&crate::http::routes::records::erased_out(e)) },
+        )),
+    }
+}
