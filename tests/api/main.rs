@@ -9,6 +9,7 @@ mod audit;
 mod backups;
 mod breaches;
 mod cluster;
+mod console;
 mod crash;
 mod examples;
 mod eximitech;

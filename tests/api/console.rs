@@ -1,0 +1,305 @@
+//! The web console over plain HTTP (issue 20): every page needs a session
+//! and every form its CSRF token; the security headers; the cookie's
+//! flags; sign-in with a second factor and what a refusal says; a subject
+//! found without its value in any URL; another tenant's subject is "not
+//! found"; English and Slovenian. The browser tests (`browser.rs`) drive
+//! the same pages in Chromium.
+
+use crate::identity::oathtool;
+use crate::support::{both, customers, Backend, TestServer, PASSWORD};
+use reqwest::StatusCode;
+use serde_json::json;
+use std::collections::HashMap;
+use varuh::console::PAGES;
+
+/// A browser without a browser: keeps the console's cookies, follows no
+/// redirect by itself.
+pub struct Console {
+    pub base: String,
+    http: reqwest::Client,
+    pub cookies: HashMap<String, String>,
+    pub lang: &'static str,
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub location: String,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    /// The value of the first hidden `csrf` field of the page.
+    pub fn csrf(&self) -> String {
+        let at = self.body.find("name=\"csrf\" value=\"").expect("a form with a CSRF token");
+        let rest = &self.body[at + 19..];
+        rest[..rest.find('"').unwrap()].to_string()
+    }
+}
+
+impl Console {
+    pub fn new(s: &TestServer) -> Console {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Console { base: s.base.clone(), http, cookies: HashMap::new(), lang: "en" }
+    }
+
+    async fn send(&mut self, rb: reqwest::RequestBuilder) -> Answer {
+        let cookie: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let resp = rb
+            .header("cookie", cookie.join("; "))
+            .header("accept-language", self.lang)
+            .send()
+            .await
+            .expect("console request");
+        for v in resp.headers().get_all("set-cookie") {
+            let v = v.to_str().unwrap();
+            let (kv, _) = v.split_once(';').unwrap_or((v, ""));
+            let (k, val) = kv.split_once('=').unwrap();
+            if val.is_empty() || v.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), val.to_string());
+            }
+        }
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let location = headers.get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
+        Answer { status, location, headers, body: resp.text().await.unwrap() }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Answer {
+        let rb = self.http.get(format!("{}{path}", self.base));
+        self.send(rb).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+        let rb = self.http.post(format!("{}{path}", self.base)).form(form);
+        self.send(rb).await
+    }
+
+    /// Signs in through the form; returns the answer to the form's POST.
+    pub async fn sign_in(&mut self, user: &str, password: &str, code: &str) -> Answer {
+        let form = self.get("/console/sign-in").await;
+        assert_eq!(form.status, StatusCode::OK);
+        let csrf = form.csrf();
+        self.post("/console/sign-in", &[("csrf", &csrf), ("username", user), ("password", password), ("code", code)])
+            .await
+    }
+}
+
+/// Every console route: without a session a page goes to the sign-in form
+/// and a form changes nothing; every answer carries the security headers.
+async fn console_pages_need_a_session(b: Backend) {
+    let s = TestServer::start(b).await;
+    let mut c = Console::new(&s);
+    let some = uuid::Uuid::now_v7().to_string();
+    for (method, path, action) in PAGES {
+        let p = path
+            .replace("{tenant}", &some)
+            .replace("{subject}", &some)
+            .replace("{request}", &some)
+            .replace("{breach}", &some)
+            .replace("{approval}", &some);
+        let a = if *method == "get" { c.get(&p).await } else { c.post(&p, &[("x", "1")]).await };
+        let csp = a.headers.get("content-security-policy").map(|v| v.to_str().unwrap().to_string());
+        assert!(
+            csp.as_deref().is_some_and(|c| c.contains("frame-ancestors 'none'") && c.contains("script-src 'self'")),
+            "{method} {path}: {csp:?}"
+        );
+        assert_eq!(a.headers.get("x-frame-options").unwrap(), "DENY", "{method} {path}");
+        match action {
+            None => assert_eq!(a.status, StatusCode::OK, "{method} {path} is public"),
+            Some(varuh::domain::access::Action::Login) => {
+                assert_eq!(a.status, StatusCode::FORBIDDEN, "{method} {path} without the form's token")
+            }
+            Some(varuh::domain::access::Action::Me) if *method == "post" => {
+                assert_eq!(a.status, StatusCode::FORBIDDEN, "{method} {path} without the form's token")
+            }
+            Some(_) => {
+                assert_eq!(a.status, StatusCode::SEE_OTHER, "{method} {path} without a session");
+                assert_eq!(a.location, "/console/sign-in", "{method} {path}");
+            }
+        }
+    }
+}
+both!(console_pages_need_a_session);
+
+/// Sign-in with password and TOTP; the cookie's flags; a wrong code and a
+/// wrong password get the same answer; signing out ends the session on
+/// the server; an idle session ends and the page says so.
+async fn console_sign_in_with_totp(b: Backend) {
+    let mut s = TestServer::start(b).await;
+    let t = s.tenant("Ham", false).await;
+    let token = s.staff(&t, "dpo.ham", "dpo").await;
+    let (secret, _) = crate::identity::enrol(&s, &token).await;
+    let mut c = Console::new(&s);
+
+    let without = c.sign_in("dpo.ham", PASSWORD, "").await;
+    assert_eq!(without.status, StatusCode::UNAUTHORIZED);
+    assert!(without.body.contains("Enter the code from your authenticator app"), "{}", without.body);
+    assert!(!without.body.contains(PASSWORD), "the password is not echoed");
+    let wrong_code = c.sign_in("dpo.ham", PASSWORD, "000000").await;
+    let wrong_password = c.sign_in("dpo.ham", "not the password", &oathtool(&secret, &s, 0)).await;
+    assert_eq!(wrong_code.status, StatusCode::UNAUTHORIZED);
+    let msg = |a: &Answer| a.body.split("role=\"alert\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    assert_eq!(msg(&wrong_code), msg(&wrong_password), "one answer for every refusal");
+    assert!(!c.cookies.contains_key("varuh_session"));
+
+    let ok = c.sign_in("dpo.ham", PASSWORD, &oathtool(&secret, &s, 30)).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{:?}", s.events("auth.login").await);
+    let set: Vec<&str> = ok.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
+    let session = set.iter().find(|v| v.starts_with("varuh_session=")).expect("a session cookie");
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(session.contains(flag), "{session}");
+    }
+    assert!(!session.contains("Secure"), "no Secure flag over plain HTTP on loopback");
+    let home = c.get("/console/").await;
+    assert_eq!(home.location, format!("/console/t/{t}"));
+    let dash = c.get(&home.location).await;
+    assert_eq!(dash.status, StatusCode::OK);
+    assert!(dash.body.contains("<h1>Ham</h1>") && dash.body.contains("Open requests"), "{}", dash.body);
+
+    // Signing out ends the session: the old cookie no longer works.
+    let old = c.cookies.get("varuh_session").unwrap().clone();
+    let out = c.post("/console/sign-out", &[("csrf", &dash.csrf())]).await;
+    assert_eq!(out.location, "/console/sign-in?out=1");
+    let (st, _) = s.get("/v1/auth/me", &old).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "the session ended on the server");
+
+    // Idle longer than the policy allows: the page says the session ended.
+    s.set_policy(&t, "[session]\nidle_minutes = 5\n[lockout]\nsource_attempts_per_minute = 10000\n").await;
+    s.clock.advance(60_000);
+    let again = c.sign_in("dpo.ham", PASSWORD, &oathtool(&secret, &s, 0)).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    s.travel(6 * 60_000).await;
+    let ended = c.get(&format!("/console/t/{t}")).await;
+    assert_eq!(ended.location, "/console/sign-in?ended=1");
+    let page = c.get(&ended.location).await;
+    assert!(page.body.contains("Your session has ended"), "{}", page.body);
+}
+both!(console_sign_in_with_totp);
+
+/// A form posted without its token, or with another session's, changes
+/// nothing.
+async fn console_forms_need_their_token(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("Ham", false).await;
+    s.collection(&t, customers()).await;
+    let token = s.staff(&t, "dpo.ham", "dpo").await;
+    let (st, r) = s
+        .post(
+            &format!("/v1/tenants/{t}/collections/customers/records"),
+            &token,
+            json!({"data": {"email": "ana@example.si", "name": "Ana"}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    let subject = r["subject_id"].as_str().unwrap().to_string();
+    let mut c = Console::new(&s);
+    c.sign_in("dpo.ham", PASSWORD, "").await;
+    let mut other = Console::new(&s);
+    other.sign_in("dpo.ham", PASSWORD, "").await;
+    let theirs = other.get(&format!("/console/t/{t}/subjects")).await.csrf();
+    let path = format!("/console/t/{t}/subjects/{subject}/erase");
+    for csrf in ["", "forged", theirs.as_str()] {
+        let a = c.post(&path, &[("csrf", csrf), ("confirm", "yes")]).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "token {csrf:?}");
+        assert!(a.body.contains("Nothing was changed"), "{}", a.body);
+    }
+    let (st, _) = s.get(&format!("/v1/tenants/{t}/subjects/{subject}"), &token).await;
+    assert_eq!(st, StatusCode::OK, "the subject is still there");
+    // With its own token the same form works.
+    let mine = c.get(&format!("/console/t/{t}/subjects/{subject}")).await;
+    let a = c.post(&path, &[("csrf", &mine.csrf()), ("confirm", "yes")]).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.body.contains("The erasure is done"), "{}", a.body);
+    let (st, _) = s.get(&format!("/v1/tenants/{t}/subjects/{subject}"), &token).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "erased");
+}
+both!(console_forms_need_their_token);
+
+/// A subject is found by a value sent in the form only: the redirect and
+/// every link name only ids. Its page shows the records (the read is in
+/// the audit trail), and another tenant's subject is "not found" — by
+/// its own tenant's URL and by this tenant's.
+async fn console_subjects_and_tenant_isolation(b: Backend) {
+    let s = TestServer::start(b).await;
+    let ham = s.tenant("Ham", false).await;
+    let other = s.tenant("Other", false).await;
+    for t in [&ham, &other] {
+        s.collection(t, customers()).await;
+    }
+    let dpo = s.staff(&ham, "dpo.ham", "dpo").await;
+    let dpo2 = s.staff(&other, "dpo.other", "dpo").await;
+    let mut ids = Vec::new();
+    for (t, tok, email) in [(&ham, &dpo, "ana@example.si"), (&other, &dpo2, "bor@example.si")] {
+        let (st, r) = s
+            .post(
+                &format!("/v1/tenants/{t}/collections/customers/records"),
+                tok,
+                json!({"data": {"email": email, "name": "Ana Novak", "phone": "+386 40 123 456"}}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{r}");
+        ids.push(r["subject_id"].as_str().unwrap().to_string());
+    }
+    let mut c = Console::new(&s);
+    c.sign_in("dpo.ham", PASSWORD, "").await;
+    let form = c.get(&format!("/console/t/{ham}/subjects")).await;
+    let found = c
+        .post(
+            &format!("/console/t/{ham}/subjects"),
+            &[("csrf", &form.csrf()), ("kind", "email"), ("value", "ana@example.si")],
+        )
+        .await;
+    assert_eq!(found.status, StatusCode::SEE_OTHER, "{}", found.body);
+    assert_eq!(found.location, format!("/console/t/{ham}/subjects/{}", ids[0]));
+    let page = c.get(&found.location).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let main = page.body.split("<main").nth(1).unwrap();
+    assert!(page.body.contains("Ana Novak") && page.body.contains("+38640123456"), "{main}");
+    for part in page.body.split("href=\"").skip(1) {
+        let href = part.split('"').next().unwrap();
+        assert!(!href.contains('@') && !href.contains("Novak"), "no personal value in a link: {href}");
+    }
+    let title = page.body.split("<title>").nth(1).unwrap().split("</title>").next().unwrap();
+    assert!(!title.contains("Ana") && !title.contains('@'), "{title}");
+    let (_, evs) =
+        s.get(&format!("/v1/audit/events?action=subject.records.read&tenant={ham}&subject={}", ids[0]), &s.admin).await;
+    assert!(!evs["events"].as_array().unwrap().is_empty(), "the console's read is audited");
+    // A value nobody has.
+    let none = c
+        .post(
+            &format!("/console/t/{ham}/subjects"),
+            &[("csrf", &form.csrf()), ("kind", "email"), ("value", "nobody@example.si")],
+        )
+        .await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND);
+    assert!(!none.body.contains("nobody@example.si"), "the value is not echoed");
+    // Another tenant's subject: not found both ways, nothing of it shown.
+    for path in [format!("/console/t/{other}/subjects/{}", ids[1]), format!("/console/t/{ham}/subjects/{}", ids[1])] {
+        let a = c.get(&path).await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(a.body.contains("not found") && !a.body.contains("bor@"), "{}", a.body);
+    }
+    let a = c.get(&format!("/console/t/{other}")).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "another tenant's dashboard");
+}
+both!(console_subjects_and_tenant_isolation);
+
+/// English and Slovenian: the browser's language first, then the one
+/// chosen in the form (kept in a cookie).
+async fn console_speaks_english_and_slovenian(b: Backend) {
+    let s = TestServer::start(b).await;
+    let mut c = Console::new(&s);
+    c.lang = "sl-SI,sl;q=0.9";
+    let page = c.get("/console/sign-in").await;
+    assert!(page.body.contains("<html lang=\"sl\">") && page.body.contains("Uporabniško ime"), "{}", page.body);
+    let chosen = c.post("/console/language", &[("csrf", &page.csrf()), ("lang", "en")]).await;
+    assert_eq!(chosen.status, StatusCode::SEE_OTHER);
+    let page = c.get("/console/sign-in").await;
+    assert!(page.body.contains("<html lang=\"en\">") && page.body.contains("User name"), "{}", page.body);
+    let bad = c.post("/console/language", &[("csrf", &page.csrf()), ("lang", "de")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+}
+both!(console_speaks_english_and_slovenian);
