@@ -28,3 +28,18 @@ if ! command -v pdftotext >/dev/null || ! command -v age >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq poppler-utils age >/dev/null
 fi
+# The console's browser tests: Debian's Chromium and ChromeDriver, and the
+# axe-core accessibility checker from the npm registry (injected into each
+# page the tests visit). Without them the browser tests say they skipped.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  echo "installing chromium and chromium-driver from Debian's packages (the console's browser tests)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null \
+    || echo "could not install chromium: the browser tests will be skipped" >&2
+fi
+if [ ! -f target/test-tools/node_modules/axe-core/axe.min.js ] && command -v npm >/dev/null; then
+  echo "installing axe-core from the npm registry (the console's accessibility check)" >&2
+  mkdir -p target/test-tools
+  (cd target/test-tools && npm install --silent --no-audit --no-fund axe-core@4.14.1) \
+    || echo "could not install axe-core: the accessibility check will be skipped" >&2
+fi
