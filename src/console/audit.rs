@@ -34,6 +34,10 @@ pub struct Filter {
 }
 
 const PAGE: i64 = 100;
+/// The JSON Lines export reads pages of this many, at most `EXPORT_PAGES`
+/// of them; the whole trail with proofs is `varuh audit verify --export`.
+const EXPORT_PAGE: i64 = 1000;
+const EXPORT_PAGES: usize = 100;
 
 fn id(field: &'static str, s: &str) -> Result<Option<uuid::Uuid>, Invalid> {
     match s.trim() {
@@ -61,20 +65,37 @@ pub async fn browse(st: Staff, Query(q): Query<Filter>) -> Page {
             from_ms: day_or_time("from", &q.from, false)?,
             to_ms: day_or_time("to", &q.to, true)?,
             after: q.after.filter(|a| *a >= 0),
-            limit: if q.format == "jsonl" { 10_000 } else { PAGE },
+            limit: if q.format == "jsonl" { EXPORT_PAGE } else { PAGE },
         })
     })()
     .map_err(|e| st.error(e.into()))?;
     let v = st.state.vault.clone();
-    let evs = v.query_events(&st.actor, f).await.or_page(&st)?;
     if q.format == "jsonl" {
         let mut out = Vec::new();
-        for e in &evs {
-            out.extend_from_slice(e.body.as_bytes());
-            out.push(b'\n');
+        let mut f = f;
+        for _ in 0..EXPORT_PAGES {
+            let (tenant, subject, actor, action, from, to) =
+                (f.tenant, f.subject, f.actor, f.action.clone(), f.from_ms, f.to_ms);
+            let evs = v.query_events(&st.actor, f).await.or_page(&st)?;
+            for e in &evs {
+                out.extend_from_slice(e.body.as_bytes());
+                out.push(b'\n');
+            }
+            let Some(last) = evs.last().filter(|_| evs.len() as i64 == EXPORT_PAGE) else { break };
+            f = AuditFilter {
+                tenant,
+                subject,
+                actor,
+                action,
+                from_ms: from,
+                to_ms: to,
+                after: Some(last.event.seq as i64),
+                limit: EXPORT_PAGE,
+            };
         }
         return Ok(download("application/x-ndjson", "audit-events.jsonl", out));
     }
+    let evs = v.query_events(&st.actor, f).await.or_page(&st)?;
     let next_after = (evs.len() as i64 == PAGE).then(|| evs.last().map(|e| e.event.seq)).flatten();
     let events: Vec<Value> = evs
         .iter()

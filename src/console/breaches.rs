@@ -15,10 +15,33 @@ use axum::extract::{Path, Query};
 use minijinja::{context, Value};
 use serde::Deserialize;
 
-pub async fn list(st: Staff, Path(tenant): Path<String>) -> Page {
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    format: String,
+}
+
+pub async fn list(st: Staff, Path(tenant): Path<String>, Query(q): Query<ListQuery>) -> Page {
     let t = st.tenant(&tenant)?;
     let v = st.state.vault.clone();
     let now = v.clock.now_ms();
+    if q.format == "csv" {
+        let rows: Vec<serde_json::Value> = v
+            .list_breaches(&st.actor, t, false)
+            .await
+            .or_page(&st)?
+            .into_iter()
+            .map(|b| {
+                let mut o = serde_json::to_value(breach_out(b, now)).unwrap_or_default();
+                if let Some(m) = o.as_object_mut() {
+                    m.remove("clocks");
+                    m.remove("notifications");
+                }
+                o
+            })
+            .collect();
+        return Ok(download("text/csv; charset=utf-8", "breaches.csv", super::registers::csv_of(&rows)));
+    }
     let clocks: Vec<Value> =
         v.breach_clocks(&st.actor, t).await.or_page(&st)?.into_iter().map(|c| val(&due_out(c, now))).collect();
     let breaches: Vec<Value> = v

@@ -20,15 +20,24 @@
 //! Pages, by capability: `sign_in.rs` (sign-in with TOTP, first-login
 //! password change, MFA enrolment, sign-out), `dashboard.rs`,
 //! `subjects.rs`, `requests.rs`, `breaches.rs`, `approvals.rs`,
-//! `audit.rs`. [`PAGES`] lists every route with the use case it runs.
+//! `registers.rs` (records of processing, TOMs, processors, staff
+//! register, consent notices and recipients), `admin.rs` (staff, API
+//! keys, policy, collections, tenants), `audit.rs`. [`PAGES`] lists every
+//! route with the use case it runs.
+
+// A page handler answers a page either way (the page asked for, or the
+// error page); both are a `Response`, so the `Err` side is as large as `Ok`.
+#![allow(clippy::result_large_err)]
 
 pub mod i18n;
 mod shell;
 
+mod admin;
 mod approvals;
 mod audit;
 mod breaches;
 mod dashboard;
+mod registers;
 mod requests;
 mod sign_in;
 mod subjects;
@@ -57,11 +66,15 @@ pub const PAGES: &[(&str, &str, Option<Action>)] = &[
     ("post", "/console/mfa", Some(Action::MfaConfirm)),
     ("post", "/console/language", Some(Action::Me)),
     ("get", "/console/tenants", Some(Action::TenantList)),
+    ("post", "/console/tenants", Some(Action::TenantCreate)),
     ("get", "/console/t/{tenant}", Some(Action::RequestList)),
     ("get", "/console/t/{tenant}/subjects", Some(Action::SubjectLookup)),
     ("post", "/console/t/{tenant}/subjects", Some(Action::SubjectLookup)),
     ("get", "/console/t/{tenant}/subjects/{subject}", Some(Action::SubjectRecords)),
     ("post", "/console/t/{tenant}/subjects/{subject}/erase", Some(Action::SubjectErase)),
+    ("post", "/console/t/{tenant}/subjects/{subject}/records/{collection}/{record}", Some(Action::RecordUpdate)),
+    ("post", "/console/t/{tenant}/subjects/{subject}/limits", Some(Action::SubjectLimitSet)),
+    ("post", "/console/t/{tenant}/subjects/{subject}/limits/{limit}/lift", Some(Action::SubjectLimitLift)),
     ("get", "/console/t/{tenant}/requests", Some(Action::RequestList)),
     ("post", "/console/t/{tenant}/requests", Some(Action::RequestOpen)),
     ("get", "/console/t/{tenant}/requests/{request}", Some(Action::RequestRead)),
@@ -74,6 +87,24 @@ pub const PAGES: &[(&str, &str, Option<Action>)] = &[
     ("get", "/console/t/{tenant}/breaches/{breach}/notice", Some(Action::BreachRead)),
     ("get", "/console/t/{tenant}/approvals", Some(Action::ApprovalList)),
     ("post", "/console/t/{tenant}/approvals/{approval}", Some(Action::ApprovalDecide)),
+    ("get", "/console/t/{tenant}/registers", Some(Action::TenantRead)),
+    ("get", "/console/t/{tenant}/registers/ropa", Some(Action::RopaRead)),
+    ("get", "/console/t/{tenant}/registers/toms", Some(Action::TomsRead)),
+    ("get", "/console/t/{tenant}/registers/processors", Some(Action::ProcessorList)),
+    ("get", "/console/t/{tenant}/registers/staff", Some(Action::StaffRegisterList)),
+    ("get", "/console/t/{tenant}/registers/consent", Some(Action::ConsentNoticeList)),
+    ("get", "/console/t/{tenant}/staff", Some(Action::StaffList)),
+    ("post", "/console/t/{tenant}/staff", Some(Action::StaffCreate)),
+    ("get", "/console/t/{tenant}/staff/{staff}", Some(Action::StaffRead)),
+    ("post", "/console/t/{tenant}/staff/{staff}/access", Some(Action::GrantsChange)),
+    ("post", "/console/t/{tenant}/staff/{staff}/act", Some(Action::StaffSuspend)),
+    ("get", "/console/t/{tenant}/api-keys", Some(Action::ApiKeyList)),
+    ("post", "/console/t/{tenant}/api-keys", Some(Action::ApiKeyCreate)),
+    ("post", "/console/t/{tenant}/api-keys/{key}/revoke", Some(Action::ApiKeyRevoke)),
+    ("get", "/console/t/{tenant}/policy", Some(Action::PolicyRead)),
+    ("post", "/console/t/{tenant}/policy", Some(Action::PolicyChange)),
+    ("get", "/console/t/{tenant}/collections", Some(Action::CollectionList)),
+    ("post", "/console/t/{tenant}/collections", Some(Action::CollectionCreate)),
     ("get", "/console/audit", Some(Action::AuditQuery)),
 ];
 
@@ -89,11 +120,14 @@ pub fn router() -> Router<AppState> {
         .route("/console/language", post(sign_in::language))
         .route("/console/static/varuh.css", get(shell::css))
         .route("/console/static/varuh.js", get(shell::js))
-        .route("/console/tenants", get(dashboard::tenants))
+        .route("/console/tenants", get(dashboard::tenants).post(admin::create_tenant))
         .route("/console/t/{tenant}", get(dashboard::dashboard))
         .route("/console/t/{tenant}/subjects", get(subjects::find_form).post(subjects::find))
         .route("/console/t/{tenant}/subjects/{subject}", get(subjects::view))
         .route("/console/t/{tenant}/subjects/{subject}/erase", post(subjects::erase))
+        .route("/console/t/{tenant}/subjects/{subject}/records/{collection}/{record}", post(subjects::rectify))
+        .route("/console/t/{tenant}/subjects/{subject}/limits", post(subjects::limit))
+        .route("/console/t/{tenant}/subjects/{subject}/limits/{limit}/lift", post(subjects::lift))
         .route("/console/t/{tenant}/requests", get(requests::list).post(requests::open))
         .route("/console/t/{tenant}/requests/{request}", get(requests::view))
         .route("/console/t/{tenant}/requests/{request}/step", post(requests::step))
@@ -104,6 +138,20 @@ pub fn router() -> Router<AppState> {
         .route("/console/t/{tenant}/breaches/{breach}/notice", get(breaches::notice))
         .route("/console/t/{tenant}/approvals", get(approvals::list))
         .route("/console/t/{tenant}/approvals/{approval}", post(approvals::decide))
+        .route("/console/t/{tenant}/registers", get(registers::index))
+        .route("/console/t/{tenant}/registers/ropa", get(registers::ropa))
+        .route("/console/t/{tenant}/registers/toms", get(registers::toms))
+        .route("/console/t/{tenant}/registers/processors", get(registers::processors))
+        .route("/console/t/{tenant}/registers/staff", get(registers::staff_register))
+        .route("/console/t/{tenant}/registers/consent", get(registers::consent))
+        .route("/console/t/{tenant}/staff", get(admin::staff).post(admin::create_staff))
+        .route("/console/t/{tenant}/staff/{staff}", get(admin::staff_member))
+        .route("/console/t/{tenant}/staff/{staff}/access", post(admin::set_access))
+        .route("/console/t/{tenant}/staff/{staff}/act", post(admin::act))
+        .route("/console/t/{tenant}/api-keys", get(admin::api_keys).post(admin::create_api_key))
+        .route("/console/t/{tenant}/api-keys/{key}/revoke", post(admin::revoke_api_key))
+        .route("/console/t/{tenant}/policy", get(admin::policy).post(admin::set_policy))
+        .route("/console/t/{tenant}/collections", get(admin::collections).post(admin::create_collection))
         .route("/console/audit", get(audit::browse))
         .layer(axum::middleware::from_fn(shell::headers))
 }

@@ -70,7 +70,7 @@ fn erasure_rule(r: &ErasureRule) -> Value {
 /// reads them (audited, masks applied, a restriction honoured).
 pub async fn view(st: Staff, Path((tenant, subject)): Path<(String, String)>) -> Page {
     let (t, sid) = (st.tenant(&tenant)?, st.id(&subject, "subject")?);
-    Ok(subject_page(&st, t, sid, None).await?)
+    subject_page(&st, t, sid, None).await
 }
 
 async fn subject_page(st: &Staff, t: uuid::Uuid, sid: uuid::Uuid, notice: Option<String>) -> Page {
@@ -120,6 +120,21 @@ async fn subject_page(st: &Staff, t: uuid::Uuid, sid: uuid::Uuid, notice: Option
     } else {
         None
     };
+    let limits = if st.may(Action::SubjectLimitList) {
+        let l = v.subject_limits(a, t, sid).await.or_page(st)?;
+        Some(
+            l.into_iter()
+                .filter(|l| l.lifted_by.is_none())
+                .map(|l| {
+                    context! { id => l.id.to_string(), kind => l.kind, reason => l.reason, at => l.set_at,
+                    purposes => serde_json::from_str::<Vec<String>>(&l.purposes).unwrap_or_default().join(", "),
+                    direct_marketing => l.direct_marketing }
+                })
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        None
+    };
     let rules = if st.may(Action::SubjectErase) && st.may(Action::CollectionList) {
         let cols = v.list_collections(a, t).await.or_page(st)?;
         Some(
@@ -135,7 +150,8 @@ async fn subject_page(st: &Staff, t: uuid::Uuid, sid: uuid::Uuid, notice: Option
         "subject.html",
         tr.get("subject"),
         context! { t => t.to_string(), id => sid.to_string(), created_at => subject.created_at, records,
-        consents, disclosures, seen, rules, notice },
+        consents, disclosures, seen, rules, limits, notice, may_rectify => st.may(Action::RecordUpdate),
+        may_limit => st.may(Action::SubjectLimitSet) },
     ))
 }
 
@@ -165,4 +181,85 @@ pub async fn erase(Path((tenant, subject)): Path<(String, String)>, p: Posted<Er
             context! { t => t.to_string(), done => val(&crate::http::routes::records::erased_out(e)) },
         )),
     }
+}
+
+/// Rectification (Art. 16): the changed fields of one record, typed as
+/// the record had them (`type.<field>`: number, bool, text); fields left
+/// as they were are sent as they were. Optionally under a request.
+pub async fn rectify(
+    Path((tenant, subject, collection, record)): Path<(String, String, String, String)>,
+    p: Posted<Vec<(String, String)>>,
+) -> Page {
+    let (st, f) = (p.staff, p.form);
+    let (t, sid, rid) = (st.tenant(&tenant)?, st.id(&subject, "subject")?, st.id(&record, "record")?);
+    let get = |k: &str| f.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let mut data = serde_json::Map::new();
+    for (name, value) in f.iter() {
+        let Some(field) = name.strip_prefix("field.") else { continue };
+        if get(&format!("orig.{field}")) == Some(value.as_str()) {
+            continue; // unchanged (a masked value stays as stored)
+        }
+        let kind = get(&format!("type.{field}")).unwrap_or("text");
+        let v =
+            match kind {
+                _ if value.trim().is_empty() => continue,
+                "number" => match value.trim().parse::<i64>() {
+                    Ok(n) => serde_json::Value::from(n),
+                    Err(_) => value.trim().parse::<f64>().map(serde_json::Value::from).map_err(|_| {
+                        st.error(crate::domain::Invalid::new(field.to_string(), "must be a number").into())
+                    })?,
+                },
+                "bool" => serde_json::Value::Bool(value == "true"),
+                _ => serde_json::Value::String(value.clone()),
+            };
+        data.insert(field.to_string(), v);
+    }
+    let version = get("version").and_then(|v| v.parse().ok());
+    let request = match get("request").map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) => Some(st.id(r, "request")?),
+        None => None,
+    };
+    let change = crate::service::records::Change { data: &data, merge: true, expected_version: version, request };
+    st.state.vault.update_record(&st.actor, t, &collection, rid, change).await.or_page(&st)?;
+    Ok(see_other(&format!("/console/t/{t}/subjects/{sid}")))
+}
+
+#[derive(Deserialize)]
+pub struct LimitForm {
+    kind: String,
+    #[serde(default)]
+    purposes: String,
+    #[serde(default)]
+    direct_marketing: String,
+    reason: String,
+}
+
+/// Restriction (Art. 18) or objection (Art. 21).
+pub async fn limit(Path((tenant, subject)): Path<(String, String)>, p: Posted<LimitForm>) -> Page {
+    let (st, f) = (p.staff, p.form);
+    let (t, sid) = (st.tenant(&tenant)?, st.id(&subject, "subject")?);
+    let kind = serde_json::from_value(serde_json::Value::String(f.kind))
+        .map_err(|_| st.error(crate::domain::Invalid::new("kind", "must be restriction or objection").into()))?;
+    let purposes = f.purposes.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_string).collect();
+    let new = crate::service::limits::NewLimit {
+        kind,
+        purposes,
+        direct_marketing: f.direct_marketing == "yes",
+        reason: f.reason,
+        request: None,
+    };
+    st.state.vault.set_limit(&st.actor, t, sid, new).await.or_page(&st)?;
+    Ok(see_other(&format!("/console/t/{t}/subjects/{sid}")))
+}
+
+#[derive(Deserialize)]
+pub struct Lift {
+    reason: String,
+}
+
+pub async fn lift(Path((tenant, subject, limit)): Path<(String, String, String)>, p: Posted<Lift>) -> Page {
+    let (st, f) = (p.staff, p.form);
+    let (t, sid, lid) = (st.tenant(&tenant)?, st.id(&subject, "subject")?, st.id(&limit, "limit")?);
+    st.state.vault.lift_limit(&st.actor, t, sid, lid, &f.reason).await.or_page(&st)?;
+    Ok(see_other(&format!("/console/t/{t}/subjects/{sid}")))
 }

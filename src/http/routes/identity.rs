@@ -274,7 +274,7 @@ pub struct StaffOut {
     pub one_time_password: Option<String>,
 }
 
-fn staff_out(i: StaffInfo, pw: Option<String>) -> StaffOut {
+pub(crate) fn staff_out(i: StaffInfo, pw: Option<String>) -> StaffOut {
     let state = if i.offboarded_at.is_some() {
         "offboarded"
     } else if i.suspended {
@@ -611,7 +611,7 @@ pub struct ApiKeyOut {
     pub key: Option<String>,
 }
 
-fn key_out(k: ApiKeyInfo, key: Option<String>) -> ApiKeyOut {
+pub(crate) fn key_out(k: ApiKeyInfo, key: Option<String>) -> ApiKeyOut {
     ApiKeyOut {
         id: k.id.to_string(),
         name: k.name,

@@ -41,7 +41,7 @@ pub struct RegisterOut {
     pub unregistered: Vec<String>,
 }
 
-fn processor_out(p: ProcessorView) -> ProcessorOut {
+pub(crate) fn processor_out(p: ProcessorView) -> ProcessorOut {
     ProcessorOut {
         id: p.row.id.to_string(),
         version: p.row.version,
@@ -206,7 +206,7 @@ pub struct StaffRegisterOut {
     pub accounts_not_in_register: Vec<AccountSummary>,
 }
 
-fn person_out(p: PersonView) -> PersonOut {
+pub(crate) fn person_out(p: PersonView) -> PersonOut {
     PersonOut {
         id: p.row.id.to_string(),
         version: p.row.version,

@@ -163,7 +163,7 @@ pub struct NoticeOut {
     pub created_at: String,
 }
 
-fn notice_out(n: ConsentNoticeRow) -> NoticeOut {
+pub(crate) fn notice_out(n: ConsentNoticeRow) -> NoticeOut {
     NoticeOut {
         purpose: n.purpose,
         version: n.version,
@@ -438,7 +438,7 @@ pub struct RecipientOut {
     pub created_at: String,
 }
 
-fn recipient_out(r: RecipientView) -> RecipientOut {
+pub(crate) fn recipient_out(r: RecipientView) -> RecipientOut {
     RecipientOut {
         name: r.name,
         description: r.description,
