@@ -37,6 +37,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("api_keys.html", include_str!("templates/api_keys.html")),
     ("policy.html", include_str!("templates/policy.html")),
     ("collections.html", include_str!("templates/collections.html")),
+    ("preferences.html", include_str!("templates/preferences.html")),
 ];
 
 /// (key, English, Slovenian).
@@ -392,6 +393,9 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("trainings", "Trainings", "Usposabljanja"),
     ("under_request", "Under request (id, optional)", "V okviru zahteve (oznaka, neobvezno)"),
     ("unregistered_processors", "Processors named by a collection but not in the register:", "Obdelovalci, navedeni v zbirki, a ne v evidenci:"),
+    ("preferences", "Preferences", "Nastavitve"),
+    ("time_zone", "Time zone (IANA name)", "Časovni pas (ime IANA)"),
+    ("browser_language", "The browser's", "Kot brskalnik"),
     ("valid_days", "Valid for days", "Veljavnost v dneh"),
 ];
 
@@ -444,10 +448,15 @@ impl Object for Tr {
     }
 }
 
-/// A time as the console shows it: UTC, to the minute.
-pub fn when(ms: i64) -> String {
-    let s = crate::clock::rfc3339(ms);
-    format!("{} {} UTC", &s[..10], &s[11..16])
+/// A time as the console shows it: in the staff member's time zone (UTC
+/// when none is chosen or the name is unknown), to the minute, with the
+/// zone's abbreviation.
+pub fn when(ms: i64, zone: Option<&str>) -> String {
+    let Ok(ts) = jiff::Timestamp::from_millisecond(ms) else { return String::new() };
+    let tz = zone.and_then(|z| jiff::tz::TimeZone::get(z).ok()).unwrap_or(jiff::tz::TimeZone::UTC);
+    let at = ts.to_zoned(tz);
+    let abbr = at.time_zone().to_offset_info(ts).abbreviation().to_string();
+    format!("{} {abbr}", at.strftime("%Y-%m-%d %H:%M"))
 }
 
 #[cfg(test)]
@@ -511,6 +520,14 @@ mod tests {
             assert!(seen.insert(*k), "{k} twice");
             assert!(!en.is_empty() && !sl.is_empty(), "{k} is empty in a language");
         }
+    }
+
+    #[test]
+    fn times_are_shown_in_the_chosen_zone() {
+        let ms = 1_780_000_000_000; // 2026-05-28T20:26:40Z
+        assert_eq!(when(ms, None), "2026-05-28 20:26 UTC");
+        assert_eq!(when(ms, Some("Europe/Ljubljana")), "2026-05-28 22:26 CEST");
+        assert_eq!(when(ms, Some("Not/AZone")), "2026-05-28 20:26 UTC");
     }
 
     #[test]

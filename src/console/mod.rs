@@ -65,6 +65,8 @@ pub const PAGES: &[(&str, &str, Option<Action>)] = &[
     ("get", "/console/mfa", Some(Action::MfaEnrol)),
     ("post", "/console/mfa", Some(Action::MfaConfirm)),
     ("post", "/console/language", Some(Action::Me)),
+    ("get", "/console/preferences", Some(Action::Me)),
+    ("post", "/console/preferences", Some(Action::PreferencesChange)),
     ("get", "/console/tenants", Some(Action::TenantList)),
     ("post", "/console/tenants", Some(Action::TenantCreate)),
     ("get", "/console/t/{tenant}", Some(Action::RequestList)),
@@ -118,6 +120,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/password", get(sign_in::password_form).post(sign_in::password_submit))
         .route("/console/mfa", get(sign_in::mfa_form).post(sign_in::mfa_submit))
         .route("/console/language", post(sign_in::language))
+        .route("/console/preferences", get(sign_in::preferences_form).post(sign_in::preferences_submit))
         .route("/console/static/varuh.css", get(shell::css))
         .route("/console/static/varuh.js", get(shell::js))
         .route("/console/tenants", get(dashboard::tenants).post(admin::create_tenant))

@@ -124,9 +124,9 @@ impl FromRequestParts<AppState> for Staff {
         match state.vault.authenticate(&meta, &token).await {
             Ok(actor) => Ok(Staff {
                 csrf: state.vault.form_token(&token),
+                lang: actor.prefs.language.unwrap_or_else(|| lang_of(&parts.headers)),
                 actor,
                 token,
-                lang: lang_of(&parts.headers),
                 state: state.clone(),
             }),
             Err(ServiceError::Unauthenticated) => {
@@ -157,7 +157,8 @@ impl Staff {
             system => self.actor.tenant.is_none(),
             may_audit => self.may(Action::AuditQuery),
         };
-        render(self.lang, template, title, context! { who, csrf => self.csrf.clone(), ..page }, StatusCode::OK)
+        let tz = self.actor.prefs.time_zone.clone();
+        render(self.lang, template, title, context! { who, csrf => self.csrf.clone(), tz, ..page }, StatusCode::OK)
     }
 
     /// A use case's error as a page (or a redirect to what must come first).
@@ -220,7 +221,18 @@ fn env() -> &'static Environment<'static> {
         for (name, src) in super::i18n::TEMPLATES {
             env.add_template(name, src).expect("console templates compile");
         }
-        env.add_filter("when", |ms: Option<i64>| ms.map(crate::console::i18n::when).unwrap_or_default());
+        // A time (milliseconds or RFC 3339) in the staff member's time zone.
+        env.add_filter("when", |state: &minijinja::State, v: Value| -> String {
+            let ms = match v.as_i64() {
+                Some(ms) => ms,
+                None => match v.as_str().and_then(crate::clock::parse_rfc3339) {
+                    Some(ms) => ms,
+                    None => return String::new(),
+                },
+            };
+            let tz = state.lookup("tz");
+            super::i18n::when(ms, tz.as_ref().and_then(|t| t.as_str()))
+        });
         env
     })
 }

@@ -208,6 +208,54 @@ pub async fn mfa_submit(p: Posted<MfaCode>) -> Page {
     }
 }
 
+/// One's own preferences: the console's language and time zone.
+pub async fn preferences_form(st: Staff) -> Response {
+    let tr = Tr(st.lang);
+    let p = &st.actor.prefs;
+    st.render(
+        "preferences.html",
+        tr.get("preferences"),
+        context! { language => p.language.map(|l| l.code()), time_zone => p.time_zone.clone(), zones => ZONES },
+    )
+}
+
+/// Time zones offered first (any IANA name is taken).
+const ZONES: &[&str] = &["Europe/Ljubljana", "Europe/Vienna", "Europe/Berlin", "Europe/London", "Europe/Dublin", "UTC"];
+
+#[derive(Deserialize)]
+pub struct PrefsForm {
+    #[serde(default)]
+    language: String,
+    #[serde(default)]
+    time_zone: String,
+}
+
+pub async fn preferences_submit(p: Posted<PrefsForm>) -> Response {
+    let (st, f) = (p.staff, p.form);
+    let language = Some(f.language.as_str()).filter(|l| !l.is_empty());
+    let zone = Some(f.time_zone.trim()).filter(|z| !z.is_empty());
+    match st.state.vault.set_preferences(&st.actor, language, zone).await {
+        Ok(_) => {
+            let mut r = see_other("/console/preferences");
+            if let Some(l) = language {
+                r.headers_mut().append(header::SET_COOKIE, set_cookie(&st.state, LANG_COOKIE, Some(l)));
+            }
+            r
+        }
+        Err(ServiceError::Invalid(i)) => {
+            let tr = Tr(st.lang);
+            let mut r = st.render(
+                "preferences.html",
+                tr.get("preferences"),
+                context! { language, time_zone => zone, zones => ZONES, message => i.to_string() },
+            );
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            r
+        }
+        Err(e) => st.error(e),
+    }
+}
+
 #[derive(Deserialize)]
 struct Language {
     lang: String,
@@ -231,6 +279,15 @@ pub async fn language(State(s): State<AppState>, req: Request) -> Response {
         Some(l) => l,
         None => return bare_error(lang, crate::domain::Invalid::new("lang", "must be en or sl").into()),
     };
+    // Signed in: the choice is the account's, on every browser.
+    if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
+        if let Ok(actor) = s.vault.authenticate(&request_meta(&parts), &token).await {
+            let zone = actor.prefs.time_zone.clone();
+            if let Err(e) = s.vault.set_preferences(&actor, Some(chosen.code()), zone.as_deref()).await {
+                return bare_error(lang, e);
+            }
+        }
+    }
     let mut r = see_other("/console/");
     r.headers_mut().append(header::SET_COOKIE, set_cookie(&s, LANG_COOKIE, Some(chosen.code())));
     r

@@ -140,6 +140,7 @@ actions! {
     RecoveryRegenerate = "auth.mfa.recovery", Account, PEOPLE, None, false, "replace one's recovery codes";
     SessionList = "auth.sessions.list", Account, PEOPLE, None, false, "list one's own sessions";
     SessionRevoke = "auth.sessions.revoke", Account, PEOPLE, None, false, "revoke one of one's own sessions";
+    PreferencesChange = "auth.preferences", Account, PEOPLE, None, false, "set one's own language and time zone (the console's)";
     // Staff administration.
     StaffBootstrap = "staff.bootstrap", Anonymous, NONE, None, false, "the first administrator, made at first start";
     StaffCreate = "staff.create", Tenant, STAFF_ADMIN, None, false, "create a staff account";

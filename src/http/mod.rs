@@ -56,6 +56,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::identity::logout))
         .routes(routes!(routes::identity::me))
         .routes(routes!(routes::identity::change_password))
+        .routes(routes!(routes::identity::set_preferences))
         .routes(routes!(routes::identity::mfa_enrol))
         .routes(routes!(routes::identity::mfa_confirm))
         .routes(routes!(routes::identity::recovery_codes))
@@ -164,6 +165,7 @@ pub const ROUTES: &[(&str, &str, Option<Action>)] = &[
     ("post", "/v1/auth/logout", Some(Action::Logout)),
     ("get", "/v1/auth/me", Some(Action::Me)),
     ("post", "/v1/auth/password", Some(Action::PasswordChange)),
+    ("put", "/v1/auth/preferences", Some(Action::PreferencesChange)),
     ("post", "/v1/auth/mfa/enrol", Some(Action::MfaEnrol)),
     ("post", "/v1/auth/mfa/confirm", Some(Action::MfaConfirm)),
     ("post", "/v1/auth/mfa/recovery-codes", Some(Action::RecoveryRegenerate)),

@@ -334,6 +334,7 @@ impl Vault {
             must_enrol_mfa: false,
             approval: Some(approval),
             session: None,
+            prefs: super::Prefs::default(),
         })
     }
 

@@ -159,6 +159,17 @@ pub struct Actor {
     pub approval: Option<Uuid>,
     /// The session this request came with (none for API keys and the CLI).
     pub session: Option<Uuid>,
+    /// One's own preferences (the console's language and time zone).
+    pub prefs: Prefs,
+}
+
+/// A staff member's own preferences for the console.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Prefs {
+    /// None: the browser's language.
+    pub language: Option<documents::Lang>,
+    /// An IANA time zone name; none: UTC.
+    pub time_zone: Option<String>,
 }
 
 impl Actor {
@@ -181,6 +192,7 @@ impl Actor {
             must_enrol_mfa: false,
             approval: Some(Uuid::nil()),
             session: None,
+            prefs: Prefs::default(),
         }
     }
 }

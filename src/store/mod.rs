@@ -984,6 +984,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (16, include_str!("migrations/sqlite/0016_processors.sql")),
     (17, include_str!("migrations/sqlite/0017_staff_register.sql")),
     (18, include_str!("migrations/sqlite/0018_audit_push.sql")),
+    (19, include_str!("migrations/sqlite/0019_staff_preferences.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_vault.sql")),
@@ -1004,6 +1005,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (16, include_str!("migrations/postgres/0016_processors.sql")),
     (17, include_str!("migrations/postgres/0017_staff_register.sql")),
     (18, include_str!("migrations/postgres/0018_audit_push.sql")),
+    (19, include_str!("migrations/postgres/0019_staff_preferences.sql")),
 ];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.

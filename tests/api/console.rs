@@ -406,3 +406,54 @@ async fn console_every_page_renders(b: Backend) {
     }
 }
 both!(console_every_page_renders);
+
+/// One's own language and time zone, kept with the account: set over the
+/// API or in the console, they win over the browser's language on every
+/// browser, and dates are shown in the zone. A bad zone is refused, naming
+/// the field, and changes nothing.
+async fn console_preferences_are_the_accounts(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("Ham", false).await;
+    let token = s.staff(&t, "dpo.ham", "dpo").await;
+    let (st, p) = s.put("/v1/auth/preferences", &token, json!({"language": "sl", "time_zone": "Mars/Olympus"})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert!(p.to_string().contains("time_zone"), "{p}");
+    let (_, me) = s.get("/v1/auth/me", &token).await;
+    assert_eq!(me["language"], serde_json::Value::Null, "nothing changed");
+    let (st, p) =
+        s.put("/v1/auth/preferences", &token, json!({"language": "sl", "time_zone": "Europe/Ljubljana"})).await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    let (_, me) = s.get("/v1/auth/me", &token).await;
+    assert_eq!((me["language"].as_str(), me["time_zone"].as_str()), (Some("sl"), Some("Europe/Ljubljana")));
+
+    // A browser asking for English gets Slovenian, and times in Ljubljana's zone.
+    let mut c = Console::new(&s);
+    c.lang = "en-GB";
+    c.sign_in("dpo.ham", PASSWORD, "").await;
+    let page = c.get(&format!("/console/t/{t}/requests")).await;
+    assert!(page.body.contains("<html lang=\"sl\">") && page.body.contains("Zahteve"), "{}", page.body);
+    let prefs = c.get("/console/preferences").await;
+    assert!(
+        prefs.body.contains("id=\"pref-zone\" name=\"time_zone\" list=\"zones\" value=\"Europe&#x2f;Ljubljana\""),
+        "{}",
+        prefs.body
+    );
+    let (_, r) =
+        s.post(&format!("/v1/tenants/{t}/requests"), &token, json!({"kind": "access", "channel": "letter"})).await;
+    let page = c.get(&format!("/console/t/{t}/requests/{}", r["id"].as_str().unwrap())).await;
+    assert!(page.body.contains(" CET") || page.body.contains(" CEST"), "times in the chosen zone: {}", page.body);
+    assert!(!page.body.contains(" UTC<"), "{}", page.body);
+
+    // Back to English and UTC in the console's own form.
+    let form = c.get("/console/preferences").await;
+    let bad =
+        c.post("/console/preferences", &[("csrf", &form.csrf()), ("language", "en"), ("time_zone", "Nowhere")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let ok = c.post("/console/preferences", &[("csrf", &form.csrf()), ("language", "en"), ("time_zone", "")]).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let (_, me) = s.get("/v1/auth/me", &token).await;
+    assert_eq!((me["language"].as_str(), me["time_zone"].as_str()), (Some("en"), None));
+    let page = c.get(&format!("/console/t/{t}/requests/{}", r["id"].as_str().unwrap())).await;
+    assert!(page.body.contains("<html lang=\"en\">") && page.body.contains(" UTC"), "{}", page.body);
+}
+both!(console_preferences_are_the_accounts);

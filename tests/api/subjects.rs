@@ -383,6 +383,9 @@ async fn a_store_from_before_attributes_migrates_without_losing_a_record(b: Back
             db.batch("DROP FUNCTION varuh_audit_push(BIGINT, BYTEA, BIGINT, BIGINT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], BYTEA[], BYTEA[], BYTEA[])")
                 .unwrap();
         }
+        // 19: the staff's console preferences.
+        db.batch("ALTER TABLE staff DROP COLUMN language").unwrap();
+        db.batch("ALTER TABLE staff DROP COLUMN time_zone").unwrap();
         db.batch("DELETE FROM varuh_migrations WHERE version >= 10").unwrap();
         let top = db.query("SELECT MAX(version) FROM varuh_migrations", &[]).unwrap();
         assert_eq!(top[0].i64(0).unwrap(), 9);

@@ -12,7 +12,8 @@
       var sign = left < 0 ? "-" : "";
       var m = Math.abs(left);
       var text = sign + Math.floor(m / 60) + " h " + (m % 60) + " min";
-      el.textContent = el.getAttribute("datetime").slice(0, 16).replace("T", " ") + " UTC (" + text + ")";
+      if (!el.dataset.shown) { el.dataset.shown = el.textContent; }
+      el.textContent = el.dataset.shown + " (" + text + ")";
     });
   }
   document.addEventListener("DOMContentLoaded", function () {

@@ -46,6 +46,10 @@ pub struct WhoAmI {
     pub mfa_enrolment_required: bool,
     #[schema(schema_with = crate::http::schemas::access_ref)]
     pub access: Access,
+    /// The console's language (`en`, `sl`), if chosen.
+    pub language: Option<String>,
+    /// The time zone the console shows dates in (IANA name), if chosen.
+    pub time_zone: Option<String>,
 }
 
 impl From<&Actor> for WhoAmI {
@@ -57,6 +61,8 @@ impl From<&Actor> for WhoAmI {
             password_change_required: a.must_change_password,
             mfa_enrolment_required: a.must_enrol_mfa,
             access: a.access.as_ref().clone(),
+            language: a.prefs.language.map(|l| l.code().to_string()),
+            time_zone: a.prefs.time_zone.clone(),
         }
     }
 }
@@ -118,6 +124,29 @@ pub async fn logout(State(s): State<AppState>, a: Auth) -> ApiResult<StatusCode>
     responses((status = 200, body = WhoAmI), (status = 401, body = Problem)))]
 pub async fn me(State(s): State<AppState>, a: Auth) -> ApiResult<Json<WhoAmI>> {
     Ok(Json((&s.vault.whoami(&a.actor).await?).into()))
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Preferences {
+    /// `en` or `sl`; null: the browser's language.
+    #[schema(pattern = "^(en|sl)$")]
+    pub language: Option<String>,
+    /// An IANA time zone such as `Europe/Ljubljana`; null: UTC.
+    #[schema(max_length = 64)]
+    pub time_zone: Option<String>,
+}
+
+/// Sets one's own language and time zone (what the console shows).
+#[utoipa::path(put, path = "/v1/auth/preferences", tag = "auth", security(("bearer" = [])), request_body = Preferences,
+    responses((status = 200, body = Preferences), (status = 401, body = Problem), (status = 403, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+pub async fn set_preferences(
+    State(s): State<AppState>,
+    a: Auth,
+    Body(req): Body<Preferences>,
+) -> ApiResult<Json<Preferences>> {
+    let p = s.vault.set_preferences(&a.actor, req.language.as_deref(), req.time_zone.as_deref()).await?;
+    Ok(Json(Preferences { language: p.language.map(|l| l.code().to_string()), time_zone: p.time_zone }))
 }
 
 #[derive(Deserialize, ToSchema)]

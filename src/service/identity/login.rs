@@ -120,6 +120,10 @@ impl Vault {
             must_enrol_mfa: must_enrol(p, role, s.mfa_enabled),
             approval: None,
             session: None,
+            prefs: crate::service::Prefs {
+                language: s.language.as_deref().and_then(crate::service::documents::Lang::parse),
+                time_zone: s.time_zone.clone(),
+            },
         })
     }
 
@@ -497,6 +501,7 @@ impl Vault {
             must_enrol_mfa: false,
             approval: None,
             session: None,
+            prefs: crate::service::Prefs::default(),
         };
         Ok(Arc::new(Cached {
             actor,

@@ -22,6 +22,7 @@ pub mod login;
 pub mod mfa;
 pub mod password;
 pub mod policy;
+pub mod preferences;
 pub mod staff;
 
 use super::{Actor, Result, ServiceError};

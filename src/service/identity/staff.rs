@@ -130,6 +130,8 @@ impl Vault {
             last_login_at: None,
             failed_since_login: 0,
             offboarded_at: None,
+            language: None,
+            time_zone: None,
         };
         let info = self.staff_info(&row, now)?;
         let staff = row.id;

@@ -31,6 +31,10 @@ pub struct StaffRow {
     pub last_login_at: Option<i64>,
     pub failed_since_login: i64,
     pub offboarded_at: Option<i64>,
+    /// The console's language (`en`, `sl`), if chosen.
+    pub language: Option<String>,
+    /// The time zone dates are shown in (IANA name), if chosen.
+    pub time_zone: Option<String>,
 }
 
 macro_rules! staff_cols {
@@ -71,11 +75,15 @@ macro_rules! staff_cols {
             $p,
             "failed_since_login, ",
             $p,
-            "offboarded_at"
+            "offboarded_at, ",
+            $p,
+            "language, ",
+            $p,
+            "time_zone"
         )
     };
 }
-const STAFF_COLS: usize = 18;
+const STAFF_COLS: usize = 20;
 
 fn staff(r: &Row, o: usize) -> Result<StaffRow, StoreError> {
     Ok(StaffRow {
@@ -100,6 +108,8 @@ fn staff(r: &Row, o: usize) -> Result<StaffRow, StoreError> {
         last_login_at: r.opt_i64(o + 15)?,
         failed_since_login: r.i64(o + 16)?,
         offboarded_at: r.opt_i64(o + 17)?,
+        language: r.opt_text(o + 18)?,
+        time_zone: r.opt_text(o + 19)?,
     })
 }
 
@@ -108,7 +118,7 @@ pub fn insert_staff(db: &mut dyn Db, s: &StaffRow) -> Result<(), StoreError> {
         concat!(
             "INSERT INTO staff (",
             staff_cols!(""),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
         ),
         &[
             s.id.into(),
@@ -129,7 +139,24 @@ pub fn insert_staff(db: &mut dyn Db, s: &StaffRow) -> Result<(), StoreError> {
             s.last_login_at.into(),
             s.failed_since_login.into(),
             s.offboarded_at.into(),
+            s.language.as_deref().into(),
+            s.time_zone.as_deref().into(),
         ],
+    )?;
+    Ok(())
+}
+
+/// Sets a staff member's console preferences (sessions see them within
+/// the session cache's bound).
+pub fn set_preferences(
+    db: &mut dyn Db,
+    staff_id: Uuid,
+    language: Option<&str>,
+    time_zone: Option<&str>,
+) -> Result<(), StoreError> {
+    db.exec(
+        "UPDATE staff SET language = $1, time_zone = $2, generation = generation + 1 WHERE id = $3",
+        &[language.into(), time_zone.into(), staff_id.into()],
     )?;
     Ok(())
 }
