@@ -108,9 +108,10 @@ pub async fn run(cfg: &Config, action: BackupAction) -> anyhow::Result<()> {
             let list = list_backups(&settings.destinations).await?;
             let chosen: Vec<&Listed> = if all { list.iter().collect() } else { vec![pick(&list, id.as_deref())?] };
             let master = varuh::setup::master_key(cfg, false)?;
-            let mut failed = 0;
+            let (mut failed, mut checked) = (0, 0);
             for l in chosen {
                 for c in &l.copies {
+                    checked += 1;
                     let d = settings.destinations.iter().find(|d| d.name == c.destination).expect("listed from it");
                     let r = verify_copy(cfg, d, l, &master).await;
                     let v = Verified {
@@ -134,6 +135,26 @@ pub async fn run(cfg: &Config, action: BackupAction) -> anyhow::Result<()> {
                         eprintln!("  (the result could not be recorded at {}: {e:#})", d.name);
                     }
                 }
+            }
+            // The result also goes to the store, for the dashboard, /readyz
+            // and /metrics ("the last restore test").
+            let outcome = if failed > 0 {
+                format!("failed: {failed} cop(ies) failed verification")
+            } else {
+                format!("ok: {checked} cop(ies) restored into a scratch store and verified")
+            };
+            let loc = Location::parse(&cfg.database_url())?;
+            let recorded = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                if let Location::Sqlite(p) = &loc {
+                    anyhow::ensure!(p.exists(), "no store at {}", p.display());
+                }
+                let mut db = Store::connect_raw(&loc)?;
+                queries::record_job(db.as_mut(), "restore_test", varuh::clock::now_ms(), &outcome)?;
+                Ok(())
+            })
+            .await?;
+            if let Err(e) = recorded {
+                eprintln!("  (the result could not be recorded in the store: {e:#})");
             }
             if failed > 0 {
                 eprintln!("{failed} cop(ies) failed verification");

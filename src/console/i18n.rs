@@ -304,6 +304,7 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("audience_authority", "the supervisory authority", "nadzornemu organu"),
     ("audience_subjects", "the data subjects", "posameznikom"),
     ("job_backup", "Last backup", "Zadnja varnostna kopija"),
+    ("job_restore_test", "Last restore test", "Zadnji preizkus obnove"),
     ("job_retention", "Last retention run", "Zadnje izvajanje hrambe"),
     ("job_audit_verify", "Last audit verification", "Zadnje preverjanje revizijske sledi"),
     ("role_administrator", "administrator", "skrbnik"),
@@ -396,6 +397,8 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("preferences", "Preferences", "Nastavitve"),
     ("time_zone", "Time zone (IANA name)", "Časovni pas (ime IANA)"),
     ("browser_language", "The browser's", "Kot brskalnik"),
+    ("acting_under", "Acting under the request", "Dejanje v okviru zahteve"),
+    ("act_on_subject", "Act on the data subject (erase, rectify, restrict) under this request", "Ukrepaj glede posameznika (izbris, popravek, omejitev) v okviru te zahteve"),
     ("valid_days", "Valid for days", "Veljavnost v dneh"),
 ];
 
@@ -499,7 +502,7 @@ mod tests {
             ("state_", &["received", "verified", "in_progress", "done", "refused"]),
             ("clock_", &["running", "overdue", "met", "late", "not_required", "decision_due"]),
             ("erasure_", &["delete", "anonymise", "refuse"]),
-            ("job_", &["backup", "retention", "audit_verify"]),
+            ("job_", &["backup", "restore_test", "retention", "audit_verify"]),
             ("role_", &["administrator", "dpo", "operator", "auditor", "service"]),
             ("audience_", &["controller", "authority", "subjects"]),
             ("found_", &["controller", "processor"]),

@@ -111,6 +111,8 @@ pub struct Staff {
     pub lang: Lang,
     pub csrf: String,
     pub state: AppState,
+    /// The session's idle limit (the policy's), for the page's own timer.
+    pub idle_minutes: u32,
 }
 
 impl FromRequestParts<AppState> for Staff {
@@ -123,6 +125,7 @@ impl FromRequestParts<AppState> for Staff {
         };
         match state.vault.authenticate(&meta, &token).await {
             Ok(actor) => Ok(Staff {
+                idle_minutes: state.vault.policy(actor.tenant).await.map(|p| p.session.idle_minutes).unwrap_or(0),
                 csrf: state.vault.form_token(&token),
                 lang: actor.prefs.language.unwrap_or_else(|| lang_of(&parts.headers)),
                 actor,
@@ -158,7 +161,14 @@ impl Staff {
             may_audit => self.may(Action::AuditQuery),
         };
         let tz = self.actor.prefs.time_zone.clone();
-        render(self.lang, template, title, context! { who, csrf => self.csrf.clone(), tz, ..page }, StatusCode::OK)
+        let idle = self.idle_minutes;
+        render(
+            self.lang,
+            template,
+            title,
+            context! { who, csrf => self.csrf.clone(), tz, idle, ..page },
+            StatusCode::OK,
+        )
     }
 
     /// A use case's error as a page (or a redirect to what must come first).

@@ -12,7 +12,7 @@ use crate::domain::schema::ErasureRule;
 use crate::service::approvals::Held;
 use crate::service::ServiceError;
 use crate::store::queries::AuditFilter;
-use axum::extract::Path;
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use minijinja::{context, Value};
 use serde::Deserialize;
@@ -68,12 +68,30 @@ fn erasure_rule(r: &ErasureRule) -> Value {
 
 /// The subject's page. The records are read as `GET …/subjects/{s}/records`
 /// reads them (audited, masks applied, a restriction honoured).
-pub async fn view(st: Staff, Path((tenant, subject)): Path<(String, String)>) -> Page {
-    let (t, sid) = (st.tenant(&tenant)?, st.id(&subject, "subject")?);
-    subject_page(&st, t, sid, None).await
+#[derive(Deserialize, Default)]
+pub struct Under {
+    /// The data-subject request the page acts under (its id).
+    #[serde(default)]
+    request: String,
 }
 
-async fn subject_page(st: &Staff, t: uuid::Uuid, sid: uuid::Uuid, notice: Option<String>) -> Page {
+pub async fn view(st: Staff, Path((tenant, subject)): Path<(String, String)>, Query(q): Query<Under>) -> Page {
+    let (t, sid) = (st.tenant(&tenant)?, st.id(&subject, "subject")?);
+    let request = match q.request.trim() {
+        "" => None,
+        r => Some(st.id(r, "request")?),
+    };
+    subject_page(&st, t, sid, request).await
+}
+
+fn under(st: &Staff, r: &str) -> Result<Option<uuid::Uuid>, axum::response::Response> {
+    match r.trim() {
+        "" => Ok(None),
+        r => st.id(r, "request").map(Some),
+    }
+}
+
+async fn subject_page(st: &Staff, t: uuid::Uuid, sid: uuid::Uuid, request: Option<uuid::Uuid>) -> Page {
     let v = st.state.vault.clone();
     let a = &st.actor;
     let subject = v.get_subject(a, t, sid).await.or_page(st)?;
@@ -150,7 +168,7 @@ async fn subject_page(st: &Staff, t: uuid::Uuid, sid: uuid::Uuid, notice: Option
         "subject.html",
         tr.get("subject"),
         context! { t => t.to_string(), id => sid.to_string(), created_at => subject.created_at, records,
-        consents, disclosures, seen, rules, limits, notice, may_rectify => st.may(Action::RecordUpdate),
+        consents, disclosures, seen, rules, limits, request => request.map(|r| r.to_string()), may_rectify => st.may(Action::RecordUpdate),
         may_limit => st.may(Action::SubjectLimitSet) },
     ))
 }
@@ -159,6 +177,8 @@ async fn subject_page(st: &Staff, t: uuid::Uuid, sid: uuid::Uuid, notice: Option
 pub struct Erase {
     #[serde(default)]
     confirm: String,
+    #[serde(default)]
+    request: String,
 }
 
 /// Erases the subject by each collection's rule, or holds it for approval.
@@ -169,7 +189,8 @@ pub async fn erase(Path((tenant, subject)): Path<(String, String)>, p: Posted<Er
     if f.confirm != "yes" {
         return Err(st.error(crate::domain::Invalid::new("confirm", "tick the box to confirm the erasure").into()));
     }
-    match st.state.vault.erase_subject(&st.actor, t, sid, None).await.or_page(&st)? {
+    let request = under(&st, &f.request)?;
+    match st.state.vault.erase_subject(&st.actor, t, sid, request).await.or_page(&st)? {
         Held::Pending(a) => Ok(st.render(
             "erased.html",
             tr.get("erasure"),
@@ -215,10 +236,7 @@ pub async fn rectify(
         data.insert(field.to_string(), v);
     }
     let version = get("version").and_then(|v| v.parse().ok());
-    let request = match get("request").map(str::trim).filter(|r| !r.is_empty()) {
-        Some(r) => Some(st.id(r, "request")?),
-        None => None,
-    };
+    let request = under(&st, get("request").unwrap_or(""))?;
     let change = crate::service::records::Change { data: &data, merge: true, expected_version: version, request };
     st.state.vault.update_record(&st.actor, t, &collection, rid, change).await.or_page(&st)?;
     Ok(see_other(&format!("/console/t/{t}/subjects/{sid}")))
@@ -232,6 +250,8 @@ pub struct LimitForm {
     #[serde(default)]
     direct_marketing: String,
     reason: String,
+    #[serde(default)]
+    request: String,
 }
 
 /// Restriction (Art. 18) or objection (Art. 21).
@@ -246,7 +266,7 @@ pub async fn limit(Path((tenant, subject)): Path<(String, String)>, p: Posted<Li
         purposes,
         direct_marketing: f.direct_marketing == "yes",
         reason: f.reason,
-        request: None,
+        request: under(&st, &f.request)?,
     };
     st.state.vault.set_limit(&st.actor, t, sid, new).await.or_page(&st)?;
     Ok(see_other(&format!("/console/t/{t}/subjects/{sid}")))

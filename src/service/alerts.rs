@@ -297,7 +297,7 @@ pub struct Monitoring {
 }
 
 /// The jobs monitoring reports.
-pub const MONITORED_JOBS: [&str; 3] = ["backup", "retention", "audit_verify"];
+pub const MONITORED_JOBS: [&str; 4] = ["backup", "restore_test", "retention", "audit_verify"];
 
 impl Vault {
     pub async fn monitoring(&self) -> crate::service::Result<Monitoring> {

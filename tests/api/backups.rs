@@ -310,6 +310,12 @@ async fn backups_go_to_s3_and_a_directory_and_verify_reads_every_copy() {
     assert!(out.contains("audit trail of"), "{out}");
     let (ok, out) = kit.varuh(&s.cfg.data_dir, None, &["list"]);
     assert!(ok && out.matches("(verified").count() == 4, "{out}");
+    let restore_test =
+        |m: varuh::service::alerts::Monitoring| m.jobs.iter().find(|j| j.job == "restore_test").unwrap().ok;
+    if backend == Backend::Sqlite {
+        // The last restore test is in the store (the dashboard, /readyz, /metrics).
+        assert_eq!(restore_test(s.vault.monitoring().await.unwrap()), Some(true));
+    }
 
     // A damaged copy (one byte flipped at the directory) is caught; the S3
     // copy still verifies, and the listing says which failed.
@@ -322,6 +328,9 @@ async fn backups_go_to_s3_and_a_directory_and_verify_reads_every_copy() {
     let (ok, out) = kit.varuh(&s.cfg.data_dir, None, &["verify"]);
     assert!(!ok, "{out}");
     assert!(out.contains("FAIL") && out.contains("damaged") && out.matches("OK   ").count() == 1, "{out}");
+    if backend == Backend::Sqlite {
+        assert_eq!(restore_test(s.vault.monitoring().await.unwrap()), Some(false), "a failed restore test shows");
+    }
     let (_, list) = s.get("/v1/system/backups", &s.admin).await;
     let copies = list[0]["copies"].as_array().unwrap();
     assert_eq!(copies.iter().filter(|c| c["verified_ok"] == false).count(), 1, "{list}");

@@ -457,3 +457,86 @@ async fn console_preferences_are_the_accounts(b: Backend) {
     assert!(page.body.contains("<html lang=\"en\">") && page.body.contains(" UTC"), "{}", page.body);
 }
 both!(console_preferences_are_the_accounts);
+
+/// A rectification request acted on from the console: the request's page
+/// links to the subject under the request; a changed field is written (a
+/// masked or unchanged one is not sent back), and the request's history
+/// records it; a restriction under the same request likewise.
+async fn console_acts_on_a_subject_under_a_request(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("Ham", false).await;
+    s.collection(&t, customers()).await;
+    let dpo = s.staff(&t, "dpo.ham", "dpo").await;
+    let (_, r) = s
+        .post(
+            &format!("/v1/tenants/{t}/collections/customers/records"),
+            &dpo,
+            json!({"data": {"email": "ana@example.si", "name": "Ana Novka", "orders": 2}}),
+        )
+        .await;
+    let (subject, record) = (r["subject_id"].as_str().unwrap().to_string(), r["id"].as_str().unwrap().to_string());
+    let reqs = format!("/v1/tenants/{t}/requests");
+    let (_, q) =
+        s.post(&reqs, &dpo, json!({"kind": "rectification", "channel": "e-mail", "subject_id": subject})).await;
+    let id = q["id"].as_str().unwrap().to_string();
+    let mut c = Console::new(&s);
+    c.sign_in("dpo.ham", PASSWORD, "").await;
+    let page = c.get(&format!("/console/t/{t}/requests/{id}")).await;
+    assert!(!page.body.contains("act-on-subject"), "not before the identity is verified");
+    let csrf = page.csrf();
+    for (step, text) in [("verify", "ID card"), ("start", "")] {
+        let a = c
+            .post(&format!("/console/t/{t}/requests/{id}/step"), &[("csrf", &csrf), ("step", step), ("text", text)])
+            .await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{step}: {}", a.body);
+    }
+    let page = c.get(&format!("/console/t/{t}/requests/{id}")).await;
+    let link = format!("/console/t/{t}/subjects/{subject}?request={id}");
+    assert!(page.body.contains(&link.replace('&', "&amp;")) || page.body.contains(&link), "{}", page.body);
+    let subj = c.get(&link).await;
+    assert!(subj.body.contains("Acting under the request"), "{}", subj.body);
+    let a = c
+        .post(
+            &format!("/console/t/{t}/subjects/{subject}/records/customers/{record}"),
+            &[
+                ("csrf", &csrf),
+                ("version", "1"),
+                ("field.name", "Ana Novak"),
+                ("orig.name", "Ana Novka"),
+                ("type.name", "text"),
+                ("field.orders", "2"),
+                ("orig.orders", "2"),
+                ("type.orders", "number"),
+                ("request", &id),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let (_, rec) = s.get(&format!("/v1/tenants/{t}/collections/customers/records/{record}"), &dpo).await;
+    assert_eq!(rec["data"]["name"], "Ana Novak");
+    assert_eq!(rec["data"]["orders"], 2);
+    assert_eq!(rec["version"], 2);
+    let (_, q) = s.get(&format!("{reqs}/{id}"), &dpo).await;
+    assert!(q["history"].to_string().contains(&record), "the request's history names the record: {q}");
+    // Bad input: a number field given text changes nothing.
+    let bad = c
+        .post(
+            &format!("/console/t/{t}/subjects/{subject}/records/customers/{record}"),
+            &[("csrf", &csrf), ("field.orders", "many"), ("orig.orders", "2"), ("type.orders", "number")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    let (_, rec) = s.get(&format!("/v1/tenants/{t}/collections/customers/records/{record}"), &dpo).await;
+    assert_eq!(rec["version"], 2, "nothing changed");
+    // A restriction under the request.
+    let a = c
+        .post(
+            &format!("/console/t/{t}/subjects/{subject}/limits"),
+            &[("csrf", &csrf), ("kind", "restriction"), ("reason", "accuracy contested"), ("request", &id)],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let (_, limits) = s.get(&format!("/v1/tenants/{t}/subjects/{subject}/limits"), &dpo).await;
+    assert_eq!(limits.as_array().unwrap().len(), 1, "{limits}");
+}
+both!(console_acts_on_a_subject_under_a_request);

@@ -16,8 +16,17 @@
       el.textContent = el.dataset.shown + " (" + text + ")";
     });
   }
+  // The session ends on the server after the policy's idle minutes without
+  // a request; an open page then goes to the sign-in form, which says so.
+  function idleTimer() {
+    var minutes = parseInt(document.body.getAttribute("data-idle-minutes") || "0", 10);
+    if (minutes > 0) {
+      setTimeout(function () { window.location.assign("/console/sign-in?ended=1"); }, minutes * 60000 + 2000);
+    }
+  }
   document.addEventListener("DOMContentLoaded", function () {
     tick();
     setInterval(tick, 30000);
+    idleTimer();
   });
 })();
