@@ -241,6 +241,12 @@ async fn call(
         None => c.req.extend_from_slice(b"\r\n"),
     }
     c.stream.write_all(&c.req).await?;
+    let (status, _, body) = read_response(c).await?;
+    Ok((status, body))
+}
+
+/// Reads one response: its status, `Set-Cookie` values and body.
+async fn read_response(c: &mut Conn) -> Result<(StatusCode, Vec<String>, Bytes)> {
     loop {
         let mut headers = [httparse::EMPTY_HEADER; 32];
         let mut resp = httparse::Response::new(&mut headers);
@@ -251,6 +257,12 @@ async fn call(
                 None if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED => 0,
                 None => bail!("a response without Content-Length (status {status})"),
             };
+            let cookies: Vec<String> = resp
+                .headers
+                .iter()
+                .filter(|h| h.name.eq_ignore_ascii_case("set-cookie") || h.name.eq_ignore_ascii_case("location"))
+                .map(|h| format!("{}: {}", h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value)))
+                .collect();
             while c.buf.len() < head + len {
                 if c.stream.read_buf(&mut c.buf).await? == 0 {
                     bail!("the server closed the connection");
@@ -258,12 +270,29 @@ async fn call(
             }
             let body = Bytes::copy_from_slice(&c.buf[head..head + len]);
             c.buf.drain(..head + len);
-            return Ok((status, body));
+            return Ok((status, cookies, body));
         }
         if c.stream.read_buf(&mut c.buf).await? == 0 {
             bail!("the server closed the connection");
         }
     }
+}
+
+/// A console request with the browser's cookies and, for a POST, a form:
+/// the status, the `set-cookie:`/`location:` headers and the body.
+async fn page(c: &mut Conn, method: Method, path: &str, cookies: &str, form: Option<&str>) -> Result<(StatusCode, Vec<String>, Bytes)> {
+    use std::io::Write;
+    c.req.clear();
+    write!(c.req, "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncookie: {cookies}\r\n")?;
+    match form {
+        Some(f) => {
+            write!(c.req, "content-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n", f.len())?;
+            c.req.extend_from_slice(f.as_bytes());
+        }
+        None => c.req.extend_from_slice(b"\r\n"),
+    }
+    c.stream.write_all(&c.req).await?;
+    read_response(c).await
 }
 
 struct Phase {
@@ -382,7 +411,8 @@ fn main() -> Result<()> {
         "backup" => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(backup(args)),
         // Appenders and the scope's scan share the machine's cores.
         "scope" => tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(scope(args)),
-        other => bail!("--mode must be vault, audit, rights, retention, backup, registers or scope, not {other}"),
+        "console" => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(console(args)),
+        other => bail!("--mode must be vault, audit, rights, retention, backup, registers, scope or console, not {other}"),
     }
 }
 
@@ -1365,4 +1395,130 @@ async fn vault(args: Args) -> Result<()> {
     }
     drop(server);
     Ok(())
+}
+
+/// The value of `name="csrf"` in a page.
+fn csrf_of(body: &[u8]) -> Result<String> {
+    let text = std::str::from_utf8(body)?;
+    let at = text.find("name=\"csrf\" value=\"").context("no form token on the page")? + 19;
+    Ok(text[at..at + text[at..].find('"').context("token")?].to_string())
+}
+
+/// `--mode console`: the web console's pages with `--subjects` data
+/// subjects stored (imported over the API), each asked 200 times by one
+/// browser-like client with the session cookie: how long the server takes
+/// to answer a page (measured at the client on loopback, so an upper bound).
+async fn console(args: Args) -> Result<()> {
+    let (server, otp) = start(&args)?;
+    let mut c = connect_when_up(server.port).await?;
+    let (token, t) = admin_and_tenant(&mut c, &otp).await?;
+    let def = json!({"name": "contacts", "purposes": ["service"], "legal_basis": "contract",
+        "subject_categories": ["customers"], "source": "generated", "retention": {"kind": "period", "days": 365},
+        "fields": [
+            {"name": "email", "type": "email", "category": "contact", "required": true, "identifier": true},
+            {"name": "name", "type": "string", "category": "identification"},
+            {"name": "visits", "type": "integer", "category": "commercial"}
+        ]});
+    expect(&mut c, Method::POST, &format!("/v1/tenants/{t}/collections"), &token, Some(&def), StatusCode::CREATED)
+        .await?;
+    println!(
+        "varuh-bench console: backend={} subjects={} cores={}",
+        args.backend,
+        args.subjects,
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+    );
+    let t0 = Instant::now();
+    eprintln!("phase: import {} subjects", args.subjects);
+    import_contacts(&mut c, &token, &t, "contacts", args.subjects).await?;
+    eprintln!("imported in {:.0} s", t0.elapsed().as_secs_f64());
+    // Some requests and a breach, so the lists are not empty.
+    for i in 0..50 {
+        let body = json!({"kind": "access", "channel": "e-mail", "requester_email": format!("contact{i}@bench.example")});
+        expect(&mut c, Method::POST, &format!("/v1/tenants/{t}/requests"), &token, Some(&body), StatusCode::CREATED)
+            .await?;
+    }
+    let breach = json!({"kinds": ["confidentiality"], "aware_at": rfc3339_days_ago(0), "found_by": "controller",
+        "description": "A stolen laptop", "risk": "risk", "risk_rationale": "contact data"});
+    expect(&mut c, Method::POST, &format!("/v1/tenants/{t}/breaches"), &token, Some(&breach), StatusCode::CREATED)
+        .await?;
+
+    // Sign in through the form, as a browser does.
+    let (_, set, body) = page(&mut c, Method::GET, "/console/sign-in", "", None).await?;
+    let pre = set.iter().find_map(|h| h.strip_prefix("set-cookie: varuh_pre=")).context("pre cookie")?;
+    let pre = pre.split(';').next().unwrap_or("").to_string();
+    let form = format!("csrf={}&username=admin&password=benchmark+password+123", csrf_of(&body)?);
+    let (st, set, _) = page(&mut c, Method::POST, "/console/sign-in", &format!("varuh_pre={pre}"), Some(&form)).await?;
+    anyhow::ensure!(st == StatusCode::SEE_OTHER, "sign-in: {st}");
+    let session = set
+        .iter()
+        .find_map(|h| h.strip_prefix("set-cookie: varuh_session="))
+        .context("session cookie")?
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let cookie = format!("varuh_session={session}");
+    let (_, _, body) = page(&mut c, Method::GET, &format!("/console/t/{t}/subjects"), &cookie, None).await?;
+    let csrf = csrf_of(&body)?;
+
+    const N: usize = 200;
+    let mut phases = Vec::new();
+    let mut subjects = Vec::with_capacity(N);
+    {
+        let mut p = Phase { name: "find a subject (POST)", ops: 0, secs: 0.0, lat_us: Vec::new(), errors: 0 };
+        let t0 = Instant::now();
+        for i in 0..N {
+            let who = (i * 4999) % args.subjects;
+            let form = format!("csrf={csrf}&kind=email&value=contact{who}%40bench.example");
+            let t1 = Instant::now();
+            let (st, hs, _) =
+                page(&mut c, Method::POST, &format!("/console/t/{t}/subjects"), &cookie, Some(&form)).await?;
+            p.lat_us.push(t1.elapsed().as_micros() as u32);
+            match hs.iter().find_map(|h| h.strip_prefix("location: ")) {
+                Some(l) if st == StatusCode::SEE_OTHER => subjects.push(l.to_string()),
+                _ => p.errors += 1,
+            }
+            p.ops += 1;
+        }
+        p.secs = t0.elapsed().as_secs_f64();
+        phases.push(p);
+    }
+    let fixed: Vec<(&'static str, String)> = vec![
+        ("dashboard", format!("/console/t/{t}")),
+        ("requests register", format!("/console/t/{t}/requests")),
+        ("breach register", format!("/console/t/{t}/breaches")),
+        ("approvals", format!("/console/t/{t}/approvals")),
+        ("staff", format!("/console/t/{t}/staff")),
+        ("records of processing", format!("/console/t/{t}/registers/ropa")),
+        ("TOMs statement", format!("/console/t/{t}/registers/toms")),
+        ("audit trail, first page", "/console/audit".to_string()),
+    ];
+    phases.push(get_pages(&mut c, &cookie, "a subject's page", subjects.clone()).await?);
+    for (name, path) in fixed {
+        eprintln!("phase: {name}");
+        phases.push(get_pages(&mut c, &cookie, name, vec![path; N]).await?);
+    }
+    print_table(&mut phases);
+    drop(server);
+    Ok(())
+}
+
+/// GETs each path in turn with the session cookie: one phase.
+async fn get_pages(c: &mut Conn, cookie: &str, name: &'static str, paths: Vec<String>) -> Result<Phase> {
+    let mut p = Phase { name, ops: 0, secs: 0.0, lat_us: Vec::new(), errors: 0 };
+    let t0 = Instant::now();
+    for path in paths {
+        let t1 = Instant::now();
+        let (st, _, body) = page(c, Method::GET, &path, cookie, None).await?;
+        p.lat_us.push(t1.elapsed().as_micros() as u32);
+        if st != StatusCode::OK || body.len() < 500 {
+            p.errors += 1;
+            if p.errors == 1 {
+                eprintln!("{name}: {st} {}", String::from_utf8_lossy(&body).chars().take(300).collect::<String>());
+            }
+        }
+        p.ops += 1;
+    }
+    p.secs = t0.elapsed().as_secs_f64();
+    Ok(p)
 }
