@@ -280,7 +280,13 @@ async fn read_response(c: &mut Conn) -> Result<(StatusCode, Vec<String>, Bytes)>
 
 /// A console request with the browser's cookies and, for a POST, a form:
 /// the status, the `set-cookie:`/`location:` headers and the body.
-async fn page(c: &mut Conn, method: Method, path: &str, cookies: &str, form: Option<&str>) -> Result<(StatusCode, Vec<String>, Bytes)> {
+async fn page(
+    c: &mut Conn,
+    method: Method,
+    path: &str,
+    cookies: &str,
+    form: Option<&str>,
+) -> Result<(StatusCode, Vec<String>, Bytes)> {
     use std::io::Write;
     c.req.clear();
     write!(c.req, "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncookie: {cookies}\r\n")?;
@@ -412,7 +418,9 @@ fn main() -> Result<()> {
         // Appenders and the scope's scan share the machine's cores.
         "scope" => tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(scope(args)),
         "console" => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(console(args)),
-        other => bail!("--mode must be vault, audit, rights, retention, backup, registers, scope or console, not {other}"),
+        other => {
+            bail!("--mode must be vault, audit, rights, retention, backup, registers, scope or console, not {other}")
+        }
     }
 }
 
@@ -1413,12 +1421,12 @@ async fn console(args: Args) -> Result<()> {
     let mut c = connect_when_up(server.port).await?;
     let (token, t) = admin_and_tenant(&mut c, &otp).await?;
     let def = json!({"name": "contacts", "purposes": ["service"], "legal_basis": "contract",
-        "subject_categories": ["customers"], "source": "generated", "retention": {"kind": "period", "days": 365},
-        "fields": [
-            {"name": "email", "type": "email", "category": "contact", "required": true, "identifier": true},
-            {"name": "name", "type": "string", "category": "identification"},
-            {"name": "visits", "type": "integer", "category": "commercial"}
-        ]});
+    "subject_categories": ["customers"], "source": "generated", "retention": {"kind": "period", "days": 365},
+    "fields": [
+        {"name": "email", "type": "email", "category": "contact", "required": true, "identifier": true},
+        {"name": "name", "type": "string", "category": "identification"},
+        {"name": "visits", "type": "integer", "category": "commercial"}
+    ]});
     expect(&mut c, Method::POST, &format!("/v1/tenants/{t}/collections"), &token, Some(&def), StatusCode::CREATED)
         .await?;
     println!(
@@ -1433,7 +1441,8 @@ async fn console(args: Args) -> Result<()> {
     eprintln!("imported in {:.0} s", t0.elapsed().as_secs_f64());
     // Some requests and a breach, so the lists are not empty.
     for i in 0..50 {
-        let body = json!({"kind": "access", "channel": "e-mail", "requester_email": format!("contact{i}@bench.example")});
+        let body =
+            json!({"kind": "access", "channel": "e-mail", "requester_email": format!("contact{i}@bench.example")});
         expect(&mut c, Method::POST, &format!("/v1/tenants/{t}/requests"), &token, Some(&body), StatusCode::CREATED)
             .await?;
     }
