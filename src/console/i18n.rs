@@ -399,6 +399,9 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("browser_language", "The browser's", "Kot brskalnik"),
     ("acting_under", "Acting under the request", "Dejanje v okviru zahteve"),
     ("act_on_subject", "Act on the data subject (erase, rectify, restrict) under this request", "Ukrepaj glede posameznika (izbris, popravek, omejitev) v okviru te zahteve"),
+    ("shared_value", "The people who share this value", "Osebe, ki si delijo to vrednost"),
+    ("more_subjects", "More people share it than are listed: make the search narrower.", "Več oseb si jo deli, kot jih je prikazanih: zožite iskanje."),
+    ("kind_help", "An identifier (e-mail, customer number) names one person; a searchable field (a shared phone) may name several.", "Identifikator (e-pošta, številka stranke) označuje eno osebo; iskalno polje (skupni telefon) jih lahko več."),
     ("valid_days", "Valid for days", "Veljavnost v dneh"),
 ];
 

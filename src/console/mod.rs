@@ -71,7 +71,7 @@ pub const PAGES: &[(&str, &str, Option<Action>)] = &[
     ("post", "/console/tenants", Some(Action::TenantCreate)),
     ("get", "/console/t/{tenant}", Some(Action::RequestList)),
     ("get", "/console/t/{tenant}/subjects", Some(Action::SubjectLookup)),
-    ("post", "/console/t/{tenant}/subjects", Some(Action::SubjectLookup)),
+    ("post", "/console/t/{tenant}/subjects", Some(Action::SubjectSearch)),
     ("get", "/console/t/{tenant}/subjects/{subject}", Some(Action::SubjectRecords)),
     ("post", "/console/t/{tenant}/subjects/{subject}/erase", Some(Action::SubjectErase)),
     ("post", "/console/t/{tenant}/subjects/{subject}/records/{collection}/{record}", Some(Action::RecordUpdate)),

@@ -29,31 +29,42 @@ pub struct Find {
     value: String,
 }
 
-/// Looks the subject up by its blind index and goes to its page.
+/// Finds subjects by the value's blind index: an identifier names one
+/// person (its page follows at once); a searchable attribute (a shared
+/// phone) may name several, listed by id. The value is never echoed.
 pub async fn find(Path(tenant): Path<String>, p: Posted<Find>) -> Page {
     let (st, f) = (p.staff, p.form);
     let t = st.tenant(&tenant)?;
     let tr = Tr(st.lang);
-    match st.state.vault.lookup_subject(&st.actor, t, f.kind.trim(), &f.value).await {
-        Ok(s) => Ok(see_other(&format!("/console/t/{t}/subjects/{}", s.id))),
-        Err(ServiceError::NotFound(_)) => {
-            let mut r = st.render(
+    let again = |message: String, status: StatusCode| {
+        let mut r = st.render(
+            "subjects.html",
+            tr.get("find_subject"),
+            context! { t => t.to_string(), message, kind => f.kind.clone() },
+        );
+        *r.status_mut() = status;
+        r
+    };
+    let limit = crate::service::records::MAX_SEARCH;
+    match st.state.vault.search_subjects(&st.actor, t, f.kind.trim(), &f.value, None, limit).await {
+        Ok(m) if m.subjects.is_empty() => Ok(again(tr.get("no_subject").into(), StatusCode::NOT_FOUND)),
+        Ok(m) if m.by_identifier && m.subjects.len() == 1 => {
+            Ok(see_other(&format!("/console/t/{t}/subjects/{}", m.subjects[0].id)))
+        }
+        Ok(m) => {
+            let found: Vec<Value> = m
+                .subjects
+                .iter()
+                .map(|s| context! { id => s.id.to_string(), created_at => s.created_at })
+                .collect();
+            Ok(st.render(
                 "subjects.html",
                 tr.get("find_subject"),
-                context! { t => t.to_string(), message => tr.get("no_subject"), kind => f.kind },
-            );
-            *r.status_mut() = StatusCode::NOT_FOUND;
-            Ok(r)
+                context! { t => t.to_string(), kind => f.kind, found, more => m.more },
+            ))
         }
-        Err(ServiceError::Invalid(i)) => {
-            let mut r = st.render(
-                "subjects.html",
-                tr.get("find_subject"),
-                context! { t => t.to_string(), message => i.to_string(), kind => f.kind },
-            );
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
-        }
+        Err(ServiceError::NotFound(_)) => Ok(again(tr.get("no_subject").into(), StatusCode::NOT_FOUND)),
+        Err(ServiceError::Invalid(i)) => Ok(again(i.to_string(), StatusCode::UNPROCESSABLE_ENTITY)),
         Err(e) => Err(st.error(e)),
     }
 }

@@ -136,7 +136,7 @@ async fn console_sign_in_with_totp(b: Backend) {
     let mut s = TestServer::start(b).await;
     let t = s.tenant("Ham", false).await;
     let token = s.staff(&t, "dpo.ham", "dpo").await;
-    let (secret, _) = crate::identity::enrol(&s, &token).await;
+    let (secret, codes) = crate::identity::enrol(&s, &token).await;
     let mut c = Console::new(&s);
 
     let without = c.sign_in("dpo.ham", PASSWORD, "").await;
@@ -163,6 +163,14 @@ async fn console_sign_in_with_totp(b: Backend) {
     let dash = c.get(&home.location).await;
     assert_eq!(dash.status, StatusCode::OK);
     assert!(dash.body.contains("<h1>Ham</h1>") && dash.body.contains("Open requests"), "{}", dash.body);
+
+    // A recovery code instead of the app's code works once.
+    let mut other = Console::new(&s);
+    let rc = other.sign_in("dpo.ham", PASSWORD, &codes[0]).await;
+    assert_eq!(rc.status, StatusCode::SEE_OTHER, "{}", rc.body);
+    let mut again = Console::new(&s);
+    let reused = again.sign_in("dpo.ham", PASSWORD, &codes[0]).await;
+    assert_eq!(reused.status, StatusCode::UNAUTHORIZED, "a recovery code is used once");
 
     // Signing out ends the session: the old cookie no longer works.
     let old = c.cookies.get("varuh_session").unwrap().clone();
@@ -272,6 +280,26 @@ async fn console_subjects_and_tenant_isolation(b: Backend) {
     let (_, evs) =
         s.get(&format!("/v1/audit/events?action=subject.records.read&tenant={ham}&subject={}", ids[0]), &s.admin).await;
     assert!(!evs["events"].as_array().unwrap().is_empty(), "the console's read is audited");
+    // A shared phone (a searchable field) names two people of this tenant:
+    // both listed by id, the other tenant's not.
+    let (st, r2) = s
+        .post(
+            &format!("/v1/tenants/{ham}/collections/customers/records"),
+            &dpo,
+            json!({"data": {"email": "cene@example.si", "name": "Cene Novak", "phone": "+386 40 123 456"}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{r2}");
+    let shared = c
+        .post(
+            &format!("/console/t/{ham}/subjects"),
+            &[("csrf", &form.csrf()), ("kind", "phone"), ("value", "+386 40 123 456")],
+        )
+        .await;
+    assert_eq!(shared.status, StatusCode::OK, "{}", shared.body);
+    assert!(shared.body.contains(&ids[0]) && shared.body.contains(r2["subject_id"].as_str().unwrap()), "{}", shared.body);
+    assert!(!shared.body.contains(&ids[1]), "not another tenant's");
+    assert!(!shared.body.contains("123 456") && !shared.body.contains("38640123456"), "the value is not echoed");
     // A value nobody has.
     let none = c
         .post(
