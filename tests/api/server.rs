@@ -80,6 +80,11 @@ async fn conf6_tls_when_configured() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(ok, "TLS server answered: {}", p.stdout.lock().unwrap());
+    // Under TLS the console's cookies are Secure.
+    let r = https.get(format!("{url}/console/sign-in")).send().await.unwrap();
+    let cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    assert!(cookie.starts_with("varuh_pre=") && cookie.contains("; Secure"), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
     // Plain HTTP to the TLS port gets no HTTP answer.
     let plain = reqwest::Client::new().get(p.base.replace("https", "http") + "/healthz").send().await;
     assert!(plain.is_err() || !plain.unwrap().status().is_success());
