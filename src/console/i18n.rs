@@ -402,6 +402,12 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("shared_value", "The people who share this value", "Osebe, ki si delijo to vrednost"),
     ("more_subjects", "More people share it than are listed: make the search narrower.", "Več oseb si jo deli, kot jih je prikazanih: zožite iskanje."),
     ("kind_help", "An identifier (e-mail, customer number) names one person; a searchable field (a shared phone) may name several.", "Identifikator (e-pošta, številka stranke) označuje eno osebo; iskalno polje (skupni telefon) jih lahko več."),
+    ("record_consent", "Record a consent or its withdrawal", "Zabeleži privolitev ali njen preklic"),
+    ("consent_notice", "Consent notice (purpose)", "Obvestilo o privolitvi (namen)"),
+    ("notice_version", "Version of the notice shown", "Prikazana različica obvestila"),
+    ("evidence", "Evidence (e.g. the signed form's reference)", "Dokaz (npr. oznaka podpisanega obrazca)"),
+    ("record_disclosure", "Record a disclosure", "Zabeleži razkritje"),
+    ("fields_comma", "Fields disclosed (comma-separated)", "Razkrita polja (ločena z vejico)"),
     ("valid_days", "Valid for days", "Veljavnost v dneh"),
 ];
 

@@ -76,6 +76,8 @@ pub const PAGES: &[(&str, &str, Option<Action>)] = &[
     ("post", "/console/t/{tenant}/subjects/{subject}/erase", Some(Action::SubjectErase)),
     ("post", "/console/t/{tenant}/subjects/{subject}/records/{collection}/{record}", Some(Action::RecordUpdate)),
     ("post", "/console/t/{tenant}/subjects/{subject}/limits", Some(Action::SubjectLimitSet)),
+    ("post", "/console/t/{tenant}/subjects/{subject}/consents", Some(Action::ConsentRecord)),
+    ("post", "/console/t/{tenant}/subjects/{subject}/disclosures", Some(Action::DisclosureRecord)),
     ("post", "/console/t/{tenant}/subjects/{subject}/limits/{limit}/lift", Some(Action::SubjectLimitLift)),
     ("get", "/console/t/{tenant}/requests", Some(Action::RequestList)),
     ("post", "/console/t/{tenant}/requests", Some(Action::RequestOpen)),
@@ -130,6 +132,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/t/{tenant}/subjects/{subject}/erase", post(subjects::erase))
         .route("/console/t/{tenant}/subjects/{subject}/records/{collection}/{record}", post(subjects::rectify))
         .route("/console/t/{tenant}/subjects/{subject}/limits", post(subjects::limit))
+        .route("/console/t/{tenant}/subjects/{subject}/consents", post(subjects::consent))
+        .route("/console/t/{tenant}/subjects/{subject}/disclosures", post(subjects::disclosure))
         .route("/console/t/{tenant}/subjects/{subject}/limits/{limit}/lift", post(subjects::lift))
         .route("/console/t/{tenant}/requests", get(requests::list).post(requests::open))
         .route("/console/t/{tenant}/requests/{request}", get(requests::view))

@@ -52,11 +52,8 @@ pub async fn find(Path(tenant): Path<String>, p: Posted<Find>) -> Page {
             Ok(see_other(&format!("/console/t/{t}/subjects/{}", m.subjects[0].id)))
         }
         Ok(m) => {
-            let found: Vec<Value> = m
-                .subjects
-                .iter()
-                .map(|s| context! { id => s.id.to_string(), created_at => s.created_at })
-                .collect();
+            let found: Vec<Value> =
+                m.subjects.iter().map(|s| context! { id => s.id.to_string(), created_at => s.created_at }).collect();
             Ok(st.render(
                 "subjects.html",
                 tr.get("find_subject"),
@@ -164,6 +161,19 @@ async fn subject_page(st: &Staff, t: uuid::Uuid, sid: uuid::Uuid, request: Optio
     } else {
         None
     };
+    // For the consent and disclosure forms: the notices and recipients.
+    let notices = if st.may(Action::ConsentRecord) && st.may(Action::ConsentNoticeList) {
+        let n = v.list_notices(a, t).await.or_page(st)?;
+        Some(n.into_iter().map(|n| context! { purpose => n.purpose, version => n.version }).collect::<Vec<_>>())
+    } else {
+        None
+    };
+    let recipients = if st.may(Action::DisclosureRecord) && st.may(Action::RecipientList) {
+        let r = v.list_recipients(a, t).await.or_page(st)?;
+        Some(r.into_iter().map(|r| r.name).collect::<Vec<_>>())
+    } else {
+        None
+    };
     let rules = if st.may(Action::SubjectErase) && st.may(Action::CollectionList) {
         let cols = v.list_collections(a, t).await.or_page(st)?;
         Some(
@@ -179,7 +189,7 @@ async fn subject_page(st: &Staff, t: uuid::Uuid, sid: uuid::Uuid, request: Optio
         "subject.html",
         tr.get("subject"),
         context! { t => t.to_string(), id => sid.to_string(), created_at => subject.created_at, records,
-        consents, disclosures, seen, rules, limits, request => request.map(|r| r.to_string()), may_rectify => st.may(Action::RecordUpdate),
+        consents, disclosures, seen, rules, limits, request => request.map(|r| r.to_string()), notices, recipients, may_rectify => st.may(Action::RecordUpdate),
         may_limit => st.may(Action::SubjectLimitSet) },
     ))
 }
@@ -292,5 +302,65 @@ pub async fn lift(Path((tenant, subject, limit)): Path<(String, String, String)>
     let (st, f) = (p.staff, p.form);
     let (t, sid, lid) = (st.tenant(&tenant)?, st.id(&subject, "subject")?, st.id(&limit, "limit")?);
     st.state.vault.lift_limit(&st.actor, t, sid, lid, &f.reason).await.or_page(&st)?;
+    Ok(see_other(&format!("/console/t/{t}/subjects/{sid}")))
+}
+
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    purpose: String,
+    given: String,
+    #[serde(default)]
+    notice_version: String,
+    channel: String,
+    #[serde(default)]
+    evidence: String,
+}
+
+/// A consent given or withdrawn (Art. 7), e.g. on paper: against the
+/// notice's version shown; a withdrawal erases what only it allowed.
+pub async fn consent(Path((tenant, subject)): Path<(String, String)>, p: Posted<ConsentForm>) -> Page {
+    let (st, f) = (p.staff, p.form);
+    let (t, sid) = (st.tenant(&tenant)?, st.id(&subject, "subject")?);
+    let notice_version =
+        match f.notice_version.trim() {
+            "" => None,
+            v => Some(v.parse().map_err(|_| {
+                st.error(crate::domain::Invalid::new("notice_version", "must be a version number").into())
+            })?),
+        };
+    let new = crate::service::consent::NewConsent {
+        purpose: f.purpose,
+        given: f.given == "yes",
+        notice_version,
+        channel: f.channel,
+        evidence: Some(f.evidence.trim().to_string()).filter(|e| !e.is_empty()),
+        expires_at: None,
+    };
+    st.state.vault.record_consent(&st.actor, t, sid, new).await.or_page(&st)?;
+    Ok(see_other(&format!("/console/t/{t}/subjects/{sid}")))
+}
+
+#[derive(Deserialize)]
+pub struct DisclosureForm {
+    recipient: String,
+    collection: String,
+    #[serde(default)]
+    fields: String,
+    purpose: String,
+}
+
+/// A disclosure of this subject's data to a registered recipient.
+pub async fn disclosure(Path((tenant, subject)): Path<(String, String)>, p: Posted<DisclosureForm>) -> Page {
+    let (st, f) = (p.staff, p.form);
+    let (t, sid) = (st.tenant(&tenant)?, st.id(&subject, "subject")?);
+    let new = crate::service::disclosures::NewDisclosure {
+        recipient: f.recipient,
+        collection: f.collection,
+        fields: f.fields.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect(),
+        purpose: f.purpose,
+        basis: None,
+        subjects: vec![sid],
+    };
+    st.state.vault.record_disclosure(&st.actor, t, new).await.or_page(&st)?;
     Ok(see_other(&format!("/console/t/{t}/subjects/{sid}")))
 }

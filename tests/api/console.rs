@@ -297,7 +297,11 @@ async fn console_subjects_and_tenant_isolation(b: Backend) {
         )
         .await;
     assert_eq!(shared.status, StatusCode::OK, "{}", shared.body);
-    assert!(shared.body.contains(&ids[0]) && shared.body.contains(r2["subject_id"].as_str().unwrap()), "{}", shared.body);
+    assert!(
+        shared.body.contains(&ids[0]) && shared.body.contains(r2["subject_id"].as_str().unwrap()),
+        "{}",
+        shared.body
+    );
     assert!(!shared.body.contains(&ids[1]), "not another tenant's");
     assert!(!shared.body.contains("123 456") && !shared.body.contains("38640123456"), "the value is not echoed");
     // A value nobody has.
@@ -568,3 +572,95 @@ async fn console_acts_on_a_subject_under_a_request(b: Backend) {
     assert_eq!(limits.as_array().unwrap().len(), 1, "{limits}");
 }
 both!(console_acts_on_a_subject_under_a_request);
+
+/// A consent given on paper and a disclosure to a recipient, recorded on
+/// the subject's page; a disclosure for a purpose the collection does not
+/// have is refused, naming the field, and nothing is recorded.
+async fn console_records_consent_and_disclosures(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("Ham", false).await;
+    s.collection(&t, customers()).await;
+    s.collection(&t, crate::support::newsletter()).await;
+    let dpo = s.staff(&t, "dpo.ham", "dpo").await;
+    let (_, r) = s
+        .post(
+            &format!("/v1/tenants/{t}/collections/customers/records"),
+            &dpo,
+            json!({"data": {"email": "ana@example.si", "name": "Ana Novak"}}),
+        )
+        .await;
+    let subject = r["subject_id"].as_str().unwrap().to_string();
+    let (st, n) = s
+        .post(
+            &format!("/v1/tenants/{t}/consent-notices"),
+            &dpo,
+            json!({"purpose": "direct marketing", "text": "News from Ham."}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{n}");
+    let (st, rc) = s
+        .post(
+            &format!("/v1/tenants/{t}/recipients"),
+            &dpo,
+            json!({"name": "courier", "description": "parcels", "email": "ops@courier.si"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{rc}");
+    let mut c = Console::new(&s);
+    c.sign_in("dpo.ham", PASSWORD, "").await;
+    let page = c.get(&format!("/console/t/{t}/subjects/{subject}")).await;
+    assert!(page.body.contains("Record a consent") && page.body.contains("Record a disclosure"), "{}", page.body);
+    let csrf = page.csrf();
+    let a = c
+        .post(
+            &format!("/console/t/{t}/subjects/{subject}/consents"),
+            &[
+                ("csrf", &csrf),
+                ("purpose", "direct marketing"),
+                ("notice_version", "1"),
+                ("given", "yes"),
+                ("channel", "paper form"),
+                ("evidence", "form 17"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let (_, h) = s.get(&format!("/v1/tenants/{t}/subjects/{subject}/consents"), &dpo).await;
+    assert_eq!(h.as_array().unwrap().len(), 1, "{h}");
+    assert_eq!(h[0]["given"], true);
+    let disclose = format!("/console/t/{t}/subjects/{subject}/disclosures");
+    let bad = c
+        .post(
+            &disclose,
+            &[
+                ("csrf", &csrf),
+                ("recipient", "courier"),
+                ("collection", "customers"),
+                ("fields", "name"),
+                ("purpose", "lottery"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.body.contains("purpose"), "{}", bad.body);
+    let (_, d) = s.get(&format!("/v1/tenants/{t}/subjects/{subject}/disclosures"), &dpo).await;
+    assert_eq!(d["disclosures"].as_array().unwrap().len(), 0, "nothing recorded: {d}");
+    let ok = c
+        .post(
+            &disclose,
+            &[
+                ("csrf", &csrf),
+                ("recipient", "courier"),
+                ("collection", "customers"),
+                ("fields", "name"),
+                ("purpose", "order fulfilment"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let (_, d) = s.get(&format!("/v1/tenants/{t}/subjects/{subject}/disclosures"), &dpo).await;
+    assert_eq!(d["disclosures"].as_array().unwrap().len(), 1, "{d}");
+    let page = c.get(&format!("/console/t/{t}/subjects/{subject}")).await;
+    assert!(page.body.contains("courier") && page.body.contains("paper form"), "{}", page.body);
+}
+both!(console_records_consent_and_disclosures);
