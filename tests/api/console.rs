@@ -664,3 +664,197 @@ async fn console_records_consent_and_disclosures(b: Backend) {
     assert!(page.body.contains("courier") && page.body.contains("paper form"), "{}", page.body);
 }
 both!(console_records_consent_and_disclosures);
+
+/// The first sign-in of a new account in the console: the one-time
+/// password leads to the password change, the policy's MFA requirement to
+/// the enrolment page (QR code and the seed as text); a wrong code is
+/// refused, the right one turns MFA on and shows ten recovery codes once;
+/// then the dashboard. The next sign-in needs the code.
+async fn console_first_login_and_mfa_enrolment(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("Ham", false).await;
+    s.set_policy(&t, "[mfa]\nrequired = \"all\"\n[lockout]\nsource_attempts_per_minute = 10000\n").await;
+    let (_, otp) = s.account(&t, "ana.dpo", "dpo", json!({})).await;
+    let mut c = Console::new(&s);
+    let a = c.sign_in("ana.dpo", &otp, "").await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let home = c.get("/console/").await;
+    assert_eq!(home.location, "/console/password");
+    // Before the password is changed, any other page leads back to it.
+    let other = c.get(&format!("/console/t/{t}/requests")).await;
+    assert_eq!(other.location, "/console/password");
+    let form = c.get("/console/password").await;
+    assert!(form.body.contains("Choose your own password"), "{}", form.body);
+    let mismatch = c
+        .post("/console/password", &[("csrf", &form.csrf()), ("current", &otp), ("new", PASSWORD), ("repeat", "other")])
+        .await;
+    assert_eq!(mismatch.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let weak = c
+        .post("/console/password", &[("csrf", &form.csrf()), ("current", &otp), ("new", "short"), ("repeat", "short")])
+        .await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(weak.body.contains("new_password"), "the policy's rule is named: {}", weak.body);
+    let done = c
+        .post(
+            "/console/password",
+            &[("csrf", &form.csrf()), ("current", &otp), ("new", PASSWORD), ("repeat", PASSWORD)],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(c.get("/console/").await.location, "/console/mfa");
+    let mfa = c.get("/console/mfa").await;
+    assert!(mfa.body.contains("data:image&#x2f;svg+xml;base64,") || mfa.body.contains("data:image/svg+xml;base64,"));
+    let secret = mfa.body.split("id=\"mfa-secret\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    let wrong = c.post("/console/mfa", &[("csrf", &mfa.csrf()), ("code", "000000")]).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A wrong code makes a new seed: read it again.
+    let secret2 = wrong.body.split("id=\"mfa-secret\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    assert_ne!(secret, secret2);
+    let ok = c.post("/console/mfa", &[("csrf", &mfa.csrf()), ("code", &oathtool(&secret2, &s, 0))]).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert_eq!(ok.body.matches("<li><code>").count(), 10, "ten recovery codes: {}", ok.body);
+    assert_eq!(c.get("/console/").await.location, format!("/console/t/{t}"));
+    let mut d = Console::new(&s);
+    assert_eq!(d.sign_in("ana.dpo", PASSWORD, "").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(d.sign_in("ana.dpo", PASSWORD, &oathtool(&secret2, &s, 30)).await.status, StatusCode::SEE_OTHER);
+}
+both!(console_first_login_and_mfa_enrolment);
+
+/// The tenant administrator in the console: an account made with its
+/// one-time password shown once; grants and a field mask, which the
+/// operator's view of a subject then shows masked; suspension; an API key
+/// shown once; a bad policy refused naming the rule, nothing changed; a
+/// held change rejected with a reason in the approvals queue; the audit
+/// trail filtered by action.
+async fn console_administration(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("Ham", false).await;
+    s.collection(&t, customers()).await;
+    s.staff(&t, "admin.ham", "administrator").await;
+    s.staff(&t, "admin2.ham", "administrator").await;
+    let dpo = s.staff(&t, "dpo.ham", "dpo").await;
+    let (_, r) = s
+        .post(
+            &format!("/v1/tenants/{t}/collections/customers/records"),
+            &dpo,
+            json!({"data": {"email": "ana@example.si", "name": "Ana Novak", "phone": "+386 40 123 456"}}),
+        )
+        .await;
+    let subject = r["subject_id"].as_str().unwrap().to_string();
+    let mut c = Console::new(&s);
+    c.sign_in("admin.ham", PASSWORD, "").await;
+    let staff = c.get(&format!("/console/t/{t}/staff")).await;
+    let csrf = staff.csrf();
+    let made = c
+        .post(&format!("/console/t/{t}/staff"), &[("csrf", &csrf), ("username", "op.ham"), ("role", "operator")])
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    let otp = made.body.split("id=\"one-time-password\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    assert!(otp.len() >= 12, "{otp}");
+    let again = c.get(&format!("/console/t/{t}/staff")).await;
+    assert!(!again.body.contains(&otp), "shown once");
+    let op_token = s.first_login("op.ham", &otp).await;
+    let (_, me) = s.get("/v1/auth/me", &op_token).await;
+    let op_id = me["staff_id"].as_str().unwrap().to_string();
+    let access = r#"{"grants": {"customers": ["read"]}, "masks": {"customers": ["phone"]}}"#;
+    let set = c
+        .post(
+            &format!("/console/t/{t}/staff/{op_id}/access"),
+            &[("csrf", &csrf), ("role", "operator"), ("access", access)],
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    let bad = c
+        .post(
+            &format!("/console/t/{t}/staff/{op_id}/access"),
+            &[("csrf", &csrf), ("role", "operator"), ("access", "{not json")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    // The operator's console shows the phone masked.
+    let mut o = Console::new(&s);
+    o.sign_in("op.ham", PASSWORD, "").await;
+    let page = o.get(&format!("/console/t/{t}/subjects/{subject}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("Ana Novak") && page.body.contains("***") && !page.body.contains("38640123456"),
+        "{}",
+        page.body
+    );
+    // Suspended: the operator's session ends.
+    let susp = c.post(&format!("/console/t/{t}/staff/{op_id}/act"), &[("csrf", &csrf), ("op", "suspend")]).await;
+    assert_eq!(susp.status, StatusCode::OK, "{}", susp.body);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(o.get(&format!("/console/t/{t}")).await.location, "/console/sign-in?ended=1");
+    // An API key for a service account, shown once.
+    let svc =
+        c.post(&format!("/console/t/{t}/staff"), &[("csrf", &csrf), ("username", "shop"), ("role", "service")]).await;
+    assert_eq!(svc.status, StatusCode::OK);
+    let keys = c.get(&format!("/console/t/{t}/api-keys")).await;
+    let select = keys.body.split("id=\"account\"").nth(1).unwrap();
+    let account = select.split("<option value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let k = c
+        .post(
+            &format!("/console/t/{t}/api-keys"),
+            &[
+                ("csrf", &csrf),
+                ("account", &account),
+                ("name", "web shop"),
+                ("days", "30"),
+                ("access", r#"{"grants": {"customers": ["read"]}}"#),
+            ],
+        )
+        .await;
+    assert_eq!(k.status, StatusCode::OK, "{}", k.body);
+    let key = k.body.split("id=\"api-key\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    assert!(key.starts_with("vk_"), "{key}");
+    let (st, _) = s.get(&format!("/v1/tenants/{t}/collections/customers/records"), &key).await;
+    assert_eq!(st, StatusCode::OK, "the key works");
+    assert!(!c.get(&format!("/console/t/{t}/api-keys")).await.body.contains(&key), "shown once");
+    // A bad policy: refused with the rule named; nothing changed.
+    let before = s.get(&format!("/v1/tenants/{t}/policy"), &s.admin).await.1;
+    let p = c.get(&format!("/console/t/{t}/policy")).await;
+    assert!(p.body.contains("[password]") || p.body.contains("[mfa]"), "{}", p.body);
+    let badp =
+        c.post(&format!("/console/t/{t}/policy"), &[("csrf", &csrf), ("policy", "[password]\nmin_length = 2\n")]).await;
+    assert_eq!(badp.status, StatusCode::OK);
+    assert!(badp.body.contains("min_length"), "{}", badp.body);
+    assert_eq!(s.get(&format!("/v1/tenants/{t}/policy"), &s.admin).await.1, before, "nothing changed");
+    // Four-eyes on grant changes: held, then rejected with a reason by the other administrator.
+    let four = "[four_eyes]\noperations = [\"grants.change\"]\n[mfa]\nrequired = \"optional\"\n[lockout]\nsource_attempts_per_minute = 10000\n";
+    let set = c.post(&format!("/console/t/{t}/policy"), &[("csrf", &csrf), ("policy", four)]).await;
+    assert!(set.body.contains("Saved."), "{}", set.body);
+    let held = c
+        .post(&format!("/console/t/{t}/staff/{op_id}/access"), &[("csrf", &csrf), ("role", "dpo"), ("access", "{}")])
+        .await;
+    assert!(held.body.contains("waits for a second person"), "{}", held.body);
+    let mut c2 = Console::new(&s);
+    c2.sign_in("admin2.ham", PASSWORD, "").await;
+    let q = c2.get(&format!("/console/t/{t}/approvals")).await;
+    let id = q.body.split("id=\"approval-").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let no_reason = c2
+        .post(
+            &format!("/console/t/{t}/approvals/{id}"),
+            &[("csrf", &q.csrf()), ("decision", "reject"), ("reason", " ")],
+        )
+        .await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY, "a rejection needs a reason");
+    let rej = c2
+        .post(
+            &format!("/console/t/{t}/approvals/{id}"),
+            &[("csrf", &q.csrf()), ("decision", "reject"), ("reason", "not for this job")],
+        )
+        .await;
+    assert_eq!(rej.status, StatusCode::SEE_OTHER, "{}", rej.body);
+    let q = c2.get(&format!("/console/t/{t}/approvals")).await;
+    assert!(q.body.contains("rejected: not for this job"), "{}", q.body);
+    let (_, m) = s.get(&format!("/v1/tenants/{t}/staff/{op_id}"), &s.admin).await;
+    assert_eq!(m["role"], "operator", "the rejected change did not apply");
+    // The audit trail, filtered by action.
+    let a = c.get("/console/audit?action=staff.create").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.body.contains("staff.create") && !a.body.contains("approval.decide"), "{}", a.body);
+    let badf = c.get("/console/audit?subject=not-an-id").await;
+    assert_eq!(badf.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+both!(console_administration);
