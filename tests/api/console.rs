@@ -858,3 +858,61 @@ async fn console_administration(b: Backend) {
     assert_eq!(badf.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 both!(console_administration);
+
+/// A request extended with a reason (the subject told) and another refused
+/// with a reason; an extension without the subject told is refused and
+/// changes nothing; the register lists the refused one as closed.
+async fn console_request_extend_and_refuse(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("Ham", false).await;
+    s.staff(&t, "dpo.ham", "dpo").await;
+    let mut c = Console::new(&s);
+    c.sign_in("dpo.ham", PASSWORD, "").await;
+    let list = c.get(&format!("/console/t/{t}/requests")).await;
+    let csrf = list.csrf();
+    let mut ids = Vec::new();
+    for kind in ["access", "erasure"] {
+        let a = c
+            .post(&format!("/console/t/{t}/requests"), &[("csrf", &csrf), ("kind", kind), ("channel", "letter")])
+            .await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        ids.push(a.location.rsplit('/').next().unwrap().to_string());
+    }
+    let step = |id: &str| format!("/console/t/{t}/requests/{id}/step");
+    let before = c.get(&format!("/console/t/{t}/requests/{}", ids[0])).await;
+    let no_tell =
+        c.post(&step(&ids[0]), &[("csrf", &csrf), ("step", "extend"), ("months", "2"), ("text", "complex")]).await;
+    assert_eq!(no_tell.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", no_tell.body);
+    assert_eq!(
+        c.get(&format!("/console/t/{t}/requests/{}", ids[0])).await.body.matches("Extended").count(),
+        before.body.matches("Extended").count()
+    );
+    let ext = c
+        .post(
+            &step(&ids[0]),
+            &[
+                ("csrf", &csrf),
+                ("step", "extend"),
+                ("months", "2"),
+                ("text", "many systems to search"),
+                ("informed", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(ext.status, StatusCode::SEE_OTHER, "{}", ext.body);
+    let page = c.get(&format!("/console/t/{t}/requests/{}", ids[0])).await;
+    assert!(page.body.contains("many systems to search"), "{}", page.body);
+    let refuse = c
+        .post(&step(&ids[1]), &[("csrf", &csrf), ("step", "refuse"), ("text", "identity could not be verified")])
+        .await;
+    assert_eq!(refuse.status, StatusCode::SEE_OTHER, "{}", refuse.body);
+    let page = c.get(&format!("/console/t/{t}/requests/{}", ids[1])).await;
+    assert!(
+        page.body.contains("id=\"request-state\">refused") && page.body.contains("identity could not be verified"),
+        "{}",
+        page.body
+    );
+    let bad = c.post(&step(&ids[1]), &[("csrf", &csrf), ("step", "teleport")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+both!(console_request_extend_and_refuse);
