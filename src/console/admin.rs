@@ -27,16 +27,30 @@ fn json_of<T: serde::de::DeserializeOwned>(field: &'static str, s: &str) -> Resu
     })
 }
 
-async fn staff_page(st: &Staff, t: uuid::Uuid, shown: Option<Value>) -> Page {
+/// Where a tenant's staff pages are, or the system's (`t` none).
+fn base(t: Option<uuid::Uuid>) -> String {
+    t.map(|t| format!("/console/t/{t}")).unwrap_or_else(|| "/console/system".into())
+}
+
+async fn staff_page(st: &Staff, t: Option<uuid::Uuid>, shown: Option<Value>) -> Page {
     let v = st.state.vault.clone();
-    let list = v.list_staff(&st.actor, Some(t)).await.or_page(st)?;
+    let list = v.list_staff(&st.actor, t).await.or_page(st)?;
     let staff: Vec<Value> = list.into_iter().map(|i| val(&staff_out(i, None))).collect();
-    Ok(st.render("staff.html", Tr(st.lang).get("staff"), context! { t => t.to_string(), staff, shown }))
+    Ok(st.render(
+        "staff.html",
+        Tr(st.lang).get("staff"),
+        context! { t => t.map(|t| t.to_string()), base => base(t), staff, shown },
+    ))
 }
 
 pub async fn staff(st: Staff, Path(tenant): Path<String>) -> Page {
     let t = st.tenant(&tenant)?;
-    staff_page(&st, t, None).await
+    staff_page(&st, Some(t), None).await
+}
+
+/// The system's own staff (system administrators and auditors).
+pub async fn system_staff(st: Staff) -> Page {
+    staff_page(&st, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -47,29 +61,42 @@ pub struct NewAccount {
 
 /// Creates an account; its one-time password is shown on this page only.
 pub async fn create_staff(Path(tenant): Path<String>, p: Posted<NewAccount>) -> Page {
+    let t = p.staff.tenant(&tenant)?;
+    create_in(p, Some(t)).await
+}
+
+pub async fn create_system_staff(p: Posted<NewAccount>) -> Page {
+    create_in(p, None).await
+}
+
+async fn create_in(p: Posted<NewAccount>, t: Option<uuid::Uuid>) -> Page {
     let (st, f) = (p.staff, p.form);
-    let t = st.tenant(&tenant)?;
     let role = Role::parse(&f.role).ok_or_else(|| {
         st.error(Invalid::new("role", "must be administrator, dpo, operator, auditor or service").into())
     })?;
     let new = NewStaff { username: &f.username, role, password: None, access: Access::default() };
-    let (info, pw) = st.state.vault.create_staff(&st.actor, Some(t), new).await.or_page(&st)?;
+    let (info, pw) = st.state.vault.create_staff(&st.actor, t, new).await.or_page(&st)?;
     staff_page(&st, t, Some(context! { username => info.username, password => pw })).await
 }
 
 pub async fn staff_member(st: Staff, Path((tenant, staff)): Path<(String, String)>) -> Page {
     let (t, id) = (st.tenant(&tenant)?, st.id(&staff, "staff")?);
-    member_page(&st, t, id, None).await
+    member_page(&st, Some(t), id, None).await
 }
 
-async fn member_page(st: &Staff, t: uuid::Uuid, id: uuid::Uuid, notice: Option<String>) -> Page {
-    let info = st.state.vault.get_staff(&st.actor, Some(t), id).await.or_page(st)?;
+pub async fn system_member(st: Staff, Path(staff): Path<String>) -> Page {
+    let id = st.id(&staff, "staff")?;
+    member_page(&st, None, id, None).await
+}
+
+async fn member_page(st: &Staff, t: Option<uuid::Uuid>, id: uuid::Uuid, notice: Option<String>) -> Page {
+    let info = st.state.vault.get_staff(&st.actor, t, id).await.or_page(st)?;
     let access = serde_json::to_string_pretty(&info.access).unwrap_or_default();
     let m = val(&staff_out(info, None));
     Ok(st.render(
         "staff_member.html",
         Tr(st.lang).get("staff_member"),
-        context! { t => t.to_string(), m, access, items => OFFBOARDING_ITEMS, notice },
+        context! { t => t.map(|t| t.to_string()), base => base(t), m, access, items => OFFBOARDING_ITEMS, notice },
     ))
 }
 
@@ -81,12 +108,21 @@ pub struct AccessForm {
 
 /// Role, grants and field masks (JSON, as the API takes them).
 pub async fn set_access(Path((tenant, staff)): Path<(String, String)>, p: Posted<AccessForm>) -> Page {
+    let t = p.staff.tenant(&tenant)?;
+    access_in(p, Some(t), &staff).await
+}
+
+pub async fn system_set_access(Path(staff): Path<String>, p: Posted<AccessForm>) -> Page {
+    access_in(p, None, &staff).await
+}
+
+async fn access_in(p: Posted<AccessForm>, t: Option<uuid::Uuid>, staff: &str) -> Page {
     let (st, f) = (p.staff, p.form);
-    let (t, id) = (st.tenant(&tenant)?, st.id(&staff, "staff")?);
+    let id = st.id(staff, "staff")?;
     Role::parse(&f.role).ok_or_else(|| st.error(Invalid::new("role", "is not a role").into()))?;
     let access: Access = json_of("access", &f.access).map_err(|e| st.error(e.into()))?;
     let tr = Tr(st.lang);
-    match st.state.vault.change_grants(&st.actor, Some(t), id, &f.role, access).await.or_page(&st)? {
+    match st.state.vault.change_grants(&st.actor, t, id, &f.role, access).await.or_page(&st)? {
         Held::Done(_) => member_page(&st, t, id, Some(tr.get("saved").into())).await,
         Held::Pending(a) => member_page(&st, t, id, Some(format!("{} {}", tr.get("held_for_approval"), a.id))).await,
     }
@@ -101,23 +137,32 @@ pub struct Act {
 
 /// One action on an account. A reset password is shown once, here.
 pub async fn act(Path((tenant, staff)): Path<(String, String)>, p: Posted<Act>) -> Page {
+    let t = p.staff.tenant(&tenant)?;
+    act_in(p, Some(t), &staff).await
+}
+
+pub async fn system_act(Path(staff): Path<String>, p: Posted<Act>) -> Page {
+    act_in(p, None, &staff).await
+}
+
+async fn act_in(p: Posted<Act>, t: Option<uuid::Uuid>, staff: &str) -> Page {
     let (st, f) = (p.staff, p.form);
-    let (t, id) = (st.tenant(&tenant)?, st.id(&staff, "staff")?);
+    let id = st.id(staff, "staff")?;
     let v = st.state.vault.clone();
     let a = &st.actor;
     let tr = Tr(st.lang);
     let notice = match f.op.as_str() {
-        "suspend" => v.suspend_staff(a, Some(t), id).await.map(|_| tr.get("done").to_string()),
-        "reactivate" => v.reactivate_staff(a, Some(t), id).await.map(|_| tr.get("done").to_string()),
-        "unlock" => v.unlock_staff(a, Some(t), id).await.map(|_| tr.get("done").to_string()),
-        "reset-mfa" => v.reset_staff_mfa(a, Some(t), id).await.map(|_| tr.get("done").to_string()),
+        "suspend" => v.suspend_staff(a, t, id).await.map(|_| tr.get("done").to_string()),
+        "reactivate" => v.reactivate_staff(a, t, id).await.map(|_| tr.get("done").to_string()),
+        "unlock" => v.unlock_staff(a, t, id).await.map(|_| tr.get("done").to_string()),
+        "reset-mfa" => v.reset_staff_mfa(a, t, id).await.map(|_| tr.get("done").to_string()),
         "reset-password" => {
-            v.reset_staff_password(a, Some(t), id).await.map(|pw| format!("{} {pw}", tr.get("one_time_password")))
+            v.reset_staff_password(a, t, id).await.map(|pw| format!("{} {pw}", tr.get("one_time_password")))
         }
         "offboard" => {
             let items: Vec<String> = OFFBOARDING_ITEMS.iter().map(|s| s.to_string()).collect();
             let note = Some(f.note.trim()).filter(|n| !n.is_empty());
-            v.offboard_staff(a, Some(t), id, &items, note).await.map(|_| tr.get("done").to_string())
+            v.offboard_staff(a, t, id, &items, note).await.map(|_| tr.get("done").to_string())
         }
         _ => return Err(st.error(Invalid::new("op", "is not an action on an account").into())),
     }
@@ -170,20 +215,29 @@ pub async fn revoke_api_key(Path((tenant, key)): Path<(String, String)>, p: Post
     Ok(see_other(&format!("/console/t/{t}/api-keys")))
 }
 
-async fn policy_page(st: &Staff, t: uuid::Uuid, text: Option<String>, notice: Option<String>) -> Page {
-    let p = st.state.vault.get_policy(&st.actor, Some(t)).await.or_page(st)?;
+async fn policy_page(st: &Staff, t: Option<uuid::Uuid>, text: Option<String>, notice: Option<String>) -> Page {
+    let p = st.state.vault.get_policy(&st.actor, t).await.or_page(st)?;
     let text = match text {
         Some(t) => t,
         None => {
             toml::to_string_pretty(&p).map_err(|e| st.error(crate::service::ServiceError::Internal(e.to_string())))?
         }
     };
-    Ok(st.render("policy.html", Tr(st.lang).get("policy"), context! { t => t.to_string(), text, notice }))
+    Ok(st.render(
+        "policy.html",
+        Tr(st.lang).get("policy"),
+        context! { t => t.map(|t| t.to_string()), base => base(t), text, notice },
+    ))
 }
 
 pub async fn policy(st: Staff, Path(tenant): Path<String>) -> Page {
     let t = st.tenant(&tenant)?;
-    policy_page(&st, t, None, None).await
+    policy_page(&st, Some(t), None, None).await
+}
+
+/// The system's policy: for system staff and tenants without their own.
+pub async fn system_policy(st: Staff) -> Page {
+    policy_page(&st, None, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -194,14 +248,22 @@ pub struct PolicyForm {
 /// The policy as TOML (what `varuh policy set` reads); a refusal names the
 /// rule and keeps the text typed.
 pub async fn set_policy(Path(tenant): Path<String>, p: Posted<PolicyForm>) -> Page {
+    let t = p.staff.tenant(&tenant)?;
+    policy_in(p, Some(t)).await
+}
+
+pub async fn set_system_policy(p: Posted<PolicyForm>) -> Page {
+    policy_in(p, None).await
+}
+
+async fn policy_in(p: Posted<PolicyForm>, t: Option<uuid::Uuid>) -> Page {
     let (st, f) = (p.staff, p.form);
-    let t = st.tenant(&tenant)?;
     let tr = Tr(st.lang);
     let parsed = match Policy::from_toml(&f.policy) {
         Ok(p) => p,
         Err(e) => return policy_page(&st, t, Some(f.policy), Some(e.to_string())).await,
     };
-    match st.state.vault.set_policy(&st.actor, Some(t), parsed).await {
+    match st.state.vault.set_policy(&st.actor, t, parsed).await {
         Ok(Held::Done(_)) => policy_page(&st, t, None, Some(tr.get("saved").into())).await,
         Ok(Held::Pending(a)) => {
             policy_page(&st, t, None, Some(format!("{} {}", tr.get("held_for_approval"), a.id))).await

@@ -408,6 +408,7 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("evidence", "Evidence (e.g. the signed form's reference)", "Dokaz (npr. oznaka podpisanega obrazca)"),
     ("record_disclosure", "Record a disclosure", "Zabeleži razkritje"),
     ("fields_comma", "Fields disclosed (comma-separated)", "Razkrita polja (ločena z vejico)"),
+    ("system_staff", "System staff", "Sistemsko osebje"),
     ("valid_days", "Valid for days", "Veljavnost v dneh"),
 ];
 

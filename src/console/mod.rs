@@ -109,6 +109,13 @@ pub const PAGES: &[(&str, &str, Option<Action>)] = &[
     ("post", "/console/t/{tenant}/policy", Some(Action::PolicyChange)),
     ("get", "/console/t/{tenant}/collections", Some(Action::CollectionList)),
     ("post", "/console/t/{tenant}/collections", Some(Action::CollectionCreate)),
+    ("get", "/console/system/staff", Some(Action::StaffList)),
+    ("post", "/console/system/staff", Some(Action::StaffCreate)),
+    ("get", "/console/system/staff/{staff}", Some(Action::StaffRead)),
+    ("post", "/console/system/staff/{staff}/access", Some(Action::GrantsChange)),
+    ("post", "/console/system/staff/{staff}/act", Some(Action::StaffSuspend)),
+    ("get", "/console/system/policy", Some(Action::PolicyRead)),
+    ("post", "/console/system/policy", Some(Action::PolicyChange)),
     ("get", "/console/audit", Some(Action::AuditQuery)),
 ];
 
@@ -159,6 +166,11 @@ pub fn router() -> Router<AppState> {
         .route("/console/t/{tenant}/api-keys/{key}/revoke", post(admin::revoke_api_key))
         .route("/console/t/{tenant}/policy", get(admin::policy).post(admin::set_policy))
         .route("/console/t/{tenant}/collections", get(admin::collections).post(admin::create_collection))
+        .route("/console/system/staff", get(admin::system_staff).post(admin::create_system_staff))
+        .route("/console/system/staff/{staff}", get(admin::system_member))
+        .route("/console/system/staff/{staff}/access", post(admin::system_set_access))
+        .route("/console/system/staff/{staff}/act", post(admin::system_act))
+        .route("/console/system/policy", get(admin::system_policy).post(admin::set_system_policy))
         .route("/console/audit", get(audit::browse))
         .layer(axum::middleware::from_fn(shell::headers))
 }

@@ -401,7 +401,8 @@ async fn console_every_page_renders(b: Backend) {
             let a = c.get(&p).await;
             let rule = action.unwrap().rule();
             let role = varuh::domain::Role::parse(who["role"].as_str().unwrap()).unwrap();
-            if !rule.roles.contains(&role) {
+            if !rule.roles.contains(&role) || p.starts_with("/console/system/") {
+                // The system's own pages are for system staff only.
                 assert_eq!(a.status, StatusCode::FORBIDDEN, "{user} {p}");
                 continue;
             }
@@ -418,6 +419,9 @@ async fn console_every_page_renders(b: Backend) {
             rendered += 1;
         }
         assert!(rendered >= 15, "{user}: {rendered} pages");
+        if user == "admin.ham" {
+            assert_eq!(c.get("/console/tenants").await.status, StatusCode::OK, "a tenant's administrator sees its own");
+        }
         // The downloads.
         for (p, kind) in [
             (format!("/console/t/{t}/registers/ropa?format=pdf"), "application/pdf"),
@@ -438,6 +442,38 @@ async fn console_every_page_renders(b: Backend) {
     }
 }
 both!(console_every_page_renders);
+
+/// The system administrator's own pages: the tenants (and a new one), the
+/// system staff with a new system auditor, the system policy.
+async fn console_system_pages(b: Backend) {
+    let s = TestServer::start(b).await;
+    let mut c = Console::new(&s);
+    let a = c.sign_in(varuh::setup::FIRST_ADMIN, PASSWORD, "").await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert_eq!(c.get("/console/").await.location, "/console/tenants");
+    let tenants = c.get("/console/tenants").await;
+    let made = c.post("/console/tenants", &[("csrf", &tenants.csrf()), ("name", "Novi d.o.o.")]).await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    assert!(c.get("/console/tenants").await.body.contains("Novi d.o.o."));
+    let staff = c.get("/console/system/staff").await;
+    assert_eq!(staff.status, StatusCode::OK, "{}", staff.body);
+    assert!(staff.body.contains(varuh::setup::FIRST_ADMIN));
+    let add = c
+        .post("/console/system/staff", &[("csrf", &staff.csrf()), ("username", "auditor.sys"), ("role", "auditor")])
+        .await;
+    assert_eq!(add.status, StatusCode::OK, "{}", add.body);
+    assert!(add.body.contains("id=\"one-time-password\""), "{}", add.body);
+    let (_, list) = s.get("/v1/staff", &s.admin).await;
+    let id = list.as_array().unwrap().iter().find(|m| m["username"] == "auditor.sys").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(c.get(&format!("/console/system/staff/{id}")).await.status, StatusCode::OK);
+    let p = c.get("/console/system/policy").await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    assert!(p.body.contains("[session]"), "{}", p.body);
+}
+both!(console_system_pages);
 
 /// One's own language and time zone, kept with the account: set over the
 /// API or in the console, they win over the browser's language on every
