@@ -143,8 +143,13 @@ pub struct Preferences {
 pub async fn set_preferences(
     State(s): State<AppState>,
     a: Auth,
-    Body(req): Body<Preferences>,
+    Body(body): Body<serde_json::Value>,
 ) -> ApiResult<Json<Preferences>> {
+    // Both fields may be null, so only an object says which is which.
+    if !body.is_object() {
+        return Err(Problem::invalid("body", "must be a JSON object"));
+    }
+    let req: Preferences = crate::http::extract::parse(&serde_json::to_vec(&body).unwrap_or_default())?;
     let p = s.vault.set_preferences(&a.actor, req.language.as_deref(), req.time_zone.as_deref()).await?;
     Ok(Json(Preferences { language: p.language.map(|l| l.code().to_string()), time_zone: p.time_zone }))
 }
