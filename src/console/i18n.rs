@@ -37,6 +37,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("api_keys.html", include_str!("templates/api_keys.html")),
     ("policy.html", include_str!("templates/policy.html")),
     ("collections.html", include_str!("templates/collections.html")),
+    ("retention.html", include_str!("templates/retention.html")),
     ("preferences.html", include_str!("templates/preferences.html")),
 ];
 
@@ -409,6 +410,22 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("record_disclosure", "Record a disclosure", "Zabeleži razkritje"),
     ("fields_comma", "Fields disclosed (comma-separated)", "Razkrita polja (ločena z vejico)"),
     ("system_staff", "System staff", "Sistemsko osebje"),
+    ("dry_run_report", "What a sweep would do now (dry run)", "Kaj bi izvajanje hrambe naredilo zdaj (preizkus)"),
+    ("sweep_report", "What the sweep did", "Kaj je izvajanje hrambe naredilo"),
+    ("expired", "Expired", "Poteklo"),
+    ("held", "Kept by a hold", "Zadržano"),
+    ("dry_run", "Dry run", "Preizkus"),
+    ("sweep_now", "Delete what has expired now", "Izbriši zdaj, kar je poteklo"),
+    ("legal_holds", "Legal holds", "Pravna zadržanja"),
+    ("target", "On", "Na"),
+    ("until", "Until", "Do"),
+    ("active", "active", "dejavno"),
+    ("lifted", "lifted", "odpravljeno"),
+    ("new_hold", "New legal hold", "Novo pravno zadržanje"),
+    ("hold_on", "Hold on a", "Zadržanje na"),
+    ("record", "Record", "Zapis"),
+    ("hold_target", "The subject's or record's id, or the collection's name", "Oznaka posameznika ali zapisa ali ime zbirke"),
+    ("set_hold", "Set the hold", "Določi zadržanje"),
     ("valid_days", "Valid for days", "Veljavnost v dneh"),
 ];
 
@@ -500,6 +517,7 @@ mod tests {
             include_str!("audit.rs"),
             include_str!("admin.rs"),
             include_str!("registers.rs"),
+            include_str!("retention.rs"),
         ] {
             for part in src.split("get(\"").skip(1) {
                 let k: String = part.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();

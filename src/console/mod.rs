@@ -20,7 +20,8 @@
 //! Pages, by capability: `sign_in.rs` (sign-in with TOTP, first-login
 //! password change, MFA enrolment, sign-out), `dashboard.rs`,
 //! `subjects.rs`, `requests.rs`, `breaches.rs`, `approvals.rs`,
-//! `registers.rs` (records of processing, TOMs, processors, staff
+//! `retention.rs` (legal holds, the sweep), `registers.rs` (records of
+//! processing, TOMs, processors, staff
 //! register, consent notices and recipients), `admin.rs` (staff, API
 //! keys, policy, collections, tenants), `audit.rs`. [`PAGES`] lists every
 //! route with the use case it runs.
@@ -39,6 +40,7 @@ mod breaches;
 mod dashboard;
 mod registers;
 mod requests;
+mod retention;
 mod sign_in;
 mod subjects;
 
@@ -97,6 +99,10 @@ pub const PAGES: &[(&str, &str, Option<Action>)] = &[
     ("get", "/console/t/{tenant}/registers/processors", Some(Action::ProcessorList)),
     ("get", "/console/t/{tenant}/registers/staff", Some(Action::StaffRegisterList)),
     ("get", "/console/t/{tenant}/registers/consent", Some(Action::ConsentNoticeList)),
+    ("get", "/console/t/{tenant}/retention", Some(Action::LegalHoldList)),
+    ("post", "/console/t/{tenant}/retention/run", Some(Action::RetentionRun)),
+    ("post", "/console/t/{tenant}/retention/holds", Some(Action::LegalHoldSet)),
+    ("post", "/console/t/{tenant}/retention/holds/{hold}/lift", Some(Action::LegalHoldLift)),
     ("get", "/console/t/{tenant}/staff", Some(Action::StaffList)),
     ("post", "/console/t/{tenant}/staff", Some(Action::StaffCreate)),
     ("get", "/console/t/{tenant}/staff/{staff}", Some(Action::StaffRead)),
@@ -158,6 +164,10 @@ pub fn router() -> Router<AppState> {
         .route("/console/t/{tenant}/registers/processors", get(registers::processors))
         .route("/console/t/{tenant}/registers/staff", get(registers::staff_register))
         .route("/console/t/{tenant}/registers/consent", get(registers::consent))
+        .route("/console/t/{tenant}/retention", get(retention::page))
+        .route("/console/t/{tenant}/retention/run", post(retention::run))
+        .route("/console/t/{tenant}/retention/holds", post(retention::hold))
+        .route("/console/t/{tenant}/retention/holds/{hold}/lift", post(retention::lift))
         .route("/console/t/{tenant}/staff", get(admin::staff).post(admin::create_staff))
         .route("/console/t/{tenant}/staff/{staff}", get(admin::staff_member))
         .route("/console/t/{tenant}/staff/{staff}/access", post(admin::set_access))

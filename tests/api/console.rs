@@ -952,3 +952,59 @@ async fn console_request_extend_and_refuse(b: Backend) {
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 both!(console_request_extend_and_refuse);
+
+/// Legal holds and the retention sweep in the console: a hold on a
+/// subject keeps its expired record (the dry run says what would go and
+/// what is held), a hold without a reason is refused, lifting it lets the
+/// sweep delete the record.
+async fn console_retention_holds_and_sweep(b: Backend) {
+    let mut s = TestServer::start(b).await;
+    let t = s.tenant("Ham", false).await;
+    let mut def = customers();
+    def["retention"] = json!({"kind": "period", "days": 1});
+    s.collection(&t, def).await;
+    let dpo = s.staff(&t, "dpo.ham", "dpo").await;
+    let (_, r) = s
+        .post(
+            &format!("/v1/tenants/{t}/collections/customers/records"),
+            &dpo,
+            json!({"data": {"email": "ana@example.si", "name": "Ana Novak"}}),
+        )
+        .await;
+    let (subject, record) = (r["subject_id"].as_str().unwrap().to_string(), r["id"].as_str().unwrap().to_string());
+    let mut c = Console::new(&s);
+    c.sign_in("dpo.ham", PASSWORD, "").await;
+    let page = c.get(&format!("/console/t/{t}/retention")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let csrf = page.csrf();
+    let holds = format!("/console/t/{t}/retention/holds");
+    let no_reason =
+        c.post(&holds, &[("csrf", &csrf), ("scope", "subject"), ("target", &subject), ("reason", " ")]).await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", no_reason.body);
+    let set = c
+        .post(&holds, &[("csrf", &csrf), ("scope", "subject"), ("target", &subject), ("reason", "court case 12/2026")])
+        .await;
+    assert_eq!(set.status, StatusCode::SEE_OTHER, "{}", set.body);
+    s.travel(2 * 86_400_000).await;
+    let mut c = Console::new(&s);
+    c.sign_in("dpo.ham", PASSWORD, "").await;
+    let page = c.get(&format!("/console/t/{t}/retention")).await;
+    assert!(page.body.contains("court case 12&#x2f;2026"), "{}", page.body);
+    let csrf = page.csrf();
+    let dry = c.post(&format!("/console/t/{t}/retention/run"), &[("csrf", &csrf), ("dry_run", "yes")]).await;
+    assert_eq!(dry.status, StatusCode::OK, "{}", dry.body);
+    let row = dry.body.split("<td>customers</td>").nth(1).unwrap().split("</tr>").next().unwrap().to_string();
+    assert_eq!(row, "<td>1</td><td>0</td><td>0</td><td>1</td>", "expired 1, kept by the hold 1");
+    let recs = format!("/v1/tenants/{t}/collections/customers/records/{record}");
+    let _ = c.post(&format!("/console/t/{t}/retention/run"), &[("csrf", &csrf)]).await;
+    assert_eq!(s.get(&recs, &s.admin).await.0, StatusCode::OK, "held");
+    let id = page.body.split("/retention/holds/").nth(1).unwrap().split('/').next().unwrap().to_string();
+    let lift = c
+        .post(&format!("/console/t/{t}/retention/holds/{id}/lift"), &[("csrf", &csrf), ("reason", "case closed")])
+        .await;
+    assert_eq!(lift.status, StatusCode::SEE_OTHER, "{}", lift.body);
+    let run = c.post(&format!("/console/t/{t}/retention/run"), &[("csrf", &csrf)]).await;
+    assert!(run.body.contains("What the sweep did"), "{}", run.body);
+    assert_eq!(s.get(&recs, &s.admin).await.0, StatusCode::NOT_FOUND, "deleted once the hold is lifted");
+}
+both!(console_retention_holds_and_sweep);

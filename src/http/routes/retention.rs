@@ -205,7 +205,7 @@ pub struct HoldOut {
     pub lift_reason: Option<String>,
 }
 
-fn hold_out(h: HoldView) -> HoldOut {
+pub(crate) fn hold_out(h: HoldView) -> HoldOut {
     HoldOut {
         id: h.row.id.to_string(),
         scope: h.row.scope,
