@@ -104,7 +104,9 @@ async fn console_pages_need_a_session(b: Backend) {
             .replace("{key}", &some)
             .replace("{collection}", "customers")
             .replace("{record}", &some)
-            .replace("{limit}", &some);
+            .replace("{limit}", &some)
+            .replace("{hold}", &some);
+        assert!(!p.contains('{'), "a placeholder left in {p}");
         let a = if *method == "get" { c.get(&p).await } else { c.post(&p, &[("x", "1")]).await };
         let csp = a.headers.get("content-security-policy").map(|v| v.to_str().unwrap().to_string());
         assert!(
