@@ -653,14 +653,7 @@ async fn retention(args: Args) -> Result<()> {
     let (server, otp) = start(&args)?;
     let mut c = connect_when_up(server.port).await?;
     let (token, t) = admin_and_tenant(&mut c, &otp).await?;
-    let def = json!({"name": "contracts", "purposes": ["service"], "legal_basis": "contract",
-    "subject_categories": ["customers"], "source": "generated",
-    "retention": {"kind": "after_event", "event": "contract_end", "days": 0},
-    "fields": [
-        {"name": "email", "type": "email", "category": "contact", "required": true, "identifier": true},
-        {"name": "name", "type": "string", "category": "identification"},
-        {"name": "visits", "type": "integer", "category": "commercial"}
-    ]});
+    let def = contacts_def("contracts", json!({"kind": "after_event", "event": "contract_end", "days": 0}));
     expect(&mut c, Method::POST, &format!("/v1/tenants/{t}/collections"), &token, Some(&def), StatusCode::CREATED)
         .await?;
     println!(
@@ -799,6 +792,18 @@ fn print_table(phases: &mut [Phase]) {
     for p in phases {
         println!("{}", p.row());
     }
+}
+
+/// A collection of the contacts `import_contacts` writes (e-mail, name,
+/// visits), kept by `retention`.
+fn contacts_def(name: &str, retention: Value) -> Value {
+    json!({"name": name, "purposes": ["service"], "legal_basis": "contract",
+    "subject_categories": ["customers"], "source": "generated", "retention": retention,
+    "fields": [
+        {"name": "email", "type": "email", "category": "contact", "required": true, "identifier": true},
+        {"name": "name", "type": "string", "category": "identification"},
+        {"name": "visits", "type": "integer", "category": "commercial"}
+    ]})
 }
 
 /// Imports `n` contacts into collection `c` over HTTP, 50,000 a request.
@@ -1420,13 +1425,7 @@ async fn console(args: Args) -> Result<()> {
     let (server, otp) = start(&args)?;
     let mut c = connect_when_up(server.port).await?;
     let (token, t) = admin_and_tenant(&mut c, &otp).await?;
-    let def = json!({"name": "contacts", "purposes": ["service"], "legal_basis": "contract",
-    "subject_categories": ["customers"], "source": "generated", "retention": {"kind": "period", "days": 365},
-    "fields": [
-        {"name": "email", "type": "email", "category": "contact", "required": true, "identifier": true},
-        {"name": "name", "type": "string", "category": "identification"},
-        {"name": "visits", "type": "integer", "category": "commercial"}
-    ]});
+    let def = contacts_def("contacts", json!({"kind": "period", "days": 365}));
     expect(&mut c, Method::POST, &format!("/v1/tenants/{t}/collections"), &token, Some(&def), StatusCode::CREATED)
         .await?;
     println!(

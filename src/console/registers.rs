@@ -39,24 +39,22 @@ fn body_of(html: &str) -> String {
 /// A table as CSV: one row per object, one column per key of the first;
 /// lists joined with "; ", nested objects as JSON.
 pub fn csv_of(rows: &[serde_json::Value]) -> Vec<u8> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    use crate::documents::archive::{cell, csv};
     let Some(first) = rows.first().and_then(|r| r.as_object()) else { return Vec::new() };
-    let keys: Vec<&String> = first.keys().collect();
-    let _ = w.write_record(keys.iter().map(|k| k.as_str()));
-    for r in rows {
-        let cells = keys.iter().map(|k| match &r[k.as_str()] {
-            serde_json::Value::Null => String::new(),
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Array(a) => a
+    let header: Vec<String> = first.keys().cloned().collect();
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            header
                 .iter()
-                .map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))
-                .collect::<Vec<_>>()
-                .join("; "),
-            other => other.to_string(),
-        });
-        let _ = w.write_record(cells);
-    }
-    w.into_inner().unwrap_or_default()
+                .map(|k| match &r[k.as_str()] {
+                    serde_json::Value::Array(a) => a.iter().map(|x| cell(Some(x))).collect::<Vec<_>>().join("; "),
+                    v => cell(Some(v)),
+                })
+                .collect()
+        })
+        .collect();
+    csv(&header, &cells)
 }
 
 pub async fn index(st: Staff, Path(tenant): Path<String>) -> Page {

@@ -326,13 +326,7 @@ pub fn forbidden_form(lang: Lang) -> Response {
 
 /// A file to download (a PDF, a CSV), never cached.
 pub fn download(kind: &'static str, file_name: &str, bytes: Vec<u8>) -> Response {
-    let mut r = bytes.into_response();
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    r
+    crate::http::attachment(bytes, kind, file_name)
 }
 
 /// Values for templates from anything serialisable (the API's shapes).

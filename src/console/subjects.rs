@@ -85,10 +85,7 @@ pub struct Under {
 
 pub async fn view(st: Staff, Path((tenant, subject)): Path<(String, String)>, Query(q): Query<Under>) -> Page {
     let (t, sid) = (st.tenant(&tenant)?, st.id(&subject, "subject")?);
-    let request = match q.request.trim() {
-        "" => None,
-        r => Some(st.id(r, "request")?),
-    };
+    let request = under(&st, &q.request)?;
     subject_page(&st, t, sid, request).await
 }
 

@@ -433,6 +433,19 @@ pub(crate) fn path_id(s: &str, what: &'static str) -> Result<uuid::Uuid, problem
     s.parse().map_err(|_| problem::Problem::not_found(what))
 }
 
+/// A document to download: its media type, `Content-Disposition:
+/// attachment` with the file name.
+pub(crate) fn attachment(bytes: Vec<u8>, media: &'static str, name: &str) -> axum::response::Response {
+    use axum::http::{header, HeaderValue};
+    use axum::response::IntoResponse;
+    let mut resp = (axum::http::StatusCode::OK, bytes).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp
+}
+
 pub(crate) fn time(ms: i64) -> String {
     crate::clock::rfc3339(ms)
 }

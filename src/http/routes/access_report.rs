@@ -11,8 +11,7 @@ use crate::http::{path_id, time, AppState};
 use crate::service::access_report::AccessReport;
 use crate::service::documents::{Delivery, Lang};
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
@@ -229,13 +228,7 @@ fn document_args(b: DocumentIn) -> Result<(Option<uuid::Uuid>, Lang, Option<Prot
 }
 
 fn download(d: Delivery) -> Response {
-    let disposition = format!("attachment; filename=\"{}\"", d.file_name);
-    let mut r = (StatusCode::OK, d.bytes).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(d.media_type));
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
-        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-    }
-    r
+    crate::http::attachment(d.bytes, d.media_type, &d.file_name)
 }
 
 /// The access report as a PDF a person can read (English or Slovenian),

@@ -4,6 +4,7 @@
 
 use crate::domain::processor::ProcessorEntry;
 use crate::domain::staff_register::{Due, StaffEntry};
+use crate::http::attachment;
 use crate::http::extract::{Auth, Body, Params};
 use crate::http::problem::ApiResult;
 use crate::http::{path_id, time, AppState};
@@ -14,7 +15,6 @@ use crate::service::staff_register::{AccountSummary, ChecklistItem, DueLine, Per
 use crate::service::toms::Toms;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -158,17 +158,7 @@ pub async fn records_of_processing(
         RegisterFormat::Csv => (r.csv(lang), "text/csv; charset=utf-8", "csv"),
         RegisterFormat::Pdf => (r.pdf(lang), "application/pdf", "pdf"),
     };
-    Ok(attachment(bytes, media, format!("records-of-processing-{tag}.{ext}")))
-}
-
-/// Sends a generated document as an attachment.
-fn attachment(bytes: Vec<u8>, media: &'static str, name: String) -> Response {
-    let mut resp = (StatusCode::OK, bytes).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-    }
-    resp
+    Ok(attachment(bytes, media, &format!("records-of-processing-{tag}.{ext}")))
 }
 
 fn lang_tag(lang: Lang) -> &'static str {
@@ -334,9 +324,9 @@ pub async fn toms(
         // CSV was refused above.
         RegisterFormat::Json | RegisterFormat::Csv => Json(r).into_response(),
         RegisterFormat::Html => {
-            attachment(r.html(lang).into_bytes(), "text/html; charset=utf-8", format!("toms-{tag}.html"))
+            attachment(r.html(lang).into_bytes(), "text/html; charset=utf-8", &format!("toms-{tag}.html"))
         }
-        RegisterFormat::Pdf => attachment(r.pdf(lang), "application/pdf", format!("toms-{tag}.pdf")),
+        RegisterFormat::Pdf => attachment(r.pdf(lang), "application/pdf", &format!("toms-{tag}.pdf")),
     })
 }
 
@@ -365,8 +355,8 @@ pub async fn processor_record(
         // HTML was refused above.
         RegisterFormat::Json | RegisterFormat::Html => Json(r).into_response(),
         RegisterFormat::Csv => {
-            attachment(r.csv(lang), "text/csv; charset=utf-8", format!("processor-record-{tag}.csv"))
+            attachment(r.csv(lang), "text/csv; charset=utf-8", &format!("processor-record-{tag}.csv"))
         }
-        RegisterFormat::Pdf => attachment(r.pdf(lang), "application/pdf", format!("processor-record-{tag}.pdf")),
+        RegisterFormat::Pdf => attachment(r.pdf(lang), "application/pdf", &format!("processor-record-{tag}.pdf")),
     })
 }
