@@ -23,6 +23,10 @@ pub struct Config {
     /// Writer connections on PostgreSQL, each committing its own batches
     /// (SQLite always has one writer).
     pub writers: usize,
+    /// PostgreSQL: MiB of records each server keeps in memory for reads by
+    /// id (0: none). Dropped by the audit trail's events, whichever server
+    /// wrote them (docs/architecture.md, "Caches and their bounds").
+    pub record_cache_mb: usize,
     /// `text` or `json`.
     pub log_format: String,
     /// Also write logs to this file (appended).
@@ -95,6 +99,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             readers: 4,
             writers: 2,
+            record_cache_mb: crate::service::DEFAULT_RECORD_CACHE_MB,
             log_format: "text".into(),
             log_file: None,
             operator_name: None,
@@ -177,6 +182,9 @@ impl Config {
         }
         if let Some(v) = var("WRITERS") {
             self.writers = num("WRITERS", v)? as usize;
+        }
+        if let Some(v) = var("RECORD_CACHE_MB") {
+            self.record_cache_mb = num("RECORD_CACHE_MB", v)? as usize;
         }
         if let Some(v) = var("READERS") {
             self.readers = num("READERS", v)? as usize;
@@ -280,6 +288,9 @@ impl Config {
         }
         if !(1..=32).contains(&self.writers) {
             anyhow::bail!("writers must be 1-32");
+        }
+        if self.record_cache_mb > 1 << 20 {
+            anyhow::bail!("record_cache_mb must be 0-1048576 (MiB)");
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             anyhow::bail!("log_format must be text or json");

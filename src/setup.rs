@@ -106,6 +106,7 @@ pub async fn open(cfg: &Config, create: Create, clock: Clock) -> anyhow::Result<
             operator_name: cfg.operator_name.clone(),
             operator_contact: cfg.operator_contact.clone(),
             tls: cfg.tls_cert.is_some(),
+            record_cache_bytes: cfg.record_cache_mb << 20,
             schedule: crate::service::Schedule {
                 backup_seconds: if cfg.backup_destinations.is_empty() { 0 } else { cfg.backup_seconds },
                 retention_seconds: cfg.retention_seconds,

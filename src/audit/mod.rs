@@ -16,10 +16,12 @@ pub mod note;
 pub mod publish;
 pub mod verify;
 
+use crate::store::cache::{self, Effect, RecordCache};
 use crate::store::db::{Db, Dialect};
 use crate::store::{queries, StoreError};
 use merkle::{Frontier, Hash};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// What an event says. Names and ids only, never a personal value. The
@@ -94,6 +96,9 @@ pub fn unhex(s: &str) -> Option<Vec<u8>> {
 #[derive(Default)]
 pub struct Appender {
     state: Option<State>,
+    /// The server's cache of records (PostgreSQL), which other servers'
+    /// events taken in here drop from (`store::cache`).
+    pub cache: Option<Arc<RecordCache>>,
 }
 
 struct State {
@@ -155,12 +160,12 @@ impl State {
     /// not continue this state (its last event is gone or different: a
     /// rolled-back batch, a restore): the caller reloads.
     /// The first read also takes the audit trail's lock.
-    fn catch_up(&mut self, db: &mut dyn Db) -> Result<bool, StoreError> {
+    fn catch_up(&mut self, db: &mut dyn Db, cache: Option<&RecordCache>) -> Result<bool, StoreError> {
         let mut lock = true;
         loop {
             let size = self.frontier.size() as i64;
             let rows = queries::audit_tail(db, (size - 1).max(0), 10_000, std::mem::take(&mut lock))?;
-            match self.take_in(rows)? {
+            match self.take_in(rows, 0, cache)? {
                 None => return Ok(false),
                 Some(n) if n < 9_999 => return Ok(true),
                 Some(_) => {}
@@ -169,10 +174,25 @@ impl State {
     }
 
     /// Takes in events read from the log from this state's last event on
-    /// (from the first if it has none). `None`: the log does not continue
-    /// this state; else how many events were new.
-    fn take_in(&mut self, rows: Vec<queries::TailRow>) -> Result<Option<usize>, StoreError> {
+    /// (from the first if it has none); the last `own` are this server's,
+    /// the others drop from `cache` what they changed. `None`: the log
+    /// does not continue this state; else how many events were new.
+    fn take_in(
+        &mut self,
+        rows: Vec<queries::TailRow>,
+        own: usize,
+        cache: Option<&RecordCache>,
+    ) -> Result<Option<usize>, StoreError> {
         let size = self.frontier.size() as i64;
+        if let Some(c) = cache {
+            let foreign = rows.len().saturating_sub(own);
+            c.discard(
+                rows[..foreign]
+                    .iter()
+                    .filter(|r| r.seq >= size)
+                    .filter_map(|r| cache::effect_of_row(&r.action, &r.tenant, r.subject.as_deref())),
+            );
+        }
         let mut rows = rows.into_iter();
         if size > 0 {
             match rows.next() {
@@ -233,10 +253,37 @@ fn take_deferred() -> Vec<(Draft, i64)> {
     DEFERRED.with(|d| std::mem::take(&mut *d.borrow_mut()))
 }
 
+thread_local! {
+    /// What the events of the batch committing on this (writer) thread drop
+    /// from the cache of records: begun before the commit, ended after it.
+    static BEGUN: std::cell::RefCell<Vec<Effect>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// What `events` change, as the cache of records sees it.
+fn effects(events: &[(Draft, i64)]) -> Vec<Effect> {
+    let mut out: Vec<Effect> = Vec::new();
+    for e in events.iter().filter_map(|(d, _)| cache::effect(&d.action, d.tenant, d.subject)) {
+        if !out.contains(&e) {
+            out.push(e);
+        }
+    }
+    out
+}
+
+/// Begins, in `cache`, the changes `events` commit with this thread's batch
+/// (ended by `TxHook::finished`).
+fn begin_changes(cache: Option<&RecordCache>, events: &[(Draft, i64)]) {
+    if let Some(c) = cache {
+        let e = effects(events);
+        c.begin(&e);
+        BEGUN.with(|b| b.borrow_mut().extend(e));
+    }
+}
+
 /// The store's transaction hook for the audit trail: events wait in the
 /// transaction (`append`), are written at its end, and a rollback forgets
 /// them and the appender's state.
-pub struct TxHook(pub std::sync::Arc<std::sync::Mutex<Appender>>);
+pub struct TxHook(pub Arc<std::sync::Mutex<Appender>>, pub Option<Arc<RecordCache>>);
 
 impl crate::store::TxHook for TxHook {
     fn mark(&self) -> usize {
@@ -250,6 +297,7 @@ impl crate::store::TxHook for TxHook {
         if events.is_empty() {
             return Ok(false);
         }
+        begin_changes(self.1.as_deref(), &events);
         Appender::flush(&self.0, db, events).map(|()| true)
     }
     fn flush_alone(&self, db: &mut dyn Db) -> Result<bool, StoreError> {
@@ -257,7 +305,16 @@ impl crate::store::TxHook for TxHook {
         if events.is_empty() {
             return Ok(true);
         }
-        match Appender::flush_alone(&self.0, db, &events) {
+        // Autocommit: the changes end with the call.
+        let changes = self.1.as_ref().map(|c| (c, effects(&events)));
+        if let Some((c, e)) = &changes {
+            c.begin(e);
+        }
+        let done = Appender::flush_alone(&self.0, db, &events);
+        if let Some((c, e)) = &changes {
+            c.end(e);
+        }
+        match done {
             Ok(true) => Ok(true),
             r => {
                 // Not written: the transactional flush takes them.
@@ -269,6 +326,12 @@ impl crate::store::TxHook for TxHook {
     fn rolled_back(&self) {
         take_deferred();
         self.0.lock().unwrap_or_else(|e| e.into_inner()).invalidate();
+    }
+    fn finished(&self) {
+        let begun = BEGUN.with(|b| std::mem::take(&mut *b.borrow_mut()));
+        if let Some(c) = &self.1 {
+            c.end(&begun);
+        }
     }
 }
 
@@ -381,7 +444,7 @@ impl Appender {
             let rows = match pushed {
                 queries::Pushed::Renumbered(rows) => rows,
                 _ => {
-                    if !st.catch_up(db)? {
+                    if !st.catch_up(db, self.cache.as_deref())? {
                         self.state = None;
                         self.state(db)?;
                     }
@@ -389,7 +452,7 @@ impl Appender {
                 }
             };
             check_pushed(&rows, &batch)?;
-            if st.take_in(rows)?.is_none() {
+            if st.take_in(rows, batch.len(), self.cache.as_deref())?.is_none() {
                 // The log does not continue this state (a restore, a
                 // rolled-back batch): the events are in the log all the same.
                 tracing::warn!("the audit log changed under this server's appender; reloading its state");
@@ -407,7 +470,9 @@ impl Appender {
     /// until that batch commits.
     pub fn head(me: &std::sync::Mutex<Appender>, db: &mut dyn Db) -> Result<(u64, Hash), StoreError> {
         let mut ap = me.lock().unwrap_or_else(|e| e.into_inner());
-        let r = ap.write(db, take_deferred()).and_then(|()| {
+        let events = take_deferred();
+        begin_changes(ap.cache.as_deref(), &events);
+        let r = ap.write(db, events).and_then(|()| {
             let st = ap.state.as_mut().ok_or_else(|| StoreError::Db("audit state not loaded".into()))?;
             let (size, root) = (st.frontier.size(), st.frontier.root());
             if size > 0 {
@@ -424,7 +489,7 @@ impl Appender {
     /// With the lock held: the state, current with the database.
     fn current(&mut self, db: &mut dyn Db) -> Result<&mut State, StoreError> {
         if let Some(st) = self.state.as_mut() {
-            if st.catch_up(db)? {
+            if st.catch_up(db, self.cache.as_deref())? {
                 return Ok(self.state.as_mut().expect("kept"));
             }
             tracing::warn!("the audit log changed under this server's appender; reloading its state");
@@ -476,6 +541,10 @@ impl Appender {
             }
             let run = queries::audit_subject_entries(db, end / queries::SUBJECT_RUN * queries::SUBJECT_RUN, end)?;
             tracing::info!(events = end, read = end - start, "audit log state loaded");
+            // What changed while no state was kept is not known.
+            if let Some(c) = &self.cache {
+                c.discard([Effect::All]);
+            }
             self.state =
                 Some(State { frontier, last: prev, last_time: last.map_or(0, |l| l.1), blocks, blocks_start, run });
         }

@@ -219,6 +219,9 @@ pub struct Settings {
     pub tls: bool,
     /// The server's schedules, in seconds (0: off), as the TOMs statement cites them.
     pub schedule: Schedule,
+    /// PostgreSQL: how many bytes of records a server keeps in memory for
+    /// reads by id (0: none; `store::cache`).
+    pub record_cache_bytes: usize,
 }
 
 /// How often the server's own jobs run, in seconds (0: not scheduled).
@@ -245,9 +248,14 @@ impl Default for Settings {
             operator_contact: None,
             tls: false,
             schedule: Schedule::default(),
+            record_cache_bytes: DEFAULT_RECORD_CACHE_MB << 20,
         }
     }
 }
+
+/// MiB of records a PostgreSQL server keeps in memory by default (about
+/// 400,000 records of five short fields).
+pub const DEFAULT_RECORD_CACHE_MB: usize = 256;
 
 /// A tenant's settings and unwrapped keys, cached in memory.
 pub(crate) struct TenantCtx {
@@ -281,6 +289,8 @@ pub struct Vault {
     pub(crate) queue: Arc<audit::AuditQueue>,
     /// PostgreSQL: reads of records by id, gathered into one statement.
     pub(crate) record_reads: Arc<crate::store::batch::ReadBatcher<(Uuid, Uuid), Option<queries::SealedRecord>>>,
+    /// PostgreSQL: records read by id, kept in memory (`store::cache`).
+    pub(crate) record_cache: Option<Arc<crate::store::cache::RecordCache>>,
     pub(crate) signer: crate::crypto::AuditSigner,
     /// 1 + the largest tree size published outside the database (0: none yet).
     pub(crate) published: std::sync::atomic::AtomicU64,
@@ -296,8 +306,14 @@ pub struct Vault {
 impl Vault {
     pub fn new(store: Store, master: MasterKey, clock: Clock, settings: Settings) -> Arc<Vault> {
         let system = master.system();
-        let appender: Arc<std::sync::Mutex<crate::audit::Appender>> = Arc::default();
-        store.set_hook(Arc::new(crate::audit::TxHook(appender.clone())));
+        // PostgreSQL: records read by id are kept in memory, dropped by
+        // the audit trail's events (`store::cache`); SQLite reads its own
+        // page cache as fast.
+        let record_cache = (store.dialect() == crate::store::db::Dialect::Postgres && settings.record_cache_bytes > 0)
+            .then(|| Arc::new(crate::store::cache::RecordCache::new(settings.record_cache_bytes)));
+        let appender = Arc::new(std::sync::Mutex::new(crate::audit::Appender::default()));
+        appender.lock().unwrap_or_else(|e| e.into_inner()).cache = record_cache.clone();
+        store.set_hook(Arc::new(crate::audit::TxHook(appender.clone(), record_cache.clone())));
         let signer = master.audit_signer();
         let mailer =
             settings.smtp_url.as_deref().and_then(|u| match crate::outbound::Mailer::new(u, &settings.smtp_from) {
@@ -312,6 +328,7 @@ impl Vault {
             appender,
             queue: Default::default(),
             record_reads: crate::store::batch::ReadBatcher::new(queries::get_records_batch),
+            record_cache,
             signer,
             published: Default::default(),
             publishing: Default::default(),

@@ -642,6 +642,15 @@ impl Vault {
                     };
                     let idents = record_identifiers(&t, &c, &values, id);
                     let attrs = record_attributes(&t, &c, &values, id);
+                    // A new subject's first record goes to the cache of
+                    // records as written, if nothing else changes it first.
+                    let written = match (&self.record_cache, &new_subject) {
+                        (Some(k), Some(n)) => Some((
+                            k.ticket(),
+                            SealedRecord { record: row.clone(), subject_key: n.wrapped_key.clone(), limited: false },
+                        )),
+                        _ => None,
+                    };
                     let placed = self
                         .write_recorded_whole(move |db, d| {
                             // Anything but Done is not a change: the job fails so that
@@ -665,6 +674,9 @@ impl Vault {
                         })?;
                     match placed {
                         Placed::Done => {
+                            if let (Some(k), Some((ticket, r))) = (&self.record_cache, &written) {
+                                k.fill_written(*ticket, r);
+                            }
                             return Ok(masked(
                                 actor,
                                 RecordView {
@@ -676,7 +688,7 @@ impl Vault {
                                     created_at: now,
                                     updated_at: now,
                                 },
-                            ))
+                            ));
                         }
                         Placed::SubjectExists(other) => {
                             subject_id = Some(other);
@@ -704,25 +716,51 @@ impl Vault {
     }
 
     async fn read_sealed(&self, tenant: Uuid, c: &Collection, id: Uuid) -> Result<SealedRecord> {
+        Ok(self.read_sealed_cached(tenant, c, id, None).await?.0)
+    }
+
+    /// A record by id. With `cache` (PostgreSQL), it may come from this
+    /// server's cache of records: then with the stamp to check once the
+    /// read's event is durable (`RecordCache::still`).
+    async fn read_sealed_cached(
+        &self,
+        tenant: Uuid,
+        c: &Collection,
+        id: Uuid,
+        cache: Option<&crate::store::cache::RecordCache>,
+    ) -> Result<(SealedRecord, Option<u64>)> {
         let cid = c.id;
+        let found = |r: Option<SealedRecord>| {
+            r.filter(|r| r.record.collection_id == cid).ok_or(ServiceError::NotFound("record"))
+        };
+        if let Some((r, stamp)) = cache.and_then(|k| k.get(tenant, id)) {
+            return Ok((found(Some(r))?, Some(stamp)));
+        }
         if self.store.dialect() == crate::store::db::Dialect::Postgres {
+            let ticket = cache.map(|k| k.ticket());
             // Concurrent reads by id share one statement (`store::batch`).
-            return self
-                .record_reads
-                .get(&self.store, (tenant, id))
-                .await?
-                .filter(|r| r.record.collection_id == cid)
-                .ok_or(ServiceError::NotFound("record"));
+            let r = self.record_reads.get(&self.store, (tenant, id)).await?;
+            if let (Some(k), Some(t), Some(r)) = (cache, ticket, &r) {
+                k.fill(t, r);
+            }
+            return Ok((found(r)?, None));
         }
         self.store
             .read(move |db| queries::get_record(db, tenant, cid, id))
             .await?
+            .map(|r| (r, None))
             .ok_or(ServiceError::NotFound("record"))
     }
 
     /// One record; `purpose` is what the read serves (one of the
     /// collection's purposes): a restricted or objecting subject's record
     /// is read only for a purpose its limits leave open.
+    ///
+    /// On PostgreSQL the record may come from this server's cache
+    /// (`store::cache`). Once the read's event is durable the cache says
+    /// whether an event before it in the log changed the record; if one
+    /// did, the record is read again from the database (a second read,
+    /// with its own event): a read is as of its event's place in the log.
     pub async fn get_record(
         &self,
         actor: &Actor,
@@ -730,6 +768,30 @@ impl Vault {
         collection: &str,
         id: Uuid,
         purpose: Option<&str>,
+    ) -> Result<RecordView> {
+        let cache = self.record_cache.as_deref();
+        let stamp = std::sync::atomic::AtomicU64::new(0);
+        let v = self.get_record_from(actor, tenant, collection, id, purpose, cache, &stamp).await?;
+        match (cache, stamp.load(std::sync::atomic::Ordering::Acquire)) {
+            (Some(k), s) if s != 0 && !k.still(tenant, id, v.subject, s) => {
+                self.get_record_from(actor, tenant, collection, id, purpose, None, &stamp).await
+            }
+            _ => Ok(v),
+        }
+    }
+
+    /// `get_record`, from `cache` when it has the record (`stamp` then
+    /// says with which stamp).
+    #[allow(clippy::too_many_arguments)]
+    async fn get_record_from(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        collection: &str,
+        id: Uuid,
+        purpose: Option<&str>,
+        cache: Option<&crate::store::cache::RecordCache>,
+        stamp: &std::sync::atomic::AtomicU64,
     ) -> Result<RecordView> {
         let call =
             with_purpose(self.call(actor, Action::RecordRead, Some(tenant)).collection(collection).record(id), purpose);
@@ -739,7 +801,8 @@ impl Vault {
                 let t = cx.tenant()?.clone();
                 let c = self.collection(tenant, collection).await?;
                 limits::check_purpose(&c.def, purpose)?;
-                let r = self.read_sealed(tenant, &c, id).await?;
+                let (r, hit) = self.read_sealed_cached(tenant, &c, id, cache).await?;
+                stamp.store(hit.unwrap_or(0), std::sync::atomic::Ordering::Release);
                 if r.limited {
                     self.check_limits(tenant, r.record.subject_id, &c.def, purpose).await?;
                 }

@@ -10,6 +10,7 @@
 //! functions of `queries`; the store knows nothing of permissions or keys.
 
 pub(crate) mod batch;
+pub mod cache;
 pub mod db;
 pub mod postgres;
 pub mod queries;
@@ -184,6 +185,9 @@ pub trait TxHook: Send + Sync {
     fn before_commit(&self, db: &mut dyn Db) -> Result<bool, StoreError>;
     /// The batch was rolled back (its commit or `before_commit` failed).
     fn rolled_back(&self);
+    /// The batch's commit is over, whatever its outcome (after
+    /// `rolled_back` when it failed), before any of its jobs is answered.
+    fn finished(&self) {}
     /// PostgreSQL, a batch that is only `Kind::Events` jobs and opened no
     /// transaction: write what they handed over on its own (autocommit).
     /// `Ok(false)`: not done; the writer opens a transaction and commits.
@@ -819,6 +823,9 @@ fn writer_loop(
                 h.rolled_back();
             }
         }
+        if let Some(h) = &h {
+            h.finished();
+        }
         match (&syncer, commit) {
             (Some(link), Ok(())) => {
                 let batch = std::mem::replace(&mut b.replies, Vec::with_capacity(MAX_BATCH));
@@ -985,6 +992,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (17, include_str!("migrations/sqlite/0017_staff_register.sql")),
     (18, include_str!("migrations/sqlite/0018_audit_push.sql")),
     (19, include_str!("migrations/sqlite/0019_staff_preferences.sql")),
+    (20, include_str!("migrations/sqlite/0020_audit_tail_action.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_vault.sql")),
@@ -1006,6 +1014,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (17, include_str!("migrations/postgres/0017_staff_register.sql")),
     (18, include_str!("migrations/postgres/0018_audit_push.sql")),
     (19, include_str!("migrations/postgres/0019_staff_preferences.sql")),
+    (20, include_str!("migrations/postgres/0020_audit_tail_action.sql")),
 ];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.

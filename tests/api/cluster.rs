@@ -216,6 +216,61 @@ async fn scale2_caches_across_servers_have_stated_bounds() {
     );
 }
 
+/// The cache of records (`store::cache`): a record read through B (and
+/// kept there), then changed through A, is read as changed through B at
+/// once, with no clock advanced: a rectification, a restriction, a record
+/// deleted, a subject erased. Each change reaches B through the audit
+/// trail's events, which B takes in before its read's own event commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale2_a_record_changed_through_one_server_is_read_changed_through_the_other() {
+    if pg_url().is_none() {
+        return;
+    }
+    let (a, b, t, op) = two_servers().await;
+    let dpo = a.staff(&t, "dpo", "dpo").await;
+    let rec = format!("/v1/tenants/{t}/collections/customers/records");
+    let made = |name: &str, email: &str| json!({"data": {"name": name, "email": email}});
+    let (st, one) = a.post(&rec, &op, made("Ana", "ana@firma.si")).await;
+    assert_eq!(st, StatusCode::CREATED, "{one}");
+    let (st, two) = a.post(&rec, &op, made("Bor", "bor@firma.si")).await;
+    assert_eq!(st, StatusCode::CREATED, "{two}");
+    let url = |r: &Value| format!("{rec}/{}", r["id"].as_str().unwrap());
+    let (one_url, two_url) = (url(&one), url(&two));
+    // Read twice through each server: kept in both caches.
+    for s in [&a, &b, &a, &b] {
+        for u in [&one_url, &two_url] {
+            assert_eq!(s.get(u, &op).await.0, StatusCode::OK);
+        }
+    }
+    // Rectified through A: B reads the new name at once.
+    let (st, r) =
+        a.call(reqwest::Method::PATCH, &one_url, Some(&op), Some(json!({"data": {"name": "Ana Novak"}}))).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    let (st, r) = b.get(&one_url, &op).await;
+    assert_eq!((st, r["data"]["name"].as_str()), (StatusCode::OK, Some("Ana Novak")), "{r}");
+    assert_eq!(b.get(&one_url, &op).await.1["version"], 2, "and keeps reading it");
+    // Restricted through A for invoicing: B refuses that purpose at once.
+    let sid = one["subject_id"].as_str().unwrap();
+    assert_eq!(b.get(&format!("{one_url}?purpose=invoicing"), &op).await.0, StatusCode::OK);
+    let (st, l) = a
+        .post(
+            &format!("/v1/tenants/{t}/subjects/{sid}/limits"),
+            &dpo,
+            json!({"kind": "restriction", "purposes": ["invoicing"], "reason": "contested"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{l}");
+    assert_eq!(b.get(&format!("{one_url}?purpose=invoicing"), &op).await.0, StatusCode::FORBIDDEN);
+    // A record deleted through A: gone through B.
+    assert_eq!(a.delete(&two_url, &op).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(b.get(&two_url, &op).await.0, StatusCode::NOT_FOUND);
+    // A subject erased through A: its record is gone through B.
+    let (st, e) = a.delete(&format!("/v1/tenants/{t}/subjects/{sid}"), &dpo).await;
+    assert!(st.is_success(), "{st} {e}");
+    assert_eq!(b.get(&one_url, &op).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(a.get(&one_url, &op).await.0, StatusCode::NOT_FOUND);
+}
+
 /// Two real `varuh serve` processes under load; one is SIGKILLed. The other
 /// goes on answering, no acknowledged write is lost, the trail verifies, and
 /// the killed one restarts and serves again.

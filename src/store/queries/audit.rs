@@ -114,7 +114,7 @@ pub fn audit_push(
         Val::OptTextArray(events.iter().map(|e| f(e).map(|u| u.to_string())).collect())
     };
     let rows = db.query(
-        "SELECT as_sent, seq, time_ms, leaf_hash, tenant_id, subject_id \
+        "SELECT as_sent, seq, time_ms, leaf_hash, tenant_id, subject_id, action \
          FROM varuh_audit_push($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         &[
             size.into(),
@@ -151,18 +151,20 @@ pub fn lock_audit(db: &mut dyn Db) -> Result<(), StoreError> {
 }
 
 /// One event as the appender catches up with it: seq, time, leaf hash,
-/// tenant ('' for none) and subject.
+/// tenant ('' for none), subject and action (what a server's cache of
+/// records needs to know of another server's events).
 pub struct TailRow {
     pub seq: i64,
     pub time_ms: i64,
     pub leaf_hash: Vec<u8>,
     pub tenant: String,
     pub subject: Option<String>,
+    pub action: String,
 }
 
 impl TailRow {
     /// Read from a row whose columns from `i` on are seq, time, leaf
-    /// hash, tenant and subject.
+    /// hash, tenant, subject and action.
     fn at(mut r: Row, i: usize) -> Result<TailRow, StoreError> {
         Ok(TailRow {
             seq: r.i64(i)?,
@@ -170,6 +172,7 @@ impl TailRow {
             leaf_hash: r.take_blob(i + 2)?,
             tenant: r.take_opt_text(i + 3)?.unwrap_or_default(),
             subject: r.take_opt_text(i + 4)?,
+            action: r.take_opt_text(i + 5)?.unwrap_or_default(),
         })
     }
 }
@@ -180,9 +183,9 @@ impl TailRow {
 /// PostgreSQL (`varuh_audit_tail_locked`).
 pub fn audit_tail(db: &mut dyn Db, from: i64, limit: i64, lock: bool) -> Result<Vec<TailRow>, StoreError> {
     let sql = if lock && db.dialect() == super::super::db::Dialect::Postgres {
-        "SELECT seq, time_ms, leaf_hash, tenant_id, subject_id FROM varuh_audit_tail_locked($1, $2)"
+        "SELECT seq, time_ms, leaf_hash, tenant_id, subject_id, action FROM varuh_audit_tail_locked($1, $2)"
     } else {
-        "SELECT seq, time_ms, leaf_hash, COALESCE(tenant_id, ''), subject_id FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2"
+        "SELECT seq, time_ms, leaf_hash, COALESCE(tenant_id, ''), subject_id, action FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2"
     };
     db.query(sql, &[from.into(), limit.into()])?.into_iter().map(|r| TailRow::at(r, 0)).collect()
 }
