@@ -226,7 +226,12 @@ async fn scale2_a_record_changed_through_one_server_is_read_changed_through_the_
     if pg_url().is_none() {
         return;
     }
-    let (a, b, t, op) = two_servers().await;
+    let a = TestServer::start_with(Backend::Postgres, |c| c.metrics_token = Some("metrics token of this test".into()))
+        .await;
+    let b = a.peer().await;
+    let t = a.tenant("Processor", false).await;
+    a.collection(&t, customers()).await;
+    let op = a.staff(&t, "op", "operator").await;
     let dpo = a.staff(&t, "dpo", "dpo").await;
     let rec = format!("/v1/tenants/{t}/collections/customers/records");
     let made = |name: &str, email: &str| json!({"data": {"name": name, "email": email}});
@@ -242,6 +247,27 @@ async fn scale2_a_record_changed_through_one_server_is_read_changed_through_the_
             assert_eq!(s.get(u, &op).await.0, StatusCode::OK);
         }
     }
+    let m = b
+        .http
+        .get(format!("{}/metrics", b.base))
+        .bearer_auth("metrics token of this test")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let count = |what: &str| -> u64 {
+        m.lines()
+            .find_map(|l| l.strip_prefix(&format!("varuh_record_cache_reads_total{{result=\"{what}\"}} ")))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {what} count in {m}"))
+    };
+    // B's first read of `one` is dropped again by A's earlier events (its
+    // create among them), which B takes in only with that read's event.
+    let (hit, miss) = (count("hit"), count("miss"));
+    assert!(hit >= 1 && hit + miss == 4, "B's second reads come from memory: {hit} hits, {miss} misses");
+    assert!(m.contains("varuh_record_cache_bytes "), "{m}");
     // Rectified through A: B reads the new name at once.
     let (st, r) =
         a.call(reqwest::Method::PATCH, &one_url, Some(&op), Some(json!({"data": {"name": "Ana Novak"}}))).await;

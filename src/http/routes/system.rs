@@ -135,5 +135,13 @@ pub async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Result<Re
             out.push_str(&format!("varuh_alerts_total{{kind=\"{}\"}} {n}\n", k.as_str()));
         }
     }
+    if let Some(c) = &s.vault.record_cache {
+        use std::sync::atomic::Ordering::Relaxed;
+        out.push_str("# HELP varuh_record_cache_reads_total Reads of a record by id, answered from this server's cache (hit) or not (miss).\n# TYPE varuh_record_cache_reads_total counter\n");
+        out.push_str(&format!("varuh_record_cache_reads_total{{result=\"hit\"}} {}\n", c.hits.load(Relaxed)));
+        out.push_str(&format!("varuh_record_cache_reads_total{{result=\"miss\"}} {}\n", c.misses.load(Relaxed)));
+        out.push_str("# HELP varuh_record_cache_bytes What the records this server keeps in memory take (record_cache_mb is the bound).\n# TYPE varuh_record_cache_bytes gauge\n");
+        out.push_str(&format!("varuh_record_cache_bytes {}\n", c.bytes()));
+    }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response())
 }
