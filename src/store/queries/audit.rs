@@ -185,7 +185,7 @@ pub fn audit_tail(db: &mut dyn Db, from: i64, limit: i64, lock: bool) -> Result<
     let sql = if lock && db.dialect() == super::super::db::Dialect::Postgres {
         "SELECT seq, time_ms, leaf_hash, tenant_id, subject_id, action FROM varuh_audit_tail_locked($1, $2)"
     } else {
-        "SELECT seq, time_ms, leaf_hash, COALESCE(tenant_id, ''), subject_id, action FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2"
+        "SELECT seq, time_ms, leaf_hash, COALESCE(tenant_id, ''), subject_id, action FROM audit_events WHERE seq >= $1 AND seq < $1 + $2 ORDER BY seq"
     };
     db.query(sql, &[from.into(), limit.into()])?.into_iter().map(|r| TailRow::at(r, 0)).collect()
 }
