@@ -247,16 +247,8 @@ async fn scale2_a_record_changed_through_one_server_is_read_changed_through_the_
             assert_eq!(s.get(u, &op).await.0, StatusCode::OK);
         }
     }
-    let m = b
-        .http
-        .get(format!("{}/metrics", b.base))
-        .bearer_auth("metrics token of this test")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (st, m) = b.metrics(Some("metrics token of this test")).await;
+    assert_eq!(st, StatusCode::OK, "{m}");
     let count = |what: &str| -> u64 {
         m.lines()
             .find_map(|l| l.strip_prefix(&format!("varuh_record_cache_reads_total{{result=\"{what}\"}} ")))

@@ -17,15 +17,6 @@ async fn wait_alert(hook: &Hook, kind: &str) -> Value {
     panic!("no {kind} alert: {:?}", hook.bodies.lock().unwrap());
 }
 
-async fn metrics(s: &TestServer, token: Option<&str>) -> (StatusCode, String) {
-    let mut rb = s.http.get(format!("{}/metrics", s.base));
-    if let Some(t) = token {
-        rb = rb.bearer_auth(t);
-    }
-    let r = rb.send().await.unwrap();
-    (r.status(), r.text().await.unwrap())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn avl4_failures_and_suspicious_use_raise_alerts_readyz_and_metrics_show_them() {
     let hook = Hook::start().await;
@@ -48,10 +39,10 @@ async fn avl4_failures_and_suspicious_use_raise_alerts_readyz_and_metrics_show_t
     .await;
 
     // /metrics needs its token.
-    assert_eq!(metrics(&s, None).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(metrics(&s, Some("wrong")).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(metrics(&s, Some(&s.admin)).await.0, StatusCode::UNAUTHORIZED, "a staff token is not it");
-    let (st, text) = metrics(&s, Some("a metrics token of some length")).await;
+    assert_eq!(s.metrics(None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.metrics(Some("wrong")).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.metrics(Some(&s.admin)).await.0, StatusCode::UNAUTHORIZED, "a staff token is not it");
+    let (st, text) = s.metrics(Some("a metrics token of some length")).await;
     assert_eq!(st, StatusCode::OK);
     assert!(text.contains("varuh_ready 1") && text.contains("varuh_alerts_total{kind=\"backup_failed\"} 0"), "{text}");
 
@@ -61,7 +52,7 @@ async fn avl4_failures_and_suspicious_use_raise_alerts_readyz_and_metrics_show_t
     assert!(p["detail"].as_str().unwrap().contains("did not reach every destination"), "{p}");
     let a = wait_alert(&hook, "backup_failed").await;
     assert!(a["detail"].as_str().unwrap().contains("the backup failed"), "{a}");
-    let (_, text) = metrics(&s, Some("a metrics token of some length")).await;
+    let (_, text) = s.metrics(Some("a metrics token of some length")).await;
     assert!(text.contains("varuh_job_last_ok{job=\"backup\"} 0"), "{text}");
     assert!(text.contains("varuh_alerts_total{kind=\"backup_failed\"} 1"), "{text}");
     let (st, ready) = s.get("/readyz", "").await;
@@ -77,7 +68,7 @@ async fn avl4_failures_and_suspicious_use_raise_alerts_readyz_and_metrics_show_t
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let (_, text) = metrics(&s, Some("a metrics token of some length")).await;
+    let (_, text) = s.metrics(Some("a metrics token of some length")).await;
     assert!(text.contains("varuh_job_last_ok{job=\"audit_verify\"} 1"), "{text}");
 
     // A brute-force lockout on a tenant's account: the alert names the
@@ -148,8 +139,8 @@ async fn avl4_failures_and_suspicious_use_raise_alerts_readyz_and_metrics_show_t
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_off_without_a_token() {
     let s = TestServer::start(Backend::Sqlite).await;
-    assert_eq!(metrics(&s, Some("anything")).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(metrics(&s, None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.metrics(Some("anything")).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.metrics(None).await.0, StatusCode::UNAUTHORIZED);
     let (st, r) = s.get("/readyz", "").await;
     assert_eq!((st, r["status"].as_str()), (StatusCode::OK, Some("ready")), "{r}");
     assert!(r["details"]["jobs"].as_array().unwrap().iter().all(|j| j["ok"].is_null()), "nothing ran yet: {r}");

@@ -313,6 +313,16 @@ impl TestServer {
         self.call(Method::DELETE, path, Some(token), None).await
     }
 
+    /// `GET /metrics` with the metrics token (if any): status and text.
+    pub async fn metrics(&self, token: Option<&str>) -> (StatusCode, String) {
+        let mut rb = self.http.get(format!("{}/metrics", self.base));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        let r = rb.send().await.unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+
     /// Signs in; returns the status and the answer.
     pub async fn login(&self, user: &str, password: &str, extra: Value) -> (StatusCode, Value) {
         let mut body = json!({"username": user, "password": password});
