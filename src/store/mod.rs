@@ -993,6 +993,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (18, include_str!("migrations/sqlite/0018_audit_push.sql")),
     (19, include_str!("migrations/sqlite/0019_staff_preferences.sql")),
     (20, include_str!("migrations/sqlite/0020_audit_tail_action.sql")),
+    (21, include_str!("migrations/sqlite/0021_hot_path_keys.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_vault.sql")),
@@ -1015,6 +1016,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (18, include_str!("migrations/postgres/0018_audit_push.sql")),
     (19, include_str!("migrations/postgres/0019_staff_preferences.sql")),
     (20, include_str!("migrations/postgres/0020_audit_tail_action.sql")),
+    (21, include_str!("migrations/postgres/0021_hot_path_keys.sql")),
 ];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.
