@@ -356,6 +356,19 @@ impl Vault {
         Ok(r)
     }
 
+    /// The current use case's event as a write of it would append it
+    /// (`write_recorded`), or `None` outside a use case.
+    pub(crate) fn draft_to_record(&self) -> Option<(Draft, i64)> {
+        let mut d = PENDING.try_with(|p| p.borrow().draft.clone()).ok()?;
+        d.outcome = "ok".into();
+        Some((d, self.clock.now_ms()))
+    }
+
+    /// A write appended `d`, the current use case's event, and committed.
+    pub(crate) fn recorded(d: Draft) {
+        let _ = PENDING.try_with(|p| *p.borrow_mut() = Pending { draft: d, recorded: true });
+    }
+
     /// Runs a write and appends `d` (with the outcome it has) in the same
     /// job: both commit or neither. For events outside a use case's
     /// `audited` scope that carry a change, such as a failed sign-in's

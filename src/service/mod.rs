@@ -28,6 +28,7 @@ pub mod identity;
 pub mod import;
 pub mod kernel;
 pub mod limits;
+mod placing;
 pub mod processors;
 pub mod records;
 pub mod reminders;
@@ -289,6 +290,8 @@ pub struct Vault {
     pub(crate) queue: Arc<audit::AuditQueue>,
     /// PostgreSQL: reads of records by id, gathered into one statement.
     pub(crate) record_reads: Arc<crate::store::batch::ReadBatcher<(Uuid, Uuid), Option<queries::SealedRecord>>>,
+    /// PostgreSQL: new records placed together (`placing`).
+    pub(crate) placing: Option<Arc<placing::Placing>>,
     /// PostgreSQL: records read by id, kept in memory (`store::cache`).
     pub(crate) record_cache: Option<Arc<crate::store::cache::RecordCache>>,
     pub(crate) signer: crate::crypto::AuditSigner,
@@ -328,6 +331,8 @@ impl Vault {
             appender,
             queue: Default::default(),
             record_reads: crate::store::batch::ReadBatcher::new(queries::get_records_batch),
+            placing: (store.dialect() == crate::store::db::Dialect::Postgres)
+                .then(|| placing::Placing::new(store.whole_jobs())),
             record_cache,
             signer,
             published: Default::default(),

@@ -11,7 +11,7 @@ use crate::domain::access::Action;
 use crate::domain::schema::{identifier_text, FieldDef};
 use crate::domain::{check_name, identifiers, Invalid};
 use crate::store::db::Db;
-use crate::store::queries::{self, IdentifierRow, Placement, RecordRow, SealedRecord, SubjectRow};
+use crate::store::queries::{self, IdentifierRow, NewRecord, Placement, RecordRow, SealedRecord, SubjectRow};
 use crate::store::StoreError;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -62,15 +62,6 @@ pub struct Change<'a> {
     pub expected_version: Option<i64>,
     /// The verified rectification request this answers (its history records it).
     pub request: Option<Uuid>,
-}
-
-/// What the write step found: done, or the subject was created meanwhile.
-enum Placed {
-    Done,
-    SubjectExists(Uuid),
-    Busy,
-    /// An identifier names a subject other than the record's.
-    Conflict,
 }
 
 /// How often a write retries when another writer holds its identifiers'
@@ -651,29 +642,9 @@ impl Vault {
                         )),
                         _ => None,
                     };
-                    let placed = self
-                        .write_recorded_whole(move |db, d| {
-                            // Anything but Done is not a change: the job fails so that
-                            // nothing (no event either) is written.
-                            match queries::place_record(db, new_subject.as_ref(), &row, &idents, &attrs)? {
-                                Placement::Done => {}
-                                Placement::Busy => return Err(StoreError::Busy),
-                                Placement::Elsewhere(other) => return Err(StoreError::Elsewhere(other)),
-                                Placement::Conflict => return Err(StoreError::Conflict),
-                            }
-                            d.record = Some(id);
-                            d.subject = Some(sid);
-                            Ok(Placed::Done)
-                        })
-                        .await
-                        .or_else(|e| match e {
-                            StoreError::Elsewhere(other) => Ok(Placed::SubjectExists(other)),
-                            StoreError::Busy => Ok(Placed::Busy),
-                            StoreError::Conflict => Ok(Placed::Conflict),
-                            e => Err(ServiceError::from(e)),
-                        })?;
+                    let placed = self.place(NewRecord { new_subject, row, idents, attrs }).await?;
                     match placed {
-                        Placed::Done => {
+                        Placement::Done => {
                             if let (Some(k), Some((ticket, r))) = (&self.record_cache, &written) {
                                 k.fill_written(*ticket, r);
                             }
@@ -690,16 +661,16 @@ impl Vault {
                                 },
                             ));
                         }
-                        Placed::SubjectExists(other) => {
+                        Placement::Elsewhere(other) => {
                             subject_id = Some(other);
                             rounds += 1;
                         }
-                        Placed::Busy if busy < BUSY_TRIES => {
+                        Placement::Busy if busy < BUSY_TRIES => {
                             busy += 1;
                             tokio::time::sleep(BUSY_WAIT).await;
                         }
-                        Placed::Busy => return Err(StoreError::Busy.into()),
-                        Placed::Conflict => {
+                        Placement::Busy => return Err(StoreError::Busy.into()),
+                        Placement::Conflict => {
                             let named = self.conflicting_fields(&t, &c, &values, sid, explicit).await?;
                             return Err(ServiceError::IdentifierConflict(named));
                         }

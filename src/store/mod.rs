@@ -127,7 +127,9 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(1
 const MAX_BATCH: usize = 512;
 
 pub struct Store {
-    writer: Option<crossbeam_channel::Sender<Queued>>,
+    /// The writers' queue. Only the store holds it strongly (`WholeJobs`
+    /// holds it weakly), so that `close` ends the writers.
+    writer: Option<std::sync::Arc<crossbeam_channel::Sender<Queued>>>,
     /// PostgreSQL: the audit writer's queue, for events alone (`submit_events`).
     events: Option<crossbeam_channel::Sender<Queued>>,
     readers: Option<crossbeam_channel::Sender<ReadJob>>,
@@ -143,6 +145,18 @@ pub struct Store {
     /// Bumped by the writer after each commit that changed vault data.
     vault_gen: std::sync::Arc<std::sync::atomic::AtomicU64>,
     gate: Gate,
+}
+
+/// Queues raw `Kind::WholeLast` jobs (`Store::whole_jobs`); fails once the
+/// store is closed.
+#[derive(Clone)]
+pub(crate) struct WholeJobs(std::sync::Weak<crossbeam_channel::Sender<Queued>>);
+
+impl WholeJobs {
+    pub(crate) fn submit(&self, job: WriteJob) -> Result<(), StoreError> {
+        let q = self.0.upgrade().ok_or_else(|| StoreError::Unavailable("store is closed".into()))?;
+        q.send((job, Kind::WholeLast)).map_err(|_| StoreError::Unavailable("writer stopped".into()))
+    }
 }
 
 /// A queued write: the job and its kind.
@@ -169,6 +183,10 @@ enum Kind {
     /// and never aborts the transaction (a function with its own exception
     /// block), so it runs without a savepoint: two round trips fewer.
     Whole,
+    /// Like `Whole`, and the batch commits right after it (a call placing
+    /// many records: what waits behind it goes to the next batch, on
+    /// whichever writer is free, instead of holding up its commit).
+    WholeLast,
 }
 
 /// What the writer tells the layer above about its transactions: the audit
@@ -365,7 +383,7 @@ impl Store {
             );
         }
         Ok(Store {
-            writer: Some(wtx),
+            writer: Some(std::sync::Arc::new(wtx)),
             events,
             readers: Some(rtx),
             pool,
@@ -505,6 +523,12 @@ impl Store {
     /// waits for (a session's last use); it may run late.
     pub(crate) fn submit(&self, job: WriteJob) -> Result<(), StoreError> {
         self.send((job, Kind::Late))
+    }
+
+    /// A handle that queues `Kind::WholeLast` jobs from anywhere (a writer
+    /// thread included) without keeping the store open.
+    pub(crate) fn whole_jobs(&self) -> WholeJobs {
+        WholeJobs(self.writer.as_ref().map(std::sync::Arc::downgrade).unwrap_or_default())
     }
 
     /// Queues a job that only hands events to the transaction hook and does
@@ -657,8 +681,8 @@ fn writer_loop(
     let mut late: Vec<Queued> = Vec::new();
     let run = |db: &mut Box<dyn Db>, b: &mut Batch, (job, kind): Queued| {
         let h = hook_of(&hook);
-        b.data |= matches!(kind, Kind::Data | Kind::Last | Kind::Whole);
-        b.last |= kind == Kind::Last;
+        b.data |= matches!(kind, Kind::Data | Kind::Last | Kind::Whole | Kind::WholeLast);
+        b.last |= matches!(kind, Kind::Last | Kind::WholeLast);
         let mark = h.as_ref().map_or(0, |h| h.mark());
         if kind == Kind::Events && !b.open && db.dialect() == Dialect::Postgres {
             // No transaction yet: if the batch stays events alone, they go
@@ -688,7 +712,7 @@ fn writer_loop(
             b.replies.push(reply);
             return;
         }
-        if kind == Kind::Whole && db.dialect() == Dialect::Postgres {
+        if matches!(kind, Kind::Whole | Kind::WholeLast) && db.dialect() == Dialect::Postgres {
             b.unguarded = true;
             let (ok, reply) = job(db.as_mut());
             if !ok {
@@ -886,7 +910,7 @@ struct Batch {
     open: bool,
     /// It ran a job that may change vault data.
     data: bool,
-    /// It ran a job that ends it (`Kind::Last`).
+    /// It ran a job that ends it (`Kind::Last`, `Kind::WholeLast`).
     last: bool,
     /// It ran a `Kind::Whole` job without a savepoint.
     unguarded: bool,
@@ -994,6 +1018,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (19, include_str!("migrations/sqlite/0019_staff_preferences.sql")),
     (20, include_str!("migrations/sqlite/0020_audit_tail_action.sql")),
     (21, include_str!("migrations/sqlite/0021_hot_path_keys.sql")),
+    (22, include_str!("migrations/sqlite/0022_place_records.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_vault.sql")),
@@ -1017,6 +1042,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (19, include_str!("migrations/postgres/0019_staff_preferences.sql")),
     (20, include_str!("migrations/postgres/0020_audit_tail_action.sql")),
     (21, include_str!("migrations/postgres/0021_hot_path_keys.sql")),
+    (22, include_str!("migrations/postgres/0022_place_records.sql")),
 ];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.

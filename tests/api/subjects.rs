@@ -383,6 +383,14 @@ async fn a_store_from_before_attributes_migrates_without_losing_a_record(b: Back
             db.batch("DROP FUNCTION varuh_audit_push(BIGINT, BYTEA, BIGINT, BIGINT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], BYTEA[], BYTEA[], BYTEA[])")
                 .unwrap();
         }
+        // 22: new records placed together.
+        if dialect_pg {
+            db.batch(
+                "DROP FUNCTION varuh_place_records(TEXT[], TEXT[], BYTEA[], BIGINT[], TEXT[], TEXT[], BYTEA[], BIGINT[], \
+                 BIGINT[], BIGINT[], BIGINT[], TEXT[], BYTEA[], BIGINT[], BIGINT[], TEXT[], BYTEA[])",
+            )
+            .unwrap();
+        }
         // 19: the staff's console preferences.
         db.batch("ALTER TABLE staff DROP COLUMN language").unwrap();
         db.batch("ALTER TABLE staff DROP COLUMN time_zone").unwrap();

@@ -260,6 +260,154 @@ async fn concurrent_creates_for_one_new_email_make_one_subject(b: Backend) {
 }
 both!(concurrent_creates_for_one_new_email_make_one_subject);
 
+/// Several new records placed in one call (`queries::place_records`; on
+/// PostgreSQL one `varuh_place_records` statement): each answers as it
+/// would alone, and one that cannot be written (its subject is gone) fails
+/// alone while the others are placed.
+async fn records_placed_together_answer_each_alone(b: Backend) {
+    use varuh::store::queries::{self, IdentifierRow, NewRecord, Placement, RecordRow, SubjectRow};
+    let s = TestServer::start(b).await;
+    let t: uuid::Uuid = s.tenant("Together", false).await.parse().unwrap();
+    s.collection(&t.to_string(), newsletter()).await;
+    let (a, bb, ghost, c) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let url = s.cfg.database_url();
+    let (first, second, counts) = tokio::task::spawn_blocking(move || {
+        let loc = varuh::store::Location::parse(&url).unwrap();
+        let mut db = varuh::store::Store::connect_raw(&loc).unwrap();
+        let collection =
+            db.query("SELECT id FROM collections WHERE tenant_id = $1", &[t.into()]).unwrap()[0].uuid(0).unwrap();
+        let record = move |subject: uuid::Uuid, new: bool, idents: &[&str], attrs: &[&str]| {
+            let id = uuid::Uuid::now_v7();
+            let row = |k: &&str| IdentifierRow {
+                kind: "email".into(),
+                hash: k.as_bytes().repeat(4),
+                source_record: Some(id),
+            };
+            NewRecord {
+                new_subject: new.then(|| SubjectRow {
+                    tenant_id: t,
+                    id: subject,
+                    wrapped_key: vec![7; 40],
+                    created_at: 1,
+                }),
+                row: RecordRow {
+                    tenant_id: t,
+                    id,
+                    collection_id: collection,
+                    subject_id: subject,
+                    fields: vec![1, 2, 3],
+                    version: 1,
+                    created_at: 1,
+                    updated_at: 1,
+                },
+                idents: idents.iter().map(row).collect(),
+                attrs: attrs.iter().map(|k| IdentifierRow { kind: "phone".into(), ..row(k) }).collect(),
+            }
+        };
+        let mut call = |recs: &[NewRecord]| {
+            db.batch("BEGIN").unwrap();
+            let out = queries::place_records(db.as_mut(), recs).unwrap();
+            db.batch("COMMIT").unwrap();
+            out
+        };
+        // A and B new; the third names a subject that does not exist (on
+        // PostgreSQL the inserts together fail and each record is placed
+        // again on its own).
+        let first = call(&[
+            record(a, true, &["a@x.si"], &["+386 1"]),
+            record(bb, true, &["b@x.si"], &[]),
+            record(ghost, false, &["g@x.si"], &[]),
+        ]);
+        // A new subject with A's e-mail goes to A; B's record with A's
+        // e-mail conflicts; a second record of A with a new e-mail is placed.
+        let second = call(&[
+            record(c, true, &["a@x.si"], &[]),
+            record(bb, false, &["a2@x.si", "a@x.si"], &[]),
+            record(a, false, &["a3@x.si"], &["+386 1"]),
+        ]);
+        let count = |db: &mut Box<dyn varuh::store::db::Db>, sql: &'static str| {
+            db.query(sql, &[t.into()]).unwrap()[0].i64(0).unwrap()
+        };
+        let mut db = varuh::store::Store::connect_raw(&loc).unwrap();
+        let counts = [
+            count(&mut db, "SELECT COUNT(*) FROM subjects WHERE tenant_id = $1"),
+            count(&mut db, "SELECT COUNT(*) FROM records WHERE tenant_id = $1"),
+            count(&mut db, "SELECT COUNT(*) FROM subject_identifiers WHERE tenant_id = $1"),
+            count(&mut db, "SELECT COUNT(*) FROM subject_attributes WHERE tenant_id = $1"),
+        ];
+        (first, second, counts)
+    })
+    .await
+    .unwrap();
+    assert!(matches!(first[0], Ok(Placement::Done)), "{first:?}");
+    assert!(matches!(first[1], Ok(Placement::Done)), "{first:?}");
+    assert!(first[2].is_err(), "a subject that is not there: {first:?}");
+    assert!(matches!(second[0], Ok(Placement::Elsewhere(x)) if x == a), "{second:?}");
+    assert!(matches!(second[1], Ok(Placement::Conflict)), "{second:?}");
+    assert!(matches!(second[2], Ok(Placement::Done)), "{second:?}");
+    // A and B, their three records, three e-mails, two phones; nothing of
+    // the ghost's record, of C, or of B's conflicting record.
+    assert_eq!(counts, [2, 3, 3, 2]);
+}
+both!(records_placed_together_answer_each_alone);
+
+/// Many creates at once (on PostgreSQL gathered into calls of many
+/// records): distinct people get a subject each, and one person's e-mail
+/// sent from several clients at once gives one subject, in every call.
+async fn many_concurrent_creates_place_each_person_once(b: Backend) {
+    let s = TestServer::start(b).await;
+    let t = s.tenant("Crowd", false).await;
+    s.collection(&t, newsletter()).await;
+    let path = format!("/v1/tenants/{t}/collections/newsletter/records");
+    let mut tasks = Vec::new();
+    for i in 0..96 {
+        let (http, url, token) = (s.http.clone(), format!("{}{path}", s.base), s.admin.clone());
+        // Every third create is one of four shared people.
+        let email = if i % 3 == 0 { format!("shared{}@crowd.si", i % 4) } else { format!("p{i}@crowd.si") };
+        tasks.push(tokio::spawn(async move {
+            let r = http
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"data": {"email": email, "topics": format!("t{i}")}}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::CREATED);
+            let v = r.json::<serde_json::Value>().await.unwrap();
+            (email, v["subject_id"].as_str().unwrap().to_string(), v["id"].as_str().unwrap().to_string())
+        }));
+    }
+    let mut by_email = std::collections::HashMap::<String, std::collections::HashSet<String>>::new();
+    let mut records = Vec::new();
+    for task in tasks {
+        let (email, subject, id) = task.await.unwrap();
+        by_email.entry(email).or_default().insert(subject);
+        records.push(id);
+    }
+    assert_eq!(by_email.len(), 64 + 4);
+    assert!(by_email.values().all(|s| s.len() == 1), "one person, one subject: {by_email:?}");
+    let subjects: std::collections::HashSet<_> = by_email.values().flatten().collect();
+    assert_eq!(subjects.len(), 68);
+    // Every record reads back, and the audit trail holds one create for each.
+    for id in &records {
+        let (st, _) = s.get(&format!("{path}/{id}"), &s.admin).await;
+        assert_eq!(st, StatusCode::OK);
+    }
+    let (st, ev) = s.get("/v1/audit/events?action=record.create&limit=500", &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{ev}");
+    let mut logged: Vec<String> = ev["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"]["outcome"] == "ok")
+        .map(|e| e["event"]["record"].as_str().unwrap_or_default().to_string())
+        .collect();
+    logged.sort();
+    records.sort();
+    assert_eq!(logged, records, "one event per record, naming it");
+}
+both!(many_concurrent_creates_place_each_person_once);
+
 /// Readers keep their snapshot while no vault data changes (SQLite); a
 /// write that was answered must still be seen by every read after it, even
 /// while other reads keep the snapshots busy.

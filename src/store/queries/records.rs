@@ -131,22 +131,7 @@ pub fn place_record(
             ],
         )?;
         let answer = answer.first().map(|r| r.text(0)).transpose()?.unwrap_or_default();
-        return match answer.split_once(' ').unwrap_or((answer.as_str(), "")) {
-            ("ok", _) => Ok(Placement::Done),
-            ("busy", _) => Ok(Placement::Busy),
-            ("conflict", _) | ("error", "23505") => Ok(Placement::Conflict),
-            ("elsewhere", other) => Ok(Placement::Elsewhere(
-                other.parse().map_err(|_| StoreError::Corrupt("a subject id that is not a uuid".into()))?,
-            )),
-            // The function catches every error to answer it: the disk full
-            // or the database read-only are still not the request's fault.
-            ("error", "53100") => Err(StoreError::Unavailable(crate::store::DISK_FULL.into())),
-            ("error", code) if code == "25006" || code.starts_with("08") || code.starts_with("57P") => {
-                Err(StoreError::Unavailable(format!("the database cannot take writes now (SQLSTATE {code})")))
-            }
-            ("error", code) => Err(StoreError::Db(format!("placing a record failed (SQLSTATE {code})"))),
-            _ => Err(StoreError::Corrupt("an unknown answer from varuh_place_record".into())),
-        };
+        return placement_of(&answer);
     }
     if !try_lock_identifiers(db, idents)? {
         return Ok(Placement::Busy);
@@ -164,6 +149,111 @@ pub fn place_record(
     insert_identifiers(db, tenant, sid, idents)?;
     insert_attributes(db, tenant, sid, attrs)?;
     Ok(Placement::Done)
+}
+
+/// What `varuh_place_record` and `varuh_place_records` answer, read.
+fn placement_of(answer: &str) -> Result<Placement, StoreError> {
+    match answer.split_once(' ').unwrap_or((answer, "")) {
+        ("ok", _) => Ok(Placement::Done),
+        ("busy", _) => Ok(Placement::Busy),
+        ("conflict", _) | ("error", "23505") => Ok(Placement::Conflict),
+        ("elsewhere", other) => Ok(Placement::Elsewhere(
+            other.parse().map_err(|_| StoreError::Corrupt("a subject id that is not a uuid".into()))?,
+        )),
+        // The functions catch every error to answer it: the disk full or
+        // the database read-only are still not the request's fault.
+        ("error", "53100") => Err(StoreError::Unavailable(crate::store::DISK_FULL.into())),
+        ("error", code) if code == "25006" || code.starts_with("08") || code.starts_with("57P") => {
+            Err(StoreError::Unavailable(format!("the database cannot take writes now (SQLSTATE {code})")))
+        }
+        ("error", code) => Err(StoreError::Db(format!("placing a record failed (SQLSTATE {code})"))),
+        _ => Err(StoreError::Corrupt("an unknown answer from placing a record".into())),
+    }
+}
+
+/// A new record to place, with what `place_record` takes.
+pub struct NewRecord {
+    pub new_subject: Option<SubjectRow>,
+    pub row: RecordRow,
+    pub idents: Vec<IdentifierRow>,
+    pub attrs: Vec<IdentifierRow>,
+}
+
+impl NewRecord {
+    /// The identifiers by which it could meet another new record (no two
+    /// such may be placed in one call).
+    pub fn keys(&self) -> impl Iterator<Item = (Uuid, &str, &[u8])> + '_ {
+        self.idents.iter().map(|i| (self.row.tenant_id, i.kind.as_str(), &i.hash[..]))
+    }
+}
+
+/// Places several new records, each as `place_record` would, answering
+/// one `Placement` (or error) per record in order. PostgreSQL: one call
+/// (`varuh_place_records`, migration 0022) that never aborts the
+/// transaction; no two records may share an identifier. SQLite: one by one.
+pub fn place_records(db: &mut dyn Db, all: &[NewRecord]) -> Result<Vec<Result<Placement, StoreError>>, StoreError> {
+    if db.dialect() != super::super::db::Dialect::Postgres {
+        // Each in a savepoint of its own: one that fails writes nothing.
+        return all
+            .iter()
+            .map(|r| {
+                db.control("SAVEPOINT place")?;
+                let placed = place_record(db, r.new_subject.as_ref(), &r.row, &r.idents, &r.attrs);
+                if !matches!(placed, Ok(Placement::Done)) {
+                    db.control("ROLLBACK TO place")?;
+                }
+                db.control("RELEASE place")?;
+                Ok(placed)
+            })
+            .collect();
+    }
+    let texts = |f: &dyn Fn(&NewRecord) -> String| Val::TextArray(all.iter().map(f).collect());
+    let ints = |f: &dyn Fn(&NewRecord) -> i64| Val::I64Array(all.iter().map(f).collect());
+    let (mut of, mut kinds, mut hashes, mut locks) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut attr_of, mut attr_kinds, mut attr_hashes) = (Vec::new(), Vec::new(), Vec::new());
+    for (n, r) in all.iter().enumerate() {
+        let n = n as i64 + 1;
+        for i in &r.idents {
+            of.push(n);
+            kinds.push(i.kind.clone());
+            hashes.push(i.hash.clone());
+            locks.extend(lock_keys(std::iter::once(&i.hash[..])));
+        }
+        for a in &r.attrs {
+            attr_of.push(n);
+            attr_kinds.push(a.kind.clone());
+            attr_hashes.push(a.hash.clone());
+        }
+    }
+    let rows = db.query(
+        "SELECT a FROM unnest(varuh_place_records($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+         $11, $12, $13, $14, $15, $16, $17)) WITH ORDINALITY AS u(a, n) ORDER BY n",
+        &[
+            texts(&|r| r.row.tenant_id.to_string()),
+            texts(&|r| r.row.subject_id.to_string()),
+            Val::BlobArray(
+                all.iter().map(|r| r.new_subject.as_ref().map(|s| s.wrapped_key.clone()).unwrap_or_default()).collect(),
+            ),
+            ints(&|r| r.new_subject.as_ref().map_or(r.row.created_at, |s| s.created_at)),
+            texts(&|r| r.row.id.to_string()),
+            texts(&|r| r.row.collection_id.to_string()),
+            Val::BlobArray(all.iter().map(|r| r.row.fields.clone()).collect()),
+            ints(&|r| r.row.version),
+            ints(&|r| r.row.created_at),
+            ints(&|r| r.row.updated_at),
+            Val::I64Array(of),
+            Val::TextArray(kinds),
+            Val::BlobArray(hashes),
+            Val::I64Array(locks),
+            Val::I64Array(attr_of),
+            Val::TextArray(attr_kinds),
+            Val::BlobArray(attr_hashes),
+        ],
+    )?;
+    if rows.len() != all.len() {
+        return Err(StoreError::Corrupt("placing records answered the wrong count".into()));
+    }
+    rows.iter().map(|r| r.text(0).map(|a| placement_of(&a))).collect()
 }
 
 /// The subjects that any of these identifiers points to (an identifier
