@@ -339,10 +339,9 @@ impl Vault {
         whole: bool,
         f: impl FnOnce(&mut dyn Db, &mut Draft) -> std::result::Result<R, StoreError> + Send + 'static,
     ) -> std::result::Result<R, StoreError> {
-        let Ok(mut d) = PENDING.try_with(|p| p.borrow().draft.clone()) else {
+        let Some((mut d, now)) = self.draft_to_record() else {
             return self.store.write(move |db| f(db, &mut Draft::default())).await;
         };
-        let now = self.clock.now_ms();
         let job = move |db: &mut dyn Db| {
             let before = d.detail.clone();
             let r = f(db, &mut d)?;
@@ -352,7 +351,7 @@ impl Vault {
             Ok((r, d))
         };
         let (r, d) = if whole { self.store.write_whole(job).await? } else { self.store.write(job).await? };
-        PENDING.with(|p| *p.borrow_mut() = Pending { draft: d, recorded: true });
+        Self::recorded(d);
         Ok(r)
     }
 

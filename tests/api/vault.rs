@@ -231,29 +231,29 @@ async fn auth3_generated_password_must_be_changed(b: Backend) {
 }
 both!(auth3_generated_password_must_be_changed);
 
+/// Posts a record with `data` to `path` as the administrator, on a task of
+/// its own (so that many run at once); the task checks the 201 and gives
+/// back the created record.
+fn create_at_once(s: &TestServer, path: &str, data: serde_json::Value) -> tokio::task::JoinHandle<serde_json::Value> {
+    let (http, url, token) = (s.http.clone(), format!("{}{path}", s.base), s.admin.clone());
+    tokio::spawn(async move {
+        let r = http.post(url).bearer_auth(token).json(&json!({ "data": data })).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        r.json::<serde_json::Value>().await.unwrap()
+    })
+}
+
 async fn concurrent_creates_for_one_new_email_make_one_subject(b: Backend) {
     let s = TestServer::start(b).await;
     let t = s.tenant("Race", false).await;
     s.collection(&t, newsletter()).await;
     let path = format!("/v1/tenants/{t}/collections/newsletter/records");
-    let mut tasks = Vec::new();
-    for i in 0..16 {
-        let (http, url, token) = (s.http.clone(), format!("{}{path}", s.base), s.admin.clone());
-        tasks.push(tokio::spawn(async move {
-            let r = http
-                .post(url)
-                .bearer_auth(token)
-                .json(&json!({"data": {"email": "same@race.si", "topics": format!("t{i}")}}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), StatusCode::CREATED);
-            r.json::<serde_json::Value>().await.unwrap()["subject_id"].as_str().unwrap().to_string()
-        }));
-    }
+    let tasks: Vec<_> = (0..16)
+        .map(|i| create_at_once(&s, &path, json!({"email": "same@race.si", "topics": format!("t{i}")})))
+        .collect();
     let mut ids = Vec::new();
     for t in tasks {
-        ids.push(t.await.unwrap());
+        ids.push(t.await.unwrap()["subject_id"].as_str().unwrap().to_string());
     }
     ids.dedup();
     assert_eq!(ids.len(), 1, "one person, one subject: {ids:?}");
@@ -361,28 +361,16 @@ async fn many_concurrent_creates_place_each_person_once(b: Backend) {
     let path = format!("/v1/tenants/{t}/collections/newsletter/records");
     let mut tasks = Vec::new();
     for i in 0..96 {
-        let (http, url, token) = (s.http.clone(), format!("{}{path}", s.base), s.admin.clone());
         // Every third create is one of four shared people.
         let email = if i % 3 == 0 { format!("shared{}@crowd.si", i % 4) } else { format!("p{i}@crowd.si") };
-        tasks.push(tokio::spawn(async move {
-            let r = http
-                .post(url)
-                .bearer_auth(token)
-                .json(&json!({"data": {"email": email, "topics": format!("t{i}")}}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), StatusCode::CREATED);
-            let v = r.json::<serde_json::Value>().await.unwrap();
-            (email, v["subject_id"].as_str().unwrap().to_string(), v["id"].as_str().unwrap().to_string())
-        }));
+        tasks.push((email.clone(), create_at_once(&s, &path, json!({"email": email, "topics": format!("t{i}")}))));
     }
     let mut by_email = std::collections::HashMap::<String, std::collections::HashSet<String>>::new();
     let mut records = Vec::new();
-    for task in tasks {
-        let (email, subject, id) = task.await.unwrap();
-        by_email.entry(email).or_default().insert(subject);
-        records.push(id);
+    for (email, task) in tasks {
+        let v = task.await.unwrap();
+        by_email.entry(email).or_default().insert(v["subject_id"].as_str().unwrap().to_string());
+        records.push(v["id"].as_str().unwrap().to_string());
     }
     assert_eq!(by_email.len(), 64 + 4);
     assert!(by_email.values().all(|s| s.len() == 1), "one person, one subject: {by_email:?}");
