@@ -113,6 +113,21 @@ struct State {
     run: Vec<queries::SubjectEntry>,
 }
 
+/// What puts a `State` back to before a batch was numbered.
+struct Saved {
+    frontier: Frontier,
+    blocks: usize,
+    last: Option<Hash>,
+    last_time: i64,
+    /// The whole run if the batch completed it, else its length.
+    run: Option<Vec<queries::SubjectEntry>>,
+    run_len: usize,
+}
+
+/// How far behind the log an appender's state may be and still push: beyond
+/// that it first catches up a page at a time.
+const MAX_BEHIND: i64 = 10_000;
+
 /// An event's subject-index entry, if it names a subject.
 fn subject_entry(ev: &Event) -> Option<queries::SubjectEntry> {
     ev.what.subject.map(|s| (ev.what.tenant.map(|t| t.to_string()).unwrap_or_default(), s.to_string(), ev.seq as i64))
@@ -153,6 +168,61 @@ impl State {
         self.last = Some(leaf);
         self.last_time = ev.time;
         Ok((ev, body, leaf))
+    }
+
+    /// Numbers `events` after this state as a push sends them, with what
+    /// puts the state back should the database number them instead.
+    fn number_batch<'e>(
+        &mut self,
+        events: &'e [(Draft, i64)],
+    ) -> Result<(Vec<queries::PushEvent<'e>>, Saved), StoreError> {
+        let size = self.frontier.size() as i64;
+        let n = events.len() as i64;
+        let completes = (size..size + n).any(|s| (s + 1) % queries::SUBJECT_RUN == 0);
+        let saved = Saved {
+            frontier: self.frontier.clone(),
+            blocks: self.blocks.len(),
+            last: self.last,
+            last_time: self.last_time,
+            run: completes.then(|| self.run.clone()),
+            run_len: self.run.len(),
+        };
+        let mut batch = Vec::with_capacity(events.len());
+        for (what, now_ms) in events {
+            let (ev, body, leaf) = self.number(what.clone(), *now_ms)?;
+            // A completed run's index is written by the database.
+            if (ev.seq as i64 + 1) % queries::SUBJECT_RUN == 0 {
+                self.run.clear();
+            } else {
+                self.run.extend(subject_entry(&ev));
+            }
+            // The draft's JSON (without its brace) is the body after the event's own fields.
+            let rest = body[own_fields(ev.seq as i64, ev.time, &ev.prev).len()..].to_vec();
+            batch.push(queries::PushEvent {
+                time_ms: ev.time,
+                tenant: what.tenant,
+                actor: what.actor,
+                action: &what.action,
+                subject: what.subject,
+                source: source_column(what.source.as_deref()),
+                rest,
+                body,
+                leaf,
+            });
+        }
+        Ok((batch, saved))
+    }
+
+    /// Puts the state back to before `number_batch`.
+    fn restore(&mut self, s: Saved) {
+        self.frontier = s.frontier;
+        self.blocks.truncate(s.blocks);
+        match s.run {
+            Some(r) => self.run = r,
+            None => self.run.truncate(s.run_len),
+        }
+        self.last = s.last;
+        self.last_time = s.last_time;
     }
 
     /// Takes in the events other servers appended since this state's last
@@ -392,75 +462,109 @@ impl Appender {
     /// events included, after checking that the database built each of
     /// their bodies and leaf hashes exactly as `State::number` would.
     fn push(&mut self, db: &mut dyn Db, events: &[(Draft, i64)]) -> Result<(), StoreError> {
-        /// How far behind the log the state may be and still push: beyond
-        /// that it first catches up a page at a time.
-        const MAX_BEHIND: i64 = 10_000;
         if self.state.is_none() {
             self.state(db)?;
         }
         for _ in 0..4 {
             let st = self.state.as_mut().expect("loaded above");
-            let size = st.frontier.size() as i64;
-            // What to put back if the database numbers them instead.
-            let n = events.len() as i64;
-            let completes = (size..size + n).any(|s| (s + 1) % queries::SUBJECT_RUN == 0);
-            let (frontier, blocks, last, last_time) = (st.frontier.clone(), st.blocks.len(), st.last, st.last_time);
-            let (run, run_len) = (completes.then(|| st.run.clone()), st.run.len());
-            let mut batch = Vec::with_capacity(events.len());
-            for (what, now_ms) in events {
-                let (ev, body, leaf) = st.number(what.clone(), *now_ms)?;
-                // A completed run's index is written by the database.
-                if (ev.seq as i64 + 1) % queries::SUBJECT_RUN == 0 {
-                    st.run.clear();
-                } else {
-                    st.run.extend(subject_entry(&ev));
-                }
-                // The draft's JSON (without its brace) is the body after the event's own fields.
-                let rest = body[own_fields(ev.seq as i64, ev.time, &ev.prev).len()..].to_vec();
-                batch.push(queries::PushEvent {
-                    time_ms: ev.time,
-                    tenant: what.tenant,
-                    actor: what.actor,
-                    action: &what.action,
-                    subject: what.subject,
-                    source: source_column(what.source.as_deref()),
-                    rest,
-                    body,
-                    leaf,
-                });
-            }
+            let (size, last) = (st.frontier.size() as i64, st.last);
+            let (batch, saved) = st.number_batch(events)?;
             let pushed = queries::audit_push(db, size, last.as_ref().map(|h| &h[..]), MAX_BEHIND, &batch)?;
-            if matches!(pushed, queries::Pushed::AsSent) {
+            if self.settle(pushed, &batch, saved)? {
                 return Ok(());
             }
-            st.frontier = frontier;
-            st.blocks.truncate(blocks);
-            match run {
-                Some(r) => st.run = r,
-                None => st.run.truncate(run_len),
-            }
-            st.last = last;
-            st.last_time = last_time;
-            let rows = match pushed {
-                queries::Pushed::Renumbered(rows) => rows,
-                _ => {
-                    if !st.catch_up(db, self.cache.as_deref())? {
-                        self.state = None;
-                        self.state(db)?;
-                    }
-                    continue;
-                }
-            };
-            check_pushed(&rows, &batch)?;
-            if st.take_in(rows, batch.len(), self.cache.as_deref())?.is_none() {
-                // The log does not continue this state (a restore, a
-                // rolled-back batch): the events are in the log all the same.
-                tracing::warn!("the audit log changed under this server's appender; reloading its state");
+            let st = self.state.as_mut().expect("kept");
+            if !st.catch_up(db, self.cache.as_deref())? {
                 self.state = None;
+                self.state(db)?;
             }
-            return Ok(());
         }
         Err(StoreError::Unavailable("the audit trail grows faster than this server can catch up".into()))
+    }
+
+    /// PostgreSQL: numbers `events` as `flush` does and gives them to
+    /// `call`, which sends them in one statement with other work
+    /// (`queries::place_records_audited`: the records they are the events
+    /// of) and answers what the push did, if it pushed. `Ok((r, false))`:
+    /// nothing was appended and the state is as before; the caller appends
+    /// the events it still wants to its transaction (`append`).
+    pub fn push_with<R>(
+        me: &std::sync::Mutex<Appender>,
+        db: &mut dyn Db,
+        events: &[(Draft, i64)],
+        call: impl FnOnce(
+            &mut dyn Db,
+            i64,
+            Option<&[u8]>,
+            i64,
+            &[queries::PushEvent],
+        ) -> Result<(R, Option<queries::Pushed>), StoreError>,
+    ) -> Result<(R, bool), StoreError> {
+        let mut ap = me.lock().unwrap_or_else(|e| e.into_inner());
+        let r = ap.push_in(db, events, call);
+        if r.is_err() {
+            ap.invalidate();
+        }
+        r
+    }
+
+    fn push_in<R>(
+        &mut self,
+        db: &mut dyn Db,
+        events: &[(Draft, i64)],
+        call: impl FnOnce(
+            &mut dyn Db,
+            i64,
+            Option<&[u8]>,
+            i64,
+            &[queries::PushEvent],
+        ) -> Result<(R, Option<queries::Pushed>), StoreError>,
+    ) -> Result<(R, bool), StoreError> {
+        if self.state.is_none() {
+            self.state(db)?;
+        }
+        let st = self.state.as_mut().expect("loaded above");
+        let (size, last) = (st.frontier.size() as i64, st.last);
+        let (batch, saved) = st.number_batch(events)?;
+        let (r, pushed) = call(db, size, last.as_ref().map(|h| &h[..]), MAX_BEHIND, &batch)?;
+        let done = match pushed {
+            Some(p) => self.settle(p, &batch, saved)?,
+            None => {
+                self.state.as_mut().expect("numbered from it").restore(saved);
+                false
+            }
+        };
+        if done {
+            // As `TxHook::before_commit` does for the events it writes.
+            begin_changes(self.cache.as_deref(), events);
+        }
+        Ok((r, done))
+    }
+
+    /// The state after a push of `batch`, numbered from `saved`: as sent,
+    /// or put back and then taken in from what the database numbered.
+    /// `false`: nothing was inserted (the state is too far behind), and the
+    /// state is as before.
+    fn settle(
+        &mut self,
+        pushed: queries::Pushed,
+        batch: &[queries::PushEvent],
+        saved: Saved,
+    ) -> Result<bool, StoreError> {
+        let st = self.state.as_mut().expect("numbered from it");
+        if matches!(pushed, queries::Pushed::AsSent) {
+            return Ok(true);
+        }
+        st.restore(saved);
+        let queries::Pushed::Renumbered(rows) = pushed else { return Ok(false) };
+        check_pushed(&rows, batch)?;
+        if st.take_in(rows, batch.len(), self.cache.as_deref())?.is_none() {
+            // The log does not continue this state (a restore, a
+            // rolled-back batch): the events are in the log all the same.
+            tracing::warn!("the audit log changed under this server's appender; reloading its state");
+            self.state = None;
+        }
+        Ok(true)
     }
 
     /// Writes the events this thread's transaction holds, then returns the

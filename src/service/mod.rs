@@ -317,6 +317,7 @@ impl Vault {
         let appender = Arc::new(std::sync::Mutex::new(crate::audit::Appender::default()));
         appender.lock().unwrap_or_else(|e| e.into_inner()).cache = record_cache.clone();
         store.set_hook(Arc::new(crate::audit::TxHook(appender.clone(), record_cache.clone())));
+        let placing_appender = appender.clone();
         let signer = master.audit_signer();
         let mailer =
             settings.smtp_url.as_deref().and_then(|u| match crate::outbound::Mailer::new(u, &settings.smtp_from) {
@@ -332,7 +333,7 @@ impl Vault {
             queue: Default::default(),
             record_reads: crate::store::batch::ReadBatcher::new(queries::get_records_batch),
             placing: (store.dialect() == crate::store::db::Dialect::Postgres)
-                .then(|| placing::Placing::new(store.whole_jobs())),
+                .then(|| placing::Placing::new(store.whole_jobs(), placing_appender)),
             record_cache,
             signer,
             published: Default::default(),

@@ -4,7 +4,10 @@
 //! a share of one statement and one round trip each, instead of one call
 //! each. Each record's event is appended by the job that placed it, so a
 //! record and its event still commit together or not at all (AUD-1), and
-//! each create is answered once its batch is durable.
+//! each create is answered once its batch is durable. The events go in
+//! the same statement as the records when every record is placed
+//! (`log::Appender::push_with`, `queries::place_records_audited`): one round
+//! trip per batch, and the trail's lock taken at its very end.
 
 use super::Vault;
 use crate::audit::{self as log, Draft};
@@ -36,11 +39,12 @@ pub(crate) struct Placing {
     pending: Mutex<Vec<Waiter>>,
     busy: AtomicUsize,
     jobs: WholeJobs,
+    appender: Arc<Mutex<log::Appender>>,
 }
 
 impl Placing {
-    pub(crate) fn new(jobs: WholeJobs) -> Arc<Self> {
-        Arc::new(Placing { pending: Mutex::default(), busy: AtomicUsize::new(0), jobs })
+    pub(crate) fn new(jobs: WholeJobs, appender: Arc<Mutex<log::Appender>>) -> Arc<Self> {
+        Arc::new(Placing { pending: Mutex::default(), busy: AtomicUsize::new(0), jobs, appender })
     }
 
     /// Takes a call slot if one is free.
@@ -90,7 +94,10 @@ impl Placing {
                 records.push(w.record);
                 rest.push((w.event, w.tx));
             }
-            let placed = queries::place_records(db, &records);
+            let events: Vec<(Draft, i64)> = rest.iter().filter_map(|(e, _)| e.clone()).collect();
+            let placed = log::Appender::push_with(&self.appender, db, &events, |db, size, last, max, batch| {
+                queries::place_records_audited(db, &records, size, last, max, batch)
+            });
             // The next call may start (on another writer) while this one's
             // transaction commits.
             self.busy.fetch_sub(1, Ordering::AcqRel);
@@ -98,16 +105,20 @@ impl Placing {
             if more && self.claim() {
                 self.submit();
             }
-            let answers: Vec<Result<Placement, StoreError>> = match placed {
+            let (answers, pushed): (Vec<Result<Placement, StoreError>>, bool) = match placed {
                 Ok(a) => a,
                 Err(e) => {
                     let msg = e.to_string();
-                    rest.iter().map(|_| Err(StoreError::Unavailable(msg.clone()))).collect()
+                    (rest.iter().map(|_| Err(StoreError::Unavailable(msg.clone()))).collect(), false)
                 }
             };
-            for (a, (event, _)) in answers.iter().zip(&rest) {
-                if let (Ok(Placement::Done), Some((d, now))) = (a, event) {
-                    log::append(d.clone(), *now);
+            if !pushed {
+                // Not appended with the records: the placed ones' events
+                // commit with the transaction the ordinary way.
+                for (a, (event, _)) in answers.iter().zip(&rest) {
+                    if let (Ok(Placement::Done), Some((d, now))) = (a, event) {
+                        log::append(d.clone(), *now);
+                    }
                 }
             }
             let reply: crate::store::Reply = Box::new(move |commit| {

@@ -832,8 +832,8 @@ fn writer_loop(
         let commit = h
             .as_ref()
             .map_or(Ok(false), |h| h.before_commit(db.as_mut()))
-            .and_then(|ran| if unguarded && !ran { db.batch("SELECT 1") } else { Ok(()) })
-            .and_then(|()| db.batch("COMMIT"))
+            // In one round trip: a failing statement skips the COMMIT.
+            .and_then(|ran| db.batch(if unguarded && !ran { "SELECT 1; COMMIT" } else { "COMMIT" }))
             .map_err(|e| e.to_string());
         if std::mem::take(&mut b.data) {
             // Before any reply: a read that starts after its write was
@@ -1019,6 +1019,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (20, include_str!("migrations/sqlite/0020_audit_tail_action.sql")),
     (21, include_str!("migrations/sqlite/0021_hot_path_keys.sql")),
     (22, include_str!("migrations/sqlite/0022_place_records.sql")),
+    (23, include_str!("migrations/sqlite/0023_place_records_audited.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_vault.sql")),
@@ -1043,6 +1044,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (20, include_str!("migrations/postgres/0020_audit_tail_action.sql")),
     (21, include_str!("migrations/postgres/0021_hot_path_keys.sql")),
     (22, include_str!("migrations/postgres/0022_place_records.sql")),
+    (23, include_str!("migrations/postgres/0023_place_records_audited.sql")),
 ];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.

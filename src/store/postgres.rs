@@ -400,7 +400,7 @@ impl Db for Postgres {
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
-        let (begins, ends) = (sql.starts_with("BEGIN"), sql == "COMMIT" || sql == "ROLLBACK");
+        let (begins, ends) = (sql.starts_with("BEGIN"), sql.ends_with("COMMIT") || sql == "ROLLBACK");
         if begins {
             self.in_tx = false;
         }

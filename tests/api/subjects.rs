@@ -390,6 +390,14 @@ async fn a_store_from_before_attributes_migrates_without_losing_a_record(b: Back
                  BIGINT[], BIGINT[], BIGINT[], TEXT[], BYTEA[], BIGINT[], BIGINT[], TEXT[], BYTEA[])",
             )
             .unwrap();
+            // 23: and their events with them.
+            db.batch(
+                "DROP FUNCTION varuh_place_records_audited(TEXT[], TEXT[], BYTEA[], BIGINT[], TEXT[], TEXT[], \
+                 BYTEA[], BIGINT[], BIGINT[], BIGINT[], BIGINT[], TEXT[], BYTEA[], BIGINT[], BIGINT[], TEXT[], \
+                 BYTEA[], BIGINT, BYTEA, BIGINT, BIGINT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], BYTEA[], \
+                 BYTEA[], BYTEA[])",
+            )
+            .unwrap();
         }
         // 19: the staff's console preferences.
         db.batch("ALTER TABLE staff DROP COLUMN language").unwrap();

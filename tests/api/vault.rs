@@ -447,3 +447,37 @@ async fn reads_see_every_answered_write(b: Backend) {
     }
 }
 both!(reads_see_every_answered_write);
+
+/// PostgreSQL: a job run without a savepoint (`Store::write_whole`) whose
+/// statement failed unnoticed leaves its transaction aborted. The batch
+/// then answers with an error, not with the silent ROLLBACK PostgreSQL
+/// makes of a COMMIT there, its writes are gone, and the next batch works.
+#[tokio::test]
+async fn an_aborted_batch_without_savepoints_answers_an_error() {
+    if crate::support::pg_url().is_none() {
+        return;
+    }
+    let url = crate::support::fresh_pg_database().await;
+    let store = tokio::task::spawn_blocking(move || {
+        varuh::store::Store::open(&varuh::store::Location::parse(&url).unwrap(), true, 1, 1)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    store.write(|db| db.batch("CREATE TABLE guard_probe (x INT)")).await.unwrap();
+    let failed = store
+        .write_whole(|db| {
+            db.exec("INSERT INTO guard_probe VALUES (1)", &[])?;
+            let _ = db.exec("SELECT 1 / 0", &[]);
+            Ok(())
+        })
+        .await;
+    assert!(failed.is_err(), "an aborted transaction is not answered as committed");
+    let count = "SELECT count(*)::BIGINT FROM guard_probe";
+    let n = store.read(move |db| db.query(count, &[]).and_then(|r| r[0].i64(0))).await.unwrap();
+    assert_eq!(n, 0, "nothing of the failed batch is kept");
+    store.write_whole(|db| db.exec("INSERT INTO guard_probe VALUES (2)", &[]).map(|_| ())).await.unwrap();
+    let n = store.read(move |db| db.query(count, &[]).and_then(|r| r[0].i64(0))).await.unwrap();
+    assert_eq!(n, 1);
+    tokio::task::spawn_blocking(move || drop(store)).await.unwrap();
+}

@@ -110,33 +110,43 @@ pub fn audit_push(
     max: i64,
     events: &[PushEvent],
 ) -> Result<Pushed, StoreError> {
-    let opt = |f: &dyn Fn(&PushEvent) -> Option<Uuid>| {
-        Val::OptTextArray(events.iter().map(|e| f(e).map(|u| u.to_string())).collect())
-    };
     let rows = db.query(
         "SELECT as_sent, seq, time_ms, leaf_hash, tenant_id, subject_id, action \
          FROM varuh_audit_push($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        &[
-            size.into(),
-            last.map(<[u8]>::to_vec).unwrap_or_default().into(),
-            max.into(),
-            Val::I64Array(events.iter().map(|e| e.time_ms).collect()),
-            opt(&|e| e.tenant),
-            opt(&|e| e.actor),
-            Val::TextArray(events.iter().map(|e| e.action.to_string()).collect()),
-            opt(&|e| e.subject),
-            Val::TextArray(events.iter().map(|e| e.source.clone()).collect()),
-            Val::BlobArray(events.iter().map(|e| e.rest.clone()).collect()),
-            Val::BlobArray(events.iter().map(|e| e.body.clone()).collect()),
-            Val::BlobArray(events.iter().map(|e| e.leaf.to_vec()).collect()),
-        ],
+        &push_params(size, last, max, events),
     )?;
+    pushed_of(rows, 0)
+}
+
+/// `audit_push`'s twelve arguments.
+pub(super) fn push_params(size: i64, last: Option<&[u8]>, max: i64, events: &[PushEvent]) -> Vec<Val> {
+    let opt = |f: &dyn Fn(&PushEvent) -> Option<Uuid>| {
+        Val::OptTextArray(events.iter().map(|e| f(e).map(|u| u.to_string())).collect())
+    };
+    vec![
+        size.into(),
+        last.map(<[u8]>::to_vec).unwrap_or_default().into(),
+        max.into(),
+        Val::I64Array(events.iter().map(|e| e.time_ms).collect()),
+        opt(&|e| e.tenant),
+        opt(&|e| e.actor),
+        Val::TextArray(events.iter().map(|e| e.action.to_string()).collect()),
+        opt(&|e| e.subject),
+        Val::TextArray(events.iter().map(|e| e.source.clone()).collect()),
+        Val::BlobArray(events.iter().map(|e| e.rest.clone()).collect()),
+        Val::BlobArray(events.iter().map(|e| e.body.clone()).collect()),
+        Val::BlobArray(events.iter().map(|e| e.leaf.to_vec()).collect()),
+    ]
+}
+
+/// What `varuh_audit_push` answered, its columns from `at` on.
+pub(super) fn pushed_of(rows: Vec<Row>, at: usize) -> Result<Pushed, StoreError> {
     match rows.first() {
         None => return Ok(Pushed::Behind),
-        Some(r) if r.bool(0)? => return Ok(Pushed::AsSent),
+        Some(r) if r.bool(at)? => return Ok(Pushed::AsSent),
         Some(_) => {}
     }
-    rows.into_iter().map(|r| TailRow::at(r, 1)).collect::<Result<Vec<_>, _>>().map(Pushed::Renumbered)
+    rows.into_iter().map(|r| TailRow::at(r, at + 1)).collect::<Result<Vec<_>, _>>().map(Pushed::Renumbered)
 }
 
 /// Takes the audit trail's sequencing lock for the rest of the transaction

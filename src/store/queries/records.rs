@@ -207,6 +207,54 @@ pub fn place_records(db: &mut dyn Db, all: &[NewRecord]) -> Result<Vec<Result<Pl
             })
             .collect();
     }
+    let rows = db.query(
+        "SELECT a FROM unnest(varuh_place_records($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+         $11, $12, $13, $14, $15, $16, $17)) WITH ORDINALITY AS u(a, n) ORDER BY n",
+        &place_params(all),
+    )?;
+    if rows.len() != all.len() {
+        return Err(StoreError::Corrupt("placing records answered the wrong count".into()));
+    }
+    rows.iter().map(|r| r.text(0).map(|a| placement_of(&a))).collect()
+}
+
+/// Each record's answer from placing several.
+pub type Answers = Vec<Result<Placement, StoreError>>;
+
+/// PostgreSQL: `place_records` and, in the same statement, if every record
+/// is placed, `audit_push` of their events as numbered by the caller
+/// (migration 0023). `None`: the events were not appended (a record not
+/// placed, or the caller too far behind the log).
+pub fn place_records_audited(
+    db: &mut dyn Db,
+    all: &[NewRecord],
+    size: i64,
+    last: Option<&[u8]>,
+    max: i64,
+    events: &[super::PushEvent],
+) -> Result<(Answers, Option<super::Pushed>), StoreError> {
+    let mut params = place_params(all);
+    params.extend(super::audit::push_params(size, last, max, events));
+    let mut rows = db.query(
+        "SELECT answer, as_sent, seq, time_ms, leaf_hash, tenant_id, subject_id, action \
+         FROM varuh_place_records_audited($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+         $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)",
+        &params,
+    )?;
+    if rows.len() < all.len() || rows.get(all.len()).is_some_and(|r| r.opt_text(0).ok().flatten().is_some()) {
+        return Err(StoreError::Corrupt("placing records answered the wrong count".into()));
+    }
+    let pushed = rows.split_off(all.len());
+    let answers = rows.iter().map(|r| r.text(0).map(|a| placement_of(&a))).collect::<Result<Vec<_>, _>>()?;
+    let pushed = match pushed.is_empty() {
+        true => None,
+        false => Some(super::audit::pushed_of(pushed, 1)?),
+    };
+    Ok((answers, pushed))
+}
+
+/// `varuh_place_records`' seventeen arguments.
+fn place_params(all: &[NewRecord]) -> Vec<Val> {
     let texts = |f: &dyn Fn(&NewRecord) -> String| Val::TextArray(all.iter().map(f).collect());
     let ints = |f: &dyn Fn(&NewRecord) -> i64| Val::I64Array(all.iter().map(f).collect());
     let (mut of, mut kinds, mut hashes, mut locks) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -225,35 +273,27 @@ pub fn place_records(db: &mut dyn Db, all: &[NewRecord]) -> Result<Vec<Result<Pl
             attr_hashes.push(a.hash.clone());
         }
     }
-    let rows = db.query(
-        "SELECT a FROM unnest(varuh_place_records($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-         $11, $12, $13, $14, $15, $16, $17)) WITH ORDINALITY AS u(a, n) ORDER BY n",
-        &[
-            texts(&|r| r.row.tenant_id.to_string()),
-            texts(&|r| r.row.subject_id.to_string()),
-            Val::BlobArray(
-                all.iter().map(|r| r.new_subject.as_ref().map(|s| s.wrapped_key.clone()).unwrap_or_default()).collect(),
-            ),
-            ints(&|r| r.new_subject.as_ref().map_or(r.row.created_at, |s| s.created_at)),
-            texts(&|r| r.row.id.to_string()),
-            texts(&|r| r.row.collection_id.to_string()),
-            Val::BlobArray(all.iter().map(|r| r.row.fields.clone()).collect()),
-            ints(&|r| r.row.version),
-            ints(&|r| r.row.created_at),
-            ints(&|r| r.row.updated_at),
-            Val::I64Array(of),
-            Val::TextArray(kinds),
-            Val::BlobArray(hashes),
-            Val::I64Array(locks),
-            Val::I64Array(attr_of),
-            Val::TextArray(attr_kinds),
-            Val::BlobArray(attr_hashes),
-        ],
-    )?;
-    if rows.len() != all.len() {
-        return Err(StoreError::Corrupt("placing records answered the wrong count".into()));
-    }
-    rows.iter().map(|r| r.text(0).map(|a| placement_of(&a))).collect()
+    vec![
+        texts(&|r| r.row.tenant_id.to_string()),
+        texts(&|r| r.row.subject_id.to_string()),
+        Val::BlobArray(
+            all.iter().map(|r| r.new_subject.as_ref().map(|s| s.wrapped_key.clone()).unwrap_or_default()).collect(),
+        ),
+        ints(&|r| r.new_subject.as_ref().map_or(r.row.created_at, |s| s.created_at)),
+        texts(&|r| r.row.id.to_string()),
+        texts(&|r| r.row.collection_id.to_string()),
+        Val::BlobArray(all.iter().map(|r| r.row.fields.clone()).collect()),
+        ints(&|r| r.row.version),
+        ints(&|r| r.row.created_at),
+        ints(&|r| r.row.updated_at),
+        Val::I64Array(of),
+        Val::TextArray(kinds),
+        Val::BlobArray(hashes),
+        Val::I64Array(locks),
+        Val::I64Array(attr_of),
+        Val::TextArray(attr_kinds),
+        Val::BlobArray(attr_hashes),
+    ]
 }
 
 /// The subjects that any of these identifiers points to (an identifier
