@@ -501,44 +501,32 @@ impl Appender {
         ) -> Result<(R, Option<queries::Pushed>), StoreError>,
     ) -> Result<(R, bool), StoreError> {
         let mut ap = me.lock().unwrap_or_else(|e| e.into_inner());
-        let r = ap.push_in(db, events, call);
+        let numbered = || {
+            if ap.state.is_none() {
+                ap.state(db)?;
+            }
+            let st = ap.state.as_mut().expect("loaded above");
+            let (size, last) = (st.frontier.size() as i64, st.last);
+            let (batch, saved) = st.number_batch(events)?;
+            let (r, pushed) = call(db, size, last.as_ref().map(|h| &h[..]), MAX_BEHIND, &batch)?;
+            let done = match pushed {
+                Some(p) => ap.settle(p, &batch, saved)?,
+                None => {
+                    ap.state.as_mut().expect("numbered from it").restore(saved);
+                    false
+                }
+            };
+            if done {
+                // As `TxHook::before_commit` does for the events it writes.
+                begin_changes(ap.cache.as_deref(), events);
+            }
+            Ok((r, done))
+        };
+        let r = numbered();
         if r.is_err() {
             ap.invalidate();
         }
         r
-    }
-
-    fn push_in<R>(
-        &mut self,
-        db: &mut dyn Db,
-        events: &[(Draft, i64)],
-        call: impl FnOnce(
-            &mut dyn Db,
-            i64,
-            Option<&[u8]>,
-            i64,
-            &[queries::PushEvent],
-        ) -> Result<(R, Option<queries::Pushed>), StoreError>,
-    ) -> Result<(R, bool), StoreError> {
-        if self.state.is_none() {
-            self.state(db)?;
-        }
-        let st = self.state.as_mut().expect("loaded above");
-        let (size, last) = (st.frontier.size() as i64, st.last);
-        let (batch, saved) = st.number_batch(events)?;
-        let (r, pushed) = call(db, size, last.as_ref().map(|h| &h[..]), MAX_BEHIND, &batch)?;
-        let done = match pushed {
-            Some(p) => self.settle(p, &batch, saved)?,
-            None => {
-                self.state.as_mut().expect("numbered from it").restore(saved);
-                false
-            }
-        };
-        if done {
-            // As `TxHook::before_commit` does for the events it writes.
-            begin_changes(self.cache.as_deref(), events);
-        }
-        Ok((r, done))
     }
 
     /// The state after a push of `batch`, numbered from `saved`: as sent,
