@@ -189,7 +189,7 @@ impl NewRecord {
 
 /// Places several new records, each as `place_record` would, answering
 /// one `Placement` (or error) per record in order. PostgreSQL: one call
-/// (`varuh_place_records`, migration 0022) that never aborts the
+/// (`varuh_place_records_audited` with no events, migration 0023) that never aborts the
 /// transaction; no two records may share an identifier. SQLite: one by one.
 pub fn place_records(db: &mut dyn Db, all: &[NewRecord]) -> Result<Vec<Result<Placement, StoreError>>, StoreError> {
     if db.dialect() != super::super::db::Dialect::Postgres {
@@ -207,15 +207,8 @@ pub fn place_records(db: &mut dyn Db, all: &[NewRecord]) -> Result<Vec<Result<Pl
             })
             .collect();
     }
-    let rows = db.query(
-        "SELECT a FROM unnest(varuh_place_records($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-         $11, $12, $13, $14, $15, $16, $17)) WITH ORDINALITY AS u(a, n) ORDER BY n",
-        &place_params(all),
-    )?;
-    if rows.len() != all.len() {
-        return Err(StoreError::Corrupt("placing records answered the wrong count".into()));
-    }
-    rows.iter().map(|r| r.text(0).map(|a| placement_of(&a))).collect()
+    // The statement the writer uses, without events to append.
+    place_records_audited(db, all, 0, None, 0, &[]).map(|(answers, _)| answers)
 }
 
 /// Each record's answer from placing several.
