@@ -109,8 +109,6 @@ struct State {
     /// block `blocks_start` on (blocks completed since the state was loaded).
     blocks: Vec<Hash>,
     blocks_start: usize,
-    /// The subject index entries of the current, incomplete run.
-    run: Vec<queries::SubjectEntry>,
 }
 
 /// What puts a `State` back to before a batch was numbered.
@@ -119,9 +117,6 @@ struct Saved {
     blocks: usize,
     last: Option<Hash>,
     last_time: i64,
-    /// The whole run if the batch completed it, else its length.
-    run: Option<Vec<queries::SubjectEntry>>,
-    run_len: usize,
 }
 
 /// How far behind the log an appender's state may be and still push: beyond
@@ -176,26 +171,15 @@ impl State {
         &mut self,
         events: &'e [(Draft, i64)],
     ) -> Result<(Vec<queries::PushEvent<'e>>, Saved), StoreError> {
-        let size = self.frontier.size() as i64;
-        let n = events.len() as i64;
-        let completes = (size..size + n).any(|s| (s + 1) % queries::SUBJECT_RUN == 0);
         let saved = Saved {
             frontier: self.frontier.clone(),
             blocks: self.blocks.len(),
             last: self.last,
             last_time: self.last_time,
-            run: completes.then(|| self.run.clone()),
-            run_len: self.run.len(),
         };
         let mut batch = Vec::with_capacity(events.len());
         for (what, now_ms) in events {
             let (ev, body, leaf) = self.number(what.clone(), *now_ms)?;
-            // A completed run's index is written by the database.
-            if (ev.seq as i64 + 1) % queries::SUBJECT_RUN == 0 {
-                self.run.clear();
-            } else {
-                self.run.extend(subject_entry(&ev));
-            }
             // The draft's JSON (without its brace) is the body after the event's own fields.
             let rest = body[own_fields(ev.seq as i64, ev.time, &ev.prev).len()..].to_vec();
             batch.push(queries::PushEvent {
@@ -217,10 +201,6 @@ impl State {
     fn restore(&mut self, s: Saved) {
         self.frontier = s.frontier;
         self.blocks.truncate(s.blocks);
-        match s.run {
-            Some(r) => self.run = r,
-            None => self.run.truncate(s.run_len),
-        }
         self.last = s.last;
         self.last_time = s.last_time;
     }
@@ -279,12 +259,6 @@ impl State {
                 .leaf_hash
                 .try_into()
                 .map_err(|_| StoreError::Corrupt(format!("audit event {}: bad leaf hash", r.seq)))?;
-            if (r.seq + 1) % queries::SUBJECT_RUN == 0 {
-                // Its appender wrote the run's index.
-                self.run.clear();
-            } else if let Some(subject) = r.subject {
-                self.run.push((r.tenant, subject, r.seq));
-            }
             self.blocks.extend(self.frontier.push_block(h));
             self.last = Some(h);
             self.last_time = self.last_time.max(r.time_ms);
@@ -631,14 +605,12 @@ impl Appender {
                 }
                 from = to;
             }
-            let run = queries::audit_subject_entries(db, end / queries::SUBJECT_RUN * queries::SUBJECT_RUN, end)?;
             tracing::info!(events = end, read = end - start, "audit log state loaded");
             // What changed while no state was kept is not known.
             if let Some(c) = &self.cache {
                 c.discard([Effect::All]);
             }
-            self.state =
-                Some(State { frontier, last: prev, last_time: last.map_or(0, |l| l.1), blocks, blocks_start, run });
+            self.state = Some(State { frontier, last: prev, last_time: last.map_or(0, |l| l.1), blocks, blocks_start });
         }
         Ok(self.state.as_mut().expect("just loaded"))
     }
@@ -650,20 +622,16 @@ impl Appender {
         let mut bodies = Vec::with_capacity(events.len());
         for (what, now_ms) in events {
             let (ev, body, leaf) = st.number(what, now_ms)?;
-            // The subject index: kept in memory until the run is complete,
-            // then written at once (a failure reloads the state).
-            let entry = subject_entry(&ev);
-            if (ev.seq as i64 + 1) % queries::SUBJECT_RUN == 0 {
-                let mut run: Vec<_> = std::mem::take(&mut st.run).into_iter().chain(entry).collect();
-                run.sort_unstable();
-                queries::insert_subject_run(db, ev.seq as i64 / queries::SUBJECT_RUN, &run)?;
-            } else {
-                st.run.extend(entry);
-            }
             bodies.push((body, leaf));
             rows.push(ev);
         }
-        queries::insert_audit_events(db, &indexed(&rows, bodies))
+        queries::insert_audit_events(db, &indexed(&rows, bodies))?;
+        // The subject index: each event's entry with it, in its run.
+        let entries: Vec<_> = rows.iter().filter_map(subject_entry).collect();
+        for run in entries.chunk_by(|a, b| a.2 / queries::SUBJECT_RUN == b.2 / queries::SUBJECT_RUN) {
+            queries::insert_subject_run(db, run[0].2 / queries::SUBJECT_RUN, run)?;
+        }
+        Ok(())
     }
 
     /// The roots of the first `count` complete blocks, if the state is

@@ -206,6 +206,7 @@ pub fn load<R: Read>(
         );
     }
     check_empty(db)?;
+    let before_entries = reader.header.schema_version < queries::SUBJECT_ENTRIES_PER_BATCH;
     let mut columns = Vec::new();
     for t in &reader.header.tables {
         if !format::TABLES.contains(&t.name.as_str()) {
@@ -241,6 +242,9 @@ pub fn load<R: Read>(
         }
         for sql in &deferred.create {
             db.batch(sql).with_context(|| "rebuilding the indexes: the backup breaks a key or a reference")?;
+        }
+        if before_entries {
+            queries::fill_open_subject_run(db)?;
         }
         anyhow::Ok(counts)
     })();

@@ -1020,6 +1020,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (21, include_str!("migrations/sqlite/0021_hot_path_keys.sql")),
     (22, include_str!("migrations/sqlite/0022_place_records.sql")),
     (23, include_str!("migrations/sqlite/0023_place_records_audited.sql")),
+    (24, include_str!("migrations/sqlite/0024_subject_index_per_batch.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_vault.sql")),
@@ -1045,6 +1046,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (21, include_str!("migrations/postgres/0021_hot_path_keys.sql")),
     (22, include_str!("migrations/postgres/0022_place_records.sql")),
     (23, include_str!("migrations/postgres/0023_place_records_audited.sql")),
+    (24, include_str!("migrations/postgres/0024_subject_index_per_batch.sql")),
 ];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.

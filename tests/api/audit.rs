@@ -771,7 +771,7 @@ async fn aud3_subject_queries_across_index_runs(b: Backend) {
     let opened = varuh::setup::open(&cfg, varuh::setup::Create::Yes, varuh::clock::Clock::default()).await.unwrap();
     append(opened.vault.clone(), 0..3000, subjects.clone()).await;
     drop(opened);
-    // A restart in the middle of the first run: the entries so far are reloaded.
+    // A restart in the middle of the first run: its entries so far are written already.
     let opened = varuh::setup::open(&cfg, varuh::setup::Create::No, varuh::clock::Clock::default()).await.unwrap();
     append(opened.vault.clone(), 3000..2 * SUBJECT_RUN as usize + 500, subjects.clone()).await;
     let key = opened.vault.audit_key();
@@ -781,11 +781,12 @@ async fn aud3_subject_queries_across_index_runs(b: Backend) {
         let mut db = Store::connect_raw(&location).unwrap();
         let size = varuh::audit::stored_size(db.as_mut()).unwrap() as i64;
         assert!(size > 2 * SUBJECT_RUN, "{size}");
-        // Two complete runs are indexed, nothing after them.
-        for run in 0..2 {
+        // Two complete runs and the open one are indexed (each event's
+        // entry with its batch), nothing after them.
+        for run in 0..3 {
             assert!(!queries::subject_run_rows(db.as_mut(), run).unwrap().is_empty(), "run {run}");
         }
-        assert_eq!(queries::first_subject_row_from(db.as_mut(), 2).unwrap(), None);
+        assert_eq!(queries::first_subject_row_from(db.as_mut(), 3).unwrap(), None);
         // What the events' columns say, against what the index-backed query
         // answers, paged (pages cross runs and the tail).
         let all = queries::audit_subject_entries(db.as_mut(), 0, size).unwrap();
@@ -840,15 +841,139 @@ async fn aud3_subject_queries_across_index_runs(b: Backend) {
         let r = verify::verify_store(db.as_mut(), &key, &[]).unwrap();
         assert!(!r.ok() && r.failures.iter().any(|f| f.position == Some(no_subject as u64)), "{:?}", r.failures);
         db.exec("DELETE FROM audit_subject_runs WHERE seq = $1", &[Val::I64(no_subject)]).unwrap();
+        // The open run is checked like the complete ones (its entries are
+        // written with its events), and no row may follow the last event.
+        let open_no_subject = (2 * SUBJECT_RUN..size).find(|q| !all.iter().any(|e| e.2 == *q)).unwrap();
         db.exec(
             "INSERT INTO audit_subject_runs (run, tenant_id, subject_id, seq) VALUES (2, $1, $2, $3)",
-            &[Val::Text(victim.0.clone()), Val::Text(victim.1.clone()), Val::I64(size - 1)],
+            &[Val::Text(victim.0.clone()), Val::Text(victim.1.clone()), Val::I64(open_no_subject)],
         )
         .unwrap();
         let r = verify::verify_store(db.as_mut(), &key, &[]).unwrap();
-        assert_eq!(r.first().map(|f| f.position), Some(Some(size as u64 - 1)), "{:?}", r.failures);
+        assert_eq!(r.first().map(|f| f.position), Some(Some(open_no_subject as u64)), "{:?}", r.failures);
+        db.exec("DELETE FROM audit_subject_runs WHERE seq = $1", &[Val::I64(open_no_subject)]).unwrap();
+        db.exec(
+            "INSERT INTO audit_subject_runs (run, tenant_id, subject_id, seq) VALUES (3, $1, $2, $3)",
+            &[Val::Text(victim.0.clone()), Val::Text(victim.1.clone()), Val::I64(size)],
+        )
+        .unwrap();
+        let r = verify::verify_store(db.as_mut(), &key, &[]).unwrap();
+        assert_eq!(r.first().map(|f| f.position), Some(Some(size as u64)), "{:?}", r.failures);
     })
     .await
     .unwrap();
 }
 both!(aud3_subject_queries_across_index_runs);
+
+/// AUD-3 across an upgrade: a store or backup from before migration 0024
+/// (when the open run of the subject index had no entries yet) gets them
+/// filled in, by the migration on upgrade and by a restore of the backup
+/// into either backend, and its trail then verifies. Without the fill, the
+/// verifier catches the missing entries.
+async fn aud3_an_older_store_or_backup_gets_its_open_run_indexed(b: Backend) {
+    use varuh::audit::Draft;
+    use varuh::store::queries;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = varuh::config::Config {
+        data_dir: dir.path().to_path_buf(),
+        readers: 2,
+        audit_head_seconds: 0,
+        ..Default::default()
+    };
+    if b == Backend::Postgres {
+        cfg.database_url = Some(crate::support::fresh_pg_database().await);
+    }
+    let tenant = uuid::Uuid::now_v7();
+    let subjects: Vec<uuid::Uuid> = (0..3).map(|_| uuid::Uuid::now_v7()).collect();
+    let opened = varuh::setup::open(&cfg, varuh::setup::Create::Yes, varuh::clock::Clock::default()).await.unwrap();
+    let mut tasks = Vec::new();
+    for c in 0..8 {
+        let (vault, subjects) = (opened.vault.clone(), subjects.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..60 {
+                let d = Draft {
+                    request: format!("r{c}-{i}"),
+                    action: "record.read".into(),
+                    outcome: "ok".into(),
+                    tenant: Some(tenant),
+                    subject: (i % 4 != 0).then(|| subjects[i % 3]),
+                    ..Default::default()
+                };
+                vault.record_event(d).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let key = opened.vault.audit_key();
+    drop(opened);
+    let mut targets = vec![Location::parse(&format!("sqlite://{}", dir.path().join("restored.db").display())).unwrap()];
+    if crate::support::pg_url().is_some() {
+        targets.push(Location::parse(&crate::support::fresh_pg_database().await).unwrap());
+    }
+    let source = Location::parse(&cfg.database_url()).unwrap();
+    tokio::task::spawn_blocking(move || {
+        let mut db = Store::connect_raw(&source).unwrap();
+        let size = varuh::audit::stored_size(db.as_mut()).unwrap() as i64;
+        assert!((480..queries::SUBJECT_RUN).contains(&size), "{size}");
+        let entries = |db: &mut dyn varuh::store::db::Db| {
+            let mut v = queries::subject_run_rows(db, 0).unwrap();
+            v.sort_by_key(|e| e.2);
+            v
+        };
+        // Written with their events: every event naming a subject has its entry.
+        let expected = queries::audit_subject_entries(db.as_mut(), 0, size).unwrap();
+        assert_eq!(expected.len(), 8 * 45);
+        let got = entries(db.as_mut());
+        assert!(got == expected, "with their events: {} entries of {}", got.len(), expected.len());
+        // As a store from before migration 0024 was: no entries in the open
+        // run (the append-only trigger set aside to make it so).
+        match db.dialect() {
+            Dialect::Sqlite => db.batch("DROP TRIGGER audit_subject_runs_no_delete;").unwrap(),
+            Dialect::Postgres => db
+                .batch("DROP TRIGGER audit_subject_runs_append_only ON audit_subject_runs; GRANT DELETE ON audit_subject_runs TO CURRENT_USER;")
+                .unwrap(),
+        }
+        db.batch(&format!(
+            "DELETE FROM audit_subject_runs; DELETE FROM varuh_migrations WHERE version >= {}",
+            queries::SUBJECT_ENTRIES_PER_BATCH
+        ))
+        .unwrap();
+        let r = verify::verify_store(db.as_mut(), &key, &[]).unwrap();
+        assert!(!r.ok(), "missing entries are caught");
+        // Its backup says schema 23, and restores with the entries filled in.
+        let mut header = varuh::backup::format::Header {
+            format: 1,
+            id: uuid::Uuid::now_v7(),
+            created_at_ms: varuh::clock::now_ms(),
+            source: String::new(),
+            schema_version: 0,
+            master_key: String::new(),
+            tables: Vec::new(),
+        };
+        let mut bytes = Vec::new();
+        varuh::backup::format::dump(db.as_mut(), &mut bytes, &mut header).unwrap();
+        assert_eq!(header.schema_version, queries::SUBJECT_ENTRIES_PER_BATCH - 1);
+        for target in &targets {
+            drop(Store::open(target, true, 1, 1).unwrap());
+            let mut to = Store::connect_raw(target).unwrap();
+            let reader = varuh::backup::format::Reader::open(&bytes[..]).unwrap();
+            varuh::backup::load(to.as_mut(), reader, &mut |_| {}).unwrap();
+            let got = entries(to.as_mut());
+            assert!(got == expected, "restored into {target:?}: {} entries of {}", got.len(), expected.len());
+            let r = verify::verify_store(to.as_mut(), &key, &[]).unwrap();
+            assert!(r.ok(), "{:?}", r.failures);
+        }
+        // The upgrade itself: migration 0024 runs again and fills them in.
+        drop(db);
+        drop(Store::open(&source, false, 1, 1).unwrap());
+        let mut db = Store::connect_raw(&source).unwrap();
+        let got = entries(db.as_mut());
+        assert!(got == expected, "after the migration: {} entries of {}", got.len(), expected.len());
+        assert!(verify::verify_store(db.as_mut(), &key, &[]).unwrap().ok());
+    })
+    .await
+    .unwrap();
+}
+both!(aud3_an_older_store_or_backup_gets_its_open_run_indexed);

@@ -355,7 +355,7 @@ pub const SUBJECT_RUN: i64 = 4096;
 /// One entry of the subject index: tenant ('' for none), subject, seq.
 pub type SubjectEntry = (String, String, i64);
 
-/// Writes the subject index of a complete run (entries in any order), in
+/// Writes subject index entries of one run (in any order), in
 /// statements of up to 256 rows: on PostgreSQL each statement is a round
 /// trip, and the writer waits for all of them.
 pub fn insert_subject_run(db: &mut dyn Db, run: i64, entries: &[SubjectEntry]) -> Result<(), StoreError> {
@@ -380,6 +380,27 @@ pub fn insert_subject_run(db: &mut dyn Db, run: i64, entries: &[SubjectEntry]) -
         rest = later;
     }
     Ok(())
+}
+
+/// The schema version (migration 0024) from which every event naming a
+/// subject has its subject index entry from the start, not only once its
+/// run is complete.
+pub const SUBJECT_ENTRIES_PER_BATCH: i64 = 24;
+
+/// Writes the missing subject index entries of the open run (the events
+/// after the last complete run): a store from before migration 0024 wrote
+/// a run's entries only when it was complete.
+pub fn fill_open_subject_run(db: &mut dyn Db) -> Result<(), StoreError> {
+    const SELECT: &str = "SELECT seq / 4096, COALESCE(tenant_id, ''), subject_id, seq FROM audit_events \
+        WHERE subject_id IS NOT NULL AND seq >= (SELECT (COALESCE(MAX(seq), -1) + 1) / 4096 * 4096 FROM audit_events)";
+    db.batch(&match db.dialect() {
+        super::super::db::Dialect::Sqlite => {
+            format!("INSERT OR IGNORE INTO audit_subject_runs (run, tenant_id, subject_id, seq) {SELECT}")
+        }
+        super::super::db::Dialect::Postgres => {
+            format!("INSERT INTO audit_subject_runs (run, tenant_id, subject_id, seq) {SELECT} ON CONFLICT DO NOTHING")
+        }
+    })
 }
 
 /// The subject index entries events `from..to` call for, from their columns.
