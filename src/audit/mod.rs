@@ -119,6 +119,11 @@ struct Saved {
     last_time: i64,
 }
 
+/// What a call given events by `Appender::push_with` answers: its own
+/// result, what the push did (`None`: nothing was appended), and which of
+/// the events it sent, by index (`None`: all of them).
+pub type WithPush<R> = (R, Option<queries::Pushed>, Option<Vec<usize>>);
+
 /// How far behind the log an appender's state may be and still push: beyond
 /// that it first catches up a page at a time.
 const MAX_BEHIND: i64 = 10_000;
@@ -459,41 +464,43 @@ impl Appender {
     /// PostgreSQL: numbers `events` as `flush` does and gives them to
     /// `call`, which sends them in one statement with other work
     /// (`queries::place_records_audited`: the records they are the events
-    /// of) and answers what the push did, if it pushed. `Ok((r, false))`:
-    /// nothing was appended and the state is as before; the caller appends
-    /// the events it still wants to its transaction (`append`).
+    /// of) and answers its result, what the push did if it pushed, and
+    /// which of the events it sent if not all (those the database then
+    /// numbered anew). `Ok((r, false))`: nothing was appended and the
+    /// state is as before.
     pub fn push_with<R>(
         me: &std::sync::Mutex<Appender>,
         db: &mut dyn Db,
         events: &[(Draft, i64)],
-        call: impl FnOnce(
-            &mut dyn Db,
-            i64,
-            Option<&[u8]>,
-            i64,
-            &[queries::PushEvent],
-        ) -> Result<(R, Option<queries::Pushed>), StoreError>,
+        call: impl FnOnce(&mut dyn Db, i64, Option<&[u8]>, i64, &[queries::PushEvent]) -> Result<WithPush<R>, StoreError>,
     ) -> Result<(R, bool), StoreError> {
         let mut ap = me.lock().unwrap_or_else(|e| e.into_inner());
         let numbered = || {
             if ap.state.is_none() {
                 ap.state(db)?;
             }
+            // Before the call, which may commit (in autocommit): until the
+            // writer's `TxHook::finished`, the cache keeps nothing the
+            // events name (as `TxHook::before_commit` does for its events).
+            begin_changes(ap.cache.as_deref(), events);
             let st = ap.state.as_mut().expect("loaded above");
             let (size, last) = (st.frontier.size() as i64, st.last);
             let (batch, saved) = st.number_batch(events)?;
-            let (r, pushed) = call(db, size, last.as_ref().map(|h| &h[..]), MAX_BEHIND, &batch)?;
-            let done = match pushed {
-                Some(p) => ap.settle(p, &batch, saved)?,
-                None => {
+            let (r, pushed, sent) = call(db, size, last.as_ref().map(|h| &h[..]), MAX_BEHIND, &batch)?;
+            let done = match (pushed, sent) {
+                (Some(p), None) => ap.settle(p, &batch, saved)?,
+                (Some(queries::Pushed::Renumbered(rows)), Some(sent)) => {
+                    let sent: Vec<_> = sent.iter().map(|i| batch[*i].clone()).collect();
+                    ap.settle(queries::Pushed::Renumbered(rows), &sent, saved)?
+                }
+                (Some(_), Some(_)) => {
+                    return Err(StoreError::Corrupt("some of the events were appended as numbered for all".into()))
+                }
+                (None, _) => {
                     ap.state.as_mut().expect("numbered from it").restore(saved);
                     false
                 }
             };
-            if done {
-                // As `TxHook::before_commit` does for the events it writes.
-                begin_changes(ap.cache.as_deref(), events);
-            }
             Ok((r, done))
         };
         let r = numbered();

@@ -1,13 +1,13 @@
 //! New records placed together (PostgreSQL). Creates that arrive while a
 //! call placing others is at the database wait for it to come back and then
-//! go together in one `varuh_place_records` call (`queries::place_records`):
-//! a share of one statement and one round trip each, instead of one call
-//! each. Each record's event is appended by the job that placed it, so a
-//! record and its event still commit together or not at all (AUD-1), and
-//! each create is answered once its batch is durable. The events go in
-//! the same statement as the records when every record is placed
-//! (`log::Appender::push_with`, `queries::place_records_audited`): one round
-//! trip per batch, and the trail's lock taken at its very end.
+//! go together in one call (`queries::place_records_audited`): a share of
+//! one statement and one round trip each, instead of one call each. The
+//! same statement appends the events of the records it placed
+//! (`log::Appender::push_with`), so a record and its event commit together
+//! or not at all (AUD-1). It runs in autocommit when the writer has no
+//! transaction open (`store::Kind::Alone`): one round trip per batch, the
+//! trail's lock taken at its very end and released by the commit that ends
+//! it; each create is answered once its batch is durable.
 
 use super::Vault;
 use crate::audit::{self as log, Draft};
@@ -20,8 +20,7 @@ use tokio::sync::oneshot;
 /// Largest number of records in one call.
 const MAX_RECORDS: usize = 256;
 
-/// Calls queued or at the database at once (each in its own writer's
-/// transaction).
+/// Calls queued or at the database at once.
 const MAX_CALLS: usize = 1;
 
 type Answer = Result<(Placement, Option<Draft>), StoreError>;
@@ -85,42 +84,40 @@ impl Placing {
         taken
     }
 
-    /// One call, on a writer thread, in that writer's transaction.
+    /// One call, on a writer thread: in autocommit, or in that writer's
+    /// open transaction if it has one.
     fn job(self: Arc<Self>) -> WriteJob {
         Box::new(move |db| {
             let batch = self.take();
             let (mut records, mut rest) = (Vec::with_capacity(batch.len()), Vec::with_capacity(batch.len()));
-            for w in batch {
+            let (mut events, mut of) = (Vec::with_capacity(batch.len()), Vec::with_capacity(batch.len()));
+            for (i, w) in batch.into_iter().enumerate() {
                 records.push(w.record);
+                if let Some(e) = &w.event {
+                    events.push(e.clone());
+                    of.push(i);
+                }
                 rest.push((w.event, w.tx));
             }
-            let events: Vec<(Draft, i64)> = rest.iter().filter_map(|(e, _)| e.clone()).collect();
-            let placed = log::Appender::push_with(&self.appender, db, &events, |db, size, last, max, batch| {
-                queries::place_records_audited(db, &records, size, last, max, batch)
+            // Never too far behind: one statement that appends whatever
+            // the log's length (it may run in autocommit, with no second try).
+            let placed = log::Appender::push_with(&self.appender, db, &events, |db, size, last, _, batch| {
+                queries::place_records_audited(db, &records, &of, size, last, i64::MAX, batch)
             });
-            // The next call may start (on another writer) while this one's
-            // transaction commits.
+            // The next call may start (on another writer) while this one
+            // commits.
             self.busy.fetch_sub(1, Ordering::AcqRel);
             let more = !self.pending.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
             if more && self.claim() {
                 self.submit();
             }
-            let (answers, pushed): (Vec<Result<Placement, StoreError>>, bool) = match placed {
-                Ok(a) => a,
+            let answers: Vec<Result<Placement, StoreError>> = match placed {
+                Ok((a, _)) => a,
                 Err(e) => {
                     let msg = e.to_string();
-                    (rest.iter().map(|_| Err(StoreError::Unavailable(msg.clone()))).collect(), false)
+                    rest.iter().map(|_| Err(StoreError::Unavailable(msg.clone()))).collect()
                 }
             };
-            if !pushed {
-                // Not appended with the records: the placed ones' events
-                // commit with the transaction the ordinary way.
-                for (a, (event, _)) in answers.iter().zip(&rest) {
-                    if let (Ok(Placement::Done), Some((d, now))) = (a, event) {
-                        log::append(d.clone(), *now);
-                    }
-                }
-            }
             let reply: crate::store::Reply = Box::new(move |commit| {
                 for (a, (event, tx)) in answers.into_iter().zip(rest) {
                     let _ = tx.send(match (&commit, a) {

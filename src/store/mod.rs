@@ -147,7 +147,7 @@ pub struct Store {
     gate: Gate,
 }
 
-/// Queues raw `Kind::WholeLast` jobs (`Store::whole_jobs`); fails once the
+/// Queues raw `Kind::Alone` jobs (`Store::whole_jobs`); fails once the
 /// store is closed.
 #[derive(Clone)]
 pub(crate) struct WholeJobs(std::sync::Weak<crossbeam_channel::Sender<Queued>>);
@@ -155,7 +155,7 @@ pub(crate) struct WholeJobs(std::sync::Weak<crossbeam_channel::Sender<Queued>>);
 impl WholeJobs {
     pub(crate) fn submit(&self, job: WriteJob) -> Result<(), StoreError> {
         let q = self.0.upgrade().ok_or_else(|| StoreError::Unavailable("store is closed".into()))?;
-        q.send((job, Kind::WholeLast)).map_err(|_| StoreError::Unavailable("writer stopped".into()))
+        q.send((job, Kind::Alone)).map_err(|_| StoreError::Unavailable("writer stopped".into()))
     }
 }
 
@@ -183,10 +183,12 @@ enum Kind {
     /// and never aborts the transaction (a function with its own exception
     /// block), so it runs without a savepoint: two round trips fewer.
     Whole,
-    /// Like `Whole`, and the batch commits right after it (a call placing
+    /// Like `Whole`, and its one statement may commit by itself: with no
+    /// transaction open it runs in autocommit and answers at once (one
+    /// round trip); else the batch commits right after it. A call placing
     /// many records: what waits behind it goes to the next batch, on
-    /// whichever writer is free, instead of holding up its commit).
-    WholeLast,
+    /// whichever writer is free, instead of holding up its commit.
+    Alone,
 }
 
 /// What the writer tells the layer above about its transactions: the audit
@@ -525,7 +527,7 @@ impl Store {
         self.send((job, Kind::Late))
     }
 
-    /// A handle that queues `Kind::WholeLast` jobs from anywhere (a writer
+    /// A handle that queues `Kind::Alone` jobs from anywhere (a writer
     /// thread included) without keeping the store open.
     pub(crate) fn whole_jobs(&self) -> WholeJobs {
         WholeJobs(self.writer.as_ref().map(std::sync::Arc::downgrade).unwrap_or_default())
@@ -681,8 +683,22 @@ fn writer_loop(
     let mut late: Vec<Queued> = Vec::new();
     let run = |db: &mut Box<dyn Db>, b: &mut Batch, (job, kind): Queued| {
         let h = hook_of(&hook);
-        b.data |= matches!(kind, Kind::Data | Kind::Last | Kind::Whole | Kind::WholeLast);
-        b.last |= matches!(kind, Kind::Last | Kind::WholeLast);
+        if kind == Kind::Alone && !b.open && db.dialect() == Dialect::Postgres {
+            // Its statement commits by itself: done when it returns.
+            let mark = h.as_ref().map_or(0, |h| h.mark());
+            let (ok, reply) = job(db.as_mut());
+            if let Some(h) = &h {
+                if !ok {
+                    h.undo(mark);
+                }
+                h.finished();
+            }
+            vault_gen.fetch_add(1, std::sync::atomic::Ordering::Release);
+            reply(Ok(()));
+            return;
+        }
+        b.data |= matches!(kind, Kind::Data | Kind::Last | Kind::Whole | Kind::Alone);
+        b.last |= matches!(kind, Kind::Last | Kind::Alone);
         let mark = h.as_ref().map_or(0, |h| h.mark());
         if kind == Kind::Events && !b.open && db.dialect() == Dialect::Postgres {
             // No transaction yet: if the batch stays events alone, they go
@@ -712,7 +728,7 @@ fn writer_loop(
             b.replies.push(reply);
             return;
         }
-        if matches!(kind, Kind::Whole | Kind::WholeLast) && db.dialect() == Dialect::Postgres {
+        if matches!(kind, Kind::Whole | Kind::Alone) && db.dialect() == Dialect::Postgres {
             b.unguarded = true;
             let (ok, reply) = job(db.as_mut());
             if !ok {
@@ -910,7 +926,7 @@ struct Batch {
     open: bool,
     /// It ran a job that may change vault data.
     data: bool,
-    /// It ran a job that ends it (`Kind::Last`, `Kind::WholeLast`).
+    /// It ran a job that ends it (`Kind::Last`, `Kind::Alone`).
     last: bool,
     /// It ran a `Kind::Whole` job without a savepoint.
     unguarded: bool,
@@ -1021,6 +1037,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (22, include_str!("migrations/sqlite/0022_place_records.sql")),
     (23, include_str!("migrations/sqlite/0023_place_records_audited.sql")),
     (24, include_str!("migrations/sqlite/0024_subject_index_per_batch.sql")),
+    (25, include_str!("migrations/sqlite/0025_place_records_alone.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_vault.sql")),
@@ -1047,6 +1064,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (22, include_str!("migrations/postgres/0022_place_records.sql")),
     (23, include_str!("migrations/postgres/0023_place_records_audited.sql")),
     (24, include_str!("migrations/postgres/0024_subject_index_per_batch.sql")),
+    (25, include_str!("migrations/postgres/0025_place_records_alone.sql")),
 ];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.

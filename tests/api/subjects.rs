@@ -398,6 +398,14 @@ async fn a_store_from_before_attributes_migrates_without_losing_a_record(b: Back
                  BYTEA[], BYTEA[])",
             )
             .unwrap();
+            // 25: in one autocommit call.
+            db.batch(
+                "DROP FUNCTION varuh_place_records_alone(TEXT[], TEXT[], BYTEA[], BIGINT[], TEXT[], TEXT[], \
+                 BYTEA[], BIGINT[], BIGINT[], BIGINT[], BIGINT[], TEXT[], BYTEA[], BIGINT[], BIGINT[], TEXT[], \
+                 BYTEA[], BIGINT, BYTEA, BIGINT, BIGINT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], BYTEA[], \
+                 BYTEA[], BYTEA[], BIGINT[])",
+            )
+            .unwrap();
         }
         // 19: the staff's console preferences.
         db.batch("ALTER TABLE staff DROP COLUMN language").unwrap();

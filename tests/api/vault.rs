@@ -351,6 +351,124 @@ async fn records_placed_together_answer_each_alone(b: Backend) {
 }
 both!(records_placed_together_answer_each_alone);
 
+/// PostgreSQL: a batch of creates and their events in one autocommit
+/// statement (`queries::place_records_audited`, migration 0025), as the
+/// writer runs it when no transaction is open. Every record placed: the
+/// events go as numbered. One not placed: only the placed records' events
+/// go, numbered anew by the database after the log's real end. Either way
+/// each placed record has its one event, the one not placed has none and
+/// is not written, and the trail verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn placed_records_commit_with_their_events_in_one_statement() {
+    use varuh::audit::{Appender, Draft};
+    use varuh::store::queries::{self, IdentifierRow, NewRecord, Placement, RecordRow, SubjectRow};
+    if crate::support::pg_url().is_none() {
+        return;
+    }
+    let s = TestServer::start(Backend::Postgres).await;
+    let t: uuid::Uuid = s.tenant("Alone", false).await.parse().unwrap();
+    s.collection(&t.to_string(), newsletter()).await;
+    let url = s.cfg.database_url();
+    let (answers, ids) = tokio::task::spawn_blocking(move || {
+        let loc = varuh::store::Location::parse(&url).unwrap();
+        let mut db = varuh::store::Store::connect_raw(&loc).unwrap();
+        let collection =
+            db.query("SELECT id FROM collections WHERE tenant_id = $1", &[t.into()]).unwrap()[0].uuid(0).unwrap();
+        let record = |subject: uuid::Uuid, new: bool, email: &str| {
+            let id = uuid::Uuid::now_v7();
+            NewRecord {
+                new_subject: new.then(|| SubjectRow {
+                    tenant_id: t,
+                    id: subject,
+                    wrapped_key: vec![7; 40],
+                    created_at: 1,
+                }),
+                row: RecordRow {
+                    tenant_id: t,
+                    id,
+                    collection_id: collection,
+                    subject_id: subject,
+                    fields: vec![1, 2, 3],
+                    version: 1,
+                    created_at: 1,
+                    updated_at: 1,
+                },
+                idents: vec![IdentifierRow {
+                    kind: "email".into(),
+                    hash: email.as_bytes().repeat(4),
+                    source_record: Some(id),
+                }],
+                attrs: Vec::new(),
+            }
+        };
+        let appender = std::sync::Mutex::new(Appender::default());
+        let mut place = |recs: Vec<NewRecord>| {
+            let events: Vec<(Draft, i64)> = recs
+                .iter()
+                .map(|r| {
+                    let d = Draft {
+                        request: "r".into(),
+                        action: "record.create".into(),
+                        outcome: "ok".into(),
+                        tenant: Some(t),
+                        subject: Some(r.row.subject_id),
+                        record: Some(r.row.id),
+                        ..Default::default()
+                    };
+                    (d, 2)
+                })
+                .collect();
+            let of: Vec<usize> = (0..recs.len()).collect();
+            let (answers, pushed) = Appender::push_with(&appender, db.as_mut(), &events, |db, size, last, _, batch| {
+                queries::place_records_audited(db, &recs, &of, size, last, i64::MAX, batch)
+            })
+            .unwrap();
+            assert!(pushed, "the placed records' events were appended");
+            (answers, recs.iter().map(|r| r.row.id).collect::<Vec<_>>())
+        };
+        let (a, b, c, d) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let (first, first_ids) = place(vec![record(a, true, "a@alone.si"), record(b, true, "b@alone.si")]);
+        // B's address again for a new person: placed at B instead (not
+        // written); C's is placed, its event numbered anew.
+        let (second, second_ids) = place(vec![record(d, true, "b@alone.si"), record(c, true, "c@alone.si")]);
+        // Committed with no COMMIT sent: the placed records are there, the
+        // other is not (nor its subject).
+        let ids = vec![first_ids, second_ids];
+        let mut db = varuh::store::Store::connect_raw(&loc).unwrap();
+        let stored = |db: &mut Box<dyn varuh::store::db::Db>, table: &str, id: uuid::Uuid| {
+            let sql = if table == "records" {
+                "SELECT COUNT(*) FROM records WHERE tenant_id = $1 AND id = $2"
+            } else {
+                "SELECT COUNT(*) FROM subjects WHERE tenant_id = $1 AND id = $2"
+            };
+            db.query(sql, &[t.into(), id.into()]).unwrap()[0].i64(0).unwrap()
+        };
+        for id in [ids[0][0], ids[0][1], ids[1][1]] {
+            assert_eq!(stored(&mut db, "records", id), 1);
+        }
+        assert_eq!(stored(&mut db, "records", ids[1][0]), 0);
+        assert_eq!(stored(&mut db, "subjects", d), 0);
+        assert_eq!(stored(&mut db, "subjects", c), 1);
+        (vec![first, second], ids)
+    })
+    .await
+    .unwrap();
+    assert!(answers[0].iter().all(|a| matches!(a, Ok(Placement::Done))), "{:?}", answers[0]);
+    assert!(matches!(answers[1][0], Ok(Placement::Elsewhere(_))), "{:?}", answers[1]);
+    assert!(matches!(answers[1][1], Ok(Placement::Done)), "{:?}", answers[1]);
+    let placed = [ids[0][0], ids[0][1], ids[1][1]];
+    let (st, ev) = s.get("/v1/audit/events?action=record.create&limit=50", &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{ev}");
+    let mut logged: Vec<String> =
+        ev["events"].as_array().unwrap().iter().map(|e| e["event"]["record"].as_str().unwrap().to_string()).collect();
+    logged.sort();
+    let mut want: Vec<String> = placed.iter().map(|i| i.to_string()).collect();
+    want.sort();
+    assert_eq!(logged, want, "one event per placed record, none for the other");
+    let report = s.verify_trail().await;
+    assert!(report.ok(), "{:?}", report.failures);
+}
+
 /// Many creates at once (on PostgreSQL gathered into calls of many
 /// records): distinct people get a subject each, and one person's e-mail
 /// sent from several clients at once gives one subject, in every call.

@@ -77,6 +77,7 @@ pub fn insert_audit_events(db: &mut dyn Db, events: &[(AuditIndex, Vec<u8>, [u8;
 /// One event as `audit_push` takes it: its query columns, its JSON without
 /// the opening brace (for the database to number it if the log moved on),
 /// and its body and leaf as the caller numbered it.
+#[derive(Clone)]
 pub struct PushEvent<'a> {
     pub time_ms: i64,
     pub tenant: Option<Uuid>,

@@ -189,7 +189,7 @@ impl NewRecord {
 
 /// Places several new records, each as `place_record` would, answering
 /// one `Placement` (or error) per record in order. PostgreSQL: one call
-/// (`varuh_place_records_audited` with no events, migration 0023) that never aborts the
+/// (`varuh_place_records_alone` with no events, migration 0025) that never aborts the
 /// transaction; no two records may share an identifier. SQLite: one by one.
 pub fn place_records(db: &mut dyn Db, all: &[NewRecord]) -> Result<Vec<Result<Placement, StoreError>>, StoreError> {
     if db.dialect() != super::super::db::Dialect::Postgres {
@@ -208,30 +208,37 @@ pub fn place_records(db: &mut dyn Db, all: &[NewRecord]) -> Result<Vec<Result<Pl
             .collect();
     }
     // The statement the writer uses, without events to append.
-    place_records_audited(db, all, 0, None, 0, &[]).map(|(answers, _)| answers)
+    place_records_audited(db, all, &[], 0, None, 0, &[]).map(|(answers, ..)| answers)
 }
 
 /// Each record's answer from placing several.
 pub type Answers = Vec<Result<Placement, StoreError>>;
 
-/// PostgreSQL: `place_records` and, in the same statement, if every record
-/// is placed, `audit_push` of their events as numbered by the caller
-/// (migration 0023). `None`: the events were not appended (a record not
-/// placed, or the caller too far behind the log).
+/// PostgreSQL: `place_records` and, in the same statement, `audit_push` of
+/// the events of the records placed (`of`: each event's record, by index
+/// into `all`), as numbered by the caller if every record is placed, else
+/// numbered anew by the database (migration 0025). One statement that
+/// writes all or nothing, so it may run in autocommit. The answers, what
+/// the push did (`None`: no event went), and the events sent (`None`: all).
 pub fn place_records_audited(
     db: &mut dyn Db,
     all: &[NewRecord],
+    of: &[usize],
     size: i64,
     last: Option<&[u8]>,
     max: i64,
     events: &[super::PushEvent],
-) -> Result<(Answers, Option<super::Pushed>), StoreError> {
+) -> Result<(Answers, Option<super::Pushed>, Option<Vec<usize>>), StoreError> {
+    if of.len() != events.len() || of.iter().any(|i| *i >= all.len()) {
+        return Err(StoreError::Db("each event must name one of the records".into()));
+    }
     let mut params = place_params(all);
     params.extend(super::audit::push_params(size, last, max, events));
+    params.push(Val::I64Array(of.iter().map(|i| *i as i64 + 1).collect()));
     let mut rows = db.query(
         "SELECT answer, as_sent, seq, time_ms, leaf_hash, tenant_id, subject_id, action \
-         FROM varuh_place_records_audited($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-         $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)",
+         FROM varuh_place_records_alone($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+         $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)",
         &params,
     )?;
     if rows.len() < all.len() || rows.get(all.len()).is_some_and(|r| r.opt_text(0).ok().flatten().is_some()) {
@@ -239,11 +246,15 @@ pub fn place_records_audited(
     }
     let pushed = rows.split_off(all.len());
     let answers = rows.iter().map(|r| r.text(0).map(|a| placement_of(&a))).collect::<Result<Vec<_>, _>>()?;
+    let sent = (!answers.iter().all(|a| matches!(a, Ok(Placement::Done))))
+        .then(|| (0..of.len()).filter(|e| matches!(answers[of[*e]], Ok(Placement::Done))).collect::<Vec<_>>());
+    let owed = sent.as_ref().map_or(events.len(), Vec::len);
     let pushed = match pushed.is_empty() {
+        true if owed > 0 => return Err(StoreError::Corrupt("the placed records' events were not appended".into())),
         true => None,
         false => Some(super::audit::pushed_of(pushed, 1)?),
     };
-    Ok((answers, pushed))
+    Ok((answers, pushed, sent))
 }
 
 /// `varuh_place_records`' seventeen arguments.
