@@ -119,11 +119,6 @@ struct Saved {
     last_time: i64,
 }
 
-/// What a call given events by `Appender::push_with` answers: its own
-/// result, what the push did (`None`: nothing was appended), and which of
-/// the events it sent, by index (`None`: all of them).
-pub type WithPush<R> = (R, Option<queries::Pushed>, Option<Vec<usize>>);
-
 /// How far behind the log an appender's state may be and still push: beyond
 /// that it first catches up a page at a time.
 const MAX_BEHIND: i64 = 10_000;
@@ -472,7 +467,13 @@ impl Appender {
         me: &std::sync::Mutex<Appender>,
         db: &mut dyn Db,
         events: &[(Draft, i64)],
-        call: impl FnOnce(&mut dyn Db, i64, Option<&[u8]>, i64, &[queries::PushEvent]) -> Result<WithPush<R>, StoreError>,
+        call: impl FnOnce(
+            &mut dyn Db,
+            i64,
+            Option<&[u8]>,
+            i64,
+            &[queries::PushEvent],
+        ) -> Result<queries::WithPush<R>, StoreError>,
     ) -> Result<(R, bool), StoreError> {
         let mut ap = me.lock().unwrap_or_else(|e| e.into_inner());
         let numbered = || {

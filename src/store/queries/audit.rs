@@ -90,6 +90,11 @@ pub struct PushEvent<'a> {
     pub leaf: [u8; 32],
 }
 
+/// What a call given events by `audit::Appender::push_with` answers: its
+/// own result, what the push did (`None`: nothing was appended), and which
+/// of the events it sent, by index (`None`: all of them).
+pub type WithPush<R> = (R, Option<Pushed>, Option<Vec<usize>>);
+
 /// What `audit_push` did.
 pub enum Pushed {
     /// The log ended where the caller thought: inserted as numbered.

@@ -228,7 +228,7 @@ pub fn place_records_audited(
     last: Option<&[u8]>,
     max: i64,
     events: &[super::PushEvent],
-) -> Result<crate::audit::WithPush<Answers>, StoreError> {
+) -> Result<super::WithPush<Answers>, StoreError> {
     if of.len() != events.len() || of.iter().any(|i| *i >= all.len()) {
         return Err(StoreError::Db("each event must name one of the records".into()));
     }
