@@ -724,13 +724,9 @@ async fn aud4_events_in_a_time_window(b: Backend) {
 }
 both!(aud4_events_in_a_time_window);
 
-/// "Who has seen this person" across runs of the subject index (written
-/// once per 4096 events, when a run is complete) and the events after the
-/// last run; a restart in the middle of a run; and a removed or added index
-/// row is caught and located by the verifier.
-async fn aud3_subject_queries_across_index_runs(b: Backend) {
-    use varuh::audit::Draft;
-    use varuh::store::queries::{self, AuditFilter, SUBJECT_RUN};
+/// A store opened without the server (no tree heads on a schedule), in a
+/// fresh directory and, for PostgreSQL, a fresh database.
+async fn trail_store(b: Backend) -> (tempfile::TempDir, varuh::config::Config) {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = varuh::config::Config {
         data_dir: dir.path().to_path_buf(),
@@ -741,6 +737,17 @@ async fn aud3_subject_queries_across_index_runs(b: Backend) {
     if b == Backend::Postgres {
         cfg.database_url = Some(crate::support::fresh_pg_database().await);
     }
+    (dir, cfg)
+}
+
+/// "Who has seen this person" across runs of the subject index (written
+/// once per 4096 events, when a run is complete) and the events after the
+/// last run; a restart in the middle of a run; and a removed or added index
+/// row is caught and located by the verifier.
+async fn aud3_subject_queries_across_index_runs(b: Backend) {
+    use varuh::audit::Draft;
+    use varuh::store::queries::{self, AuditFilter, SUBJECT_RUN};
+    let (_dir, cfg) = trail_store(b).await;
     let tenant = uuid::Uuid::now_v7();
     let subjects: Vec<uuid::Uuid> = (0..3).map(|_| uuid::Uuid::now_v7()).collect();
     let append = |vault: std::sync::Arc<varuh::service::Vault>,
@@ -873,16 +880,7 @@ both!(aud3_subject_queries_across_index_runs);
 async fn aud3_an_older_store_or_backup_gets_its_open_run_indexed(b: Backend) {
     use varuh::audit::Draft;
     use varuh::store::queries;
-    let dir = tempfile::tempdir().unwrap();
-    let mut cfg = varuh::config::Config {
-        data_dir: dir.path().to_path_buf(),
-        readers: 2,
-        audit_head_seconds: 0,
-        ..Default::default()
-    };
-    if b == Backend::Postgres {
-        cfg.database_url = Some(crate::support::fresh_pg_database().await);
-    }
+    let (dir, cfg) = trail_store(b).await;
     let tenant = uuid::Uuid::now_v7();
     let subjects: Vec<uuid::Uuid> = (0..3).map(|_| uuid::Uuid::now_v7()).collect();
     let opened = varuh::setup::open(&cfg, varuh::setup::Create::Yes, varuh::clock::Clock::default()).await.unwrap();

@@ -260,12 +260,46 @@ async fn concurrent_creates_for_one_new_email_make_one_subject(b: Backend) {
 }
 both!(concurrent_creates_for_one_new_email_make_one_subject);
 
+/// A record to place directly (sealed fields stand-in), with a new subject
+/// if `new`; each identifier's hash is its text repeated.
+fn new_record(
+    t: uuid::Uuid,
+    collection: uuid::Uuid,
+    subject: uuid::Uuid,
+    new: bool,
+    idents: &[&str],
+    attrs: &[&str],
+) -> varuh::store::queries::NewRecord {
+    use varuh::store::queries::{IdentifierRow, NewRecord, RecordRow, SubjectRow};
+    let id = uuid::Uuid::now_v7();
+    let row = |kind: &str, k: &&str| IdentifierRow {
+        kind: kind.into(),
+        hash: k.as_bytes().repeat(4),
+        source_record: Some(id),
+    };
+    NewRecord {
+        new_subject: new.then(|| SubjectRow { tenant_id: t, id: subject, wrapped_key: vec![7; 40], created_at: 1 }),
+        row: RecordRow {
+            tenant_id: t,
+            id,
+            collection_id: collection,
+            subject_id: subject,
+            fields: vec![1, 2, 3],
+            version: 1,
+            created_at: 1,
+            updated_at: 1,
+        },
+        idents: idents.iter().map(|k| row("email", k)).collect(),
+        attrs: attrs.iter().map(|k| row("phone", k)).collect(),
+    }
+}
+
 /// Several new records placed in one call (`queries::place_records`; on
 /// PostgreSQL one `varuh_place_records` statement): each answers as it
 /// would alone, and one that cannot be written (its subject is gone) fails
 /// alone while the others are placed.
 async fn records_placed_together_answer_each_alone(b: Backend) {
-    use varuh::store::queries::{self, IdentifierRow, NewRecord, Placement, RecordRow, SubjectRow};
+    use varuh::store::queries::{self, NewRecord, Placement};
     let s = TestServer::start(b).await;
     let t: uuid::Uuid = s.tenant("Together", false).await.parse().unwrap();
     s.collection(&t.to_string(), newsletter()).await;
@@ -277,32 +311,7 @@ async fn records_placed_together_answer_each_alone(b: Backend) {
         let collection =
             db.query("SELECT id FROM collections WHERE tenant_id = $1", &[t.into()]).unwrap()[0].uuid(0).unwrap();
         let record = move |subject: uuid::Uuid, new: bool, idents: &[&str], attrs: &[&str]| {
-            let id = uuid::Uuid::now_v7();
-            let row = |k: &&str| IdentifierRow {
-                kind: "email".into(),
-                hash: k.as_bytes().repeat(4),
-                source_record: Some(id),
-            };
-            NewRecord {
-                new_subject: new.then(|| SubjectRow {
-                    tenant_id: t,
-                    id: subject,
-                    wrapped_key: vec![7; 40],
-                    created_at: 1,
-                }),
-                row: RecordRow {
-                    tenant_id: t,
-                    id,
-                    collection_id: collection,
-                    subject_id: subject,
-                    fields: vec![1, 2, 3],
-                    version: 1,
-                    created_at: 1,
-                    updated_at: 1,
-                },
-                idents: idents.iter().map(row).collect(),
-                attrs: attrs.iter().map(|k| IdentifierRow { kind: "phone".into(), ..row(k) }).collect(),
-            }
+            new_record(t, collection, subject, new, idents, attrs)
         };
         let mut call = |recs: &[NewRecord]| {
             db.batch("BEGIN").unwrap();
@@ -361,7 +370,7 @@ both!(records_placed_together_answer_each_alone);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn placed_records_commit_with_their_events_in_one_statement() {
     use varuh::audit::{Appender, Draft};
-    use varuh::store::queries::{self, IdentifierRow, NewRecord, Placement, RecordRow, SubjectRow};
+    use varuh::store::queries::{self, NewRecord, Placement};
     if crate::support::pg_url().is_none() {
         return;
     }
@@ -374,33 +383,8 @@ async fn placed_records_commit_with_their_events_in_one_statement() {
         let mut db = varuh::store::Store::connect_raw(&loc).unwrap();
         let collection =
             db.query("SELECT id FROM collections WHERE tenant_id = $1", &[t.into()]).unwrap()[0].uuid(0).unwrap();
-        let record = |subject: uuid::Uuid, new: bool, email: &str| {
-            let id = uuid::Uuid::now_v7();
-            NewRecord {
-                new_subject: new.then(|| SubjectRow {
-                    tenant_id: t,
-                    id: subject,
-                    wrapped_key: vec![7; 40],
-                    created_at: 1,
-                }),
-                row: RecordRow {
-                    tenant_id: t,
-                    id,
-                    collection_id: collection,
-                    subject_id: subject,
-                    fields: vec![1, 2, 3],
-                    version: 1,
-                    created_at: 1,
-                    updated_at: 1,
-                },
-                idents: vec![IdentifierRow {
-                    kind: "email".into(),
-                    hash: email.as_bytes().repeat(4),
-                    source_record: Some(id),
-                }],
-                attrs: Vec::new(),
-            }
-        };
+        let record =
+            |subject: uuid::Uuid, new: bool, email: &str| new_record(t, collection, subject, new, &[email], &[]);
         let appender = std::sync::Mutex::new(Appender::default());
         let mut place = |recs: Vec<NewRecord>| {
             let events: Vec<(Draft, i64)> = recs
