@@ -99,6 +99,51 @@ pub struct Appender {
     /// The server's cache of records (PostgreSQL), which other servers'
     /// events taken in here drop from (`store::cache`).
     pub cache: Option<Arc<RecordCache>>,
+    /// How this server's batches met other servers' (shared with the
+    /// transaction hook and `/metrics`, which do not take this mutex).
+    pub contention: Arc<Contention>,
+}
+
+/// PostgreSQL: how this server's audit batches met other servers'.
+#[derive(Default)]
+pub struct Contention {
+    /// When this server last found another server's events in the log (ms
+    /// on `since_start`; 0: never). While that is recent, a batch of events
+    /// alone takes the trail's lock before it gathers them
+    /// (`Appender::flush_locked`).
+    seen: std::sync::atomic::AtomicU64,
+    /// Pushes that went in as this server numbered them.
+    pub as_numbered: std::sync::atomic::AtomicU64,
+    /// Pushes the database numbered anew (another server had appended).
+    pub renumbered: std::sync::atomic::AtomicU64,
+    /// Batches of events alone that took the lock before gathering them.
+    pub lock_first: std::sync::atomic::AtomicU64,
+}
+
+impl Contention {
+    fn seen_now(&self) {
+        self.seen.store(since_start(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Another server's events were found within `CONTENDED_FOR_MS`.
+    pub fn recent(&self) -> bool {
+        let seen = self.seen.load(std::sync::atomic::Ordering::Relaxed);
+        seen > 0 && since_start().saturating_sub(seen) < CONTENDED_FOR_MS
+    }
+
+    fn count(n: &std::sync::atomic::AtomicU64) {
+        n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// How long after another server's events were last found a batch of
+/// events alone keeps taking the trail's lock first.
+const CONTENDED_FOR_MS: u64 = 1_000;
+
+/// Milliseconds since this process first asked (at least 1).
+fn since_start() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START.get_or_init(std::time::Instant::now).elapsed().as_millis() as u64 + 1
 }
 
 struct State {
@@ -327,7 +372,20 @@ fn begin_changes(cache: Option<&RecordCache>, events: &[(Draft, i64)]) {
 /// The store's transaction hook for the audit trail: events wait in the
 /// transaction (`append`), are written at its end, and a rollback forgets
 /// them and the appender's state.
-pub struct TxHook(pub Arc<std::sync::Mutex<Appender>>, pub Option<Arc<RecordCache>>);
+pub struct TxHook {
+    appender: Arc<std::sync::Mutex<Appender>>,
+    cache: Option<Arc<RecordCache>>,
+    /// The appender's, read without its mutex (which a writer waiting at
+    /// the database for the trail's lock holds).
+    contention: Arc<Contention>,
+}
+
+impl TxHook {
+    pub fn new(appender: Arc<std::sync::Mutex<Appender>>, cache: Option<Arc<RecordCache>>) -> TxHook {
+        let contention = appender.lock().unwrap_or_else(|e| e.into_inner()).contention.clone();
+        TxHook { appender, cache, contention }
+    }
+}
 
 impl crate::store::TxHook for TxHook {
     fn mark(&self) -> usize {
@@ -341,8 +399,8 @@ impl crate::store::TxHook for TxHook {
         if events.is_empty() {
             return Ok(false);
         }
-        begin_changes(self.1.as_deref(), &events);
-        Appender::flush(&self.0, db, events).map(|()| true)
+        begin_changes(self.cache.as_deref(), &events);
+        Appender::flush(&self.appender, db, events).map(|()| true)
     }
     fn flush_alone(&self, db: &mut dyn Db) -> Result<bool, StoreError> {
         let events = take_deferred();
@@ -350,11 +408,11 @@ impl crate::store::TxHook for TxHook {
             return Ok(true);
         }
         // Autocommit: the changes end with the call.
-        let changes = self.1.as_ref().map(|c| (c, effects(&events)));
+        let changes = self.cache.as_ref().map(|c| (c, effects(&events)));
         if let Some((c, e)) = &changes {
             c.begin(e);
         }
-        let done = Appender::flush_alone(&self.0, db, &events);
+        let done = Appender::flush_alone(&self.appender, db, &events);
         if let Some((c, e)) = &changes {
             c.end(e);
         }
@@ -369,13 +427,21 @@ impl crate::store::TxHook for TxHook {
     }
     fn rolled_back(&self) {
         take_deferred();
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).invalidate();
+        self.appender.lock().unwrap_or_else(|e| e.into_inner()).invalidate();
     }
     fn finished(&self) {
         let begun = BEGUN.with(|b| std::mem::take(&mut *b.borrow_mut()));
-        if let Some(c) = &self.1 {
+        if let Some(c) = &self.cache {
             c.end(&begun);
         }
+    }
+    fn contended(&self) -> bool {
+        self.contention.recent()
+    }
+    fn flush_locked(&self, db: &mut dyn Db, job: &mut dyn FnMut()) -> Result<(), StoreError> {
+        let r = Appender::flush_locked(&self.appender, db, job);
+        self.finished();
+        r
     }
 }
 
@@ -425,6 +491,47 @@ impl Appender {
         let mut ap = me.lock().unwrap_or_else(|e| e.into_inner());
         let r = ap.push(db, events).map(|()| true);
         if r.is_err() {
+            ap.invalidate();
+        }
+        r
+    }
+
+    /// PostgreSQL, a batch of events alone while other servers append too:
+    /// takes the trail's lock and catches up first, and only then runs
+    /// `job`, which hands over the events waiting by now (`append`): all
+    /// that gathered while this server waited for the lock, where a push
+    /// sent at once would carry only those waiting before it, and behind
+    /// every other server's push the database would number its events
+    /// anew. Then the push goes as numbered, and the transaction commits.
+    /// `job` runs in every case (on an error its events are dropped).
+    pub fn flush_locked(
+        me: &std::sync::Mutex<Appender>,
+        db: &mut dyn Db,
+        job: &mut dyn FnMut(),
+    ) -> Result<(), StoreError> {
+        let mut ap = me.lock().unwrap_or_else(|e| e.into_inner());
+        // A server that stalls holding the lock is cut off by the database.
+        let locked = db.batch("BEGIN; SET LOCAL idle_in_transaction_session_timeout = '5s'").and_then(|()| {
+            let before = ap.state.as_ref().map(|st| st.frontier.size());
+            let after = ap.current(db)?.frontier.size();
+            if before.is_some_and(|b| after > b) {
+                ap.contention.seen_now();
+            }
+            Ok(())
+        });
+        Contention::count(&ap.contention.lock_first);
+        job();
+        let events = take_deferred();
+        let r = locked.and_then(|()| {
+            if events.is_empty() {
+                return db.batch("COMMIT");
+            }
+            begin_changes(ap.cache.as_deref(), &events);
+            ap.push(db, &events)?;
+            db.batch("COMMIT")
+        });
+        if r.is_err() {
+            let _ = db.batch("ROLLBACK");
             ap.invalidate();
         }
         r
@@ -523,12 +630,19 @@ impl Appender {
     ) -> Result<bool, StoreError> {
         let st = self.state.as_mut().expect("numbered from it");
         if matches!(pushed, queries::Pushed::AsSent) {
+            Contention::count(&self.contention.as_numbered);
             return Ok(true);
         }
         st.restore(saved);
         let queries::Pushed::Renumbered(rows) = pushed else { return Ok(false) };
         check_pushed(&rows, batch)?;
-        if st.take_in(rows, batch.len(), self.cache.as_deref())?.is_none() {
+        let taken = st.take_in(rows, batch.len(), self.cache.as_deref())?;
+        Contention::count(&self.contention.renumbered);
+        if taken.is_some_and(|n| n > batch.len()) {
+            // Another server appended since this one's last batch.
+            self.contention.seen_now();
+        }
+        if taken.is_none() {
             // The log does not continue this state (a restore, a
             // rolled-back batch): the events are in the log all the same.
             tracing::warn!("the audit log changed under this server's appender; reloading its state");

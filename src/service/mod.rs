@@ -282,6 +282,8 @@ pub struct Vault {
     tenants: RwLock<HashMap<Uuid, Arc<TenantCtx>>>,
     collections: RwLock<HashMap<(Uuid, String), Arc<Collection>>>,
     pub(crate) sessions: identity::SessionCache,
+    /// How this server's audit batches met other servers' (`/metrics`).
+    pub audit_contention: Arc<crate::audit::Contention>,
     pub(crate) policies: identity::policy::PolicyCache,
     pub(crate) limiter: crate::domain::lockout::SourceLimiter,
     /// Failed sign-ins of login names that do not exist: counted like real ones.
@@ -316,8 +318,9 @@ impl Vault {
             .then(|| Arc::new(crate::store::cache::RecordCache::new(settings.record_cache_bytes)));
         let appender = Arc::new(std::sync::Mutex::new(crate::audit::Appender::default()));
         appender.lock().unwrap_or_else(|e| e.into_inner()).cache = record_cache.clone();
-        store.set_hook(Arc::new(crate::audit::TxHook(appender.clone(), record_cache.clone())));
+        store.set_hook(Arc::new(crate::audit::TxHook::new(appender.clone(), record_cache.clone())));
         let placing_appender = appender.clone();
+        let audit_contention = appender.lock().unwrap_or_else(|e| e.into_inner()).contention.clone();
         let signer = master.audit_signer();
         let mailer =
             settings.smtp_url.as_deref().and_then(|u| match crate::outbound::Mailer::new(u, &settings.smtp_from) {
@@ -330,6 +333,7 @@ impl Vault {
         Arc::new(Vault {
             mailer,
             appender,
+            audit_contention,
             queue: Default::default(),
             record_reads: crate::store::batch::ReadBatcher::new(queries::get_records_batch),
             placing: (store.dialect() == crate::store::db::Dialect::Postgres)

@@ -214,6 +214,18 @@ pub trait TxHook: Send + Sync {
     fn flush_alone(&self, _db: &mut dyn Db) -> Result<bool, StoreError> {
         Ok(false)
     }
+    /// PostgreSQL: other servers append to the audit trail too, so a batch
+    /// of events alone goes through `flush_locked` instead.
+    fn contended(&self) -> bool {
+        false
+    }
+    /// PostgreSQL, a batch of events alone: in its own transaction, takes
+    /// the audit trail's lock, then runs `job` (which hands over events),
+    /// writes them and commits. `job` runs whatever happens.
+    fn flush_locked(&self, _db: &mut dyn Db, job: &mut dyn FnMut()) -> Result<(), StoreError> {
+        job();
+        Err(StoreError::Unavailable("this store cannot write events on their own".into()))
+    }
 }
 
 type Hook = std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<dyn TxHook>>>>;
@@ -695,6 +707,26 @@ fn writer_loop(
             }
             vault_gen.fetch_add(1, std::sync::atomic::Ordering::Release);
             reply(Ok(()));
+            return;
+        }
+        if let Some(h) = h.as_ref().filter(|h| {
+            kind == Kind::Events && !b.open && !b.alone && db.dialect() == Dialect::Postgres && h.contended()
+        }) {
+            // Another server appends too: the lock first, then the events
+            // that gathered while waiting for it, in one batch of their own.
+            let mut job = Some(job);
+            let mut reply = None;
+            let done = h.flush_locked(db.as_mut(), &mut || {
+                if let Some(job) = job.take() {
+                    reply = Some(job(&mut FailingDb("this job may not use the database".into())).1);
+                }
+            });
+            if let Err(e) = &done {
+                tracing::error!(error = %e, "the audit events could not be written");
+            }
+            if let Some(reply) = reply {
+                reply(done.map_err(|e| e.to_string()));
+            }
             return;
         }
         b.data |= matches!(kind, Kind::Data | Kind::Last | Kind::Whole | Kind::Alone);

@@ -93,6 +93,68 @@ async fn scale1_two_servers_share_one_trail() {
     assert_eq!(reads.iter().filter(|e| e["event"]["outcome"] == "ok").count(), 300 + cross);
 }
 
+/// While another server appends, a batch of events alone (a read's) takes
+/// the trail's lock first and only then gathers what waits: it goes in as
+/// numbered, where sent at once the database would number it anew behind
+/// the other server's events. Shown by the counts in `/metrics`; the log
+/// stays one that verifies, with each read in it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale1_events_alone_take_the_lock_first_while_another_server_appends() {
+    if pg_url().is_none() {
+        return;
+    }
+    let token = "metrics token of this test";
+    let a = TestServer::start_with(Backend::Postgres, |c| c.metrics_token = Some(token.into())).await;
+    let b = a.peer().await;
+    let t = a.tenant("Processor", false).await;
+    a.collection(&t, customers()).await;
+    let op = a.staff(&t, "op", "operator").await;
+    let rec = format!("/v1/tenants/{t}/collections/customers/records");
+    let counts = |m: &str| -> [u64; 3] {
+        let n = |key: &str| -> u64 {
+            m.lines()
+                .find_map(|l| l.strip_prefix(&format!("{key} ")))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no {key} in {m}"))
+        };
+        [
+            n("varuh_audit_pushes_total{result=\"as_numbered\"}"),
+            n("varuh_audit_pushes_total{result=\"renumbered\"}"),
+            n("varuh_audit_lock_first_total"),
+        ]
+    };
+    let (st, m) = a.metrics(Some(token)).await;
+    assert_eq!(st, StatusCode::OK, "{m}");
+    let [_, _, lock_first] = counts(&m);
+    assert_eq!(lock_first, 0, "alone on the trail so far: {m}");
+    // B creates, then A reads: A's read event meets B's in the log.
+    let mut reads = 0;
+    let mut seen = None;
+    for i in 0..5 {
+        let (st, r) = b.post(&rec, &op, json!({"data": {"name": "Ana", "email": format!("a{i}@firma.si")}})).await;
+        assert_eq!(st, StatusCode::CREATED, "{r}");
+        let before = counts(&a.metrics(Some(token)).await.1);
+        let (st, _) = a.get(&format!("{rec}/{}", r["id"].as_str().unwrap()), &op).await;
+        assert_eq!(st, StatusCode::OK);
+        reads += 1;
+        let after = counts(&a.metrics(Some(token)).await.1);
+        if after[2] > before[2] {
+            seen = Some((before, after));
+            break;
+        }
+        // Sent at once, the read's event was numbered anew behind B's.
+        assert_eq!(after[1], before[1] + 1, "{before:?} {after:?}");
+    }
+    let (before, after) = seen.expect("a read while B appends takes the lock first");
+    assert_eq!(after[2], before[2] + 1, "one batch of events alone: {before:?} {after:?}");
+    assert_eq!(after[0], before[0] + 1, "it went in as numbered: {before:?} {after:?}");
+    assert_eq!(after[1], before[1], "none numbered anew: {before:?} {after:?}");
+    let rep = b.verify_trail().await;
+    assert!(rep.ok(), "{:?}", rep.failures);
+    let events = a.events("record.read").await;
+    assert_eq!(events.iter().filter(|e| e["event"]["outcome"] == "ok").count(), reads, "each read once");
+}
+
 /// Creates carrying the same new e-mail, sent to both servers at once,
 /// end up at one subject: the identifier is locked across servers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -135,6 +135,15 @@ pub async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Result<Re
             out.push_str(&format!("varuh_alerts_total{{kind=\"{}\"}} {n}\n", k.as_str()));
         }
     }
+    if s.vault.store.dialect() == crate::store::db::Dialect::Postgres {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = &s.vault.audit_contention;
+        out.push_str("# HELP varuh_audit_pushes_total Batches of audit events this server sent: as it numbered them, or numbered anew by the database because another server had appended since.\n# TYPE varuh_audit_pushes_total counter\n");
+        out.push_str(&format!("varuh_audit_pushes_total{{result=\"as_numbered\"}} {}\n", c.as_numbered.load(Relaxed)));
+        out.push_str(&format!("varuh_audit_pushes_total{{result=\"renumbered\"}} {}\n", c.renumbered.load(Relaxed)));
+        out.push_str("# HELP varuh_audit_lock_first_total Batches of events alone that took the trail's lock before gathering them (other servers were appending).\n# TYPE varuh_audit_lock_first_total counter\n");
+        out.push_str(&format!("varuh_audit_lock_first_total {}\n", c.lock_first.load(Relaxed)));
+    }
     if let Some(c) = &s.vault.record_cache {
         use std::sync::atomic::Ordering::Relaxed;
         out.push_str("# HELP varuh_record_cache_reads_total Reads of a record by id, answered from this server's cache (hit) or not (miss).\n# TYPE varuh_record_cache_reads_total counter\n");
