@@ -254,12 +254,18 @@ impl State {
     /// one (one query when there are none). `false` when the database does
     /// not continue this state (its last event is gone or different: a
     /// rolled-back batch, a restore): the caller reloads.
-    /// The first read also takes the audit trail's lock.
-    fn catch_up(&mut self, db: &mut dyn Db, cache: Option<&RecordCache>) -> Result<bool, StoreError> {
-        let mut lock = true;
+    /// The first read also takes the audit trail's lock, as `lock` says.
+    fn catch_up(
+        &mut self,
+        db: &mut dyn Db,
+        cache: Option<&RecordCache>,
+        lock: queries::TailLock,
+    ) -> Result<bool, StoreError> {
+        let mut lock = lock;
         loop {
             let size = self.frontier.size() as i64;
-            let rows = queries::audit_tail(db, (size - 1).max(0), 10_000, std::mem::take(&mut lock))?;
+            let rows = queries::audit_tail(db, (size - 1).max(0), 10_000, lock)?;
+            lock = queries::TailLock::No;
             match self.take_in(rows, 0, cache)? {
                 None => return Ok(false),
                 Some(n) if n < 9_999 => return Ok(true),
@@ -502,36 +508,47 @@ impl Appender {
     /// that gathered while this server waited for the lock, where a push
     /// sent at once would carry only those waiting before it, and behind
     /// every other server's push the database would number its events
-    /// anew. Then the push goes as numbered, and the transaction commits.
-    /// `job` runs in every case (on an error its events are dropped).
+    /// anew. Then the push goes as numbered. Autocommit calls: the lock is
+    /// held for the session from the first (`TailLock::Session`) and let go
+    /// by the push at its commit, which does not wait for the disk; a third
+    /// waits for that outside the lock (migration 0026). `job` runs in every
+    /// case (on an error its events are dropped).
     pub fn flush_locked(
         me: &std::sync::Mutex<Appender>,
         db: &mut dyn Db,
         job: &mut dyn FnMut(),
     ) -> Result<(), StoreError> {
         let mut ap = me.lock().unwrap_or_else(|e| e.into_inner());
-        // A server that stalls holding the lock is cut off by the database.
-        let locked = db.batch("BEGIN; SET LOCAL idle_in_transaction_session_timeout = '5s'").and_then(|()| {
-            let before = ap.state.as_ref().map(|st| st.frontier.size());
-            let after = ap.current(db)?.frontier.size();
-            if before.is_some_and(|b| after > b) {
+        let before = ap.state.as_ref().map(|st| st.frontier.size());
+        let held = ap.current_with(db, queries::TailLock::Session).map(|st| st.frontier.size());
+        if let (Some(b), Ok(after)) = (before, &held) {
+            if *after > b {
                 ap.contention.seen_now();
             }
-            Ok(())
-        });
+        }
         Contention::count(&ap.contention.lock_first);
         job();
         let events = take_deferred();
-        let r = locked.and_then(|()| {
+        let r = held.and_then(|_| {
             if events.is_empty() {
-                return db.batch("COMMIT");
+                return queries::release_audit(db);
             }
             begin_changes(ap.cache.as_deref(), &events);
-            ap.push(db, &events)?;
-            db.batch("COMMIT")
+            let st = ap.state.as_mut().expect("loaded above");
+            let (size, last) = (st.frontier.size() as i64, st.last);
+            let (batch, saved) = st.number_batch(&events)?;
+            let pushed = queries::audit_push(db, size, last.as_ref().map(|h| &h[..]), MAX_BEHIND, &batch, true)?;
+            if !ap.settle(pushed, &batch, saved)? {
+                return Err(StoreError::Corrupt("the audit trail refused a push made with its lock held".into()));
+            }
+            // Committed without waiting for the disk: wait here, with the
+            // lock already let go.
+            queries::audit_flushed(db)
         });
         if r.is_err() {
-            let _ = db.batch("ROLLBACK");
+            // The hold may outlive the failed call: let it go (a broken
+            // connection let it go already).
+            let _ = queries::release_audit(db);
             ap.invalidate();
         }
         r
@@ -550,12 +567,12 @@ impl Appender {
             let st = self.state.as_mut().expect("loaded above");
             let (size, last) = (st.frontier.size() as i64, st.last);
             let (batch, saved) = st.number_batch(events)?;
-            let pushed = queries::audit_push(db, size, last.as_ref().map(|h| &h[..]), MAX_BEHIND, &batch)?;
+            let pushed = queries::audit_push(db, size, last.as_ref().map(|h| &h[..]), MAX_BEHIND, &batch, false)?;
             if self.settle(pushed, &batch, saved)? {
                 return Ok(());
             }
             let st = self.state.as_mut().expect("kept");
-            if !st.catch_up(db, self.cache.as_deref())? {
+            if !st.catch_up(db, self.cache.as_deref(), queries::TailLock::Transaction)? {
                 self.state = None;
                 self.state(db)?;
             }
@@ -676,12 +693,20 @@ impl Appender {
 
     /// With the lock held: the state, current with the database.
     fn current(&mut self, db: &mut dyn Db) -> Result<&mut State, StoreError> {
+        self.current_with(db, queries::TailLock::Transaction)
+    }
+
+    /// Takes the trail's lock as `lock` says and brings the state up to
+    /// the log's end.
+    fn current_with(&mut self, db: &mut dyn Db, lock: queries::TailLock) -> Result<&mut State, StoreError> {
         if let Some(st) = self.state.as_mut() {
-            if st.catch_up(db, self.cache.as_deref())? {
+            if st.catch_up(db, self.cache.as_deref(), lock)? {
                 return Ok(self.state.as_mut().expect("kept"));
             }
             tracing::warn!("the audit log changed under this server's appender; reloading its state");
             self.state = None;
+        } else if lock == queries::TailLock::Session {
+            queries::audit_tail(db, 0, 0, lock)?;
         } else {
             queries::lock_audit(db)?;
         }

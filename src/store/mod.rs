@@ -1070,6 +1070,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (23, include_str!("migrations/sqlite/0023_place_records_audited.sql")),
     (24, include_str!("migrations/sqlite/0024_subject_index_per_batch.sql")),
     (25, include_str!("migrations/sqlite/0025_place_records_alone.sql")),
+    (26, include_str!("migrations/sqlite/0026_audit_hold.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_vault.sql")),
@@ -1097,6 +1098,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (23, include_str!("migrations/postgres/0023_place_records_audited.sql")),
     (24, include_str!("migrations/postgres/0024_subject_index_per_batch.sql")),
     (25, include_str!("migrations/postgres/0025_place_records_alone.sql")),
+    (26, include_str!("migrations/postgres/0026_audit_hold.sql")),
 ];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.

@@ -149,6 +149,22 @@ async fn scale1_events_alone_take_the_lock_first_while_another_server_appends() 
     assert_eq!(after[2], before[2] + 1, "one batch of events alone: {before:?} {after:?}");
     assert_eq!(after[0], before[0] + 1, "it went in as numbered: {before:?} {after:?}");
     assert_eq!(after[1], before[1], "none numbered anew: {before:?} {after:?}");
+    // The lock taken for the session was let go with the batch's commit:
+    // no idle session of the database holds it.
+    let url = a.cfg.database_url.clone().unwrap();
+    let leaked: i64 = tokio::task::spawn_blocking(move || {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        c.query_one(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND s.state = 'idle' AND s.datname = current_database()",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+    })
+    .await
+    .unwrap();
+    assert_eq!(leaked, 0, "no session keeps the trail's lock");
     let rep = b.verify_trail().await;
     assert!(rep.ok(), "{:?}", rep.failures);
     let events = a.events("record.read").await;

@@ -109,18 +109,24 @@ pub enum Pushed {
 /// PostgreSQL: inserts `events` under the trail's lock in one call
 /// (`varuh_audit_push`): as numbered from `size` after `last` if the log
 /// still ends there, else numbered, linked and inserted after its real end.
+/// With `held`, the session holds the lock (`TailLock::Session`): the call
+/// lets that hold go, and the lock is held to its commit.
 pub fn audit_push(
     db: &mut dyn Db,
     size: i64,
     last: Option<&[u8]>,
     max: i64,
     events: &[PushEvent],
+    held: bool,
 ) -> Result<Pushed, StoreError> {
-    let rows = db.query(
+    let sql = if held {
         "SELECT as_sent, seq, time_ms, leaf_hash, tenant_id, subject_id, action \
-         FROM varuh_audit_push($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        &push_params(size, last, max, events),
-    )?;
+         FROM varuh_audit_push_held($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    } else {
+        "SELECT as_sent, seq, time_ms, leaf_hash, tenant_id, subject_id, action \
+         FROM varuh_audit_push($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    };
+    let rows = db.query(sql, &push_params(size, last, max, events))?;
     pushed_of(rows, 0)
 }
 
@@ -197,13 +203,42 @@ impl TailRow {
 /// since this one's last batch (and the last event this one knows). With
 /// `lock`, first takes the audit trail's lock, in the same round trip on
 /// PostgreSQL (`varuh_audit_tail_locked`).
-pub fn audit_tail(db: &mut dyn Db, from: i64, limit: i64, lock: bool) -> Result<Vec<TailRow>, StoreError> {
-    let sql = if lock && db.dialect() == super::super::db::Dialect::Postgres {
-        "SELECT seq, time_ms, leaf_hash, tenant_id, subject_id, action FROM varuh_audit_tail_locked($1, $2)"
-    } else {
-        "SELECT seq, time_ms, leaf_hash, COALESCE(tenant_id, ''), subject_id, action FROM audit_events WHERE seq >= $1 AND seq < $1 + $2 ORDER BY seq"
+pub fn audit_tail(db: &mut dyn Db, from: i64, limit: i64, lock: TailLock) -> Result<Vec<TailRow>, StoreError> {
+    let sql = match (lock, db.dialect()) {
+        (TailLock::Transaction, super::super::db::Dialect::Postgres) => {
+            "SELECT seq, time_ms, leaf_hash, tenant_id, subject_id, action FROM varuh_audit_tail_locked($1, $2)"
+        }
+        (TailLock::Session, super::super::db::Dialect::Postgres) => {
+            "SELECT seq, time_ms, leaf_hash, tenant_id, subject_id, action FROM varuh_audit_hold_tail($1, $2)"
+        }
+        _ => "SELECT seq, time_ms, leaf_hash, COALESCE(tenant_id, ''), subject_id, action FROM audit_events WHERE seq >= $1 AND seq < $1 + $2 ORDER BY seq",
     };
     db.query(sql, &[from.into(), limit.into()])?.into_iter().map(|r| TailRow::at(r, 0)).collect()
+}
+
+/// Whether a read of the log's tail first takes the trail's lock.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TailLock {
+    No,
+    /// To the end of the transaction (`varuh_audit_tail_locked`).
+    Transaction,
+    /// PostgreSQL: for the session, until `audit_push` with `held` or
+    /// `release_audit` lets it go (`varuh_audit_hold_tail`, migration 0026).
+    Session,
+}
+
+/// PostgreSQL: returns once the WAL is on disk up to here (after a push
+/// with `held`, which commits without waiting for it): a transaction with
+/// an id, committed synchronously (`varuh_audit_flushed`).
+pub fn audit_flushed(db: &mut dyn Db) -> Result<(), StoreError> {
+    db.query("SELECT varuh_audit_flushed()", &[])?;
+    Ok(())
+}
+
+/// PostgreSQL: lets go of the trail's lock held for the session.
+pub fn release_audit(db: &mut dyn Db) -> Result<(), StoreError> {
+    db.exec("SELECT varuh_audit_release()", &[])?;
+    Ok(())
 }
 
 /// The query columns of a stored event as they are in the table.
