@@ -52,10 +52,7 @@ BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
     RETURN QUERY SELECT * FROM varuh_audit_push(p_size, p_last, p_max, p_times, p_tenants, p_actors, p_actions,
         p_subjects, p_sources, p_rests, p_bodies, p_leaves);
-    PERFORM pg_advisory_unlock(1986097781, 1);
-    IF current_setting('server_version_num')::INT >= 140000 THEN
-        PERFORM set_config('idle_session_timeout', '0', false);
-    END IF;
+    PERFORM varuh_audit_release();
 END $$;
 
 CREATE OR REPLACE FUNCTION varuh_audit_flushed() RETURNS BIGINT
