@@ -338,13 +338,14 @@ async fn ret1_the_cli_runs_the_sweep() {
     assert!(!ok && out.contains("invalid value"), "{out}");
 }
 
-/// A sweep over more than one page (5,000 subjects a page): every expired
-/// record found and removed, subjects with the event but no record in the
+/// A sweep over more than one page (10,000 subjects a page, the next one
+/// found while the writer removes the one before): every expired record
+/// found and removed, subjects with the event but no record in the
 /// collection passed over.
 async fn ret1_a_sweep_of_many_pages(b: Backend) {
     let mut s = TestServer::start(b).await;
     let t = setup(&s).await;
-    let n = 5_050;
+    let n = 10_050;
     let mut csv = String::from("email\n");
     let mut emails = Vec::new();
     for i in 0..n {
