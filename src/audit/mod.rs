@@ -118,6 +118,9 @@ pub struct Contention {
     pub renumbered: std::sync::atomic::AtomicU64,
     /// Batches of events alone that took the lock before gathering them.
     pub lock_first: std::sync::atomic::AtomicU64,
+    /// Batches of creates committed without waiting for the disk, their
+    /// flush awaited after the lock was let go (`service/placing.rs`).
+    pub early_commits: std::sync::atomic::AtomicU64,
 }
 
 impl Contention {
@@ -131,7 +134,7 @@ impl Contention {
         seen > 0 && since_start().saturating_sub(seen) < CONTENDED_FOR_MS
     }
 
-    fn count(n: &std::sync::atomic::AtomicU64) {
+    pub(crate) fn count(n: &std::sync::atomic::AtomicU64) {
         n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 }

@@ -7,7 +7,10 @@
 //! or not at all (AUD-1). It runs in autocommit when the writer has no
 //! transaction open (`store::Kind::Alone`): one round trip per batch, the
 //! trail's lock taken at its very end and released by the commit that ends
-//! it; each create is answered once its batch is durable.
+//! it; each create is answered once its batch is durable. While another
+//! server appends to the trail, that commit does not wait for the disk
+//! (`varuh_place_records_early`): the lock goes at once, and the call's
+//! flush is awaited after it, before any answer.
 
 use super::Vault;
 use crate::audit::{self as log, Draft};
@@ -99,11 +102,22 @@ impl Placing {
                 }
                 rest.push((w.event, w.tx));
             }
+            // While another server appends, a call in autocommit lets the
+            // trail's lock go before its disk flush and awaits the flush
+            // after it, before anything is answered.
+            let contention = self.appender.lock().unwrap_or_else(|e| e.into_inner()).contention.clone();
+            let early = db.autocommit() && !events.is_empty() && contention.recent();
             // Never too far behind: one statement that appends whatever
             // the log's length (it may run in autocommit, with no second try).
-            let placed = log::Appender::push_with(&self.appender, db, &events, |db, size, last, _, batch| {
-                queries::place_records_audited(db, &records, &of, size, last, i64::MAX, batch)
+            let mut placed = log::Appender::push_with(&self.appender, db, &events, |db, size, last, _, batch| {
+                queries::place_records_audited(db, &records, &of, size, last, i64::MAX, batch, early)
             });
+            if early && placed.is_ok() {
+                match queries::audit_flushed(db) {
+                    Ok(()) => log::Contention::count(&contention.early_commits),
+                    Err(e) => placed = Err(e),
+                }
+            }
             // The next call may start (on another writer) while this one
             // commits.
             self.busy.fetch_sub(1, Ordering::AcqRel);

@@ -149,6 +149,11 @@ pub trait Db: Send {
     /// Inserts rows into `table` (`columns` in order): a restore's bulk
     /// load (PostgreSQL: `COPY … FROM STDIN BINARY`).
     fn insert_rows(&mut self, table: &str, columns: &[String], rows: &[Vec<Val>]) -> Result<(), StoreError>;
+    /// No transaction is open: a statement commits by itself when it
+    /// returns (PostgreSQL; `false` where that is not known).
+    fn autocommit(&self) -> bool {
+        false
+    }
     /// A transaction-control statement on the hot path (savepoints):
     /// prepared once where the backend allows it.
     fn control(&mut self, sql: &'static str) -> Result<(), StoreError> {

@@ -1071,6 +1071,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (24, include_str!("migrations/sqlite/0024_subject_index_per_batch.sql")),
     (25, include_str!("migrations/sqlite/0025_place_records_alone.sql")),
     (26, include_str!("migrations/sqlite/0026_audit_hold.sql")),
+    (27, include_str!("migrations/sqlite/0027_place_records_early.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_vault.sql")),
@@ -1099,6 +1100,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (24, include_str!("migrations/postgres/0024_subject_index_per_batch.sql")),
     (25, include_str!("migrations/postgres/0025_place_records_alone.sql")),
     (26, include_str!("migrations/postgres/0026_audit_hold.sql")),
+    (27, include_str!("migrations/postgres/0027_place_records_early.sql")),
 ];
 
 /// Applies the embedded migrations not yet applied, each in a transaction.

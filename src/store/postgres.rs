@@ -425,6 +425,10 @@ impl Db for Postgres {
         Dialect::Postgres
     }
 
+    fn autocommit(&self) -> bool {
+        !self.in_tx
+    }
+
     fn scan(&mut self, sql: &str, each: &mut dyn FnMut(Row) -> Result<(), StoreError>) -> Result<(), StoreError> {
         use postgres::fallible_iterator::FallibleIterator;
         let client = self.client()?;

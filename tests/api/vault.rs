@@ -404,7 +404,7 @@ async fn placed_records_commit_with_their_events_in_one_statement() {
                 .collect();
             let of: Vec<usize> = (0..recs.len()).collect();
             let (answers, pushed) = Appender::push_with(&appender, db.as_mut(), &events, |db, size, last, _, batch| {
-                queries::place_records_audited(db, &recs, &of, size, last, i64::MAX, batch)
+                queries::place_records_audited(db, &recs, &of, size, last, i64::MAX, batch, false)
             })
             .unwrap();
             assert!(pushed, "the placed records' events were appended");

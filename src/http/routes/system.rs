@@ -143,6 +143,8 @@ pub async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Result<Re
         out.push_str(&format!("varuh_audit_pushes_total{{result=\"renumbered\"}} {}\n", c.renumbered.load(Relaxed)));
         out.push_str("# HELP varuh_audit_lock_first_total Batches of events alone that took the trail's lock before gathering them (other servers were appending).\n# TYPE varuh_audit_lock_first_total counter\n");
         out.push_str(&format!("varuh_audit_lock_first_total {}\n", c.lock_first.load(Relaxed)));
+        out.push_str("# HELP varuh_audit_early_commits_total Batches of creates that let the trail's lock go before their disk flush (other servers were appending).\n# TYPE varuh_audit_early_commits_total counter\n");
+        out.push_str(&format!("varuh_audit_early_commits_total {}\n", c.early_commits.load(Relaxed)));
     }
     if let Some(c) = &s.vault.record_cache {
         use std::sync::atomic::Ordering::Relaxed;

@@ -208,7 +208,7 @@ pub fn place_records(db: &mut dyn Db, all: &[NewRecord]) -> Result<Vec<Result<Pl
             .collect();
     }
     // The statement the writer uses, without events to append.
-    place_records_audited(db, all, &[], 0, None, 0, &[]).map(|(answers, ..)| answers)
+    place_records_audited(db, all, &[], 0, None, 0, &[], false).map(|(answers, ..)| answers)
 }
 
 /// Each record's answer from placing several.
@@ -218,8 +218,12 @@ pub type Answers = Vec<Result<Placement, StoreError>>;
 /// the events of the records placed (`of`: each event's record, by index
 /// into `all`), as numbered by the caller if every record is placed, else
 /// numbered anew by the database (migration 0025). One statement that
-/// writes all or nothing, so it may run in autocommit. The answers, what
-/// the push did (`None`: no event went), and the events sent (`None`: all).
+/// writes all or nothing, so it may run in autocommit. `early`, in
+/// autocommit only: it commits without waiting for the disk (migration
+/// 0027), and the caller must await `audit::audit_flushed` before it
+/// answers. The answers, what the push did (`None`: no event went), and
+/// the events sent (`None`: all).
+#[allow(clippy::too_many_arguments)]
 pub fn place_records_audited(
     db: &mut dyn Db,
     all: &[NewRecord],
@@ -228,6 +232,7 @@ pub fn place_records_audited(
     last: Option<&[u8]>,
     max: i64,
     events: &[super::PushEvent],
+    early: bool,
 ) -> Result<super::WithPush<Answers>, StoreError> {
     if of.len() != events.len() || of.iter().any(|i| *i >= all.len()) {
         return Err(StoreError::Db("each event must name one of the records".into()));
@@ -235,12 +240,16 @@ pub fn place_records_audited(
     let mut params = place_params(all);
     params.extend(super::audit::push_params(size, last, max, events));
     params.push(Val::I64Array(of.iter().map(|i| *i as i64 + 1).collect()));
-    let mut rows = db.query(
+    let sql = if early {
+        "SELECT answer, as_sent, seq, time_ms, leaf_hash, tenant_id, subject_id, action \
+         FROM varuh_place_records_early($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+         $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)"
+    } else {
         "SELECT answer, as_sent, seq, time_ms, leaf_hash, tenant_id, subject_id, action \
          FROM varuh_place_records_alone($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-         $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)",
-        &params,
-    )?;
+         $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)"
+    };
+    let mut rows = db.query(sql, &params)?;
     if rows.len() < all.len() || rows.get(all.len()).is_some_and(|r| r.opt_text(0).ok().flatten().is_some()) {
         return Err(StoreError::Corrupt("placing records answered the wrong count".into()));
     }
