@@ -42,11 +42,15 @@ pub(crate) struct Placing {
     busy: AtomicUsize,
     jobs: WholeJobs,
     appender: Arc<Mutex<log::Appender>>,
+    /// The appender's, read without its mutex (which the audit writer may
+    /// hold across round trips).
+    contention: Arc<log::Contention>,
 }
 
 impl Placing {
     pub(crate) fn new(jobs: WholeJobs, appender: Arc<Mutex<log::Appender>>) -> Arc<Self> {
-        Arc::new(Placing { pending: Mutex::default(), busy: AtomicUsize::new(0), jobs, appender })
+        let contention = appender.lock().unwrap_or_else(|e| e.into_inner()).contention.clone();
+        Arc::new(Placing { pending: Mutex::default(), busy: AtomicUsize::new(0), jobs, appender, contention })
     }
 
     /// Takes a call slot if one is free.
@@ -105,8 +109,7 @@ impl Placing {
             // While another server appends, a call in autocommit lets the
             // trail's lock go before its disk flush and awaits the flush
             // after it, before anything is answered.
-            let contention = self.appender.lock().unwrap_or_else(|e| e.into_inner()).contention.clone();
-            let early = db.autocommit() && !events.is_empty() && contention.recent();
+            let early = db.autocommit() && !events.is_empty() && self.contention.recent();
             // Never too far behind: one statement that appends whatever
             // the log's length (it may run in autocommit, with no second try).
             let mut placed = log::Appender::push_with(&self.appender, db, &events, |db, size, last, _, batch| {
@@ -114,7 +117,7 @@ impl Placing {
             });
             if early && placed.is_ok() {
                 match queries::audit_flushed(db) {
-                    Ok(()) => log::Contention::count(&contention.early_commits),
+                    Ok(()) => log::Contention::count(&self.contention.early_commits),
                     Err(e) => placed = Err(e),
                 }
             }

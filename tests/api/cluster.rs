@@ -93,6 +93,32 @@ async fn scale1_two_servers_share_one_trail() {
     assert_eq!(reads.iter().filter(|e| e["event"]["outcome"] == "ok").count(), 300 + cross);
 }
 
+/// A counter's value in a `/metrics` answer.
+fn metric(m: &str, key: &str) -> u64 {
+    m.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key} ")))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in {m}"))
+}
+
+/// Idle sessions of the server's database that hold an advisory lock (the
+/// trail's lock kept by mistake).
+async fn idle_lock_holders(s: &TestServer) -> i64 {
+    let url = s.cfg.database_url.clone().unwrap();
+    tokio::task::spawn_blocking(move || {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        c.query_one(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND s.state = 'idle' AND s.datname = current_database()",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+    })
+    .await
+    .unwrap()
+}
+
 /// While another server appends, a batch of events alone (a read's) takes
 /// the trail's lock first and only then gathers what waits: it goes in as
 /// numbered, where sent at once the database would number it anew behind
@@ -111,16 +137,10 @@ async fn scale1_events_alone_take_the_lock_first_while_another_server_appends() 
     let op = a.staff(&t, "op", "operator").await;
     let rec = format!("/v1/tenants/{t}/collections/customers/records");
     let counts = |m: &str| -> [u64; 3] {
-        let n = |key: &str| -> u64 {
-            m.lines()
-                .find_map(|l| l.strip_prefix(&format!("{key} ")))
-                .and_then(|n| n.parse().ok())
-                .unwrap_or_else(|| panic!("no {key} in {m}"))
-        };
         [
-            n("varuh_audit_pushes_total{result=\"as_numbered\"}"),
-            n("varuh_audit_pushes_total{result=\"renumbered\"}"),
-            n("varuh_audit_lock_first_total"),
+            metric(m, "varuh_audit_pushes_total{result=\"as_numbered\"}"),
+            metric(m, "varuh_audit_pushes_total{result=\"renumbered\"}"),
+            metric(m, "varuh_audit_lock_first_total"),
         ]
     };
     let (st, m) = a.metrics(Some(token)).await;
@@ -151,20 +171,7 @@ async fn scale1_events_alone_take_the_lock_first_while_another_server_appends() 
     assert_eq!(after[1], before[1], "none numbered anew: {before:?} {after:?}");
     // The lock taken for the session was let go with the batch's commit:
     // no idle session of the database holds it.
-    let url = a.cfg.database_url.clone().unwrap();
-    let leaked: i64 = tokio::task::spawn_blocking(move || {
-        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-        c.query_one(
-            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid \
-             WHERE l.locktype = 'advisory' AND s.state = 'idle' AND s.datname = current_database()",
-            &[],
-        )
-        .unwrap()
-        .get(0)
-    })
-    .await
-    .unwrap();
-    assert_eq!(leaked, 0, "no session keeps the trail's lock");
+    assert_eq!(idle_lock_holders(&a).await, 0, "no session keeps the trail's lock");
     let rep = b.verify_trail().await;
     assert!(rep.ok(), "{:?}", rep.failures);
     let events = a.events("record.read").await;
@@ -187,12 +194,7 @@ async fn scale1_creates_let_the_lock_go_before_their_flush_while_another_server_
     a.collection(&t, customers()).await;
     let op = a.staff(&t, "op", "operator").await;
     let rec = format!("/v1/tenants/{t}/collections/customers/records");
-    let early = |m: &str| -> u64 {
-        m.lines()
-            .find_map(|l| l.strip_prefix("varuh_audit_early_commits_total "))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("no varuh_audit_early_commits_total in {m}"))
-    };
+    let early = |m: &str| metric(m, "varuh_audit_early_commits_total");
     let (st, m) = a.metrics(Some(token)).await;
     assert_eq!(st, StatusCode::OK, "{m}");
     assert_eq!(early(&m), 0, "alone on the trail so far: {m}");
@@ -226,20 +228,7 @@ async fn scale1_creates_let_the_lock_go_before_their_flush_while_another_server_
         let (st, r) = b.get(&format!("{rec}/{id}"), &op).await;
         assert_eq!(st, StatusCode::OK, "{r}");
     }
-    let url = a.cfg.database_url.clone().unwrap();
-    let leaked: i64 = tokio::task::spawn_blocking(move || {
-        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-        c.query_one(
-            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid \
-             WHERE l.locktype = 'advisory' AND s.state = 'idle' AND s.datname = current_database()",
-            &[],
-        )
-        .unwrap()
-        .get(0)
-    })
-    .await
-    .unwrap();
-    assert_eq!(leaked, 0, "no session keeps the trail's lock");
+    assert_eq!(idle_lock_holders(&a).await, 0, "no session keeps the trail's lock");
     let rep = a.verify_trail().await;
     assert!(rep.ok(), "{:?}", rep.failures);
     let events = b.events("record.create").await;
